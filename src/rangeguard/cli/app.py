@@ -1,0 +1,62 @@
+"""The ``rangeguard`` typer application and its entry point.
+
+Each subcommand is a thin shell: it parses arguments, calls the library and
+prints. Errors a user can fix (``RangeguardError``) are printed as plain lines
+and exit with status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from rangeguard.errors import RangeguardError
+
+app = typer.Typer(
+    name="rangeguard",
+    help="rangeguard: an autonomous flight safety system (AFSS) for launch vehicles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.callback()
+def _root() -> None:
+    """rangeguard: an autonomous flight safety system (AFSS) for launch vehicles."""
+
+
+err_console = Console(stderr=True, highlight=False)
+
+EXIT_USER_ERROR = 2
+
+
+def _register() -> None:
+    # Imported for their side effect: each module adds its command to ``app``.
+    from rangeguard.cli import demo  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the process exit status."""
+    _register()
+    try:
+        app(args=argv)  # standalone: click handles usage errors and --help
+    except RangeguardError as exc:
+        for line in str(exc).splitlines():
+            err_console.print(line, markup=False)
+        return EXIT_USER_ERROR
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def run() -> None:
+    """Entry point used by the ``rangeguard`` console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

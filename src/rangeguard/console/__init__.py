@@ -1,0 +1,1 @@
+"""rangeguard.console: outer layer (see DESIGN.md); filled by its issue."""

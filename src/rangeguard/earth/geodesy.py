@@ -1,0 +1,141 @@
+"""WGS84 geodetic coordinates and local frames.
+
+ECEF -> geodetic uses Vermeille's exact closed form (H. Vermeille, "An
+analytical method to transform geocentric into geodetic coordinates",
+J. Geodesy 85:105-117, 2011), valid everywhere outside a small region around
+the Earth's centre. It is written once, with numpy ufuncs only, so the same
+source runs vectorized on arrays and compiled by numba on scalars inside other
+kernels (:data:`geodetic_from_ecef_nb`). We chose it over pyproj's Transformer
+because numba kernels (the IIP, the rules) cannot call pyproj, and a per-call
+pyproj overhead of tens of microseconds would eat the onboard step budget. The
+tests check it against pyproj and pymap3d.
+
+Shapes: positions ``(3,)`` or ``(N, 3)``; scalars ``()`` or ``(N,)``.
+Angles are degrees at this public surface, radians inside kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rangeguard.constants import WGS84_A_M, WGS84_E2
+
+_A = WGS84_A_M
+_E2 = WGS84_E2
+_E4 = WGS84_E2 * WGS84_E2
+
+
+def _geodetic_from_ecef(x, y, z):
+    """Vermeille (2011) closed form. Returns (lat_rad, lon_rad, h_m).
+
+    Works on numpy arrays and, compiled with numba, on floats.
+    """
+    rho2 = x * x + y * y
+    p = rho2 / (_A * _A)
+    q = (1.0 - _E2) * z * z / (_A * _A)
+    r = (p + q - _E4) / 6.0
+    s = _E4 * p * q / (4.0 * r * r * r)
+    t = np.cbrt(1.0 + s + np.sqrt(s * (2.0 + s)))
+    u = r * (1.0 + t + 1.0 / t)
+    v = np.sqrt(u * u + _E4 * q)
+    w = _E2 * (u + v - q) / (2.0 * v)
+    k = np.sqrt(u + v + w * w) - w
+    d = k * np.sqrt(rho2) / (k + _E2)
+    dz = np.sqrt(d * d + z * z)
+    lat = 2.0 * np.arctan2(z, d + dz)
+    lon = np.arctan2(y, x)
+    h = (k + _E2 - 1.0) / k * dz
+    return lat, lon, h
+
+
+geodetic_from_ecef_nb = njit(cache=True, fastmath=False)(_geodetic_from_ecef)
+"""Scalar numba kernel: (x_m, y_m, z_m) -> (lat_rad, lon_rad, h_m)."""
+
+
+def _ecef_from_geodetic(lat, lon, h):
+    """Geodetic (radians, m) to ECEF (m). TR8350.2 eq. 4-14."""
+    slat = np.sin(lat)
+    clat = np.cos(lat)
+    n = _A / np.sqrt(1.0 - _E2 * slat * slat)
+    x = (n + h) * clat * np.cos(lon)
+    y = (n + h) * clat * np.sin(lon)
+    z = (n * (1.0 - _E2) + h) * slat
+    return x, y, z
+
+
+ecef_from_geodetic_nb = njit(cache=True)(_ecef_from_geodetic)
+"""Scalar numba kernel: (lat_rad, lon_rad, h_m) -> (x_m, y_m, z_m)."""
+
+
+def _as_vectors(r, name: str) -> np.ndarray:
+    arr = np.asarray(r, dtype=np.float64)
+    if arr.shape[-1:] != (3,) or arr.ndim > 2:
+        raise ValueError(f"{name} must have shape (3,) or (N, 3); got {arr.shape}")
+    return arr
+
+
+def ecef_to_geodetic(r_ecef):
+    """ECEF position (m) -> (lat_deg, lon_deg, h_m) on WGS84.
+
+    ``r_ecef`` is ``(3,)`` or ``(N, 3)``; results are scalars or ``(N,)``.
+    """
+    r = _as_vectors(r_ecef, "r_ecef")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lat, lon, h = _geodetic_from_ecef(r[..., 0], r[..., 1], r[..., 2])
+    return np.degrees(lat), np.degrees(lon), h
+
+
+def geodetic_to_ecef(lat_deg, lon_deg, h_m=0.0):
+    """(lat_deg, lon_deg, h_m) on WGS84 -> ECEF position (m), shape ``(..., 3)``."""
+    lat, lon, h = np.broadcast_arrays(
+        np.radians(np.asarray(lat_deg, dtype=np.float64)),
+        np.radians(np.asarray(lon_deg, dtype=np.float64)),
+        np.asarray(h_m, dtype=np.float64),
+    )
+    x, y, z = _ecef_from_geodetic(lat, lon, h)
+    return np.stack([x, y, z], axis=-1)
+
+
+def ecef_to_enu_matrix(lat_deg, lon_deg):
+    """Rotation matrix taking ECEF vector components to local East-North-Up.
+
+    Returns ``(3, 3)`` or ``(N, 3, 3)``; rows are the E, N, U unit vectors in ECEF.
+    """
+    lat = np.radians(np.asarray(lat_deg, dtype=np.float64))
+    lon = np.radians(np.asarray(lon_deg, dtype=np.float64))
+    sl, cl = np.sin(lat), np.cos(lat)
+    so, co = np.sin(lon), np.cos(lon)
+    zero = np.zeros_like(sl)
+    east = np.stack([-so, co, zero], axis=-1)
+    north = np.stack([-sl * co, -sl * so, cl], axis=-1)
+    up = np.stack([cl * co, cl * so, sl], axis=-1)
+    return np.stack([east, north, up], axis=-2)
+
+
+def ecef_to_ned_matrix(lat_deg, lon_deg):
+    """Rotation matrix taking ECEF vector components to local North-East-Down."""
+    enu = ecef_to_enu_matrix(lat_deg, lon_deg)
+    return np.stack([enu[..., 1, :], enu[..., 0, :], -enu[..., 2, :]], axis=-2)
+
+
+def ecef_to_enu(r_ecef, lat0_deg, lon0_deg, h0_m=0.0):
+    """Position (m) relative to a geodetic origin, in the origin's ENU frame."""
+    r = _as_vectors(r_ecef, "r_ecef")
+    origin = geodetic_to_ecef(lat0_deg, lon0_deg, h0_m)
+    rot = ecef_to_enu_matrix(lat0_deg, lon0_deg)
+    return np.einsum("...ij,...j->...i", rot, r - origin)
+
+
+def enu_to_ecef(r_enu, lat0_deg, lon0_deg, h0_m=0.0):
+    """Inverse of :func:`ecef_to_enu`."""
+    e = _as_vectors(r_enu, "r_enu")
+    origin = geodetic_to_ecef(lat0_deg, lon0_deg, h0_m)
+    rot = ecef_to_enu_matrix(lat0_deg, lon0_deg)
+    return np.einsum("...ji,...j->...i", rot, e) + origin
+
+
+def ecef_to_ned(r_ecef, lat0_deg, lon0_deg, h0_m=0.0):
+    """Position (m) relative to a geodetic origin, in the origin's NED frame."""
+    enu = ecef_to_enu(r_ecef, lat0_deg, lon0_deg, h0_m)
+    return np.stack([enu[..., 1], enu[..., 0], -enu[..., 2]], axis=-1)

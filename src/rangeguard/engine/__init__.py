@@ -1,0 +1,1 @@
+"""rangeguard.engine (see DESIGN.md)."""

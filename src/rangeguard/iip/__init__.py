@@ -1,0 +1,1 @@
+"""rangeguard.iip (see DESIGN.md)."""

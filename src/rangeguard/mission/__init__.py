@@ -1,0 +1,1 @@
+"""rangeguard.mission (see DESIGN.md)."""

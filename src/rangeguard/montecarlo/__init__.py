@@ -1,0 +1,1 @@
+"""rangeguard.montecarlo: outer layer (see DESIGN.md); filled by its issue."""

@@ -1,0 +1,117 @@
+"""Navigation samples as the engine sees them: one row per vehicle.
+
+A :class:`NavBatch` is one navigation sample from one nav source for each of
+N vehicles (N = 1 onboard, N = 10 000 in a Monte Carlo run). Frames and units:
+
+- ``t_s``: time of validity, seconds relative to the planned liftoff epoch
+  (T+; negative before liftoff). Rule tables are indexed by this time.
+- ``r_ecef`` (m) and ``v_ecef`` (m/s): WGS84 ECEF position and Earth-relative
+  velocity.
+- ``q_body_to_ecef``: attitude quaternion, scalar first ``(w, x, y, z)``,
+  Hamilton convention, rotating body-frame vectors into ECEF. Body +x is the
+  vehicle's longitudinal (thrust) axis. NaN where the source has no attitude.
+- ``omega_body_rad_s``: body angular rates about body x, y, z (rad/s); NaN
+  where unavailable.
+- ``valid``: the source's own validity flag. Rows with non-finite time,
+  position or velocity are forced invalid by :meth:`NavBatch.from_arrays`.
+- ``source``: index of the nav source (into ``mission.nav_sources``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rangeguard.errors import InputError
+
+
+def _rows(value, n: int, width: int, name: str, fill: float = np.nan) -> np.ndarray:
+    if value is None:
+        shape = (n,) if width == 0 else (n, width)
+        return np.full(shape, fill, dtype=np.float64)
+    arr = np.asarray(value, dtype=np.float64)
+    want = (n,) if width == 0 else (n, width)
+    if width and arr.shape == (width,):
+        arr = np.broadcast_to(arr, want)
+    elif width == 0 and arr.shape == ():
+        arr = np.broadcast_to(arr, want)
+    if arr.shape != want:
+        raise InputError(f"{name} must have shape {want} (or {want[1:]} for one vehicle); got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NavBatch:
+    """One nav sample per vehicle from one source. See the module docstring."""
+
+    t_s: np.ndarray
+    r_ecef: np.ndarray
+    v_ecef: np.ndarray
+    q_body_to_ecef: np.ndarray
+    omega_body_rad_s: np.ndarray
+    valid: np.ndarray
+    source: int = 0
+
+    @classmethod
+    def from_arrays(
+        cls,
+        t_s,
+        r_ecef,
+        v_ecef,
+        q_body_to_ecef=None,
+        omega_body_rad_s=None,
+        valid=None,
+        source: int = 0,
+    ) -> NavBatch:
+        """Build a batch, broadcasting single-vehicle inputs and checking shapes.
+
+        Rows whose time, position or velocity are not finite are marked
+        invalid (never an exception): bad data is an answer, not a crash.
+        """
+        r = np.asarray(r_ecef, dtype=np.float64)
+        n = 1 if r.ndim == 1 else r.shape[0]
+        r = _rows(r, n, 3, "r_ecef")
+        v = _rows(v_ecef, n, 3, "v_ecef")
+        t = _rows(t_s, n, 0, "t_s")
+        q = _rows(q_body_to_ecef, n, 4, "q_body_to_ecef")
+        w = _rows(omega_body_rad_s, n, 3, "omega_body_rad_s")
+        if valid is None:
+            ok = np.ones(n, dtype=bool)
+        else:
+            ok = np.asarray(valid, dtype=bool)
+            ok = np.broadcast_to(ok, (n,)).copy() if ok.shape in ((), (n,)) else None
+            if ok is None:
+                raise InputError(f"valid must have shape ({n},); got {np.shape(valid)}")
+        finite = np.isfinite(t) & np.isfinite(r).all(axis=1) & np.isfinite(v).all(axis=1)
+        return cls(t, r, v, q, w, ok & finite, int(source))
+
+    @property
+    def n(self) -> int:
+        """Number of vehicles (rows)."""
+        return self.t_s.shape[0]
+
+    def take(self, index) -> NavBatch:
+        """Rows ``index`` (an int array, slice or boolean mask) as a new batch."""
+        return NavBatch(
+            self.t_s[index],
+            self.r_ecef[index],
+            self.v_ecef[index],
+            self.q_body_to_ecef[index],
+            self.omega_body_rad_s[index],
+            self.valid[index],
+            self.source,
+        )
+
+    @staticmethod
+    def concat(batches: list[NavBatch]) -> NavBatch:
+        """Stack batches row-wise (the source of the first is kept)."""
+        return NavBatch(
+            np.concatenate([b.t_s for b in batches]),
+            np.concatenate([b.r_ecef for b in batches]),
+            np.concatenate([b.v_ecef for b in batches]),
+            np.concatenate([b.q_body_to_ecef for b in batches]),
+            np.concatenate([b.omega_body_rad_s for b in batches]),
+            np.concatenate([b.valid for b in batches]),
+            batches[0].source,
+        )

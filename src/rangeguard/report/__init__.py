@@ -1,0 +1,1 @@
+"""rangeguard.report: outer layer (see DESIGN.md); filled by its issue."""

@@ -1,0 +1,1 @@
+"""rangeguard.rules (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""rangeguard.sim: outer layer (see DESIGN.md); filled by its issue."""

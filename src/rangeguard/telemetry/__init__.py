@@ -1,0 +1,1 @@
+"""rangeguard.telemetry: outer layer (see DESIGN.md); filled by its issue."""
