@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from rangeguard.constants import WGS84_A_M, WGS84_E2
+from rangeguard.constants import WGS84_A_M, WGS84_E2, WGS84_F
+from rangeguard.errors import InputError
 
 _A = WGS84_A_M
 _E2 = WGS84_E2
@@ -71,7 +72,7 @@ ecef_from_geodetic_nb = njit(cache=True)(_ecef_from_geodetic)
 def _as_vectors(r, name: str) -> np.ndarray:
     arr = np.asarray(r, dtype=np.float64)
     if arr.shape[-1:] != (3,) or arr.ndim > 2:
-        raise ValueError(f"{name} must have shape (3,) or (N, 3); got {arr.shape}")
+        raise InputError(f"{name} must have shape (3,) or (N, 3); got {arr.shape}")
     return arr
 
 
@@ -139,3 +140,29 @@ def ecef_to_ned(r_ecef, lat0_deg, lon0_deg, h0_m=0.0):
     """Position (m) relative to a geodetic origin, in the origin's NED frame."""
     enu = ecef_to_enu(r_ecef, lat0_deg, lon0_deg, h0_m)
     return np.stack([enu[..., 1], enu[..., 0], -enu[..., 2]], axis=-1)
+
+
+def geodesic_distance_m(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+    """Distance along the WGS84 ellipsoid between two points, m (Lambert's formula).
+
+    Lambert's first-order flattening correction to the great-circle angle on
+    reduced latitudes (W. D. Lambert, "The distance between two widely
+    separated points on the surface of the Earth", J. Washington Acad. Sci.
+    32(5), 1942): within about 10 m of the exact geodesic (pyproj.Geod /
+    Karney) for lines up to several thousand km, at a fraction of the cost,
+    which is why the rule engine uses it every cycle. Vectorized; NaN in ->
+    NaN out. Not for nearly antipodal points.
+    """
+    f = WGS84_F
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b1 = np.arctan((1.0 - f) * np.tan(np.radians(lat1_deg)))
+        b2 = np.arctan((1.0 - f) * np.tan(np.radians(lat2_deg)))
+        dlon = np.radians(np.asarray(lon2_deg, dtype=np.float64) - lon1_deg)
+        hav = np.sin((b2 - b1) / 2.0) ** 2 + np.cos(b1) * np.cos(b2) * np.sin(dlon / 2.0) ** 2
+        sigma = 2.0 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0)))
+        p = (b1 + b2) / 2.0
+        q = (b2 - b1) / 2.0
+        x = (sigma - np.sin(sigma)) * np.sin(p) ** 2 * np.cos(q) ** 2 / np.cos(sigma / 2.0) ** 2
+        y = (sigma + np.sin(sigma)) * np.cos(p) ** 2 * np.sin(q) ** 2 / np.sin(sigma / 2.0) ** 2
+        d = _A * (sigma - f / 2.0 * (x + y))
+    return np.where(sigma > 1e-12, d, _A * sigma)
