@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
 
 from rangeguard.errors import RangeguardError
 
@@ -28,15 +27,12 @@ app = typer.Typer(
 def _root() -> None:
     """rangeguard: an autonomous flight safety system (AFSS) for launch vehicles."""
 
-
-err_console = Console(stderr=True, highlight=False)
-
 EXIT_USER_ERROR = 2
 
 
 def _register() -> None:
     # Imported for their side effect: each module adds its command to ``app``.
-    from rangeguard.cli import demo  # noqa: F401
+    from rangeguard.cli import demo, replay  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv)  # standalone: click handles usage errors and --help
     except RangeguardError as exc:
         for line in str(exc).splitlines():
-            err_console.print(line, markup=False)
+            typer.echo(line, err=True)  # plain lines: never wrapped, never a traceback
         return EXIT_USER_ERROR
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -1,0 +1,446 @@
+"""Vacuum instantaneous impact point on the rotating WGS84 ellipsoid, exact.
+
+The model: after engine cut-off the vehicle flies a two-body (Kepler) arc
+under point-mass gravity ``mu`` (:data:`~rangeguard.constants.MU_EARTH_M3_S2`)
+in inertial space, while the WGS84 ellipsoid rotates under it at ``omega``
+(:data:`~rangeguard.constants.OMEGA_EARTH_RAD_S`). The impact point is the
+first point of the arc, after t0, whose geodetic height is 0.
+
+How it is solved (see ``design/iip.md`` for the derivation and the checks):
+
+1. The inertial frame is the ECEF frame frozen at t0: ``r_i = r_ecef`` and
+   ``v_i = v_ecef + omega x r_ecef``.
+2. Geodetic height depends only on ``z`` and ``sqrt(x^2 + y^2)``, both
+   unchanged by a rotation about the z axis, so whether a point is on the
+   ellipsoid does not depend on the Earth's rotation angle. The impact
+   condition is therefore solved on the fixed inertial conic, without time:
+   ``F = (x^2 + y^2)/a^2 + z^2/b^2 - 1 = 0``.
+3. The conic is parameterised by the change of eccentric anomaly ``dE`` with
+   the Lagrange f and g functions, ``r(dE) = f r0 + g v0`` (Battin,
+   *An Introduction to the Mathematics and Methods of Astrodynamics*, 1999,
+   sec. 4.6). This form has no singularity at e -> 1 (a straight-up or
+   straight-down flight is an ordinary case) and ``e`` itself is built from
+   ``e cos E0 = 1 - r0/a`` and ``e sin E0 = r0.v0 / sqrt(mu a)``.
+4. Halley's method on ``F(dE)`` starts at the descending crossing of the
+   sphere through the start point's ellipsoid radius (closed form) and
+   converges in 2-3 iterations. A cheap sufficient test (below) proves that
+   the root found is the *first* descending crossing; the rare cases it
+   cannot prove (grazing, near-orbital arcs) go to a sampled bracket search.
+5. Time of flight from Kepler's equation written in differences,
+   ``dt = sqrt(a^3/mu) [dE - e cos E0 sin dE + e sin E0 (1 - cos dE)]``.
+6. The inertial impact point rotated by ``-omega * dt`` about z is the ECEF
+   impact point; it lies on the ellipsoid, so its geodetic latitude is
+   ``atan2(z, (1 - e^2) sqrt(x^2 + y^2))`` exactly.
+
+The published methods this replaces: the FAA iterative method (14 CFR Part
+420, Appendix B) and the non-iterative method of Ahn & Roh (2012), "Non-
+iterative instantaneous impact point prediction algorithm for launch
+operations", JGCD 35(2):645-648.
+
+First-root proof used in step 4. ``dF/dt = 2 r rdot g + r^2 dg/dt`` with
+``g = (xh^2 + yh^2)/a^2 + zh^2/b^2`` on the unit vector; ``|dg/dt| <=
+(1/b^2 - 1/a^2) h / r^2`` (h the angular momentum), so F strictly decreases
+wherever ``rdot < -T`` with ``T = (a^2 - b^2) h / (2 b^3)``. Outside the flat
+regions ``|rdot| < T`` (around apogee and perigee) F is monotone on each
+branch; in the apogee flat region F stays positive if the radial height
+above the ellipsoid there exceeds ``4 T^2 / |rddot|`` (the radius falls by
+at most ``T^2 / (2 |rddot|)`` and the ellipsoid radius grows by at most
+``T * 2T/|rddot|`` within it).
+
+Special cases (all without exceptions or warnings):
+- NaN or inf in the state: NaN.
+- Not bound (parabolic or hyperbolic, specific energy >= 0): NaN.
+- Bound but never meets the ellipsoid (an orbit): NaN.
+- Already at or below the surface (geodetic height <= 0): the point itself,
+  ``tof = 0``. A vehicle on or under the ground has met it; the onboard rule
+  sees the pad, not a downrange point, while the vehicle sits on the pad.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from rangeguard.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, WGS84_B_M, WGS84_E2
+from rangeguard.earth.geodesy import geodetic_from_ecef_nb
+from rangeguard.errors import InputError
+
+_A = WGS84_A_M
+_B = WGS84_B_M
+_IA2 = 1.0 / (WGS84_A_M * WGS84_A_M)
+_IB2 = 1.0 / (WGS84_B_M * WGS84_B_M)
+_ONE_MINUS_E2 = 1.0 - WGS84_E2
+_MU = MU_EARTH_M3_S2
+_SQRT_MU = math.sqrt(MU_EARTH_M3_S2)
+_OMEGA = OMEGA_EARTH_RAD_S
+_TWO_PI = 2.0 * math.pi
+# T = _C_T * h bounds the rate at which the ellipsoid radius under the vehicle can change.
+_C_T = (WGS84_A_M**2 - WGS84_B_M**2) / (2.0 * WGS84_B_M**3)
+_NEWTON_MAX_IT = 12
+_NEWTON_TOL = 1e-5  # rad; Halley leaves an error ~ step^3, the last step is applied to 2nd order
+_SCAN_SAMPLES = 128  # per shell arc, fallback search only
+
+
+@njit(cache=True, inline="always")
+def _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
+    """Position on the conic and its derivative w.r.t. dE (f and g functions)."""
+    s = math.sin(dE)
+    c = math.cos(dE)
+    omc = s * s / (1.0 + c) if c > 0.0 else 1.0 - c  # 1 - cos dE without cancellation
+    ar = a / r0
+    f = 1.0 - ar * omc
+    g = n_inv * (s / ar + esin0 * omc)
+    fp = -ar * s
+    gp = n_inv * (c / ar + esin0 * s)
+    px = f * x + g * wx
+    py = f * y + g * wy
+    pz = f * z + g * wz
+    dx = fp * x + gp * wx
+    dy = fp * y + gp * wy
+    dz = fp * z + gp * wz
+    return px, py, pz, dx, dy, dz, s, c, omc
+
+
+@njit(cache=True, inline="always")
+def _surface_fn(px, py, pz, dx, dy, dz):
+    """Ellipsoid function F and dF/ddE."""
+    F = (px * px + py * py) * _IA2 + pz * pz * _IB2 - 1.0
+    Fp = 2.0 * ((px * dx + py * dy) * _IA2 + pz * dz * _IB2)
+    return F, Fp
+
+
+@njit(cache=True)
+def _bracket_root(lo, hi, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
+    """Safeguarded Newton on F within [lo, hi], F(lo) > 0 >= F(hi). Returns dE."""
+    dE = 0.5 * (lo + hi)
+    for _ in range(100):
+        px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+        F, Fp = _surface_fn(px, py, pz, dx, dy, dz)
+        if F > 0.0:
+            lo = dE
+        else:
+            hi = dE
+        new = dE - F / Fp if Fp != 0.0 else 0.5 * (lo + hi)
+        if not (lo < new < hi):
+            new = 0.5 * (lo + hi)
+        if abs(new - dE) < 1e-13 or hi - lo < 1e-13:
+            return new
+        dE = new
+    return dE
+
+
+@njit(cache=True)
+def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
+    """Fallback: the first descending root of F after dE = 0, by sampling the
+    arcs where the radius lies between b and a (the only place F changes sign),
+    then a bracketed Newton. Returns dE, or NaN if the conic never meets the
+    ellipsoid."""
+    psi = math.acos(min(1.0, max(-1.0, cA)))  # r <= a  <=>  |E| <= psi (E from perigee)
+    if cB < 1.0:
+        phi = math.acos(max(-1.0, cB))  # r < b  <=>  |E| < phi: F < 0 for sure
+    else:
+        phi = -psi  # perigee above b: the arc runs through perigee to the exit
+    # Absolute eccentric-anomaly intervals to search, in time order after E0.
+    starts = np.empty(2)
+    ends = np.empty(2)
+    n = 0
+    if E0 > phi:  # past the descending part of this pass (ascending or beyond)
+        if E0 < psi:
+            starts[n] = E0
+            ends[n] = psi
+            n += 1
+        starts[n] = _TWO_PI - psi
+        ends[n] = _TWO_PI - phi
+        n += 1
+    else:
+        starts[n] = max(E0, -psi)
+        ends[n] = -phi
+        n += 1
+    prev = 0.0
+    prevF = 1.0
+    for k in range(n):
+        e0 = starts[k] - E0
+        e1 = ends[k] - E0
+        if e1 <= e0:
+            continue
+        for i in range(_SCAN_SAMPLES + 1):
+            dE = e0 + (e1 - e0) * i / _SCAN_SAMPLES
+            px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+            F, Fp = _surface_fn(px, py, pz, dx, dy, dz)
+            if F <= 0.0:
+                if i == 0 and k == 0 and dE <= 0.0:
+                    return 0.0
+                lo = prev if (i > 0 or prevF > 0.0) else e0
+                return _bracket_root(lo, dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+            prev = dE
+            prevF = F
+    return np.nan
+
+
+@njit(cache=True)
+def impact_point_nb(x, y, z, vx, vy, vz):
+    """Vacuum IIP of one state: numba scalar kernel for other numba code.
+
+    Input: ECEF position (m) and Earth-relative ECEF velocity (m/s).
+    Returns ``(lat_rad, lon_rad, tof_s)``: geodetic latitude and longitude
+    (radians, WGS84) of the impact point and the time of flight (s). NaN
+    where there is no impact or the input is not finite; the point itself
+    with ``tof_s = 0`` where the state is at or below the surface.
+    """
+    nan = np.nan
+    if not (
+        math.isfinite(x)
+        and math.isfinite(y)
+        and math.isfinite(z)
+        and math.isfinite(vx)
+        and math.isfinite(vy)
+        and math.isfinite(vz)
+    ):
+        return nan, nan, nan
+    F0 = (x * x + y * y) * _IA2 + z * z * _IB2 - 1.0
+    if F0 <= 0.0:
+        lat, lon, _h = geodetic_from_ecef_nb(x, y, z)
+        return lat, lon, 0.0
+    # Inertial state (ECEF axes frozen at t0).
+    wx = vx - _OMEGA * y
+    wy = vy + _OMEGA * x
+    wz = vz
+    r0 = math.sqrt(x * x + y * y + z * z)
+    v2 = wx * wx + wy * wy + wz * wz
+    rv = x * wx + y * wy + z * wz
+    alpha = 2.0 / r0 - v2 / _MU  # 1 / semi-major axis
+    if alpha <= 0.0:
+        return nan, nan, nan  # parabolic or hyperbolic: escapes
+    a = 1.0 / alpha
+    sqa = math.sqrt(a)
+    n_inv = a * sqa / _SQRT_MU  # sqrt(a^3 / mu), s
+    ecos0 = 1.0 - r0 * alpha
+    esin0 = rv / (_SQRT_MU * sqa)
+    e = math.sqrt(ecos0 * ecos0 + esin0 * esin0)
+    if a * (1.0 - e) >= _A:
+        return nan, nan, nan  # perigee above the equatorial radius: an orbit
+    E0 = math.atan2(esin0, ecos0)
+    hx = y * wz - z * wy
+    hy = z * wx - x * wz
+    hz = x * wy - y * wx
+    hmom = math.sqrt(hx * hx + hy * hy + hz * hz)
+    T = _C_T * hmom
+
+    # Fast path: Halley iterations from the descending crossing of the sphere
+    # of radius R_e(start direction) = r0 / sqrt(F0 + 1). The angle dE and its
+    # sine and cosine are carried together; small steps rotate (sin, cos) by
+    # a Taylor series instead of calling sin/cos again.
+    ok = False
+    dE = 0.0
+    s = 0.0
+    c = 1.0
+    step = 0.0
+    px = py = pz = dx = dy = dz = ddx = ddy = ddz = 0.0
+    cos_s = (1.0 - r0 / math.sqrt(F0 + 1.0) * alpha) / e if e > 0.0 else 2.0
+    if cos_s <= 1.0:
+        cos_s = max(-1.0, cos_s)
+        sin_s = -math.sqrt(1.0 - cos_s * cos_s)  # descending half, E in [pi, 2 pi]
+        cE0 = ecos0 / e
+        sE0 = esin0 / e
+        c = cos_s * cE0 + sin_s * sE0  # cos(E_s - E0)
+        s = sin_s * cE0 - cos_s * sE0  # sin(E_s - E0)
+        dE = _TWO_PI - math.acos(cos_s) - E0
+        if dE >= _TWO_PI:
+            dE -= _TWO_PI
+        if dE > _TWO_PI - 1e-9:
+            dE -= _TWO_PI  # rounding put a crossing at the start one turn ahead
+        ar = a / r0
+        ra_n = n_inv / ar
+        es_n = n_inv * esin0
+        for _ in range(_NEWTON_MAX_IT):
+            omc = s * s / (1.0 + c) if c > 0.0 else 1.0 - c
+            f = 1.0 - ar * omc
+            g = ra_n * s + es_n * omc
+            fp = -ar * s
+            gp = ra_n * c + es_n * s
+            fpp = -ar * c
+            gpp = es_n * c - ra_n * s
+            px = f * x + g * wx
+            py = f * y + g * wy
+            pz = f * z + g * wz
+            dx = fp * x + gp * wx
+            dy = fp * y + gp * wy
+            dz = fp * z + gp * wz
+            ddx = fpp * x + gpp * wx
+            ddy = fpp * y + gpp * wy
+            ddz = fpp * z + gpp * wz
+            F = (px * px + py * py) * _IA2 + pz * pz * _IB2 - 1.0
+            F1 = 2.0 * ((px * dx + py * dy) * _IA2 + pz * dz * _IB2)
+            if not F1 < 0.0:
+                break  # not a descending crossing: let the fallback decide
+            F2 = 2.0 * ((dx * dx + dy * dy + px * ddx + py * ddy) * _IA2 + (dz * dz + pz * ddz) * _IB2)
+            step = F / F1
+            q = 0.5 * step * F2 / F1
+            if abs(q) < 0.5:
+                step = step / (1.0 - q)  # Halley: cubic convergence
+            dE -= step
+            if abs(step) < _NEWTON_TOL:
+                ok = True
+                break
+            if abs(step) < 0.01:
+                t2 = step * step
+                sd = step * (1.0 - t2 / 6.0 * (1.0 - t2 / 20.0))
+                cd = 1.0 - t2 / 2.0 * (1.0 - t2 / 12.0 * (1.0 - t2 / 30.0))
+            else:
+                sd = math.sin(step)
+                cd = math.cos(step)
+            s, c = s * cd - c * sd, c * cd + s * sd
+        if ok:
+            # Validate: the root is the first descending one (module docstring).
+            esinE = ecos0 * s + esin0 * c  # e sin E at the root (before the last tiny step)
+            ecosE = ecos0 * c - esin0 * s
+            rdot = a * a * esinE / (n_inv * a * (1.0 - ecosE))
+            dE_peri = -E0 if E0 < 0.0 else _TWO_PI - E0  # next perigee after the start
+            if dE < -1e-9 or dE >= dE_peri or rdot >= -T:
+                ok = False
+            else:
+                rdot0 = rv / r0
+                if rdot0 > -T:
+                    if rdot0 < T and ecos0 >= 0.0:
+                        ok = False  # starts in the perigee flat region: grazing
+                    else:
+                        # apogee flat region: height margin at its reference point
+                        if rdot0 > 0.0:
+                            gx, gy, gz = _conic_point_cs(sE0, -cE0, 1.0 + cE0, x, y, z, wx, wy, wz, r0, a, esin0, n_inv)
+                            rref = a * (1.0 + e)
+                        else:
+                            rref = r0
+                            gx, gy, gz = x, y, z
+                        rddot = -_MU / (rref * rref) + hmom * hmom / (rref * rref * rref)
+                        Fref = (gx * gx + gy * gy) * _IA2 + gz * gz * _IB2
+                        height = rref - rref / math.sqrt(Fref)
+                        if not (rddot < 0.0 and height > 4.0 * T * T / (-rddot)):
+                            ok = False
+        if ok:
+            # apply the last (tiny) step to the position, to second order,
+            # and to the angle
+            h2 = 0.5 * step * step
+            px += h2 * ddx - step * dx
+            py += h2 * ddy - step * dy
+            pz += h2 * ddz - step * dz
+            s, c = s * (1.0 - h2) - step * c, c * (1.0 - h2) + step * s
+            omc = s * s / (1.0 + c) if c > 0.0 else 1.0 - c
+    if not ok:
+        cA = (1.0 - _A * alpha) / e if e > 0.0 else -2.0
+        cB = (1.0 - _B * alpha) / e if e > 0.0 else -2.0
+        dE = _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+        if not math.isfinite(dE):
+            return nan, nan, nan  # an orbit that passes through the shell b < r < a
+        px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+    if dE < 0.0:
+        dE = 0.0
+        s = 0.0
+        omc = 0.0
+    tof = n_inv * (dE - ecos0 * s + esin0 * omc)
+    # Rotate the inertial impact point into the ECEF frame at impact.
+    th = _OMEGA * tof
+    ct = math.cos(th)
+    st = math.sin(th)
+    xe = ct * px + st * py
+    ye = ct * py - st * px
+    lat = math.atan2(pz, _ONE_MINUS_E2 * math.sqrt(xe * xe + ye * ye))
+    lon = math.atan2(ye, xe)
+    return lat, lon, tof
+
+
+@njit(cache=True, inline="always")
+def _conic_point_cs(s, c, omc, x, y, z, wx, wy, wz, r0, a, esin0, n_inv):
+    """Position on the conic for given sin dE, cos dE, 1 - cos dE."""
+    ar = a / r0
+    f = 1.0 - ar * omc
+    g = n_inv * (s / ar + esin0 * omc)
+    return f * x + g * wx, f * y + g * wy, f * z + g * wz
+
+
+@njit(cache=True, parallel=True)
+def _impact_batch(r, v, lat, lon, tof):
+    for i in prange(r.shape[0]):
+        la, lo, t = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])
+        lat[i] = la
+        lon[i] = lo
+        tof[i] = t
+
+
+@njit(cache=True)
+def _impact_batch_serial(r, v, lat, lon, tof):
+    for i in range(r.shape[0]):
+        la, lo, t = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])
+        lat[i] = la
+        lon[i] = lo
+        tof[i] = t
+
+
+_PARALLEL_MIN_N = 2048  # below this, threads cost more than they save
+
+
+def _state_arrays(r_ecef, v_ecef):
+    """Validate and return float64 arrays of a common shape (3,) or (N, 3)."""
+    r = np.asarray(r_ecef, dtype=np.float64)
+    v = np.asarray(v_ecef, dtype=np.float64)
+    for arr, name, unit in ((r, "r_ecef", "m"), (v, "v_ecef", "m/s")):
+        if arr.ndim not in (1, 2) or arr.shape[-1] != 3:
+            raise InputError(
+                f"{name} must be an ECEF vector of shape (3,) or a batch of shape (N, 3), in {unit}; "
+                f"got shape {arr.shape}. Stack vectors as rows, e.g. np.column_stack([x, y, z])."
+            )
+    if r.shape != v.shape:
+        try:
+            r, v = np.broadcast_arrays(r, v)
+        except ValueError:
+            raise InputError(
+                f"r_ecef {r.shape} and v_ecef {v.shape} must describe the same states: give both as (3,) "
+                "or both as (N, 3) with the same N (a single (3,) vector is broadcast against (N, 3))."
+            ) from None
+    return r, v
+
+
+def impact_point(r_ecef, v_ecef):
+    """Vacuum instantaneous impact point on the rotating WGS84 ellipsoid.
+
+    Parameters
+    ----------
+    r_ecef : array_like, (3,) or (N, 3)
+        Position in ECEF, m.
+    v_ecef : array_like, (3,) or (N, 3)
+        Earth-relative velocity in ECEF axes, m/s.
+
+    Returns
+    -------
+    lat_deg, lon_deg, tof_s
+        Geodetic latitude and longitude (degrees, WGS84) of the first point
+        where the two-body arc (point-mass gravity, no air) meets geodetic
+        height 0, with the Earth rotating under it; and the time of flight
+        to it (s). Floats for a single state, ``(N,)`` arrays for a batch.
+
+    NaN where there is no impact (an orbit; a parabolic or hyperbolic
+    trajectory) and where the state has NaN or inf; never an exception or a
+    warning for those. A state at or below the surface gives its own
+    latitude/longitude and ``tof_s = 0``.
+
+    Exact to the model (no series truncation): see the module docstring and
+    ``design/iip.md``.
+    """
+    r, v = _state_arrays(r_ecef, v_ecef)
+    if r.ndim == 1:
+        lat, lon, tof = impact_point_nb(r[0], r[1], r[2], v[0], v[1], v[2])
+        return math.degrees(lat), math.degrees(lon), tof
+    n = r.shape[0]
+    lat = np.empty(n)
+    lon = np.empty(n)
+    tof = np.empty(n)
+    r = np.ascontiguousarray(r)
+    v = np.ascontiguousarray(v)
+    if n >= _PARALLEL_MIN_N:
+        _impact_batch(r, v, lat, lon, tof)
+    else:
+        _impact_batch_serial(r, v, lat, lon, tof)
+    np.degrees(lat, out=lat)
+    np.degrees(lon, out=lon)
+    return lat, lon, tof
