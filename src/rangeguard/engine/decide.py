@@ -1,0 +1,388 @@
+"""The decision function: (setup, state, nav samples, receive time, health) -> (new state, decisions).
+
+Pure: it reads no clock, does no I/O and never mutates its inputs. The
+semantics follow DESIGN.md "Rule semantics":
+
+1. arming at detected liftoff (height above the pad or speed above a threshold);
+2. phases and windows: a rule is judged only while active;
+3. persistence: a violation counts once it has held ``persistence_s`` on the
+   rule's clock (nav time of validity; the data-loss rule uses receive time);
+   rows without a usable sample hold their history, a clean sample clears it;
+4. voting among AFTS strings (1oo2, 2oo2, health_degraded);
+5. latching: TERMINATED and SAFED are final;
+6. safing: orbit (no impact point) or IIP beyond every protected area for good.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from rangeguard.constants import WGS84_B_M
+from rangeguard.earth.geodesy import _geodetic_from_ecef
+from rangeguard.engine.setup import EngineSetup
+from rangeguard.engine.state import AfssState, Cause, EngineState
+from rangeguard.errors import InputError
+from rangeguard.iip import impact_point
+from rangeguard.nav import NavBatch
+from rangeguard.rules import quantities
+from rangeguard.rules.base import RuleContext
+
+_TOL_S = 1e-9  # persistence comparisons tolerate float rounding of sample times
+
+# Gross-error gate on incoming nav (a failed unit often reports zeros or garbage):
+# a position inside the Earth's core or beyond the Moon, or a speed far above
+# escape speed, is not a navigation solution; such samples are rejected and
+# counted like NaN ones, and the data-loss rule judges the gap.
+_R_MIN_M = 0.5 * WGS84_B_M
+_R_MAX_M = 1.0e9
+_V_MAX_MPS = 1.0e5
+
+
+def _ingest(setup: EngineSetup, state: EngineState, navs, receive_s: np.ndarray):
+    """Accept new, valid, in-order samples into the per-source store; count the rest."""
+    n = state.mode.shape[0]
+    src_t = state.src_t_s.copy()
+    src_r = state.src_r_ecef.copy()
+    src_v = state.src_v_ecef.copy()
+    src_q = state.src_q.copy()
+    src_w = state.src_w.copy()
+    has = state.src_has.copy()
+    recv = state.src_recv_s.copy()
+    samples = state.samples.copy()
+    rejected = state.rejected.copy()
+    for nav in navs:
+        s = nav.source
+        if not 0 <= s < src_t.shape[0]:
+            rejected += 1
+            continue
+        if nav.n != n:
+            raise InputError(f"nav batch has {nav.n} rows; this engine steps {n} vehicles (one row per vehicle)")
+        with np.errstate(invalid="ignore", over="ignore"):
+            r2 = np.einsum("ij,ij->i", nav.r_ecef, nav.r_ecef)
+            v2 = np.einsum("ij,ij->i", nav.v_ecef, nav.v_ecef)
+            plausible = (r2 >= _R_MIN_M**2) & (r2 <= _R_MAX_M**2) & (v2 <= _V_MAX_MPS**2)
+            accept = nav.valid & plausible & (nav.t_s > src_t[s])
+        src_t[s] = np.where(accept, nav.t_s, src_t[s])
+        src_r[s][accept] = nav.r_ecef[accept]
+        src_v[s][accept] = nav.v_ecef[accept]
+        src_q[s][accept] = nav.q_body_to_ecef[accept]
+        src_w[s][accept] = nav.omega_body_rad_s[accept]
+        has[s] |= accept
+        recv[s] = np.where(accept, receive_s, recv[s])
+        samples += accept
+        rejected += ~accept
+    return src_t, src_r, src_v, src_q, src_w, has, recv, samples, rejected
+
+
+def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
+    src_t, src_r, src_v, src_q, src_w, has, recv, _, _ = src
+    k = setup.string_source
+    n = src_t.shape[1]
+    t = src_t[k].reshape(-1)
+    r = src_r[k].reshape(-1, 3)
+    v = src_v[k].reshape(-1, 3)
+    ok = has[k].reshape(-1)
+    nav = NavBatch(t, r, v, src_q[k].reshape(-1, 4), src_w[k].reshape(-1, 3), ok, -1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        lat, lon, h = _geodetic_from_ecef(r[:, 0], r[:, 1], r[:, 2])
+    iip_lat, iip_lon, tof = impact_point(r, v)
+    recv_rows = np.tile(receive_s, len(k))
+    with np.errstate(invalid="ignore"):
+        since = recv_rows - recv[k].reshape(-1)
+    source_navs = [
+        NavBatch(src_t[s], src_r[s], src_v[s], src_q[s], src_w[s], has[s], s) for s in range(src_t.shape[0])
+    ]
+    return RuleContext(
+        nav=nav,
+        ok=ok,
+        t_s=np.where(ok, t, np.nan),
+        lat_deg=np.degrees(lat),
+        lon_deg=np.degrees(lon),
+        h_m=h,
+        iip_lat_deg=iip_lat,
+        iip_lon_deg=iip_lon,
+        iip_tof_s=tof,
+        since_valid_s=since,
+        receive_time_s=receive_s,
+        vehicle=np.tile(np.arange(n), len(k)),
+        source_navs=source_navs,
+        source_t_s=np.where(has, src_t, np.nan),
+        site=setup.site,
+        source_index={name: i for i, name in enumerate(setup.source_names)},
+    )
+
+
+def _per_vehicle(values: np.ndarray, n: int, reducer) -> np.ndarray:
+    """Reduce (M,) row values (string-major) to (N,) per vehicle."""
+    return reducer(values.reshape(-1, n), axis=0)
+
+
+def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=None):
+    """One engine cycle. Returns ``(new_state, Decisions)``; see the module docstring."""
+    from rangeguard.engine.decisions import Decisions
+
+    n = state.mode.shape[0]
+    k_strings = len(setup.string_names)
+    receive_s = np.broadcast_to(np.asarray(receive_time_s, dtype=np.float64), (n,))
+    src = _ingest(setup, state, navs, receive_s)
+    ctx = _context(setup, src, receive_s)
+    ok = ctx.ok
+    mode = state.mode.copy()
+    t_rows = ctx.t_s
+    with np.errstate(invalid="ignore"):
+        t_vehicle = _per_vehicle(np.where(ok, t_rows, -np.inf), n, np.max)
+    t_vehicle = np.where(np.isfinite(t_vehicle), t_vehicle, np.nan)
+
+    # --- 1. arming at detected liftoff -----------------------------------------
+    event_t = state.event_t_s.copy()
+    arm = setup.arming
+    safe = mode == AfssState.SAFE
+    if safe.any():
+        with np.errstate(invalid="ignore"):
+            cue = ok & (t_rows >= arm.not_before_t_s) & (
+                (ctx.h_m - setup.site.alt_m > arm.liftoff_height_m)
+                | (quantities.get(ctx, "speed_mps") > arm.liftoff_speed_mps)
+            )
+            t_cue = _per_vehicle(np.where(cue, t_rows, np.inf), n, np.min)
+        armed_now = safe & np.isfinite(t_cue)
+        mode[armed_now] = AfssState.ARMED
+        event_t[armed_now, 0] = t_cue[armed_now]
+        # a source with no valid sample yet starts its data-loss clock at arming
+        recv = src[6]
+        silent = ~src[5] & armed_now[None, :]
+        if silent.any():
+            recv[silent] = np.broadcast_to(receive_s, recv.shape)[silent]
+            with np.errstate(invalid="ignore"):
+                ctx.since_valid_s = np.tile(receive_s, len(setup.string_source)) - recv[setup.string_source].reshape(-1)
+
+    # --- 2. events -------------------------------------------------------------
+    flying = mode == AfssState.ARMED
+    for e in range(1, len(setup.event_names)):
+        pending = flying & np.isnan(event_t[:, e])
+        if not pending.any():
+            continue
+        detect = setup.event_detect[e]
+        if detect is None:
+            hit = pending & (t_vehicle >= setup.event_sched_t_s[e])
+            event_t[hit, e] = setup.event_sched_t_s[e]
+        else:
+            quantity, above, below = detect
+            value = quantities.get(ctx, quantity)
+            with np.errstate(invalid="ignore"):
+                cond = ok & ((value > above) if above is not None else (value < below))
+                t_hit = _per_vehicle(np.where(cond, t_rows, np.inf), n, np.min)
+            hit = pending & np.isfinite(t_hit)
+            event_t[hit, e] = t_hit[hit]
+
+    # --- 3. which rules are active on which rows -------------------------------
+    rows_vehicle = ctx.vehicle
+    with np.errstate(invalid="ignore"):
+        ctx.flight_time_s = np.where(ok, t_rows + ctx.since_valid_s, t_vehicle[rows_vehicle])
+    # windows are judged on the row's sample time, or on the estimated flight
+    # time for receive-clock rules (they must judge rows whose source is silent)
+    ev_rows = event_t[rows_vehicle]  # (M, E)
+    t_col = t_rows[:, None]
+    t_win = np.where(setup.receive_clock[None, :], ctx.flight_time_s[:, None], t_col)
+    row_ok = ok[:, None] | setup.receive_clock[None, :]
+    with np.errstate(invalid="ignore"):
+        active = flying[rows_vehicle][:, None] & row_ok & (t_win >= setup.from_t_s) & (t_win < setup.to_t_s)
+        if (setup.after_event >= 0).any():
+            occurred = ev_rows[:, np.maximum(setup.after_event, 0)] <= t_win
+            active &= np.where(setup.after_event >= 0, occurred, True)
+        if (setup.until_event >= 0).any():
+            occurred = ev_rows[:, np.maximum(setup.until_event, 0)] <= t_win
+            active &= np.where(setup.until_event >= 0, ~occurred, True)
+        if (setup.phase >= 0).any():
+            in_phase_data = _phase_mask(setup, ev_rows, t_rows)  # (M, P)
+            in_phase_recv = _phase_mask(setup, ev_rows, ctx.flight_time_s)
+            col = np.maximum(setup.phase, 0)
+            in_phase = np.where(setup.receive_clock[None, :], in_phase_recv[:, col], in_phase_data[:, col])
+            active &= np.where(setup.phase >= 0, in_phase, True)
+
+    # --- 4. evaluate the rules -------------------------------------------------
+    m_rows = t_rows.shape[0]
+    n_rules = len(setup.rules)
+    violated = np.zeros((m_rows, n_rules), bool)
+    margin = np.full((m_rows, n_rules), np.nan)
+    memory = list(state.memory)
+    any_active = active.any(axis=0)
+    for j, rule in enumerate(setup.rules):
+        if not any_active[j]:
+            continue
+        out = rule.evaluate(ctx, memory[j])
+        col = active[:, j]
+        violated[:, j] = out.violated & col
+        margin[:, j] = np.where(col, out.margin, np.nan)
+        if out.memory is not None:
+            keep = col.reshape((-1,) + (1,) * (out.memory.ndim - 1))
+            memory[j] = np.where(keep, out.memory, memory[j])
+
+    # --- 5. persistence ----------------------------------------------------------
+    clock = t_win
+    judged = active & (np.isfinite(margin) | violated)
+    since = state.viol_since.copy()
+    since = np.where(active, since, np.nan)  # out of its window a rule forgets
+    since = np.where(judged & violated & np.isnan(since), clock, since)
+    since = np.where(judged & ~violated, np.nan, since)
+    with np.errstate(invalid="ignore"):
+        held = clock - since
+        counted = violated & (held >= setup.persistence_s - _TOL_S)
+
+    # --- 6. votes and the policy ----------------------------------------------------
+    health_ok = np.ones((n, k_strings), bool) if health is None else np.broadcast_to(np.asarray(health, bool), (n, k_strings))
+    fault_t = state.string_fault_t_s.copy()
+    newly_faulty = ~health_ok & np.isnan(fault_t)
+    fault_t[newly_faulty] = np.where(np.isnan(t_vehicle), receive_s, t_vehicle)[np.nonzero(newly_faulty)[0]]
+    rule_vote = counted.any(axis=1).reshape(k_strings, n).T  # (N, K)
+    faulty = ~health_ok
+    terminate_now = np.zeros(n, bool)
+    cause_now = np.zeros(n, np.int8)
+    if setup.policy == "health_degraded":
+        healthy_vote = (rule_vote & health_ok).any(axis=1)
+        none_healthy = ~health_ok.any(axis=1)
+        terminate_now = healthy_vote | (none_healthy & setup.terminate_if_no_healthy)
+        cause_now = np.where(healthy_vote, Cause.RULE, np.where(terminate_now, Cause.NO_HEALTHY_STRING, Cause.NONE))
+    else:
+        fault_vote = faulty & setup.faulty_string_votes
+        vote = rule_vote | fault_vote
+        terminate_now = vote.any(axis=1) if setup.policy == "1oo2" else vote.all(axis=1)
+        by_rule = rule_vote.any(axis=1)
+        cause_now = np.where(terminate_now & by_rule, Cause.RULE, np.where(terminate_now, Cause.FAULTY_STRING, Cause.NONE))
+    terminate_now &= flying
+
+    # --- 7. safing (only vehicles not terminating now) ----------------------------------
+    orbit_since, clear_since, safe_now, safe_cause = _safing(setup, state, ctx, flying & ~terminate_now, health_ok, t_vehicle, n)
+
+    # --- 8. latch ------------------------------------------------------------------------
+    t_term = state.t_terminate_s.copy()
+    t_safed = state.t_safed_s.copy()
+    cause = state.cause.copy()
+    fired_rule = state.fired_rule.copy()
+    fired_string = state.fired_string.copy()
+    fired_margin = state.fired_margin.copy()
+    fired_held = state.fired_held_s.copy()
+    if terminate_now.any():
+        idx = np.nonzero(terminate_now)[0]
+        mode[idx] = AfssState.TERMINATED
+        t_term[idx] = np.where(np.isnan(t_vehicle[idx]), receive_s[idx], t_vehicle[idx])
+        cause[idx] = cause_now[idx]
+        cnt = counted.reshape(k_strings, n, n_rules)
+        for i in idx:
+            strings = np.nonzero(cnt[:, i, :].any(axis=1) & (health_ok[i] | (setup.policy != "health_degraded")))[0]
+            if cause_now[i] == Cause.RULE and strings.size:
+                s = int(strings[0])
+                row = s * n + i
+                j = int(np.argmax(counted[row]))
+                fired_rule[i], fired_string[i] = j, s
+                fired_margin[i], fired_held[i] = margin[row, j], held[row, j]
+            elif cause_now[i] == Cause.FAULTY_STRING:
+                fired_string[i] = int(np.argmax(faulty[i]))
+    if safe_now.any():
+        mode[safe_now] = AfssState.SAFED
+        t_safed[safe_now] = t_vehicle[safe_now]
+        cause[safe_now] = safe_cause[safe_now]
+
+    # --- 9. statistics for analysis ---------------------------------------------------------
+    first_v = state.first_violation_t_s.copy()
+    v_any = violated.reshape(k_strings, n, n_rules).any(axis=0)
+    t_first = np.where(v_any, t_vehicle[:, None], np.nan)
+    first_v = np.where(np.isnan(first_v), t_first, first_v)
+    with np.errstate(invalid="ignore"):
+        m_min = np.fmin.reduce(margin.reshape(k_strings, n, n_rules), axis=0)
+    min_margin = np.fmin(state.min_margin, m_min)
+
+    new_state = replace(
+        state,
+        mode=mode,
+        event_t_s=event_t,
+        t_terminate_s=t_term,
+        t_safed_s=t_safed,
+        cause=cause,
+        fired_rule=fired_rule,
+        fired_string=fired_string,
+        fired_margin=fired_margin,
+        fired_held_s=fired_held,
+        src_t_s=src[0],
+        src_r_ecef=src[1],
+        src_v_ecef=src[2],
+        src_q=src[3],
+        src_w=src[4],
+        src_has=src[5],
+        src_recv_s=src[6],
+        samples=src[7],
+        rejected=src[8],
+        viol_since=since,
+        memory=tuple(memory),
+        orbit_since=orbit_since,
+        clear_since=clear_since,
+        string_fault_t_s=fault_t,
+        first_violation_t_s=first_v,
+        min_margin=min_margin,
+    )
+    decisions = Decisions(
+        setup=setup,
+        state=new_state,
+        t_s=t_vehicle,
+        receive_time_s=receive_s,
+        terminate_now=terminate_now,
+        margin=margin.reshape(k_strings, n, n_rules),
+        violated=violated.reshape(k_strings, n, n_rules),
+        active=active.reshape(k_strings, n, n_rules),
+        iip_lat_deg=ctx.iip_lat_deg.reshape(k_strings, n),
+        iip_lon_deg=ctx.iip_lon_deg.reshape(k_strings, n),
+        health=health_ok,
+    )
+    return new_state, decisions
+
+
+def _phase_mask(setup: EngineSetup, ev_rows: np.ndarray, t_rows: np.ndarray) -> np.ndarray:
+    """(M, P): is each phase running on each row."""
+    t = t_rows[:, None]
+    with np.errstate(invalid="ignore"):
+        started = ev_rows[:, setup.phase_start] <= t
+        ended_t = np.where(setup.phase_end >= 0, ev_rows[:, np.maximum(setup.phase_end, 0)], np.inf)
+        ended = ended_t <= t
+        return started & ~ended & (t >= setup.phase_from_t_s) & (t <= setup.phase_to_t_s)
+
+
+def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
+    """Orbit and IIP-clear safing timers; returns (orbit_since, clear_since, safe_now, cause)."""
+    orbit_since = state.orbit_since.copy()
+    clear_since = state.clear_since.copy()
+    safe_now = np.zeros(n, bool)
+    cause = np.zeros(n, np.int8)
+    if not candidates.any():
+        return orbit_since, clear_since, safe_now, cause
+    k = len(setup.string_names)
+    use = (ctx.ok.reshape(k, n) & health_ok.T)  # rows that may vote for safing
+    usable = use.any(axis=0)
+    orbit_cfg = setup.safing.orbit
+    if orbit_cfg.enabled:
+        with np.errstate(invalid="ignore"):
+            row_orbit = ~np.isfinite(ctx.iip_lat_deg) & (ctx.h_m > orbit_cfg.min_altitude_m)
+        cond = candidates & usable & np.where(use, row_orbit.reshape(k, n), True).all(axis=0)
+        orbit_since = np.where(cond, np.where(np.isnan(orbit_since), t_vehicle, orbit_since), np.nan)
+        with np.errstate(invalid="ignore"):
+            done = cond & (t_vehicle - orbit_since >= orbit_cfg.persistence_s - _TOL_S)
+        safe_now |= done
+        cause = np.where(done, Cause.ORBIT, cause)
+    clear_cfg = setup.safing.iip_clear
+    if clear_cfg.enabled and setup.protected_polygons:
+        rng = quantities.get(ctx, "iip_range_m")
+        with np.errstate(invalid="ignore"):
+            far = rng >= setup.clear_min_range_m
+        row_clear = far.copy()
+        if far.any():
+            for poly in setup.protected_polygons:
+                d = poly.signed_distance_m(ctx.iip_lat_deg[far], ctx.iip_lon_deg[far])
+                with np.errstate(invalid="ignore"):
+                    row_clear[np.nonzero(far)[0]] &= -d >= clear_cfg.clearance_m
+        cond = candidates & usable & np.where(use, row_clear.reshape(k, n), True).all(axis=0)
+        clear_since = np.where(cond, np.where(np.isnan(clear_since), t_vehicle, clear_since), np.nan)
+        with np.errstate(invalid="ignore"):
+            done = cond & ~safe_now & (t_vehicle - clear_since >= clear_cfg.persistence_s - _TOL_S)
+        safe_now |= done
+        cause = np.where(done, Cause.IIP_CLEAR, cause)
+    return orbit_since, clear_since, safe_now, cause

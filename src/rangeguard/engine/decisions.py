@@ -1,0 +1,115 @@
+"""What one engine cycle returns, per vehicle, with readable reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rangeguard.engine.state import AfssState, Cause, EngineState
+
+
+@dataclass(frozen=True, eq=False)
+class Decisions:
+    """The engine's answer for N vehicles after one cycle.
+
+    Arrays (first axis vehicles): ``state`` (AfssState values), ``terminate``
+    (latched: True from the cycle of termination on), ``terminate_now`` (True
+    only in that cycle), ``t_s`` (the data time the decision is based on),
+    ``margins`` (N, R): each rule's margin, the smallest over the strings whose
+    votes count (NaN where not judged). Per-string detail: ``margin`` and
+    ``violated`` (K, N, R). ``rule`` / ``reason`` name the rule that fired and
+    why, per vehicle.
+    """
+
+    setup: object
+    state: EngineState
+    t_s: np.ndarray
+    receive_time_s: np.ndarray
+    terminate_now: np.ndarray
+    margin: np.ndarray
+    violated: np.ndarray
+    active: np.ndarray
+    iip_lat_deg: np.ndarray
+    iip_lon_deg: np.ndarray
+    health: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.state.mode.shape[0]
+
+    @property
+    def states(self) -> np.ndarray:
+        """(N,) int8 AfssState values."""
+        return self.state.mode
+
+    @property
+    def terminate(self) -> np.ndarray:
+        return self.state.mode == AfssState.TERMINATED
+
+    @property
+    def rule_names(self) -> tuple[str, ...]:
+        return self.setup.rule_names
+
+    @property
+    def margins(self) -> np.ndarray:
+        """(N, R) smallest margin over the strings whose votes count this cycle."""
+        m = self.margin
+        if self.setup.policy == "health_degraded":
+            m = np.where(self.health.T[:, :, None], m, np.nan)
+        with np.errstate(invalid="ignore"):
+            return np.fmin.reduce(m, axis=0)
+
+    def state_name(self, i: int = 0) -> str:
+        return AfssState(int(self.state.mode[i])).name
+
+    def rule(self, i: int = 0) -> str | None:
+        """Name of the rule that terminated vehicle i (None if none did)."""
+        j = int(self.state.fired_rule[i])
+        return None if j < 0 else self.setup.rule_names[j]
+
+    def fired_by(self, i: int = 0) -> str | None:
+        """What terminated vehicle i: a rule name, or 'string-fault:NAME' / 'no-healthy-string'."""
+        cause = int(self.state.cause[i])
+        if cause == Cause.RULE:
+            return self.rule(i)
+        if cause == Cause.FAULTY_STRING:
+            return f"string-fault:{self.setup.string_names[int(self.state.fired_string[i])]}"
+        if cause == Cause.NO_HEALTHY_STRING:
+            return "no-healthy-string"
+        return None
+
+    def reason(self, i: int = 0) -> str:
+        """A readable account of vehicle i's current state."""
+        st = self.state
+        mode = AfssState(int(st.mode[i]))
+        cause = Cause(int(st.cause[i]))
+        setup = self.setup
+        if mode == AfssState.SAFE:
+            return "SAFE: waiting for liftoff (not armed)"
+        if mode == AfssState.ARMED:
+            return f"ARMED since T+{st.event_t_s[i, 0]:.2f} s; no rule violation has persisted"
+        if mode == AfssState.SAFED:
+            if cause == Cause.ORBIT:
+                why = "no impact point (orbit) above the safing altitude"
+            else:
+                why = "IIP beyond every protected area for good"
+            return f"SAFED at T+{st.t_safed_s[i]:.2f} s: {why}"
+        t = st.t_terminate_s[i]
+        policy = setup.policy
+        if cause == Cause.RULE:
+            j = int(st.fired_rule[i])
+            rule = setup.rules[j]
+            s = setup.string_names[int(st.fired_string[i])]
+            return (
+                f"TERMINATE at T+{t:.2f} s: rule '{rule.name}': {rule.describe(float(st.fired_margin[i]))} "
+                f"(margin {st.fired_margin[i]:.4g} {rule.unit}; held {st.fired_held_s[i]:.2f} s >= "
+                f"persistence {setup.persistence_s[j]:g} s; string {s}; policy {policy})"
+            )
+        if cause == Cause.FAULTY_STRING:
+            s = setup.string_names[int(st.fired_string[i])]
+            return (
+                f"TERMINATE at T+{t:.2f} s: string {s} declared itself faulty and policy {policy} counts a "
+                "faulty string as a terminate vote"
+            )
+        return f"TERMINATE at T+{t:.2f} s: no healthy AFTS string left (termination.all_strings_faulty: terminate)"

@@ -1,0 +1,115 @@
+"""Engine states and the per-vehicle state arrays the decision function carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from enum import IntEnum
+
+import numpy as np
+
+
+class AfssState(IntEnum):
+    """What the AFSS is doing for one vehicle."""
+
+    SAFE = 0        # before arming (liftoff not yet detected): cannot terminate
+    ARMED = 1       # rules are judged; a counted violation terminates
+    TERMINATED = 2  # terminate command issued; latched for good
+    SAFED = 3       # the vehicle can no longer threaten anyone; no rule can terminate
+
+
+class Cause(IntEnum):
+    """Why a vehicle was terminated or safed."""
+
+    NONE = 0
+    RULE = 1              # a rule violation persisted and the vote carried
+    FAULTY_STRING = 2     # a string declared itself faulty and the policy counts that as a vote
+    NO_HEALTHY_STRING = 3  # health_degraded with every string faulty
+    ORBIT = 4             # safed: no impact point (orbit)
+    IIP_CLEAR = 5         # safed: IIP beyond every protected area for good
+
+
+@dataclass(frozen=True, eq=False)
+class EngineState:
+    """Everything the decision function remembers between cycles (arrays, first axis vehicles).
+
+    Rows of the (M, ...) arrays are (string, vehicle) pairs, string-major:
+    row = string * N + vehicle. Sources are indexed like ``mission.nav_sources``.
+    """
+
+    mode: np.ndarray            # (N,) int8 AfssState
+    event_t_s: np.ndarray       # (N, E) time each event occurred (NaN: not yet); event 0 = liftoff
+    t_terminate_s: np.ndarray   # (N,)
+    t_safed_s: np.ndarray       # (N,)
+    cause: np.ndarray           # (N,) int8 Cause
+    fired_rule: np.ndarray      # (N,) int16 rule index (-1 none)
+    fired_string: np.ndarray    # (N,) int16 string index (-1 none)
+    fired_margin: np.ndarray    # (N,) margin of the firing rule at termination
+    fired_held_s: np.ndarray    # (N,) how long the firing violation had held
+    src_t_s: np.ndarray         # (S, N) data time of each source's latest accepted sample
+    src_r_ecef: np.ndarray      # (S, N, 3)
+    src_v_ecef: np.ndarray      # (S, N, 3)
+    src_q: np.ndarray           # (S, N, 4)
+    src_w: np.ndarray           # (S, N, 3)
+    src_has: np.ndarray         # (S, N) bool: a valid sample has been received
+    src_recv_s: np.ndarray      # (S, N) receive time of the latest valid sample (-inf: none)
+    viol_since: np.ndarray      # (M, R) time a still-running violation started (NaN: none)
+    memory: tuple               # per rule: memory array or None
+    orbit_since: np.ndarray     # (N,) safing timers (NaN: condition not holding)
+    clear_since: np.ndarray     # (N,)
+    string_fault_t_s: np.ndarray  # (N, K) first time each string declared itself faulty
+    first_violation_t_s: np.ndarray  # (N, R) first time each rule was violated (active)
+    min_margin: np.ndarray      # (N, R) smallest margin seen while active
+    samples: np.ndarray         # (N,) nav samples accepted
+    rejected: np.ndarray        # (N,) nav samples rejected (invalid, NaN, duplicate, out of order)
+
+    @classmethod
+    def initial(cls, n: int, n_sources: int, n_strings: int, n_events: int, rules) -> EngineState:
+        m = n * n_strings
+        r = len(rules)
+        nan = np.nan
+        return cls(
+            mode=np.zeros(n, np.int8),
+            event_t_s=np.full((n, n_events), nan),
+            t_terminate_s=np.full(n, nan),
+            t_safed_s=np.full(n, nan),
+            cause=np.zeros(n, np.int8),
+            fired_rule=np.full(n, -1, np.int16),
+            fired_string=np.full(n, -1, np.int16),
+            fired_margin=np.full(n, nan),
+            fired_held_s=np.full(n, nan),
+            src_t_s=np.full((n_sources, n), -np.inf),
+            src_r_ecef=np.full((n_sources, n, 3), nan),
+            src_v_ecef=np.full((n_sources, n, 3), nan),
+            src_q=np.full((n_sources, n, 4), nan),
+            src_w=np.full((n_sources, n, 3), nan),
+            src_has=np.zeros((n_sources, n), bool),
+            src_recv_s=np.full((n_sources, n), -np.inf),
+            viol_since=np.full((m, r), nan),
+            memory=tuple(rule.initial_memory(m) for rule in rules),
+            orbit_since=np.full(n, nan),
+            clear_since=np.full(n, nan),
+            string_fault_t_s=np.full((n, n_strings), nan),
+            first_violation_t_s=np.full((n, r), nan),
+            min_margin=np.full((n, r), np.inf),
+            samples=np.zeros(n, np.int64),
+            rejected=np.zeros(n, np.int64),
+        )
+
+    def take(self, index) -> EngineState:
+        """The state of a subset of vehicles (an int index array), e.g. to compare with a lone run."""
+        index = np.atleast_1d(np.asarray(index))
+        n = self.mode.shape[0]
+        k = self.viol_since.shape[0] // n
+        rows = (np.arange(k)[:, None] * n + index[None, :]).ravel()
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "memory":
+                out[f.name] = tuple(None if m is None else m[rows] for m in value)
+            elif f.name.startswith("src_"):
+                out[f.name] = value[:, index]
+            elif f.name == "viol_since":
+                out[f.name] = value[rows]
+            else:
+                out[f.name] = value[index]
+        return replace(self, **out)

@@ -1,0 +1,149 @@
+"""Boundary rules: the IIP or the present position against areas, and gates.
+
+Areas are :class:`~rangeguard.earth.polygon.GreatCirclePolygon` objects:
+edges are great-circle arcs, distances are metres along the Earth's surface,
+positive inside.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rangeguard.constants import WGS84_A_M, WGS84_B_M
+from rangeguard.rules.base import Rule, RuleContext, RuleOutput
+from rangeguard.earth.polygon import GreatCirclePolygon, unit_vectors
+
+
+def polygon_for(mission, area_name: str) -> GreatCirclePolygon:
+    """The polygon of a mission area (GeoJSON already resolved by the loader), cached per mission."""
+    cache = mission._polygons.setdefault("__built__", {})
+    poly = cache.get(area_name)
+    if poly is None:
+        lat, lon = mission.area_outline(area_name)
+        poly = GreatCirclePolygon(lat, lon, name=area_name)
+        cache[area_name] = poly
+    return poly
+
+
+def _mode(spec, mission) -> str:
+    if spec.mode is not None:
+        return spec.mode
+    return "exclusion" if mission.area(spec.area).kind == "protected" else "inclusion"
+
+
+class IipPolygonRule(Rule):
+    """IIP inside a protected area (exclusion) or outside a corridor (inclusion). Margin: m."""
+
+    def __init__(self, spec, mission):
+        super().__init__(spec, mission)
+        self.polygon = polygon_for(mission, spec.area)
+        self.exclusion = _mode(spec, mission) == "exclusion"
+        self.violate_without_iip = spec.no_impact == "violate"
+
+    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
+        d = self.polygon.signed_distance_m(ctx.iip_lat_deg, ctx.iip_lon_deg)
+        margin = -d if self.exclusion else d
+        with np.errstate(invalid="ignore"):
+            violated = margin < 0.0
+        if self.violate_without_iip:
+            violated = violated | (ctx.ok & ~np.isfinite(ctx.iip_lat_deg))
+        return RuleOutput(violated, margin, None)
+
+    def describe(self, margin: float) -> str:
+        where = "inside protected area" if self.exclusion else "outside corridor"
+        return f"IIP {where} '{self.spec.area}' by {-margin / 1e3:.3f} km"
+
+
+class PositionPolygonRule(Rule):
+    """Present position against a prism (area x altitude band). Margin: m.
+
+    Signed distance to the prism: min(horizontal distance inside the
+    outline, height above the bottom, depth below the top); positive inside.
+    """
+
+    def __init__(self, spec, mission):
+        super().__init__(spec, mission)
+        self.polygon = polygon_for(mission, spec.area)
+        self.exclusion = _mode(spec, mission) == "exclusion"
+        self.alt_min_m = spec.alt_min_m
+        self.alt_max_m = spec.alt_max_m
+
+    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
+        d = self.polygon.signed_distance_m(ctx.lat_deg, ctx.lon_deg)
+        inside = np.fmin(np.fmin(d, ctx.h_m - self.alt_min_m), self.alt_max_m - ctx.h_m)
+        inside = np.where(np.isnan(d), np.nan, inside)
+        margin = -inside if self.exclusion else inside
+        with np.errstate(invalid="ignore"):
+            return RuleOutput(margin < 0.0, margin, None)
+
+    def describe(self, margin: float) -> str:
+        where = "inside keep-out volume" if self.exclusion else "outside its corridor volume"
+        return f"vehicle {where} '{self.spec.area}' by {-margin / 1e3:.3f} km"
+
+
+class GateRule(Rule):
+    """The IIP must cross a gate line (a great-circle segment) within its time window. Margin: m.
+
+    Before the crossing the margin is the along-gate distance of the IIP's
+    foot on the gate's great circle from the nearer end (negative beyond the
+    ends); at the crossing it is frozen. Violations latch in the rule's
+    memory: a crossing beyond the ends or before ``open_t_s``, or no crossing
+    by ``close_t_s`` (then the margin is minus the IIP's distance short of the
+    gate line).
+    """
+
+    stateful = True
+    # memory columns: previous side (+1/-1, 0 unknown), crossed, failed, frozen margin
+    _SIDE, _CROSSED, _FAILED, _FROZEN = range(4)
+
+    def __init__(self, spec, mission):
+        super().__init__(spec, mission)
+        a = unit_vectors(spec.start_lat_deg, spec.start_lon_deg)
+        b = unit_vectors(spec.end_lat_deg, spec.end_lon_deg)
+        n = np.cross(a, b)
+        self.normal = n / np.linalg.norm(n)
+        self.a = a
+        self.in_plane = np.cross(self.normal, a)  # completes (a, in_plane) as a basis of the gate's plane
+        self.length_rad = float(np.arctan2(np.linalg.norm(np.cross(a, b)), a @ b))
+        mid = (a + b) / np.linalg.norm(a + b)
+        # geocentric radius of the ellipsoid in the direction of the gate's midpoint
+        self.radius_m = float(1.0 / np.sqrt((mid[0] ** 2 + mid[1] ** 2) / WGS84_A_M**2 + mid[2] ** 2 / WGS84_B_M**2))
+        self.open_t_s = spec.open_t_s
+        self.close_t_s = spec.close_t_s
+
+    def initial_memory(self, m: int):
+        mem = np.zeros((m, 4))
+        return mem
+
+    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
+        mem = memory.copy()
+        u = unit_vectors(ctx.iip_lat_deg, ctx.iip_lon_deg)
+        side_val = u @ self.normal
+        with np.errstate(invalid="ignore"):
+            along = np.arctan2(u @ self.in_plane, u @ self.a)
+            along_m = np.minimum(along, self.length_rad - along) * self.radius_m
+            cross_m = np.abs(np.arcsin(np.clip(side_val, -1.0, 1.0))) * self.radius_m
+            side = np.sign(side_val)
+        has = ctx.ok & np.isfinite(side_val) & (side != 0)
+        prev = mem[:, self._SIDE]
+        crossed = mem[:, self._CROSSED] > 0
+        failed = mem[:, self._FAILED] > 0
+        crossing = has & ~crossed & (prev != 0) & (side != prev)
+        legal = crossing & (along_m >= 0.0) & (ctx.t_s >= self.open_t_s) & (ctx.t_s <= self.close_t_s)
+        failed = failed | (crossing & ~legal)
+        late = ~crossed & ~crossing & (ctx.t_s > self.close_t_s) & ctx.ok
+        failed = failed | late
+        frozen = np.where(crossing, along_m, mem[:, self._FROZEN])
+        crossed = crossed | crossing
+        margin = np.where(crossed, frozen, along_m)
+        margin = np.where(late & ~crossed, -cross_m, margin)
+        # an early crossing inside the ends: report how far inside it was, as a negative margin
+        margin = np.where(failed & (margin >= 0), -margin, margin)
+        mem[:, self._SIDE] = np.where(has, side, prev)
+        mem[:, self._CROSSED] = crossed
+        mem[:, self._FAILED] = failed
+        mem[:, self._FROZEN] = frozen
+        return RuleOutput(failed, margin, mem)
+
+    def describe(self, margin: float) -> str:
+        return f"IIP missed gate '{self.name}' (window T+{self.open_t_s:g}..{self.close_t_s:g} s; margin {margin / 1e3:.3f} km)"
