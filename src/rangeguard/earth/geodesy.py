@@ -16,8 +16,10 @@ Angles are degrees at this public surface, radians inside kernels.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit
+from numba import njit, vectorize
 
 from rangeguard.constants import WGS84_A_M, WGS84_E2, WGS84_F
 from rangeguard.errors import InputError
@@ -142,6 +144,30 @@ def ecef_to_ned(r_ecef, lat0_deg, lon0_deg, h0_m=0.0):
     return np.stack([enu[..., 1], enu[..., 0], -enu[..., 2]], axis=-1)
 
 
+@njit(cache=True)
+def geodesic_distance_nb(lat1_rad, lon1_rad, lat2_rad, lon2_rad):
+    """Scalar kernel of :func:`geodesic_distance_m` (radians in, metres out)."""
+    f = WGS84_F
+    b1 = math.atan((1.0 - f) * math.tan(lat1_rad))
+    b2 = math.atan((1.0 - f) * math.tan(lat2_rad))
+    hav = math.sin((b2 - b1) / 2.0) ** 2 + math.cos(b1) * math.cos(b2) * math.sin((lon2_rad - lon1_rad) / 2.0) ** 2
+    sigma = 2.0 * math.asin(math.sqrt(min(max(hav, 0.0), 1.0)))
+    if not sigma > 1e-12:  # also NaN: NaN * anything stays NaN
+        return _A * sigma
+    p = (b1 + b2) / 2.0
+    q = (b2 - b1) / 2.0
+    x = (sigma - math.sin(sigma)) * math.sin(p) ** 2 * math.cos(q) ** 2 / math.cos(sigma / 2.0) ** 2
+    y = (sigma + math.sin(sigma)) * math.cos(p) ** 2 * math.sin(q) ** 2 / math.sin(sigma / 2.0) ** 2
+    return _A * (sigma - f / 2.0 * (x + y))
+
+
+@vectorize(["float64(float64, float64, float64, float64)"], cache=True)
+def _geodesic_ufunc(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+    return geodesic_distance_nb(
+        math.radians(lat1_deg), math.radians(lon1_deg), math.radians(lat2_deg), math.radians(lon2_deg)
+    )
+
+
 def geodesic_distance_m(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
     """Distance along the WGS84 ellipsoid between two points, m (Lambert's formula).
 
@@ -150,19 +176,8 @@ def geodesic_distance_m(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
     separated points on the surface of the Earth", J. Washington Acad. Sci.
     32(5), 1942): within about 10 m of the exact geodesic (pyproj.Geod /
     Karney) for lines up to several thousand km, at a fraction of the cost,
-    which is why the rule engine uses it every cycle. Vectorized; NaN in ->
-    NaN out. Not for nearly antipodal points.
+    which is why the rule engine uses it every cycle. Broadcasts like a numpy
+    ufunc; NaN in -> NaN out. Not for nearly antipodal points.
     """
-    f = WGS84_F
-    with np.errstate(invalid="ignore", divide="ignore"):
-        b1 = np.arctan((1.0 - f) * np.tan(np.radians(lat1_deg)))
-        b2 = np.arctan((1.0 - f) * np.tan(np.radians(lat2_deg)))
-        dlon = np.radians(np.asarray(lon2_deg, dtype=np.float64) - lon1_deg)
-        hav = np.sin((b2 - b1) / 2.0) ** 2 + np.cos(b1) * np.cos(b2) * np.sin(dlon / 2.0) ** 2
-        sigma = 2.0 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0)))
-        p = (b1 + b2) / 2.0
-        q = (b2 - b1) / 2.0
-        x = (sigma - np.sin(sigma)) * np.sin(p) ** 2 * np.cos(q) ** 2 / np.cos(sigma / 2.0) ** 2
-        y = (sigma + np.sin(sigma)) * np.cos(p) ** 2 * np.sin(q) ** 2 / np.sin(sigma / 2.0) ** 2
-        d = _A * (sigma - f / 2.0 * (x + y))
-    return np.where(sigma > 1e-12, d, _A * sigma)
+    with np.errstate(invalid="ignore"):
+        return _geodesic_ufunc(lat1_deg, lon1_deg, lat2_deg, lon2_deg)

@@ -20,13 +20,13 @@ from dataclasses import replace
 import numpy as np
 
 from rangeguard.constants import WGS84_B_M
-from rangeguard.earth.geodesy import _geodetic_from_ecef
+from rangeguard.engine._kernels import persistence_and_votes
 from rangeguard.engine.setup import EngineSetup
 from rangeguard.engine.state import AfssState, Cause, EngineState
 from rangeguard.errors import InputError
-from rangeguard.iip import impact_point
 from rangeguard.nav import NavBatch
-from rangeguard.rules import quantities
+from rangeguard.rules import kinematics, quantities
+from rangeguard.rules.kinematics import row_kinematics
 from rangeguard.rules.base import RuleContext
 
 _TOL_S = 1e-9  # persistence comparisons tolerate float rounding of sample times
@@ -85,25 +85,23 @@ def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
     v = src_v[k].reshape(-1, 3)
     ok = has[k].reshape(-1)
     nav = NavBatch(t, r, v, src_q[k].reshape(-1, 4), src_w[k].reshape(-1, 3), ok, -1)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        lat, lon, h = _geodetic_from_ecef(r[:, 0], r[:, 1], r[:, 2])
-    iip_lat, iip_lon, tof = impact_point(r, v)
+    kin = row_kinematics(r, v, setup.site)
     recv_rows = np.tile(receive_s, len(k))
     with np.errstate(invalid="ignore"):
         since = recv_rows - recv[k].reshape(-1)
     source_navs = [
         NavBatch(src_t[s], src_r[s], src_v[s], src_q[s], src_w[s], has[s], s) for s in range(src_t.shape[0])
     ]
-    return RuleContext(
+    ctx = RuleContext(
         nav=nav,
         ok=ok,
         t_s=np.where(ok, t, np.nan),
-        lat_deg=np.degrees(lat),
-        lon_deg=np.degrees(lon),
-        h_m=h,
-        iip_lat_deg=iip_lat,
-        iip_lon_deg=iip_lon,
-        iip_tof_s=tof,
+        lat_deg=kin[:, kinematics.LAT],
+        lon_deg=kin[:, kinematics.LON],
+        h_m=kin[:, kinematics.H],
+        iip_lat_deg=kin[:, kinematics.IIP_LAT],
+        iip_lon_deg=kin[:, kinematics.IIP_LON],
+        iip_tof_s=kin[:, kinematics.IIP_TOF],
         since_valid_s=since,
         receive_time_s=receive_s,
         vehicle=np.tile(np.arange(n), len(k)),
@@ -112,6 +110,8 @@ def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
         site=setup.site,
         source_index={name: i for i, name in enumerate(setup.source_names)},
     )
+    kinematics.fill_cache(ctx.cache, kin)
+    return ctx
 
 
 def _per_vehicle(values: np.ndarray, n: int, reducer) -> np.ndarray:
@@ -176,75 +176,55 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
             hit = pending & np.isfinite(t_hit)
             event_t[hit, e] = t_hit[hit]
 
-    # --- 3. which rules are active on which rows -------------------------------
+    # --- 3. which rules are active on which rows (R, M) -----------------------
     rows_vehicle = ctx.vehicle
     with np.errstate(invalid="ignore"):
         ctx.flight_time_s = np.where(ok, t_rows + ctx.since_valid_s, t_vehicle[rows_vehicle])
-    # windows are judged on the row's sample time, or on the estimated flight
-    # time for receive-clock rules (they must judge rows whose source is silent)
-    ev_rows = event_t[rows_vehicle]  # (M, E)
-    t_col = t_rows[:, None]
-    t_win = np.where(setup.receive_clock[None, :], ctx.flight_time_s[:, None], t_col)
-    row_ok = ok[:, None] | setup.receive_clock[None, :]
-    with np.errstate(invalid="ignore"):
-        active = flying[rows_vehicle][:, None] & row_ok & (t_win >= setup.from_t_s) & (t_win < setup.to_t_s)
-        if (setup.after_event >= 0).any():
-            occurred = ev_rows[:, np.maximum(setup.after_event, 0)] <= t_win
-            active &= np.where(setup.after_event >= 0, occurred, True)
-        if (setup.until_event >= 0).any():
-            occurred = ev_rows[:, np.maximum(setup.until_event, 0)] <= t_win
-            active &= np.where(setup.until_event >= 0, ~occurred, True)
-        if (setup.phase >= 0).any():
-            in_phase_data = _phase_mask(setup, ev_rows, t_rows)  # (M, P)
-            in_phase_recv = _phase_mask(setup, ev_rows, ctx.flight_time_s)
-            col = np.maximum(setup.phase, 0)
-            in_phase = np.where(setup.receive_clock[None, :], in_phase_recv[:, col], in_phase_data[:, col])
-            active &= np.where(setup.phase >= 0, in_phase, True)
+    flying_rows = flying[rows_vehicle]
+    active = _active(setup, flying_rows, ok, t_rows, ctx.flight_time_s, event_t[rows_vehicle])
 
     # --- 4. evaluate the rules -------------------------------------------------
     m_rows = t_rows.shape[0]
     n_rules = len(setup.rules)
-    violated = np.zeros((m_rows, n_rules), bool)
-    margin = np.full((m_rows, n_rules), np.nan)
+    violated = np.zeros((n_rules, m_rows), bool)
+    margin = np.full((n_rules, m_rows), np.nan)
     memory = list(state.memory)
-    any_active = active.any(axis=0)
+    any_active = active.any(axis=1)
     for j, rule in enumerate(setup.rules):
         if not any_active[j]:
             continue
         out = rule.evaluate(ctx, memory[j])
-        col = active[:, j]
-        violated[:, j] = out.violated & col
-        margin[:, j] = np.where(col, out.margin, np.nan)
+        row = active[j]
+        np.logical_and(out.violated, row, out=violated[j])
+        np.copyto(margin[j], out.margin, where=row)
         if out.memory is not None:
-            keep = col.reshape((-1,) + (1,) * (out.memory.ndim - 1))
+            keep = row.reshape((-1,) + (1,) * (out.memory.ndim - 1))
             memory[j] = np.where(keep, out.memory, memory[j])
 
-    # --- 5. persistence ----------------------------------------------------------
-    clock = t_win
-    judged = active & (np.isfinite(margin) | violated)
+    # --- 5. persistence, votes and statistics (compiled loop) -------------------
     since = state.viol_since.copy()
-    since = np.where(active, since, np.nan)  # out of its window a rule forgets
-    since = np.where(judged & violated & np.isnan(since), clock, since)
-    since = np.where(judged & ~violated, np.nan, since)
-    with np.errstate(invalid="ignore"):
-        held = clock - since
-        counted = violated & (held >= setup.persistence_s - _TOL_S)
+    first_v = state.first_violation_t_s.copy()
+    min_margin = state.min_margin.copy()
+    rule_vote, vote_rule, vote_held, vote_margin = persistence_and_votes(
+        active, violated, margin, since, t_rows, ctx.flight_time_s, setup.receive_clock, setup.persistence_s,
+        n, k_strings, _TOL_S, t_vehicle, first_v, min_margin,
+    )
 
-    # --- 6. votes and the policy ----------------------------------------------------
+    # --- 6. the voting policy --------------------------------------------------------
     health_ok = np.ones((n, k_strings), bool) if health is None else np.broadcast_to(np.asarray(health, bool), (n, k_strings))
     fault_t = state.string_fault_t_s.copy()
     newly_faulty = ~health_ok & np.isnan(fault_t)
-    fault_t[newly_faulty] = np.where(np.isnan(t_vehicle), receive_s, t_vehicle)[np.nonzero(newly_faulty)[0]]
-    rule_vote = counted.any(axis=1).reshape(k_strings, n).T  # (N, K)
+    if newly_faulty.any():
+        fault_t[newly_faulty] = np.where(np.isnan(t_vehicle), receive_s, t_vehicle)[np.nonzero(newly_faulty)[0]]
     faulty = ~health_ok
-    terminate_now = np.zeros(n, bool)
-    cause_now = np.zeros(n, np.int8)
     if setup.policy == "health_degraded":
-        healthy_vote = (rule_vote & health_ok).any(axis=1)
+        counting = rule_vote & health_ok
+        healthy_vote = counting.any(axis=1)
         none_healthy = ~health_ok.any(axis=1)
         terminate_now = healthy_vote | (none_healthy & setup.terminate_if_no_healthy)
         cause_now = np.where(healthy_vote, Cause.RULE, np.where(terminate_now, Cause.NO_HEALTHY_STRING, Cause.NONE))
     else:
+        counting = rule_vote
         fault_vote = faulty & setup.faulty_string_votes
         vote = rule_vote | fault_vote
         terminate_now = vote.any(axis=1) if setup.policy == "1oo2" else vote.all(axis=1)
@@ -268,30 +248,17 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
         mode[idx] = AfssState.TERMINATED
         t_term[idx] = np.where(np.isnan(t_vehicle[idx]), receive_s[idx], t_vehicle[idx])
         cause[idx] = cause_now[idx]
-        cnt = counted.reshape(k_strings, n, n_rules)
         for i in idx:
-            strings = np.nonzero(cnt[:, i, :].any(axis=1) & (health_ok[i] | (setup.policy != "health_degraded")))[0]
-            if cause_now[i] == Cause.RULE and strings.size:
-                s = int(strings[0])
-                row = s * n + i
-                j = int(np.argmax(counted[row]))
-                fired_rule[i], fired_string[i] = j, s
-                fired_margin[i], fired_held[i] = margin[row, j], held[row, j]
+            if cause_now[i] == Cause.RULE:
+                s = int(np.argmax(counting[i]))  # the first string whose vote counts
+                fired_rule[i], fired_string[i] = vote_rule[i, s], s
+                fired_margin[i], fired_held[i] = vote_margin[i, s], vote_held[i, s]
             elif cause_now[i] == Cause.FAULTY_STRING:
                 fired_string[i] = int(np.argmax(faulty[i]))
     if safe_now.any():
         mode[safe_now] = AfssState.SAFED
         t_safed[safe_now] = t_vehicle[safe_now]
         cause[safe_now] = safe_cause[safe_now]
-
-    # --- 9. statistics for analysis ---------------------------------------------------------
-    first_v = state.first_violation_t_s.copy()
-    v_any = violated.reshape(k_strings, n, n_rules).any(axis=0)
-    t_first = np.where(v_any, t_vehicle[:, None], np.nan)
-    first_v = np.where(np.isnan(first_v), t_first, first_v)
-    with np.errstate(invalid="ignore"):
-        m_min = np.fmin.reduce(margin.reshape(k_strings, n, n_rules), axis=0)
-    min_margin = np.fmin(state.min_margin, m_min)
 
     new_state = replace(
         state,
@@ -327,9 +294,9 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
         t_s=t_vehicle,
         receive_time_s=receive_s,
         terminate_now=terminate_now,
-        margin=margin.reshape(k_strings, n, n_rules),
-        violated=violated.reshape(k_strings, n, n_rules),
-        active=active.reshape(k_strings, n, n_rules),
+        margin_rm=margin,
+        violated_rm=violated,
+        active_rm=active,
         iip_lat_deg=ctx.iip_lat_deg.reshape(k_strings, n),
         iip_lon_deg=ctx.iip_lon_deg.reshape(k_strings, n),
         health=health_ok,
@@ -337,14 +304,36 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
     return new_state, decisions
 
 
-def _phase_mask(setup: EngineSetup, ev_rows: np.ndarray, t_rows: np.ndarray) -> np.ndarray:
-    """(M, P): is each phase running on each row."""
-    t = t_rows[:, None]
+def _active(setup: EngineSetup, flying_rows, ok, t_rows, t_est, ev_rows) -> np.ndarray:
+    """(R, M): is each rule judged on each row this cycle.
+
+    Data-clock rules need a valid sample on the row and are windowed on its
+    time; receive-clock rules (data loss) also judge silent rows, windowed on
+    the estimated flight time. Rules without windows, events or phases (most
+    of them) cost nothing here.
+    """
+    active = np.empty((len(setup.rules), t_rows.shape[0]), bool)
+    base = flying_rows & ok
+    active[:] = base
+    if setup.receive_clock.any():
+        active[setup.receive_clock] = flying_rows
     with np.errstate(invalid="ignore"):
-        started = ev_rows[:, setup.phase_start] <= t
-        ended_t = np.where(setup.phase_end >= 0, ev_rows[:, np.maximum(setup.phase_end, 0)], np.inf)
-        ended = ended_t <= t
-        return started & ~ended & (t >= setup.phase_from_t_s) & (t <= setup.phase_to_t_s)
+        for j in setup.windowed:
+            t = t_est if setup.receive_clock[j] else t_rows
+            row = active[j] & (t >= setup.from_t_s[j]) & (t < setup.to_t_s[j])
+            if setup.after_event[j] >= 0:
+                row &= ev_rows[:, setup.after_event[j]] <= t
+            if setup.until_event[j] >= 0:
+                row &= ~(ev_rows[:, setup.until_event[j]] <= t)
+            p = setup.phase[j]
+            if p >= 0:
+                start = ev_rows[:, setup.phase_start[p]] <= t
+                end = setup.phase_end[p]
+                row &= start & (t >= setup.phase_from_t_s[p]) & (t <= setup.phase_to_t_s[p])
+                if end >= 0:
+                    row &= ~(ev_rows[:, end] <= t)
+            active[j] = row
+    return active
 
 
 def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):

@@ -27,12 +27,32 @@ class Decisions:
     t_s: np.ndarray
     receive_time_s: np.ndarray
     terminate_now: np.ndarray
-    margin: np.ndarray
-    violated: np.ndarray
-    active: np.ndarray
+    margin_rm: np.ndarray
+    violated_rm: np.ndarray
+    active_rm: np.ndarray
     iip_lat_deg: np.ndarray
     iip_lon_deg: np.ndarray
     health: np.ndarray
+
+    def _knr(self, rm: np.ndarray) -> np.ndarray:
+        r = rm.shape[0]
+        k = len(self.setup.string_names)
+        return rm.reshape(r, k, self.n).transpose(1, 2, 0)
+
+    @property
+    def margin(self) -> np.ndarray:
+        """(K, N, R) each string's margin for each rule (NaN where not judged)."""
+        return self._knr(self.margin_rm)
+
+    @property
+    def violated(self) -> np.ndarray:
+        """(K, N, R) each string's raw violation flags (before persistence)."""
+        return self._knr(self.violated_rm)
+
+    @property
+    def active(self) -> np.ndarray:
+        """(K, N, R) which rules were judged."""
+        return self._knr(self.active_rm)
 
     @property
     def n(self) -> int:

@@ -25,6 +25,7 @@ class EngineSetup:
     after_event: np.ndarray     # (R,) event index or -1
     until_event: np.ndarray     # (R,)
     phase: np.ndarray           # (R,) phase index or -1
+    windowed: tuple[int, ...]   # rules with a time window, event or phase condition
     event_names: tuple[str, ...]  # event 0 is liftoff
     event_sched_t_s: np.ndarray   # (E,) scheduled time, NaN for detected / liftoff
     event_detect: tuple           # per event: None or (quantity, above, below)
@@ -82,6 +83,11 @@ class EngineSetup:
             after_event=np.array([idx(ev, r.spec.active.after_event) for r in rules], int),
             until_event=np.array([idx(ev, r.spec.active.until_event) for r in rules], int),
             phase=np.array([idx(ph, r.spec.active.phase) for r in rules], int),
+            windowed=tuple(
+                j for j, r in enumerate(rules)
+                if np.isfinite(r.spec.active.from_t_s) or np.isfinite(r.spec.active.to_t_s)
+                or r.spec.active.after_event or r.spec.active.until_event or r.spec.active.phase
+            ),
             event_names=tuple(events),
             event_sched_t_s=np.array([np.nan] + [np.nan if e.t_s is None else e.t_s for e in mission.events]),
             event_detect=(None,) + tuple(

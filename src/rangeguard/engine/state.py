@@ -32,7 +32,7 @@ class Cause(IntEnum):
 class EngineState:
     """Everything the decision function remembers between cycles (arrays, first axis vehicles).
 
-    Rows of the (M, ...) arrays are (string, vehicle) pairs, string-major:
+    Rows of the (M, ...) arrays (and columns of the (R, M) ones) are (string, vehicle) pairs, string-major:
     row = string * N + vehicle. Sources are indexed like ``mission.nav_sources``.
     """
 
@@ -52,7 +52,7 @@ class EngineState:
     src_w: np.ndarray           # (S, N, 3)
     src_has: np.ndarray         # (S, N) bool: a valid sample has been received
     src_recv_s: np.ndarray      # (S, N) receive time of the latest valid sample (-inf: none)
-    viol_since: np.ndarray      # (M, R) time a still-running violation started (NaN: none)
+    viol_since: np.ndarray      # (R, M) time a still-running violation started (NaN: none)
     memory: tuple               # per rule: memory array or None
     orbit_since: np.ndarray     # (N,) safing timers (NaN: condition not holding)
     clear_since: np.ndarray     # (N,)
@@ -84,7 +84,7 @@ class EngineState:
             src_w=np.full((n_sources, n, 3), nan),
             src_has=np.zeros((n_sources, n), bool),
             src_recv_s=np.full((n_sources, n), -np.inf),
-            viol_since=np.full((m, r), nan),
+            viol_since=np.full((r, m), nan),
             memory=tuple(rule.initial_memory(m) for rule in rules),
             orbit_since=np.full(n, nan),
             clear_since=np.full(n, nan),
@@ -109,7 +109,7 @@ class EngineState:
             elif f.name.startswith("src_"):
                 out[f.name] = value[:, index]
             elif f.name == "viol_since":
-                out[f.name] = value[rows]
+                out[f.name] = value[:, rows]
             else:
                 out[f.name] = value[index]
         return replace(self, **out)

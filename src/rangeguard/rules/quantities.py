@@ -21,70 +21,21 @@ import numpy as np
 
 from rangeguard.earth.geodesy import geodesic_distance_m
 from rangeguard.rules.base import RuleContext
+from rangeguard.rules.kinematics import QUANTITY_COLUMNS, fill_cache, row_kinematics
 
 
-def _up(ctx: RuleContext) -> np.ndarray:
-    if "up" not in ctx.cache:
-        lat = np.radians(ctx.lat_deg)
-        lon = np.radians(ctx.lon_deg)
-        cl = np.cos(lat)
-        ctx.cache["up"] = np.stack([cl * np.cos(lon), cl * np.sin(lon), np.sin(lat)], axis=-1)
-    return ctx.cache["up"]
-
-
-def speed_mps(ctx):
-    return np.sqrt(np.einsum("ij,ij->i", ctx.nav.v_ecef, ctx.nav.v_ecef))
-
-
-def altitude_m(ctx):
-    return ctx.h_m
-
-
-def _pad_enu(ctx):
-    if "pad_enu" not in ctx.cache:
-        ctx.cache["pad_enu"] = (ctx.nav.r_ecef - ctx.site.r_ecef) @ ctx.site.enu_from_ecef.T
-    return ctx.cache["pad_enu"]
-
-
-def downrange_m(ctx):
-    return _pad_enu(ctx) @ ctx.site.downrange_enu
-
-
-def crossrange_m(ctx):
-    return _pad_enu(ctx) @ ctx.site.crossrange_enu
-
-
-def vertical_speed_mps(ctx):
-    return np.einsum("ij,ij->i", ctx.nav.v_ecef, _up(ctx))
-
-
-def flight_path_angle_deg(ctx):
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = get(ctx, "speed_mps")
-        return np.degrees(np.arcsin(np.clip(get(ctx, "vertical_speed_mps") / s, -1.0, 1.0)))
-
-
-def iip_range_m(ctx):
-    return geodesic_distance_m(ctx.site.lat_deg, ctx.site.lon_deg, ctx.iip_lat_deg, ctx.iip_lon_deg)
-
-
-_FUNCS = {
-    "speed_mps": speed_mps,
-    "altitude_m": altitude_m,
-    "downrange_m": downrange_m,
-    "crossrange_m": crossrange_m,
-    "flight_path_angle_deg": flight_path_angle_deg,
-    "vertical_speed_mps": vertical_speed_mps,
-    "iip_range_m": iip_range_m,
-}
-
-NAMES = tuple(_FUNCS)
+NAMES = tuple(QUANTITY_COLUMNS)
 
 
 def get(ctx: RuleContext, name: str) -> np.ndarray:
-    """Quantity ``name`` for every row, computed once per context."""
+    """Quantity ``name`` for every row; all are computed together, once per context."""
     value = ctx.cache.get(name)
     if value is None:
-        value = _FUNCS[name](ctx)
-        ctx.cache[name] = value
+        # A context the engine did not fill (built by hand): derive from its own fields.
+        fill_cache(ctx.cache, row_kinematics(ctx.nav.r_ecef, ctx.nav.v_ecef, ctx.site))
+        ctx.cache["altitude_m"] = ctx.h_m
+        ctx.cache["iip_range_m"] = geodesic_distance_m(
+            ctx.site.lat_deg, ctx.site.lon_deg, ctx.iip_lat_deg, ctx.iip_lon_deg
+        )
+        value = ctx.cache[name]
     return value

@@ -1,0 +1,98 @@
+"""One pass over the rows: everything the rules derive from position and velocity.
+
+The engine calls :func:`fill_context` once per cycle. A single compiled loop
+computes, per row, the geodetic position, the vacuum IIP, and every derived
+quantity of :mod:`rangeguard.rules.quantities` (speed, vertical speed,
+flight-path angle, downrange, crossrange, IIP range), so the per-cycle cost is
+one pass of scalar kernels instead of dozens of numpy passes. Rows are
+independent, so the parallel loop gives bit-identical results to the serial
+one and batch size never changes a decision.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from rangeguard.earth.geodesy import geodesic_distance_nb, geodetic_from_ecef_nb
+from rangeguard.iip import impact_point_nb
+
+_PARALLEL_MIN_ROWS = 2048  # below this, thread start-up costs more than it saves
+
+# columns of the output matrix
+LAT, LON, H, IIP_LAT, IIP_LON, IIP_TOF, SPEED, VSPEED, FPA, DOWN, CROSS, IIP_RANGE = range(12)
+N_COLS = 12
+
+
+@njit(cache=True)
+def _row(r, v, site, frame, out, i):
+    x, y, z = r[i, 0], r[i, 1], r[i, 2]
+    vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
+    lat, lon, h = geodetic_from_ecef_nb(x, y, z)
+    ilat, ilon, tof = impact_point_nb(x, y, z, vx, vy, vz)
+    speed = math.sqrt(vx * vx + vy * vy + vz * vz)
+    clat = math.cos(lat)
+    vs = vx * clat * math.cos(lon) + vy * clat * math.sin(lon) + vz * math.sin(lat)
+    ratio = vs / speed if speed > 0.0 else math.nan
+    fpa = math.degrees(math.asin(min(max(ratio, -1.0), 1.0))) if ratio == ratio else math.nan
+    dx, dy, dz = x - site[0], y - site[1], z - site[2]
+    # frame rows: downrange and crossrange unit vectors in ECEF (horizontal at the pad)
+    down = frame[0, 0] * dx + frame[0, 1] * dy + frame[0, 2] * dz
+    cross = frame[1, 0] * dx + frame[1, 1] * dy + frame[1, 2] * dz
+    out[i, LAT] = math.degrees(lat)
+    out[i, LON] = math.degrees(lon)
+    out[i, H] = h
+    out[i, IIP_LAT] = math.degrees(ilat)
+    out[i, IIP_LON] = math.degrees(ilon)
+    out[i, IIP_TOF] = tof
+    out[i, SPEED] = speed
+    out[i, VSPEED] = vs
+    out[i, FPA] = fpa
+    out[i, DOWN] = down
+    out[i, CROSS] = cross
+    out[i, IIP_RANGE] = geodesic_distance_nb(site[3], site[4], ilat, ilon)
+
+
+@njit(cache=True)
+def _rows_serial(r, v, site, frame, out):
+    for i in range(r.shape[0]):
+        _row(r, v, site, frame, out, i)
+
+
+@njit(cache=True, parallel=True)
+def _rows_parallel(r, v, site, frame, out):
+    for i in prange(r.shape[0]):
+        _row(r, v, site, frame, out, i)
+
+
+def row_kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site) -> np.ndarray:
+    """(M, N_COLS) matrix of per-row kinematics; see the column constants."""
+    r = np.ascontiguousarray(r_ecef, dtype=np.float64)
+    v = np.ascontiguousarray(v_ecef, dtype=np.float64)
+    out = np.empty((r.shape[0], N_COLS))
+    site_vec = np.array([*site.r_ecef, math.radians(site.lat_deg), math.radians(site.lon_deg)])
+    frame = np.ascontiguousarray(np.stack([site.downrange_enu, site.crossrange_enu]) @ site.enu_from_ecef)
+    if r.shape[0] >= _PARALLEL_MIN_ROWS:
+        _rows_parallel(r, v, site_vec, frame, out)
+    else:
+        _rows_serial(r, v, site_vec, frame, out)
+    return out
+
+
+QUANTITY_COLUMNS = {
+    "speed_mps": SPEED,
+    "altitude_m": H,
+    "downrange_m": DOWN,
+    "crossrange_m": CROSS,
+    "flight_path_angle_deg": FPA,
+    "vertical_speed_mps": VSPEED,
+    "iip_range_m": IIP_RANGE,
+}
+
+
+def fill_cache(cache: dict, table: np.ndarray) -> None:
+    """Put every derived quantity of ``table`` into a context's cache."""
+    for name, col in QUANTITY_COLUMNS.items():
+        cache[name] = table[:, col]
