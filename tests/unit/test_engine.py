@@ -524,7 +524,7 @@ def batch_mission():
         {"name": "cross", "type": "envelope", "quantity": "crossrange_m", "table": {"t_s": [0.0, 30.0], "lower": [-3e3, -3e3],
                                                                                    "upper": [3e3, 3e3]}},
         {"name": "tumble", "type": "body_rate", "max_rate_deg_s": 20.0, "active": {"after_event": "pitch"}},
-        {"name": "link", "type": "data_loss", "green_time_s": 0.5},
+        {"name": "link", "type": "data_loss", "green_time_s": 0.5, "action": "terminate"},
         {"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 200.0},
     ]
     return make_mission(rules, sources=("a", "b"), areas=[LAND], events=[{"name": "pitch", "t_s": 8.0}],

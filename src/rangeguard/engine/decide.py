@@ -205,15 +205,17 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
     since = state.viol_since.copy()
     first_v = state.first_violation_t_s.copy()
     min_margin = state.min_margin.copy()
-    rule_vote, vote_rule, vote_held, vote_margin = persistence_and_votes(
+    rule_vote, vote_rule, vote_held, vote_margin, degraded, degrade_rule, degrade_margin = persistence_and_votes(
         active, violated, margin, since, t_rows, ctx.flight_time_s, setup.receive_clock, setup.persistence_s,
-        n, k_strings, _TOL_S, t_vehicle, first_v, min_margin,
+        setup.action, n, k_strings, _TOL_S, t_vehicle, first_v, min_margin,
     )
 
     # --- 6. the voting policy --------------------------------------------------------
-    health_ok = np.ones((n, k_strings), bool) if health is None else np.broadcast_to(np.asarray(health, bool), (n, k_strings))
+    declared_ok = np.ones((n, k_strings), bool) if health is None else np.broadcast_to(np.asarray(health, bool), (n, k_strings))
+    # a string degraded by its own rules (e.g. its nav is lost) counts as faulty this cycle
+    health_ok = declared_ok & ~degraded
     fault_t = state.string_fault_t_s.copy()
-    newly_faulty = ~health_ok & np.isnan(fault_t)
+    newly_faulty = ~declared_ok & np.isnan(fault_t)
     if newly_faulty.any():
         fault_t[newly_faulty] = np.where(np.isnan(t_vehicle), receive_s, t_vehicle)[np.nonzero(newly_faulty)[0]]
     faulty = ~health_ok
@@ -253,8 +255,12 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
                 s = int(np.argmax(counting[i]))  # the first string whose vote counts
                 fired_rule[i], fired_string[i] = vote_rule[i, s], s
                 fired_margin[i], fired_held[i] = vote_margin[i, s], vote_held[i, s]
-            elif cause_now[i] == Cause.FAULTY_STRING:
-                fired_string[i] = int(np.argmax(faulty[i]))
+            else:  # a faulty string's vote, or no healthy string left
+                s = int(np.argmax(faulty[i]))
+                fired_string[i] = s
+                if degraded[i, s]:  # faulty because one of its own rules degraded it
+                    fired_rule[i] = degrade_rule[i, s]
+                    fired_margin[i] = degrade_margin[i, s]
     if safe_now.any():
         mode[safe_now] = AfssState.SAFED
         t_safed[safe_now] = t_vehicle[safe_now]
@@ -268,6 +274,7 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
         t_safed_s=t_safed,
         cause=cause,
         fired_rule=fired_rule,
+        degrade_rule=np.where(degraded, degrade_rule, -1).astype(np.int16),
         fired_string=fired_string,
         fired_margin=fired_margin,
         fired_held_s=fired_held,

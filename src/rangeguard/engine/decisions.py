@@ -89,15 +89,18 @@ class Decisions:
         return None if j < 0 else self.setup.rule_names[j]
 
     def fired_by(self, i: int = 0) -> str | None:
-        """What terminated vehicle i: a rule name, or 'string-fault:NAME' / 'no-healthy-string'."""
-        cause = int(self.state.cause[i])
-        if cause == Cause.RULE:
+        """What terminated vehicle i: a rule name, 'string-fault:NAME' or 'no-healthy-string'.
+
+        A string degraded by one of its own rules (e.g. data loss) names that rule.
+        """
+        if self.state.mode[i] != AfssState.TERMINATED:
+            return None
+        if self.state.fired_rule[i] >= 0:
             return self.rule(i)
+        cause = int(self.state.cause[i])
         if cause == Cause.FAULTY_STRING:
             return f"string-fault:{self.setup.string_names[int(self.state.fired_string[i])]}"
-        if cause == Cause.NO_HEALTHY_STRING:
-            return "no-healthy-string"
-        return None
+        return "no-healthy-string"
 
     def reason(self, i: int = 0) -> str:
         """A readable account of vehicle i's current state."""
@@ -126,10 +129,19 @@ class Decisions:
                 f"(margin {st.fired_margin[i]:.4g} {rule.unit}; held {st.fired_held_s[i]:.2f} s >= "
                 f"persistence {setup.persistence_s[j]:g} s; string {s}; policy {policy})"
             )
+        s = setup.string_names[int(st.fired_string[i])]
+        j = int(st.fired_rule[i])
+        if j >= 0:
+            rule = setup.rules[j]
+            why = f"was degraded by rule '{rule.name}': {rule.describe(float(st.fired_margin[i]))}"
+        else:
+            why = "declared itself faulty"
         if cause == Cause.FAULTY_STRING:
-            s = setup.string_names[int(st.fired_string[i])]
             return (
-                f"TERMINATE at T+{t:.2f} s: string {s} declared itself faulty and policy {policy} counts a "
+                f"TERMINATE at T+{t:.2f} s: string {s} {why} and policy {policy} counts a "
                 "faulty string as a terminate vote"
             )
-        return f"TERMINATE at T+{t:.2f} s: no healthy AFTS string left (termination.all_strings_faulty: terminate)"
+        return (
+            f"TERMINATE at T+{t:.2f} s: no healthy AFTS string left (string {s} {why}; "
+            "termination.all_strings_faulty: terminate)"
+        )

@@ -11,6 +11,16 @@ from rangeguard.rules import Rule, Site, build_rules
 from rangeguard.rules.boundary import polygon_for
 
 
+ACTION_TERMINATE, ACTION_DEGRADE, ACTION_MONITOR = 0, 1, 2
+ACTIONS = {"terminate": ACTION_TERMINATE, "degrade": ACTION_DEGRADE, "monitor": ACTION_MONITOR}
+
+
+def _action(rule) -> str:
+    if rule.spec.action is not None:
+        return rule.spec.action
+    return "degrade" if rule.type == "data_loss" else "terminate"
+
+
 @dataclass(frozen=True, eq=False)
 class EngineSetup:
     """Static configuration, derived once from a :class:`~rangeguard.mission.Mission`."""
@@ -20,6 +30,7 @@ class EngineSetup:
     rule_names: tuple[str, ...]
     persistence_s: np.ndarray   # (R,)
     receive_clock: np.ndarray   # (R,) bool: persistence on the receive-time clock
+    action: np.ndarray          # (R,) ACTION_TERMINATE / ACTION_DEGRADE / ACTION_MONITOR
     from_t_s: np.ndarray        # (R,)
     to_t_s: np.ndarray          # (R,)
     after_event: np.ndarray     # (R,) event index or -1
@@ -78,6 +89,7 @@ class EngineSetup:
             rule_names=tuple(r.name for r in rules),
             persistence_s=np.array([default_p if r.spec.persistence_s is None else r.spec.persistence_s for r in rules]),
             receive_clock=np.array([r.clock == "receive" for r in rules], bool),
+            action=np.array([ACTIONS[_action(r)] for r in rules], np.int64),
             from_t_s=np.array([r.spec.active.from_t_s for r in rules], float),
             to_t_s=np.array([r.spec.active.to_t_s for r in rules], float),
             after_event=np.array([idx(ev, r.spec.active.after_event) for r in rules], int),

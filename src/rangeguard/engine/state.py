@@ -43,6 +43,7 @@ class EngineState:
     cause: np.ndarray           # (N,) int8 Cause
     fired_rule: np.ndarray      # (N,) int16 rule index (-1 none)
     fired_string: np.ndarray    # (N,) int16 string index (-1 none)
+    degrade_rule: np.ndarray    # (N, K) int16 rule that degrades each string this cycle (-1 none)
     fired_margin: np.ndarray    # (N,) margin of the firing rule at termination
     fired_held_s: np.ndarray    # (N,) how long the firing violation had held
     src_t_s: np.ndarray         # (S, N) data time of each source's latest accepted sample
@@ -75,6 +76,7 @@ class EngineState:
             cause=np.zeros(n, np.int8),
             fired_rule=np.full(n, -1, np.int16),
             fired_string=np.full(n, -1, np.int16),
+            degrade_rule=np.full((n, n_strings), -1, np.int16),
             fired_margin=np.full(n, nan),
             fired_held_s=np.full(n, nan),
             src_t_s=np.full((n_sources, n), -np.inf),

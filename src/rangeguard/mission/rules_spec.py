@@ -48,6 +48,15 @@ class _RuleBase(_Strict):
         None, ge=0, description="A violation counts once it has held this long (s); default termination.persistence_s."
     )
     enabled: bool = Field(True, description="Set false to keep a rule in the file without evaluating it.")
+    action: Literal["terminate", "degrade", "monitor"] | None = Field(
+        None,
+        description=(
+            "What a persisted violation does: terminate (the string votes to terminate), degrade (the string "
+            "counts as faulty: under health_degraded it drops out and the others decide; under 1oo2/2oo2 a faulty "
+            "string votes per termination.faulty_string_votes), monitor (recorded only). Default: degrade for "
+            "data_loss, terminate otherwise."
+        ),
+    )
 
 
 class IipPolygonRule(_RuleBase):
