@@ -267,7 +267,7 @@ class ThrustScaleFailure(BaseModel):
     """Thrust (and mass flow) multiplied by ``scale`` from ``from_t_s`` (Kairos F1: about 0.97 from 0)."""
 
     model_config = _CFG
-    kind: Literal["thrust_scale"]
+    kind: Literal["thrust_scale"] = Field(..., description="Failure kind tag: 'thrust_scale'.")
     scale: float = Field(..., ge=0, le=2, description="Thrust multiplier (dimensionless), e.g. 0.97 for -3 %.")
     from_t_s: float = Field(0.0, ge=0, description="Onset, s since liftoff.")
     stage: int | None = Field(None, ge=0, description="Affected stage (0-based); None: every stage.")
@@ -277,7 +277,7 @@ class ThrustLossFailure(BaseModel):
     """Sudden loss of thrust at ``at_t_s``: no further staging, the vehicle flies ballistic."""
 
     model_config = _CFG
-    kind: Literal["thrust_loss"]
+    kind: Literal["thrust_loss"] = Field(..., description="Failure kind tag: 'thrust_loss'.")
     at_t_s: float = Field(..., ge=0, description="Time of the loss, s since liftoff.")
     stage: int | None = Field(None, ge=0, description="Only if this stage (0-based) is burning then; None: whatever burns.")
 
@@ -286,7 +286,7 @@ class EarlyCutoffFailure(BaseModel):
     """Premature burnout of a stage at ``at_t_s``; separation and later stages follow as planned."""
 
     model_config = _CFG
-    kind: Literal["early_cutoff"]
+    kind: Literal["early_cutoff"] = Field(..., description="Failure kind tag: 'early_cutoff'.")
     at_t_s: float = Field(..., ge=0, description="Cutoff time, s since liftoff.")
     stage: int | None = Field(None, ge=0, description="Only if this stage (0-based) is burning then; None: whatever burns.")
 
@@ -295,7 +295,7 @@ class TvcHardoverFailure(BaseModel):
     """Thrust-vector-control hard-over: a constant turn about one body axis from ``from_t_s``."""
 
     model_config = _CFG
-    kind: Literal["tvc_hardover"]
+    kind: Literal["tvc_hardover"] = Field(..., description="Failure kind tag: 'tvc_hardover'.")
     from_t_s: float = Field(..., ge=0, description="Onset, s since liftoff.")
     rate_deg_s: float = Field(..., description="Turn rate, deg/s (sign: right-hand rule about the axis).")
     axis: Literal["x", "y", "z"] = Field("y", description="Body axis: 'x' roll (thrust axis), 'y' pitch, 'z' yaw.")
@@ -311,7 +311,7 @@ class AttitudeLossFailure(BaseModel):
     """
 
     model_config = _CFG
-    kind: Literal["attitude_loss"]
+    kind: Literal["attitude_loss"] = Field(..., description="Failure kind tag: 'attitude_loss'.")
     from_t_s: float = Field(..., ge=0, description="Onset, s since liftoff.")
     mode: Literal["coning", "tumble"] = Field(..., description="'coning' or 'tumble'.")
     rates_deg_s: list[float] = Field([0.0, 0.0, 0.0], min_length=3, max_length=3, description="Tumble body rates about x, y, z, deg/s.")
@@ -331,7 +331,7 @@ class IgnitionFailure(BaseModel):
     """The given stage never ignites; the vehicle flies ballistic from the previous separation."""
 
     model_config = _CFG
-    kind: Literal["ignition_failure"]
+    kind: Literal["ignition_failure"] = Field(..., description="Failure kind tag: 'ignition_failure'.")
     stage: int = Field(..., ge=1, description="Stage (0-based, >= 1) that fails to ignite.")
 
 
@@ -339,7 +339,7 @@ class SeparationFailure(BaseModel):
     """The given stage does not separate: its dry mass and residual propellant stay attached."""
 
     model_config = _CFG
-    kind: Literal["separation_failure"]
+    kind: Literal["separation_failure"] = Field(..., description="Failure kind tag: 'separation_failure'.")
     stage: int = Field(..., ge=0, description="Stage (0-based) that fails to separate.")
 
 

@@ -1,0 +1,922 @@
+"""Numba kernels of the simulator: equations of motion, guidance, RK4 step, events,
+the batch driver with dense output.
+
+(One module on purpose: numba inlines the derivative into the step only within a
+module; split across two modules the batch kernel ran about 3x slower.)
+
+Everything here works on one vehicle at a time with plain floats and small
+arrays, so the batch loop (:func:`_advance`) can run the N
+vehicles in parallel (``prange``). Frames and units (see design/sim.md):
+
+- state ``y`` (11,): r_ecef (m), v_ecef (m/s, Earth-relative), mass (kg),
+  q_body_to_ecef (scalar-first Hamilton; body +x is the thrust axis);
+- equations of motion in the rotating ECEF frame:
+  ``a = g_J2(r) + (F_thrust + F_aero)/m - 2 w x v - w x (w x r)``;
+- attitude: ``q' = 1/2 q (x) (0, w_rel)`` with ``w_rel`` the body rate
+  relative to ECEF; ``w_rel = rotvec(q^-1 (x) q_cmd) / tau`` (first-order lag)
+  unless a failure prescribes the rates. Body rates reported to the outside
+  are inertial: ``w_body = w_rel + C^T w_earth``.
+
+Discrete quantities (stage, burning, failure onsets, guidance segments) are
+decided once per step at the step's mid-time, so a switch at an event time
+is seen exactly from the step that starts there (the steps hit every event).
+
+Layouts of the packed arrays are given by the index constants below; the
+builder in :mod:`rangeguard.sim.build` fills them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from rangeguard.constants import (
+    G0_MPS2,
+    J2_EARTH,
+    MU_EARTH_M3_S2,
+    OMEGA_EARTH_RAD_S,
+    WGS84_A_M,
+    WGS84_B_M,
+)
+from rangeguard.earth.geodesy import geodetic_from_ecef_nb
+
+_MU = MU_EARTH_M3_S2
+_J2R2_15 = 1.5 * J2_EARTH * WGS84_A_M * WGS84_A_M
+_W = OMEGA_EARTH_RAD_S
+_A = WGS84_A_M
+_B = WGS84_B_M
+_G0 = G0_MPS2
+_EPS_T = 1e-9  # s: two times closer than this are the same event time
+# LLVM fast-math flags that keep NaN/inf semantics (no 'nnan'/'ninf'): contraction into FMA,
+# reciprocal approximations and reassociation only.
+_FM = {"contract", "arcp", "reassoc", "nsz", "afn"}
+
+# --- phases ---------------------------------------------------------------
+BURN = 0  # current stage burning
+COAST_SEP = 1  # burned out, waiting for separation
+COAST_IGN = 2  # separated, waiting for the ignition of `stage`
+FINAL = 3  # ballistic: no more propulsive events
+# --- status ---------------------------------------------------------------
+FLYING = 0
+IMPACTED = 1
+IN_ORBIT = 2
+# --- event codes (names in rangeguard.sim.simulator.EVENT_NAMES) -----------
+EV_IGNITION, EV_BURNOUT, EV_SEPARATION, EV_FAIRING, EV_IMPACT, EV_ORBIT = 1, 2, 3, 4, 5, 6
+EV_CUTOFF, EV_TERMINATION, EV_THRUST_LOSS, EV_EARLY_CUTOFF = 7, 8, 9, 10
+EV_IGNITION_FAILURE, EV_SEPARATION_FAILURE, EV_ATTITUDE_FAILURE, EV_THRUST_SCALE = 11, 12, 13, 14
+# --- stage scalar columns: SC[k, :] ----------------------------------------
+S_DRY, S_PROP, S_ISP, S_AE, S_IGN_DELAY, S_SEP_DELAY, S_T_END, S_GUIDED_CUTOFF, S_MEAN_THRUST = range(9)
+# --- per-vehicle stage parameters: PS[i, k, :] -------------------------------
+P_THRUST, P_BURN_RATE, P_ISP, P_DRY, P_PROP = range(5)
+# --- per-vehicle scalar parameters: PV[i, :] --------------------------------
+V_CD, V_WIND_SCALE, V_WIND_ROT, V_BIAS_PITCH, V_BIAS_YAW, V_MIS_PITCH, V_MIS_YAW = range(7)
+V_QB = 7  # PV[i, 7:11]: bias quaternion Ry(pitch) (x) Rz(yaw), precomputed
+NPV = 11
+# --- vehicle constants: VC[:] ------------------------------------------------
+(C_PAYLOAD, C_FAIRING_M, C_FAIRING_T, C_FAIRING_H, C_SREF, C_TAU, C_ATM_H0, C_ATM_DH,
+ C_NSTAGE, C_ORBIT_HP, C_J2_ON) = range(11)
+# --- guidance parameters: GP[:] ----------------------------------------------
+(G_MODE, G_AZ0, G_T_RISE, G_KICK, G_KICK_DUR, G_STEER, G_STEER_FROM, G_R_T, G_V_T,
+ G_E_T, G_COS_I, G_CAZ, G_SAZ, G_SIN_ELK) = range(14)
+NGP = 14
+# --- failure parameters: FP[i, :] ---------------------------------------------
+(F_SCALE, F_SCALE_T, F_SCALE_STAGE, F_LOSS_T, F_LOSS_STAGE, F_LOSS_KIND, F_ATT_MODE, F_ATT_T,
+ F_WX, F_WY, F_WZ, F_CONE_HALF, F_CONE_RATE, F_IGN_FAIL, F_SEP_FAIL) = range(15)
+NFP = 15
+# --- integer state: IS[i, :] ---------------------------------------------------
+I_STAGE, I_PHASE, I_ACTIVE, I_STATUS, I_FAIRING, I_ATT_LOGGED, I_SCALE_LOGGED, I_LIFTED = range(8)
+NIS = 8
+# --- float discrete state: FS[i, :] ---------------------------------------------
+T_IGN, T_BURNOUT, T_EVT, M_EMPTY, T_IMPACT = range(5)
+NFS = 5
+
+ATT_NONE, ATT_HARDOVER, ATT_TUMBLE, ATT_CONING = 0, 1, 2, 3
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+def interp_clamped(x, xs, ys, lo, hi):
+    """Linear interpolation of ys(xs) on the slice [lo, hi) of the arrays; held outside."""
+    if x <= xs[lo]:
+        return ys[lo]
+    if x >= xs[hi - 1]:
+        return ys[hi - 1]
+    j = lo
+    while xs[j + 1] < x:
+        j += 1
+    f = (x - xs[j]) / (xs[j + 1] - xs[j])
+    return ys[j] + f * (ys[j + 1] - ys[j])
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+def qmul(a0, a1, a2, a3, b0, b1, b2, b3):
+    """Hamilton product a (x) b of scalar-first quaternions, as a 4-tuple."""
+    return (a0 * b0 - a1 * b1 - a2 * b2 - a3 * b3,
+            a0 * b1 + a1 * b0 + a2 * b3 - a3 * b2,
+            a0 * b2 - a1 * b3 + a2 * b0 + a3 * b1,
+            a0 * b3 + a1 * b2 - a2 * b1 + a3 * b0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+def qrot(w, x, y, z, v0, v1, v2):
+    """C(q) v: rotate a body vector into the reference frame (q body-to-reference)."""
+    tx = 2.0 * (y * v2 - z * v1)
+    ty = 2.0 * (z * v0 - x * v2)
+    tz = 2.0 * (x * v1 - y * v0)
+    return (v0 + w * tx + (y * tz - z * ty),
+            v1 + w * ty + (z * tx - x * tz),
+            v2 + w * tz + (x * ty - y * tx))
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def q_from_axes(x0, x1, x2, y0, y1, y2, z0, z1, z2):
+    """Quaternion (scalar first, w >= 0) of the rotation whose columns are the body axes (Shepperd 1978)."""
+    tr = x0 + y1 + z2
+    if tr > 0.0:
+        s = 2.0 * math.sqrt(1.0 + tr)
+        w, x, y, z = 0.25 * s, (y2 - z1) / s, (z0 - x2) / s, (x1 - y0) / s
+    elif x0 > y1 and x0 > z2:
+        s = 2.0 * math.sqrt(1.0 + x0 - y1 - z2)
+        w, x, y, z = (y2 - z1) / s, 0.25 * s, (y0 + x1) / s, (z0 + x2) / s
+    elif y1 > z2:
+        s = 2.0 * math.sqrt(1.0 + y1 - x0 - z2)
+        w, x, y, z = (z0 - x2) / s, (y0 + x1) / s, 0.25 * s, (z1 + y2) / s
+    else:
+        s = 2.0 * math.sqrt(1.0 + z2 - x0 - y1)
+        w, x, y, z = (x1 - y0) / s, (z0 + x2) / s, (z1 + y2) / s, 0.25 * s
+    if w < 0.0:
+        return -w, -x, -y, -z
+    return w, x, y, z
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def q_from_direction(d0, d1, d2, ca, sa, pad):
+    """Attitude with body x along the unit ECEF vector d and body y horizontal-right for the
+    azimuth whose cosine and sine are ``ca``, ``sa``.
+
+    Body y = cos(az) East - sin(az) North of the pad (made orthogonal to d),
+    body z = x cross y: at zero roll body z points "down" in the plane of
+    flight (forward-right-down axes). Returns a scalar-first 4-tuple.
+    """
+    y0 = ca * pad[0, 0] - sa * pad[1, 0]
+    y1 = ca * pad[0, 1] - sa * pad[1, 1]
+    y2 = ca * pad[0, 2] - sa * pad[1, 2]
+    dot = y0 * d0 + y1 * d1 + y2 * d2
+    y0 -= dot * d0
+    y1 -= dot * d1
+    y2 -= dot * d2
+    n = math.sqrt(y0 * y0 + y1 * y1 + y2 * y2)
+    y0 /= n
+    y1 /= n
+    y2 /= n
+    return q_from_axes(d0, d1, d2, y0, y1, y2, d1 * y2 - d2 * y1, d2 * y0 - d0 * y2, d0 * y1 - d1 * y0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+def gravity_j2(x, y, z, j2_on=1.0):
+    """Point mass + J2 gravitation, ECEF axes (m/s^2), as a 3-tuple (``j2_on`` = 0: point mass).
+
+    The compiled twin of :func:`rangeguard.earth.gravity.gravity_j2_ecef`
+    (Vallado 2013 sec. 8.6.1); a test checks the two agree to 1e-13.
+    """
+    inv_r2 = 1.0 / (x * x + y * y + z * z)
+    mu_r3 = _MU * inv_r2 * math.sqrt(inv_r2)
+    k = _J2R2_15 * inv_r2 * j2_on
+    s = 5.0 * z * z * inv_r2
+    c = -mu_r3 * (1.0 + k * (1.0 - s))
+    return c * x, c * y, c * z - 2.0 * k * mu_r3 * z
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+def height_fast(x, y, z, rn):
+    """Height above the ellipsoid along the geocentric radius, m.
+
+    |r| minus the ellipsoid radius at the geocentric latitude. It differs
+    from the geodetic height by about h * (f sin 2 phi)^2 / 2 (under 1 m
+    below 150 km): used only for the atmosphere and the wind, never for
+    events (those use the exact geodetic height).
+    """
+    s2 = z * z / (rn * rn)
+    c2 = 1.0 - s2
+    return rn - _A * _B / math.sqrt(_B * _B * c2 + _A * _A * s2)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def geodetic_height(y):
+    """Exact WGS84 geodetic height of the state's position (Vermeille 2011)."""
+    return geodetic_from_ecef_nb(y[0], y[1], y[2])[2]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+def _enu_dir(ca, sa, el, pad):
+    """Unit ECEF vector of azimuth (cosine ca, sine sa) and elevation el in the pad's ENU frame."""
+    ce = math.cos(el)
+    e_, n_, u_ = sa * ce, ca * ce, math.sin(el)
+    return (e_ * pad[0, 0] + n_ * pad[1, 0] + u_ * pad[2, 0],
+            e_ * pad[0, 1] + n_ * pad[1, 1] + u_ * pad[2, 1],
+            e_ * pad[0, 2] + n_ * pad[1, 2] + u_ * pad[2, 2])
+
+
+# ---------------------------------------------------------------- guidance
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def explicit_steering(y, m, thrust_vac, ve, mean_thrust, t_rem, GP):
+    """Explicit upper-stage steering direction (unit, ECEF axes) - see design/sim.md.
+
+    Radial channel: radial thrust acceleration A + mu/r^2 - v_h^2/r with
+    A = 6 (r_t - r)/T^2 - 4 v_r/T (radial acceleration linear in time that
+    brings r to r_t with zero radial rate after T = time to go). Horizontal
+    channel: along the velocity still to be gained, v_t * (target-plane
+    horizontal) - current horizontal inertial velocity. T is the rocket-equation
+    time to gain that velocity, capped by ``t_rem`` (the burn time left in a
+    stage that cannot be shut down).
+    """
+    r0, r1, r2 = y[0], y[1], y[2]
+    rn = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
+    ux, uy, uz = r0 / rn, r1 / rn, r2 / rn
+    vi0 = y[3] - _W * r1
+    vi1 = y[4] + _W * r0
+    vi2 = y[5]
+    vr = vi0 * ux + vi1 * uy + vi2 * uz
+    vh0, vh1, vh2 = vi0 - vr * ux, vi1 - vr * uy, vi2 - vr * uz
+    vh2n = vh0 * vh0 + vh1 * vh1 + vh2 * vh2
+    rho = math.sqrt(ux * ux + uy * uy)  # cos(geocentric latitude)
+    ex, ey = -uy / rho, ux / rho  # east (ez = 0)
+    nx, ny, nz = -uz * ey, uz * ex, ux * ey - uy * ex  # north = up x east
+    sp = min(1.0, max(-1.0, GP[G_COS_I] / rho))
+    cp = math.sqrt(1.0 - sp * sp)
+    # Two candidate plane normals n = +-cp east + sp north; keep the one nearer the current.
+    hx, hy, hz = r1 * vi2 - r2 * vi1, r2 * vi0 - r0 * vi2, r0 * vi1 - r1 * vi0
+    he = ex * hx + ey * hy
+    c = cp if he >= 0.0 else -cp
+    px, py, pz = c * ex + sp * nx, c * ey + sp * ny, sp * nz
+    tx, ty, tz = py * uz - pz * uy, pz * ux - px * uz, px * uy - py * ux  # n x up
+    vt = GP[G_V_T]
+    g0_, g1_, g2_ = vt * tx - vh0, vt * ty - vh1, vt * tz - vh2
+    gn = math.sqrt(g0_ * g0_ + g1_ * g1_ + g2_ * g2_)
+    if gn < 1e-3:
+        g0_, g1_, g2_, gn = tx, ty, tz, 1.0
+    f = thrust_vac if thrust_vac > 0.0 else mean_thrust
+    a_t = f / m
+    dv_go = math.sqrt(gn * gn + vr * vr)
+    t_go = min(m * ve / f * (1.0 - math.exp(-dv_go / ve)), t_rem)
+    tg = max(t_go, 5.0)
+    a_rad = 6.0 * (GP[G_R_T] - rn) / (tg * tg) - 4.0 * vr / tg
+    a_req = a_rad + _MU / (rn * rn) - vh2n / rn
+    s = min(0.7, max(-0.7, a_req / a_t))
+    cs = math.sqrt(1.0 - s * s)
+    return s * ux + cs * g0_ / gn, s * uy + cs * g1_ / gn, s * uz + cs * g2_ / gn
+
+
+# ---------------------------------------------------------------- dynamics
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
+          PS, PV, FP, dy, om, qc):
+    """Time derivative of the state ``y`` of vehicle ``i`` at time ``t``.
+
+    ``tm`` is the step's mid-time (discrete decisions). Writes ``dy`` (11,),
+    inertial body rates ``om`` (3,) and the commanded attitude ``qc`` (4,).
+    """
+    x0, x1, x2 = y[0], y[1], y[2]
+    v0, v1, v2 = y[3], y[4], y[5]
+    m = y[6]
+    qn = math.sqrt(y[7] * y[7] + y[8] * y[8] + y[9] * y[9] + y[10] * y[10])
+    q0, q1, q2, q3 = y[7] / qn, y[8] / qn, y[9] / qn, y[10] / qn
+    stage = IS[i, I_STAGE]
+    phase = IS[i, I_PHASE]
+    rn = math.sqrt(x0 * x0 + x1 * x1 + x2 * x2)
+    g0, g1, g2 = gravity_j2(x0, x1, x2, VC[C_J2_ON])
+    h = height_fast(x0, x1, x2, rn)
+
+    # --- atmosphere (USSA76 tabulated every 25 m, linear) ---
+    rho = 0.0
+    p_amb = 0.0
+    c_snd = 300.0
+    u = (h - VC[C_ATM_H0]) / VC[C_ATM_DH]
+    if u < ATM.shape[0] - 1:
+        if u < 0.0:
+            u = 0.0
+        j = int(u)
+        f = u - j
+        rho = ATM[j, 0] + f * (ATM[j + 1, 0] - ATM[j, 0])
+        p_amb = ATM[j, 1] + f * (ATM[j + 1, 1] - ATM[j, 1])
+        c_snd = ATM[j, 2] + f * (ATM[j + 1, 2] - ATM[j, 2])
+
+    # --- wind and air-relative velocity ---
+    va0, va1, va2 = v0, v1, v2
+    nw = WIND.shape[0]
+    if nw > 0 and rho > 0.0:
+        we = interp_clamped(h, WIND[:, 0], WIND[:, 1], 0, nw)
+        wn = interp_clamped(h, WIND[:, 0], WIND[:, 2], 0, nw)
+        rot = PV[i, V_WIND_ROT]
+        sc = PV[i, V_WIND_SCALE]
+        cr, sr = math.cos(rot), math.sin(rot)
+        # rotate clockwise seen from above by rot: (e, n) -> (e cos + n sin, -e sin + n cos)
+        we2 = sc * (we * cr + wn * sr)
+        wn2 = sc * (-we * sr + wn * cr)
+        ux, uy, uz = x0 / rn, x1 / rn, x2 / rn
+        rho_xy = math.sqrt(ux * ux + uy * uy)
+        ex, ey = -uy / rho_xy, ux / rho_xy
+        nx, ny, nz = -uz * ey, uz * ex, ux * ey - uy * ex
+        va0 -= we2 * ex + wn2 * nx
+        va1 -= we2 * ey + wn2 * ny
+        va2 -= wn2 * nz
+    vair = math.sqrt(va0 * va0 + va1 * va1 + va2 * va2)
+
+    # --- aerodynamic axial force, along the relative wind ---
+    a0 = a1 = a2 = 0.0
+    if rho > 0.0 and vair > 0.0:
+        cd = interp_clamped(vair / c_snd, AER[:, 0], AER[:, 1], 0, AER.shape[0]) * PV[i, V_CD]
+        drag = 0.5 * rho * vair * VC[C_SREF] * cd / m  # divided by vair once already
+        a0 -= drag * va0
+        a1 -= drag * va1
+        a2 -= drag * va2
+
+    # --- thrust ---
+    f_vac = 0.0
+    mdot = 0.0
+    if phase == BURN:
+        k = stage
+        br = PS[i, k, P_BURN_RATE]
+        tau = (t - FS[i, T_IGN]) * br
+        f_vac = interp_clamped(tau, THR_T, THR_F, THR_OFF[k], THR_OFF[k + 1]) * PS[i, k, P_THRUST] * br
+        if FP[i, F_SCALE] != 1.0 and tm >= FP[i, F_SCALE_T] and (FP[i, F_SCALE_STAGE] < 0.0 or FP[i, F_SCALE_STAGE] == k):
+            f_vac *= FP[i, F_SCALE]
+        if m <= FS[i, M_EMPTY]:
+            f_vac = 0.0
+        mdot = f_vac / (SC[k, S_ISP] * PS[i, k, P_ISP] * _G0)
+        f_del = f_vac - SC[k, S_AE] * p_amb
+        if f_del > 0.0:
+            b1 = PV[i, V_MIS_YAW]
+            b2 = -PV[i, V_MIS_PITCH]
+            tn = f_del / m / math.sqrt(1.0 + b1 * b1 + b2 * b2)
+            te0, te1, te2 = qrot(q0, q1, q2, q3, tn, tn * b1, tn * b2)
+            a0 += te0
+            a1 += te1
+            a2 += te2
+
+    # --- translational derivative; rotating frame: Coriolis and centrifugal ---
+    dy[0] = v0
+    dy[1] = v1
+    dy[2] = v2
+    dy[3] = g0 + a0 + 2.0 * _W * v1 + _W * _W * x0
+    dy[4] = g1 + a1 - 2.0 * _W * v0 + _W * _W * x1
+    dy[5] = g2 + a2
+    dy[6] = -mdot
+    if IS[i, I_LIFTED] == 0:
+        # held on the pad until the net force points up (launcher / hold-down)
+        if (dy[3] * x0 + dy[4] * x1 + dy[5] * x2) <= 0.0 and (v0 * x0 + v1 * x1 + v2 * x2) <= 0.0:
+            for j in range(6):
+                dy[j] = 0.0
+
+    # --- guidance: commanded attitude ---
+    if GP[G_MODE] == 1.0:  # explicit programme in the launch frame
+        n = PROG.shape[0]
+        az = interp_clamped(t, PROG[:, 0], PROG[:, 1], 0, n)
+        el = interp_clamped(t, PROG[:, 0], PROG[:, 2], 0, n)
+        ca, sa = math.cos(az), math.sin(az)
+        d0, d1, d2 = _enu_dir(ca, sa, el, PAD)
+    else:
+        ca, sa = GP[G_CAZ], GP[G_SAZ]
+        from_d = False
+        if GP[G_STEER] == 1.0 and stage >= GP[G_STEER_FROM]:
+            k = stage
+            t_rem = np.inf
+            if phase == BURN and SC[k, S_GUIDED_CUTOFF] == 0.0:
+                t_rem = FS[i, T_BURNOUT] - t
+            d0, d1, d2 = explicit_steering(
+                y, m, f_vac, SC[k, S_ISP] * PS[i, k, P_ISP] * _G0,
+                SC[k, S_MEAN_THRUST] * PS[i, k, P_THRUST] * PS[i, k, P_BURN_RATE], t_rem, GP)
+            from_d = True
+        elif tm < GP[G_T_RISE] + GP[G_KICK_DUR]:
+            el = 0.5 * math.pi
+            if tm >= GP[G_T_RISE]:
+                el -= GP[G_KICK] * (t - GP[G_T_RISE]) / GP[G_KICK_DUR]
+            d0, d1, d2 = _enu_dir(ca, sa, el, PAD)
+        else:
+            # zero angle of attack: along the air-relative velocity, but hold the kicked
+            # attitude until the velocity has tilted as far (so the turn does not undo the kick)
+            if vair > 1.0:
+                d0, d1, d2 = va0 / vair, va1 / vair, va2 / vair
+            else:  # no relative wind yet: keep the body axis
+                d0, d1, d2 = qrot(q0, q1, q2, q3, 1.0, 0.0, 0.0)
+            from_d = True
+            if d0 * PAD[2, 0] + d1 * PAD[2, 1] + d2 * PAD[2, 2] > GP[G_SIN_ELK]:
+                d0, d1, d2 = _enu_dir(ca, sa, 0.5 * math.pi - GP[G_KICK], PAD)
+                from_d = False
+        if from_d:  # roll reference: the azimuth of d itself
+            de = d0 * PAD[0, 0] + d1 * PAD[0, 1] + d2 * PAD[0, 2]
+            dN = d0 * PAD[1, 0] + d1 * PAD[1, 1] + d2 * PAD[1, 2]
+            hn = math.sqrt(de * de + dN * dN)
+            if hn > 1e-6:
+                ca, sa = dN / hn, de / hn
+    c0, c1, c2, c3 = q_from_direction(d0, d1, d2, ca, sa, PAD)
+    if PV[i, V_BIAS_PITCH] != 0.0 or PV[i, V_BIAS_YAW] != 0.0:
+        c0, c1, c2, c3 = qmul(c0, c1, c2, c3, PV[i, V_QB], PV[i, V_QB + 1], PV[i, V_QB + 2], PV[i, V_QB + 3])
+
+    # --- attitude kinematics ---
+    web0, web1, web2 = qrot(q0, -q1, -q2, -q3, 0.0, 0.0, _W)  # Earth rate in body axes
+    att_mode = 0
+    if FP[i, F_ATT_MODE] > 0.0 and tm >= FP[i, F_ATT_T]:
+        att_mode = int(FP[i, F_ATT_MODE])
+    if att_mode == ATT_HARDOVER or att_mode == ATT_TUMBLE:
+        om[0], om[1], om[2] = FP[i, F_WX], FP[i, F_WY], FP[i, F_WZ]
+        w0, w1, w2 = om[0] - web0, om[1] - web1, om[2] - web2
+    elif phase == FINAL and att_mode != ATT_CONING:
+        om[0] = om[1] = om[2] = 0.0  # no torque: inertial hold
+        w0, w1, w2 = -web0, -web1, -web2
+    else:
+        if att_mode == ATT_CONING:
+            # cone about the commanded x axis: q_cmd (x) Rx(phi) (x) Ry(alpha) (x) Rx(-phi)
+            ph = 0.5 * FP[i, F_CONE_RATE] * (t - FP[i, F_ATT_T])
+            ha = 0.5 * FP[i, F_CONE_HALF]
+            c0, c1, c2, c3 = qmul(c0, c1, c2, c3, math.cos(ph), math.sin(ph), 0.0, 0.0)
+            c0, c1, c2, c3 = qmul(c0, c1, c2, c3, math.cos(ha), 0.0, math.sin(ha), 0.0)
+            c0, c1, c2, c3 = qmul(c0, c1, c2, c3, math.cos(ph), -math.sin(ph), 0.0, 0.0)
+        e0, e1, e2, e3 = qmul(q0, -q1, -q2, -q3, c0, c1, c2, c3)  # q^-1 (x) q_cmd
+        if e0 < 0.0:
+            e0, e1, e2, e3 = -e0, -e1, -e2, -e3
+        sn = math.sqrt(e1 * e1 + e2 * e2 + e3 * e3)
+        # rotation angle / sin(angle/2) = 2 atan2(sn, e0) / sn; series for small angles
+        x = sn / e0 if e0 > 0.0 else 1e9
+        if x < 0.05:
+            x2 = x * x
+            kf = 2.0 / e0 * (1.0 - x2 * (1.0 / 3.0 - x2 * (0.2 - x2 / 7.0))) / VC[C_TAU]
+        else:
+            kf = 2.0 * math.atan2(sn, e0) / sn / VC[C_TAU]
+        w0, w1, w2 = kf * e1, kf * e2, kf * e3
+        om[0], om[1], om[2] = w0 + web0, w1 + web1, w2 + web2
+    qc[0], qc[1], qc[2], qc[3] = c0, c1, c2, c3
+    # q' = 1/2 q (x) (0, w_rel)
+    dy[7] = 0.5 * (-q1 * w0 - q2 * w1 - q3 * w2)
+    dy[8] = 0.5 * (q0 * w0 + q2 * w2 - q3 * w1)
+    dy[9] = 0.5 * (q0 * w1 - q1 * w2 + q3 * w0)
+    dy[10] = 0.5 * (q0 * w2 + q1 * w1 - q2 * w0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def rk4_step(y0, t0, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
+             PS, PV, FP, y1, scr, om, qc, k1_ready=False):
+    """One classical RK4 step of length h from (t0, y0) into y1; scr is (>=5, 11) scratch.
+
+    ``k1_ready``: scr[0] already holds the derivative at (t0, y0) (first same as last).
+    """
+    tm = t0 + 0.5 * h
+    k1, k2, k3, k4, yt = scr[0], scr[1], scr[2], scr[3], scr[4]
+    if not k1_ready:
+        deriv(y0, t0, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k1, om, qc)
+    for j in range(11):
+        yt[j] = y0[j] + 0.5 * h * k1[j]
+    deriv(yt, tm, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k2, om, qc)
+    for j in range(11):
+        yt[j] = y0[j] + 0.5 * h * k2[j]
+    deriv(yt, tm, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k3, om, qc)
+    for j in range(11):
+        yt[j] = y0[j] + h * k3[j]
+    deriv(yt, t0 + h, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k4, om, qc)
+    for j in range(11):
+        y1[j] = y0[j] + h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+    qn = math.sqrt(y1[7] * y1[7] + y1[8] * y1[8] + y1[9] * y1[9] + y1[10] * y1[10])
+    for j in range(7, 11):
+        y1[j] /= qn
+
+
+# ---------------------------------------------------------------- events
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _log(i, t, code, EVC, EVT, EVK):
+    n = EVC[i]
+    if n < EVT.shape[1]:
+        EVT[i, n] = t
+        EVK[i, n] = code
+        EVC[i] = n + 1
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def upper_mass(i, k, IS, SC, PS, VC):
+    """Mass above stage k (stages k+1.., payload, fairing if still on), kg."""
+    m = VC[C_PAYLOAD]
+    if IS[i, I_FAIRING] == 1:
+        m += VC[C_FAIRING_M]
+    for j in range(k + 1, SC.shape[0]):
+        m += SC[j, S_DRY] * PS[i, j, P_DRY] + SC[j, S_PROP] * PS[i, j, P_PROP]
+    return m
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def next_time_event(i, t, IS, FS, SC, THR_T, THR_OFF, VC, GP, PROG, PS, FP):
+    """Earliest scheduled time after t at which vehicle i must end a step, s."""
+    best = np.inf
+    phase = IS[i, I_PHASE]
+    k = IS[i, I_STAGE]
+    lim = t + _EPS_T
+    if phase == BURN:
+        tb = FS[i, T_BURNOUT]
+        if tb > lim:
+            best = min(best, tb)
+        br = PS[i, k, P_BURN_RATE]
+        for j in range(THR_OFF[k], THR_OFF[k + 1]):
+            tj = FS[i, T_IGN] + THR_T[j] / br
+            if tj > lim:
+                best = min(best, tj)
+                break
+        if FP[i, F_LOSS_T] > lim:
+            best = min(best, FP[i, F_LOSS_T])
+        if FP[i, F_SCALE] != 1.0 and FP[i, F_SCALE_T] > lim:
+            best = min(best, FP[i, F_SCALE_T])
+    elif phase == COAST_SEP or phase == COAST_IGN:
+        if FS[i, T_EVT] > lim:
+            best = min(best, FS[i, T_EVT])
+    if IS[i, I_FAIRING] == 1 and VC[C_FAIRING_T] > lim:
+        best = min(best, VC[C_FAIRING_T])
+    if FP[i, F_ATT_MODE] > 0.0 and FP[i, F_ATT_T] > lim:
+        best = min(best, FP[i, F_ATT_T])
+    if GP[G_MODE] == 0.0:
+        if GP[G_T_RISE] > lim:
+            best = min(best, GP[G_T_RISE])
+        tk = GP[G_T_RISE] + GP[G_KICK_DUR]
+        if tk > lim:
+            best = min(best, tk)
+    else:
+        for j in range(PROG.shape[0]):
+            if PROG[j, 0] > lim:
+                best = min(best, PROG[j, 0])
+                break
+    return best
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def apply_time_events(i, t, y, IS, FS, SC, THR_T, THR_OFF, VC, PS, FP, EVC, EVT, EVK):
+    """Apply every discrete event of vehicle i due at time t (ignition, burnout, ...)."""
+    nst = SC.shape[0]
+    for _ in range(4 * nst + 8):
+        changed = False
+        phase = IS[i, I_PHASE]
+        k = IS[i, I_STAGE]
+        if phase == BURN and FP[i, F_LOSS_T] <= t + _EPS_T and (FP[i, F_LOSS_STAGE] < 0.0 or FP[i, F_LOSS_STAGE] == k):
+            FP[i, F_LOSS_T] = np.inf
+            if FP[i, F_LOSS_KIND] == 1.0:
+                IS[i, I_PHASE] = FINAL
+                _log(i, t, EV_THRUST_LOSS, EVC, EVT, EVK)
+            else:
+                _log(i, t, EV_EARLY_CUTOFF, EVC, EVT, EVK)
+                FS[i, T_BURNOUT] = t
+            changed = True
+        elif phase == BURN and FS[i, T_BURNOUT] <= t + _EPS_T:
+            _log(i, t, EV_BURNOUT, EVC, EVT, EVK)
+            if k == nst - 1:
+                IS[i, I_PHASE] = FINAL
+            else:
+                IS[i, I_PHASE] = COAST_SEP
+                FS[i, T_EVT] = t + SC[k, S_SEP_DELAY]
+            changed = True
+        elif phase == COAST_SEP and FS[i, T_EVT] <= t + _EPS_T:
+            if FP[i, F_SEP_FAIL] == k:
+                _log(i, t, EV_SEPARATION_FAILURE, EVC, EVT, EVK)
+            else:
+                y[6] = upper_mass(i, k, IS, SC, PS, VC)
+                _log(i, t, EV_SEPARATION, EVC, EVT, EVK)
+            IS[i, I_STAGE] = k + 1
+            if FP[i, F_IGN_FAIL] == k + 1:
+                _log(i, t, EV_IGNITION_FAILURE, EVC, EVT, EVK)
+                IS[i, I_PHASE] = FINAL
+            else:
+                IS[i, I_PHASE] = COAST_IGN
+                FS[i, T_EVT] = t + SC[k + 1, S_IGN_DELAY]
+            changed = True
+        elif phase == COAST_IGN and FS[i, T_EVT] <= t + _EPS_T:
+            IS[i, I_PHASE] = BURN
+            FS[i, T_IGN] = t
+            FS[i, T_BURNOUT] = t + SC[k, S_T_END] / PS[i, k, P_BURN_RATE]
+            FS[i, M_EMPTY] = y[6] - SC[k, S_PROP] * PS[i, k, P_PROP]
+            _log(i, t, EV_IGNITION, EVC, EVT, EVK)
+            changed = True
+        if IS[i, I_FAIRING] == 1 and VC[C_FAIRING_T] <= t + _EPS_T:
+            IS[i, I_FAIRING] = 0
+            y[6] -= VC[C_FAIRING_M]
+            _log(i, t, EV_FAIRING, EVC, EVT, EVK)
+            changed = True
+        if IS[i, I_ATT_LOGGED] == 0 and FP[i, F_ATT_MODE] > 0.0 and FP[i, F_ATT_T] <= t + _EPS_T:
+            IS[i, I_ATT_LOGGED] = 1
+            _log(i, t, EV_ATTITUDE_FAILURE, EVC, EVT, EVK)
+        if IS[i, I_SCALE_LOGGED] == 0 and FP[i, F_SCALE] != 1.0 and FP[i, F_SCALE_T] <= t + _EPS_T:
+            IS[i, I_SCALE_LOGGED] = 1
+            _log(i, t, EV_THRUST_SCALE, EVC, EVT, EVK)
+        if not changed:
+            break
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def state_event_values(y, i, IS, SC, VC, GP, g):
+    """Values of the state-event functions (a crossing from < 0 to >= 0 triggers).
+
+    g[0] impact: -geodetic height while descending (computed exactly only near the ground);
+    g[1] fairing altitude jettison: height - jettison height;
+    g[2] guided cutoff: orbital energy - target energy.
+    """
+    rn = math.sqrt(y[0] * y[0] + y[1] * y[1] + y[2] * y[2])
+    hf = height_fast(y[0], y[1], y[2], rn)
+    g[0] = -1.0
+    if hf < 1000.0:
+        vup = (y[3] * y[0] + y[4] * y[1] + y[5] * y[2]) / rn
+        if vup < 0.0:
+            g[0] = -geodetic_height(y)
+    g[1] = -1.0
+    if IS[i, I_FAIRING] == 1 and VC[C_FAIRING_H] < np.inf:
+        g[1] = (geodetic_height(y) if hf < VC[C_FAIRING_H] + 2000.0 else hf) - VC[C_FAIRING_H]
+    g[2] = -1.0
+    k = IS[i, I_STAGE]
+    if IS[i, I_PHASE] == BURN and SC[k, S_GUIDED_CUTOFF] == 1.0 and GP[G_STEER] == 1.0 and k >= GP[G_STEER_FROM]:
+        vi0 = y[3] - _W * y[1]
+        vi1 = y[4] + _W * y[0]
+        vi2 = y[5]
+        g[2] = 0.5 * (vi0 * vi0 + vi1 * vi1 + vi2 * vi2) - _MU / rn - GP[G_E_T]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def perigee_altitude(y):
+    """Osculating perigee radius minus the WGS84 equatorial radius (point-mass Kepler), m."""
+    r0, r1, r2 = y[0], y[1], y[2]
+    vi0 = y[3] - _W * r1
+    vi1 = y[4] + _W * r0
+    vi2 = y[5]
+    rn = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
+    v2 = vi0 * vi0 + vi1 * vi1 + vi2 * vi2
+    en = 0.5 * v2 - _MU / rn
+    if en >= 0.0:
+        return np.inf
+    a = -_MU / (2.0 * en)
+    hx, hy, hz = r1 * vi2 - r2 * vi1, r2 * vi0 - r0 * vi2, r0 * vi1 - r1 * vi0
+    h2 = hx * hx + hy * hy + hz * hz
+    e = math.sqrt(max(0.0, 1.0 - h2 / (_MU * a)))
+    return a * (1.0 - e) - _A
+
+
+# ---------------------------------------------------------------- batch driver
+# Per-vehicle float storage ST[i, slot, :] (11 wide):
+XI_, XP_, AI_, AP_, XR_, OQI_, OQP_, OQR_ = range(8)
+# (OQ* slots hold [omega_body (3), q_cmd (4)] at the integrator, previous and reported times.)
+NST = 8
+# TT[i, :] = integrator time, previous time.
+# REP[i, :] = reported stage, phase, active.
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST):
+    """Derivative, rates and command at the integrator state, as seen by the next step."""
+    oq = ST[i, OQI_]
+    deriv(ST[i, XI_], t, t + 1e-7, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
+          PS, PV, FP, ST[i, AI_], oq[0:3], oq[3:7])
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _step_length(i, dt, coast_dt, IS, FP):
+    """dt in powered or attitude-tracking flight; coast_dt in ballistic flight (shortened so a
+    prescribed tumble turns at most 0.2 rad per step)."""
+    if IS[i, I_PHASE] != FINAL:
+        return dt
+    h = coast_dt
+    if FP[i, F_ATT_MODE] == ATT_HARDOVER or FP[i, F_ATT_MODE] == ATT_TUMBLE:
+        w = math.sqrt(FP[i, F_WX] ** 2 + FP[i, F_WY] ** 2 + FP[i, F_WZ] ** 2)
+        if w > 0.0:
+            h = min(h, max(dt, 0.2 / w))
+    elif FP[i, F_ATT_MODE] == ATT_CONING:
+        h = dt
+    return h
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _one_step(i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP,
+              ST, TT, EVC, EVT, EVK, SCR, WK):
+    """One step of vehicle i from its integrator time: to the next grid point or event,
+    with state events (impact, altitude jettison, guided cutoff) located by regula falsi."""
+    t = TT[i, 0]
+    y = ST[i, XI_]
+    scr = SCR[i]
+    wk = WK[i]
+    y0 = scr[5]
+    y1 = scr[6]
+    g0 = wk[0:3]
+    g1 = wk[3:6]
+    gm = wk[6:9]
+    om = wk[9:12]
+    qc = wk[12:16]
+    hc = _step_length(i, dt, coast_dt, IS, FP)
+    t_grid = hc * (math.floor(t / hc + 1e-7) + 1.0)
+    te = next_time_event(i, t, IS, FS, SC, THR_T, THR_OFF, VC, GP, PROG, PS, FP)
+    h = min(t_grid, te) - t
+    ai = ST[i, AI_]
+    k1 = scr[0]
+    for j in range(11):
+        y0[j] = y[j]
+        k1[j] = ai[j]
+    state_event_values(y0, i, IS, SC, VC, GP, g0)
+    rk4_step(y0, t, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
+             PS, PV, FP, y1, scr, om, qc, True)
+    state_event_values(y1, i, IS, SC, VC, GP, g1)
+    hit = -1
+    h_hit = h
+    for e in range(3):
+        if g0[e] < 0.0 and g1[e] >= 0.0:
+            # Illinois regula falsi on the step length
+            lo, hi = 0.0, h
+            glo, ghi = g0[e], g1[e]
+            hm = h
+            side = 0
+            for _ in range(40):
+                hm = lo - glo * (hi - lo) / (ghi - glo)
+                rk4_step(y0, t, hm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG,
+                         PAD, PS, PV, FP, y1, scr, om, qc, True)
+                state_event_values(y1, i, IS, SC, VC, GP, gm)
+                gv = gm[e]
+                if abs(gv) < 1e-6 or (hi - lo) < 1e-10:
+                    break
+                if gv < 0.0:
+                    lo, glo = hm, gv
+                    if side == -1:
+                        ghi *= 0.5
+                    side = -1
+                else:
+                    hi, ghi = hm, gv
+                    if side == 1:
+                        glo *= 0.5
+                    side = 1
+            if hm < h_hit:
+                h_hit = hm
+                hit = e
+    if hit >= 0:
+        rk4_step(y0, t, h_hit, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
+                 PS, PV, FP, y1, scr, om, qc, True)
+        h = h_hit
+    for j in range(11):
+        y[j] = y1[j]
+    t = t + h
+    TT[i, 0] = t
+    if IS[i, I_LIFTED] == 0 and (y[3] * y[0] + y[4] * y[1] + y[5] * y[2]) > 0.0:
+        IS[i, I_LIFTED] = 1
+    if hit == 0:
+        IS[i, I_ACTIVE] = 0
+        IS[i, I_STATUS] = IMPACTED
+        FS[i, T_IMPACT] = t
+        _log(i, t, EV_IMPACT, EVC, EVT, EVK)
+        return
+    elif hit == 1:
+        IS[i, I_FAIRING] = 0
+        y[6] -= VC[C_FAIRING_M]
+        _log(i, t, EV_FAIRING, EVC, EVT, EVK)
+    elif hit == 2:
+        IS[i, I_PHASE] = FINAL
+        _log(i, t, EV_CUTOFF, EVC, EVT, EVK)
+    apply_time_events(i, t, y, IS, FS, SC, THR_T, THR_OFF, VC, PS, FP, EVC, EVT, EVK)
+    if IS[i, I_PHASE] == FINAL and perigee_altitude(y) > VC[C_ORBIT_HP]:
+        IS[i, I_ACTIVE] = 0
+        IS[i, I_STATUS] = IN_ORBIT
+        _log(i, t, EV_ORBIT, EVC, EVT, EVK)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _report(i, t1, ST, TT, IS, ISP, REP):
+    """Reported state at t1: the integrator state, or the cubic Hermite interpolant between the
+    previous and the integrator state (position, velocity, mass and quaternion use their
+    derivatives at both ends; rates and command are interpolated linearly)."""
+    ti, tp = TT[i, 0], TT[i, 1]
+    xr = ST[i, XR_]
+    oqr = ST[i, OQR_]
+    if t1 >= ti - _EPS_T or ti - tp <= _EPS_T:
+        for j in range(11):
+            xr[j] = ST[i, XI_, j]
+            oqr[j] = ST[i, OQI_, j]
+        REP[i, 0] = IS[i, I_STAGE]
+        REP[i, 1] = IS[i, I_PHASE]
+        REP[i, 2] = IS[i, I_ACTIVE]
+        return
+    hh = ti - tp
+    s = (t1 - tp) / hh
+    s2 = s * s
+    s3 = s2 * s
+    h00 = 2.0 * s3 - 3.0 * s2 + 1.0
+    h10 = s3 - 2.0 * s2 + s
+    h01 = -2.0 * s3 + 3.0 * s2
+    h11 = s3 - s2
+    xp, xi, ap, ai = ST[i, XP_], ST[i, XI_], ST[i, AP_], ST[i, AI_]
+    for j in range(11):
+        xr[j] = h00 * xp[j] + h10 * hh * ap[j] + h01 * xi[j] + h11 * hh * ai[j]
+    qn = math.sqrt(xr[7] ** 2 + xr[8] ** 2 + xr[9] ** 2 + xr[10] ** 2)
+    for j in range(7, 11):
+        xr[j] /= qn
+    oqp, oqi = ST[i, OQP_], ST[i, OQI_]
+    for j in range(3):
+        oqr[j] = (1.0 - s) * oqp[j] + s * oqi[j]
+    sg = 1.0 if (oqp[3] * oqi[3] + oqp[4] * oqi[4] + oqp[5] * oqi[5] + oqp[6] * oqi[6]) >= 0.0 else -1.0
+    for j in range(3, 7):
+        oqr[j] = (1.0 - s) * oqp[j] + s * sg * oqi[j]
+    qn = math.sqrt(oqr[3] ** 2 + oqr[4] ** 2 + oqr[5] ** 2 + oqr[6] ** 2)
+    for j in range(3, 7):
+        oqr[j] /= qn
+    REP[i, 0] = ISP[i, I_STAGE]
+    REP[i, 1] = ISP[i, I_PHASE]
+    REP[i, 2] = 1
+
+
+def _advance(t1, dt, coast_dt, init, ST, TT, IS, ISP, FS, FSP, EVC, EVCP, REP, SC, THR_T, THR_F, THR_OFF, AER,
+             WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, EVT, EVK, SCR, WK):
+    """Advance every vehicle's integrator past t1 (steps of dt, coast_dt when ballistic, ending
+    on every event) and report its state at t1 (dense output)."""
+    n = ST.shape[0]
+    for i in prange(n):
+        if REP[i, 2] == 0:
+            continue
+        if init:
+            apply_time_events(i, TT[i, 0], ST[i, XI_], IS, FS, SC, THR_T, THR_OFF, VC, PS, FP, EVC, EVT, EVK)
+            _end_derivative(i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
+                            PS, PV, FP, ST)
+        while TT[i, 0] < t1 - _EPS_T and IS[i, I_ACTIVE] == 1:
+            for j in range(11):
+                ST[i, XP_, j] = ST[i, XI_, j]
+                ST[i, AP_, j] = ST[i, AI_, j]
+                ST[i, OQP_, j] = ST[i, OQI_, j]
+            TT[i, 1] = TT[i, 0]
+            for j in range(IS.shape[1]):
+                ISP[i, j] = IS[i, j]
+            for j in range(FS.shape[1]):
+                FSP[i, j] = FS[i, j]
+            EVCP[i] = EVC[i]
+            _one_step(i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS,
+                      PV, FP, ST, TT, EVC, EVT, EVK, SCR, WK)
+            _end_derivative(i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
+                            PS, PV, FP, ST)
+        _report(i, t1, ST, TT, IS, ISP, REP)
+
+
+advance_parallel = njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)(_advance)
+advance_serial = njit(cache=True, error_model="numpy", fastmath=_FM)(_advance)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def terminate_at(t, mask, ST, TT, IS, ISP, FS, FSP, EVC, EVCP, REP, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM,
+                 VC, GP, PROG, PAD, PS, PV, FP, EVT, EVK, SCR, WK):
+    """Thrust off at time t for the masked, still-flying vehicles: undo any look-ahead past t,
+    integrate exactly to t, switch to ballistic flight. Returns nothing; logs EV_TERMINATION."""
+    for i in range(ST.shape[0]):
+        if not mask[i] or REP[i, 2] == 0:
+            continue
+        if TT[i, 0] > t + _EPS_T:
+            for j in range(11):
+                ST[i, XI_, j] = ST[i, XP_, j]
+                ST[i, AI_, j] = ST[i, AP_, j]
+                ST[i, OQI_, j] = ST[i, OQP_, j]
+            TT[i, 0] = TT[i, 1]
+            for j in range(IS.shape[1]):
+                IS[i, j] = ISP[i, j]
+            for j in range(FS.shape[1]):
+                FS[i, j] = FSP[i, j]
+            EVC[i] = EVCP[i]
+            h = t - TT[i, 0]
+            if h > _EPS_T:
+                scr = SCR[i]
+                wk = WK[i]
+                rk4_step(ST[i, XP_], TT[i, 0], h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP,
+                         PROG, PAD, PS, PV, FP, ST[i, XI_], scr, wk[9:12], wk[12:16])
+            TT[i, 0] = t
+        IS[i, I_PHASE] = FINAL
+        _log(i, t, EV_TERMINATION, EVC, EVT, EVK)
+        _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST)
+        TT[i, 1] = t
+        for j in range(11):
+            ST[i, XP_, j] = ST[i, XI_, j]
+            ST[i, AP_, j] = ST[i, AI_, j]
+            ST[i, OQP_, j] = ST[i, OQI_, j]
+        _report(i, t, ST, TT, IS, ISP, REP)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def drain_events(t, EVC, EVT, EVK, EVCP, out_i, out_t, out_k):
+    """Move the logged events with time <= t into the out arrays (compacting the rest); returns the count."""
+    m = 0
+    for i in range(EVC.shape[0]):
+        n = EVC[i]
+        if n == 0:
+            continue
+        keep = 0
+        for j in range(n):
+            if EVT[i, j] <= t + _EPS_T and m < out_i.shape[0]:
+                out_i[m] = i
+                out_t[m] = EVT[i, j]
+                out_k[m] = EVK[i, j]
+                m += 1
+            else:
+                EVT[i, keep] = EVT[i, j]
+                EVK[i, keep] = EVK[i, j]
+                keep += 1
+        released = n - keep
+        EVC[i] = keep
+        EVCP[i] = max(0, EVCP[i] - released)
+    return m

@@ -1,0 +1,516 @@
+"""Sensor models: truth from the simulator -> navigation data for the AFSS.
+
+:class:`SensorModel` turns the true state of N vehicles (stepped in lock-step)
+into one :class:`rangeguard.nav.NavBatch` per nav source whenever that source
+is due, applying for each source (``rangeguard.mission.sensors``):
+
+- output rate: source s produces a sample at flight times
+  ``t_start_s + k / output_rate_hz`` (the first call at or after each);
+- latency: a sample output at call time t reports the state at
+  ``t - latency_s`` and is time-stamped with that time of validity. Truth is
+  kept in a short ring buffer and interpolated: cubic Hermite for position
+  (using the velocity as its derivative, so exact for constant acceleration),
+  linear for velocity and body rates, normalised linear (nlerp) for the
+  attitude quaternion;
+- white Gaussian noise: isotropic on position and velocity (1-sigma per ECEF
+  axis), a small body-frame rotation ``q_meas = q_true (x) exp(dtheta / 2)``
+  with ``dtheta ~ N(0, sigma^2)`` per body axis on the attitude, additive on
+  the body rates;
+- random dropouts: each sample of each vehicle is lost with
+  ``dropout_probability`` (``valid`` False, values NaN: a lost sample carries
+  no data);
+- nav faults (:mod:`rangeguard.sim.navfaults`), evaluated at the time of
+  validity: gps_dropout, position_jump, position_bias, frozen_output,
+  noise_increase; and string_fault for :meth:`SensorModel.health`.
+
+Randomness comes only from the generator passed in. Each source gets its own
+child generator (``Generator.spawn``), so sources have independent noise and
+adding a source does not change another source's noise; every sample draws
+the same numbers whatever the faults, so a fault scenario and the nominal run
+of the same seed see identical noise until the fault.
+
+:func:`nav_log_from_truth` runs the model over recorded truth and returns the
+nav log table that ``rangeguard replay`` and the UDP streamer read
+(:data:`NAV_LOG_COLUMNS` plus receive_time_s and health_<STRING>).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+from numba import njit
+
+from rangeguard.constants import DEG
+from rangeguard.errors import InputError
+from rangeguard.mission.sensors import NavSourceModelSpec, SensorsSpec
+from rangeguard.nav import NavBatch
+from rangeguard.sim.navfaults import NavFaults
+
+# Packed truth layout: r (0:3), v (3:6), q (6:10), omega (10:13).
+_R, _V, _Q, _W = slice(0, 3), slice(3, 6), slice(6, 10), slice(10, 13)
+_WIDTH = 13
+_DUE_TOL = 1e-6  # fraction of a period: absorbs round-off in the caller's clock
+
+NAV_LOG_COLUMNS = (
+    "t_s",
+    "x_ecef_m", "y_ecef_m", "z_ecef_m",
+    "vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps",
+    "qw", "qx", "qy", "qz",
+    "p_rad_s", "q_rad_s", "r_rad_s",
+    "source", "valid",
+)  # fmt: skip
+"""Core columns of a nav log (one row per sample per source, sorted by time).
+
+t_s: time of validity (T+ s); position (m) and Earth-relative velocity (m/s)
+in WGS84 ECEF; attitude quaternion body->ECEF, scalar first, Hamilton; body
+rates p, q, r about body x, y, z (rad/s); source: nav source name; valid: the
+source's validity flag. Logs written here also carry the optional columns of
+the format (``rangeguard.replay.navlog``): ``receive_time_s`` (when the sample
+was output: t_s + latency) and ``health_<STRING>`` per AFTS string.
+"""
+
+
+def nav_log_schema(strings: Sequence[str] = ()) -> pa.Schema:
+    """pyarrow schema of a nav log: :data:`NAV_LOG_COLUMNS`, receive_time_s, health_<STRING>."""
+    fields = [(c, pa.float64()) for c in NAV_LOG_COLUMNS[:14]] + [("source", pa.string()), ("valid", pa.bool_())]
+    fields += [("receive_time_s", pa.float64())] + [(f"health_{name}", pa.bool_()) for name in strings]
+    return pa.schema(fields)
+
+
+# --- kernels (numba: one pass over the vehicles) ---------------------------------
+
+
+@njit(cache=True)
+def _apply_noise_nb(x, z, sigma_r, sigma_v, sigma_att_rad, sigma_rate_rad_s):  # pragma: no cover - numba
+    """Add noise to packed samples x (N, 13) in place, from standard normals z (N, k).
+
+    Columns of z are consumed three at a time by the groups whose sigma is
+    positive, in the order position, velocity, attitude, rate. The attitude
+    noise is a body-frame rotation q <- q (x) [cos(a/2), sin(a/2) u] with
+    rotation vector a u = sigma_att_rad * z (Hamilton product, scalar first).
+    """
+    n = x.shape[0]
+    for i in range(n):
+        j = 0
+        if sigma_r > 0.0:
+            for k in range(3):
+                x[i, k] += sigma_r * z[i, j + k]
+            j += 3
+        if sigma_v > 0.0:
+            for k in range(3):
+                x[i, 3 + k] += sigma_v * z[i, j + k]
+            j += 3
+        if sigma_att_rad > 0.0:
+            ax = sigma_att_rad * z[i, j]
+            ay = sigma_att_rad * z[i, j + 1]
+            az = sigma_att_rad * z[i, j + 2]
+            j += 3
+            angle = math.sqrt(ax * ax + ay * ay + az * az)
+            bw = math.cos(0.5 * angle)
+            scale = 0.5 if angle < 1e-8 else math.sin(0.5 * angle) / angle  # sin(a/2)/a -> 1/2 as a -> 0
+            bx, by, bz = ax * scale, ay * scale, az * scale
+            aw, a1, a2, a3 = x[i, 6], x[i, 7], x[i, 8], x[i, 9]
+            x[i, 6] = aw * bw - a1 * bx - a2 * by - a3 * bz
+            x[i, 7] = aw * bx + a1 * bw + a2 * bz - a3 * by
+            x[i, 8] = aw * by - a1 * bz + a2 * bw + a3 * bx
+            x[i, 9] = aw * bz + a1 * by - a2 * bx + a3 * bw
+        if sigma_rate_rad_s > 0.0:
+            for k in range(3):
+                x[i, 10 + k] += sigma_rate_rad_s * z[i, j + k]
+
+
+@njit(cache=True)
+def _interpolate_nb(a, b, h, s, out):  # pragma: no cover - numba
+    """Packed truth between two entries a, b (N, 13) h seconds apart, at fraction s in [0, 1].
+
+    Position: cubic Hermite with the velocities as end slopes (exact for
+    constant acceleration; basis functions as in Burden & Faires, Numerical
+    Analysis, sec. 3.4). Velocity and rates: linear. Attitude: nlerp along
+    the shorter arc.
+    """
+    h00 = 2 * s**3 - 3 * s**2 + 1
+    h10 = s**3 - 2 * s**2 + s
+    h01 = -2 * s**3 + 3 * s**2
+    h11 = s**3 - s**2
+    for i in range(a.shape[0]):
+        for k in range(3):
+            out[i, k] = h00 * a[i, k] + h10 * h * a[i, 3 + k] + h01 * b[i, k] + h11 * h * b[i, 3 + k]
+            out[i, 3 + k] = (1 - s) * a[i, 3 + k] + s * b[i, 3 + k]
+            out[i, 10 + k] = (1 - s) * a[i, 10 + k] + s * b[i, 10 + k]
+        dot = a[i, 6] * b[i, 6] + a[i, 7] * b[i, 7] + a[i, 8] * b[i, 8] + a[i, 9] * b[i, 9]
+        sign = -1.0 if dot < 0.0 else 1.0
+        norm2 = 0.0
+        for k in range(6, 10):
+            out[i, k] = (1 - s) * a[i, k] + s * sign * b[i, k]
+            norm2 += out[i, k] ** 2
+        norm = math.sqrt(norm2)
+        for k in range(6, 10):
+            out[i, k] = out[i, k] / norm if norm > 0.0 else math.nan
+
+
+# --- truth input and history ----------------------------------------------------
+
+
+def _field(truth, name: str):
+    if isinstance(truth, Mapping):
+        return truth.get(name)
+    return getattr(truth, name, None)
+
+
+def pack_truth(truth, n: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Truth (an object or mapping with r_ecef, v_ecef and optionally
+    q_body_to_ecef, omega_body_rad_s) as an (n, 13) array; missing attitude or
+    rates are NaN. Single-vehicle (3,)/(4,) inputs broadcast when n == 1.
+    """
+    out = np.empty((n, _WIDTH), dtype=np.float64) if out is None else out
+    for name, cols, width, required in (
+        ("r_ecef", _R, 3, True),
+        ("v_ecef", _V, 3, True),
+        ("q_body_to_ecef", _Q, 4, False),
+        ("omega_body_rad_s", _W, 3, False),
+    ):
+        value = _field(truth, name)
+        if value is None:
+            if required:
+                raise InputError(f"truth has no {name}: pass an object or mapping with r_ecef and v_ecef (N, 3)")
+            out[:, cols] = np.nan
+            continue
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.shape not in ((n, width), (width,)) or (arr.ndim == 1 and n != 1):
+            raise InputError(f"truth {name} must have shape ({n}, {width}); got {arr.shape}")
+        out[:, cols] = arr
+    return out
+
+
+class _TruthHistory:
+    """Ring buffer of packed truth (t, (N, 13)) covering the last ``keep_s`` seconds.
+
+    It always keeps the newest entry at or before ``t_newest - keep_s``, so a
+    query at any ``t >= t_newest - keep_s`` can be interpolated.
+    """
+
+    def __init__(self, n: int, keep_s: float):
+        self.keep_s = keep_s
+        self._t = np.full(8, np.nan)
+        self._x = np.empty((8, n, _WIDTH))
+        self._start = 0
+        self._count = 0
+
+    def _slot(self, i: int) -> int:
+        return (self._start + i) % self._t.size
+
+    def push(self, t_s: float, truth) -> np.ndarray:
+        """Store ``truth`` (see :func:`pack_truth`) at ``t_s``; returns the stored (N, 13) entry."""
+        cap = self._t.size
+        # Drop the oldest while the next one is already old enough to bracket every query.
+        while self._count >= 2 and self._t[self._slot(1)] <= t_s - self.keep_s:
+            self._start = self._slot(1)
+            self._count -= 1
+        if self._count == cap:
+            order = [self._slot(i) for i in range(cap)]
+            self._t = np.concatenate([self._t[order], np.full(cap, np.nan)])
+            self._x = np.concatenate([self._x[order], np.empty_like(self._x)])
+            self._start = 0
+        j = self._slot(self._count)
+        pack_truth(truth, self._x.shape[1], out=self._x[j])
+        self._t[j] = t_s
+        self._count += 1
+        return self._x[j]
+
+    def at(self, t_s: float) -> np.ndarray | None:
+        """Interpolated packed truth at ``t_s``; None before the oldest entry."""
+        times = np.array([self._t[self._slot(i)] for i in range(self._count)])
+        i = int(np.searchsorted(times, t_s, side="right")) - 1
+        if i < 0:
+            return None
+        a = self._x[self._slot(i)]
+        if times[i] == t_s or i == self._count - 1:
+            return a.copy()
+        b = self._x[self._slot(i + 1)]
+        h = times[i + 1] - times[i]
+        s = (t_s - times[i]) / h
+        out = np.empty_like(a)
+        _interpolate_nb(a, b, float(h), float(s), out)
+        return out
+
+
+# --- the sensor model -------------------------------------------------------------
+
+
+class SensorModel:
+    """Nav sources of N vehicles: noise, rate, latency, dropouts and nav faults.
+
+    Parameters
+    ----------
+    spec: sensor models (``None``: GPS/INS defaults for every source).
+    sources: nav source names; a NavBatch's ``source`` is the index here.
+    n: number of vehicles.
+    rng: the run's generator (derived by the caller from the mission seed and
+        run index); one child generator per source is spawned from it.
+    faults: nav faults (``NavFaultSpec`` models or dicts).
+    strings: AFTS string names for :meth:`health` (default: one per source,
+        named like the source, as ``Mission.string_specs``).
+    t_start_s: phase of the output schedules (samples at t_start_s + k / rate).
+
+    Call :meth:`measure` with non-decreasing times, at every integration step
+    (or at least as often as the fastest source: latency is interpolated from
+    the truth passed in). A source produces at most one sample per call.
+    """
+
+    def __init__(
+        self,
+        spec: SensorsSpec | None,
+        sources: Sequence[str],
+        n: int,
+        rng: np.random.Generator,
+        faults: Iterable = (),
+        strings: Sequence[str] | None = None,
+        t_start_s: float = 0.0,
+    ):
+        spec = SensorsSpec() if spec is None else spec
+        self.sources = [str(s) for s in sources]
+        if not self.sources or len(set(self.sources)) != len(self.sources):
+            raise InputError(f"sources must be a non-empty list of unique nav source names; got {self.sources}")
+        try:
+            spec.check_sources(self.sources)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        if int(n) != n or n < 1:
+            raise InputError(f"n (number of vehicles) must be a positive integer; got {n!r}")
+        if not isinstance(rng, np.random.Generator):
+            raise InputError("rng must be a numpy.random.Generator (derive it from the mission seed and run index)")
+        self.n = int(n)
+        self.strings = list(self.sources) if strings is None else [str(s) for s in strings]
+        self.models: list[NavSourceModelSpec] = [spec.for_source(s) for s in self.sources]
+        self.faults = NavFaults(faults, self.sources, self.strings)
+        self.t_start_s = float(t_start_s)
+        try:
+            self._rngs = rng.spawn(len(self.sources))
+        except TypeError as exc:  # its bit generator was not seeded from a SeedSequence
+            raise InputError(
+                "rng cannot spawn child generators: create it with numpy.random.default_rng(seed_sequence)"
+            ) from exc
+        self._n_normals = [
+            3 * sum(sig > 0 for sig in (m.position_noise_m, m.velocity_noise_mps, m.attitude_noise_deg, m.rate_noise_deg_s))
+            for m in self.models
+        ]
+        self._next_k = [None] * len(self.sources)
+        self._last_t: float | None = None
+        max_latency = max(m.latency_s for m in self.models)
+        self._history = _TruthHistory(self.n, max_latency * (1 + 1e-9) + 1e-9) if max_latency > 0 else None
+        # Last valid output per source (for frozen_output): values, time tag, validity.
+        self._needs_hold = [self.faults.has_frozen(s) for s in range(len(self.sources))]
+        self._held = [np.full((self.n, _WIDTH), np.nan) for _ in self.sources]
+        self._held_t = [np.full(self.n, np.nan) for _ in self.sources]
+        self._held_ok = [np.zeros(self.n, dtype=bool) for _ in self.sources]
+
+    def _due(self, s: int, t_s: float) -> bool:
+        phase = (t_s - self.t_start_s) * self.models[s].output_rate_hz
+        if self._next_k[s] is None:
+            self._next_k[s] = math.ceil(phase - _DUE_TOL)
+        if phase < self._next_k[s] - _DUE_TOL:
+            return False
+        self._next_k[s] = math.floor(phase + _DUE_TOL) + 1
+        return True
+
+    def next_due_s(self, source: int) -> float | None:
+        """Flight time of the source's next sample (None before the first call)."""
+        k = self._next_k[source]
+        return None if k is None else self.t_start_s + k / self.models[source].output_rate_hz
+
+    def measure(self, t_s: float, truth) -> list[NavBatch]:
+        """Nav samples output at flight time ``t_s`` (T+ s) from the vehicles' true state.
+
+        ``truth`` is an object or mapping with ``r_ecef`` (N, 3) m,
+        ``v_ecef`` (N, 3) m/s (Earth-relative, ECEF), and optionally
+        ``q_body_to_ecef`` (N, 4) and ``omega_body_rad_s`` (N, 3). Returns one
+        :class:`NavBatch` per source that produced a sample at this call, in
+        source order (``batch.source`` is the index into ``sources``); an empty
+        list when no source is due. NaN truth gives invalid rows, never an
+        exception.
+        """
+        t_s = float(t_s)
+        if not math.isfinite(t_s):
+            raise InputError(f"t_s must be a finite flight time; got {t_s}")
+        if self._last_t is not None and t_s < self._last_t:
+            raise InputError(f"measure() times must not decrease: got t_s={t_s} after {self._last_t}")
+        self._last_t = t_s
+        due = [s for s in range(len(self.sources)) if self._due(s, t_s)]
+        if self._history is not None:
+            packed = self._history.push(t_s, truth)
+        elif due:
+            packed = pack_truth(truth, self.n)
+        return [self._sample(s, t_s, packed) for s in due]
+
+    def _sample(self, s: int, t_s: float, packed: np.ndarray) -> NavBatch:
+        m, rng, n = self.models[s], self._rngs[s], self.n
+        t_valid = t_s - m.latency_s
+        if m.latency_s > 0:
+            x = self._history.at(t_valid)
+            x = np.full((n, _WIDTH), np.nan) if x is None else x
+        else:
+            x = packed.copy()
+        true_r, true_v = (x[:, _R].copy(), x[:, _V].copy()) if self.faults.has_faults(s) else (None, None)
+
+        # Random numbers: the same draws whatever the faults (common random numbers).
+        lost = rng.random(n) < m.dropout_probability if m.dropout_probability > 0 else None
+        if self._n_normals[s]:
+            f = self.faults.noise_factor(s, t_valid)
+            z = rng.standard_normal((n, self._n_normals[s]))
+            _apply_noise_nb(
+                x, z, f * m.position_noise_m, f * m.velocity_noise_mps,
+                f * m.attitude_noise_deg * DEG, f * m.rate_noise_deg_s * DEG,
+            )  # fmt: skip
+        offset = self.faults.position_offset(s, t_valid, true_r, true_v)
+        if offset is not None:
+            x[:, _R] += offset
+
+        t_out = np.full(n, t_valid)
+        ok = np.isfinite(x[:, :6]).all(axis=1)
+        if self.faults.dropped(s, t_valid):
+            ok[:] = False
+        frozen = self.faults.frozen(s, t_valid)
+        if frozen is not None:
+            x = self._held[s].copy()
+            ok = self._held_ok[s].copy()
+            if frozen.freeze_time_tag:
+                t_out = np.where(ok, self._held_t[s], t_valid)
+        if lost is not None:
+            ok &= ~lost
+        if frozen is None and self._needs_hold[s]:
+            self._held[s][ok] = x[ok]
+            self._held_t[s][ok] = t_valid
+            self._held_ok[s] |= ok
+        x[~ok] = np.nan  # a lost or invalid sample carries no data
+        return NavBatch(
+            t_out, x[:, _R].copy(), x[:, _V].copy(), x[:, _Q].copy(), x[:, _W].copy(), ok, s
+        )
+
+    def health(self, t_s: float) -> np.ndarray:
+        """(N, n_strings) bool self-health of the AFTS strings at flight time ``t_s``.
+
+        True unless a string_fault for that string has occurred at or before
+        ``t_s`` (latched). Columns follow ``strings``.
+        """
+        return np.broadcast_to(self.faults.string_healthy(float(t_s)), (self.n, len(self.strings))).copy()
+
+
+# --- nav logs ---------------------------------------------------------------------
+
+
+def nav_log_from_batches(
+    batches: Sequence[NavBatch],
+    sources: Sequence[str],
+    vehicle: int = 0,
+    *,
+    receive_time_s: Sequence[float] | None = None,
+    health: Sequence[np.ndarray] | None = None,
+    strings: Sequence[str] = (),
+) -> pa.Table:
+    """Nav log table (:func:`nav_log_schema`) of one vehicle from a sequence of NavBatches.
+
+    Row ``vehicle`` of each batch becomes one row; ``source`` is the name
+    ``sources[batch.source]``. ``receive_time_s`` (one per batch; default:
+    the time of validity) and ``health`` (one (n_strings,) or (N, n_strings)
+    bool array per batch, columns ``health_<STRING>`` named by ``strings``)
+    fill the optional columns. Rows are sorted by time of validity (stable, so
+    samples with equal times keep their order).
+    """
+    batches = list(batches)
+    strings = list(strings)
+    schema = nav_log_schema(strings)
+    if not batches:
+        return schema.empty_table()
+    t = np.array([b.t_s[vehicle] for b in batches], dtype=np.float64)
+    vec = np.array(
+        [np.concatenate([b.r_ecef[vehicle], b.v_ecef[vehicle], b.q_body_to_ecef[vehicle], b.omega_body_rad_s[vehicle]])
+         for b in batches], dtype=np.float64,
+    )  # fmt: skip
+    valid = np.array([b.valid[vehicle] for b in batches], dtype=bool)
+    names = np.asarray(list(sources), dtype=object)[[b.source for b in batches]]
+    recv = t.copy() if receive_time_s is None else np.asarray(receive_time_s, dtype=np.float64)
+    if health is None:
+        ok = np.ones((len(batches), len(strings)), dtype=bool)
+    else:
+        ok = np.array([h[vehicle] if np.ndim(h) == 2 else h for h in health], dtype=bool).reshape(-1, len(strings))
+    if recv.shape != t.shape or ok.shape[0] != t.size:
+        raise InputError(
+            f"receive_time_s and health need one entry per batch ({t.size}); got {recv.shape[0]} and {ok.shape[0]}"
+        )
+    order = np.argsort(t, kind="stable")
+    columns = [t[order]] + [vec[order, j] for j in range(_WIDTH)] + [names[order].tolist(), valid[order], recv[order]]
+    columns += [ok[order, j] for j in range(len(strings))]
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
+
+
+def nav_log_from_truth(
+    truth,
+    *,
+    sources: Sequence[str],
+    rng: np.random.Generator,
+    sensors: SensorsSpec | None = None,
+    faults: Iterable = (),
+    strings: Sequence[str] | None = None,
+    vehicle: int | None = None,
+    t_start_s: float = 0.0,
+) -> pa.Table:
+    """Run the sensor model over recorded truth and return the nav log table.
+
+    ``truth`` is an object or mapping with ``t_s`` (T,) and ``r_ecef``,
+    ``v_ecef`` (T, 3) for one vehicle, or (N, T, 3) for N vehicles (a
+    Trajectories-like object; then pass ``vehicle``), and optionally
+    ``q_body_to_ecef`` (.., T, 4) and ``omega_body_rad_s`` (.., T, 3); ``t_s``
+    may also be (N, T). Samples after the vehicle's last finite position
+    (padding after impact) are dropped. A source produces at most one sample
+    per truth sample, so the log is never denser than the truth.
+
+    Returns a pyarrow Table (:func:`nav_log_schema`): :data:`NAV_LOG_COLUMNS`,
+    ``receive_time_s`` (the truth time at which the sample was output) and
+    ``health_<STRING>`` for each AFTS string (``strings``, default one per
+    source; string_fault faults act on them); one row per sample per source,
+    sorted by time of validity.
+    """
+    t = np.asarray(_field(truth, "t_s"), dtype=np.float64)
+    r = np.asarray(_field(truth, "r_ecef"), dtype=np.float64)
+    if r.ndim == 3:
+        if vehicle is None:
+            raise InputError(f"truth holds {r.shape[0]} vehicles (r_ecef {r.shape}); pass vehicle=k to log one")
+        if not 0 <= vehicle < r.shape[0]:
+            raise InputError(f"vehicle must be in 0..{r.shape[0] - 1}; got {vehicle}")
+
+    def pick(name: str, width: int):
+        value = _field(truth, name)
+        if value is None:
+            return None
+        arr = np.asarray(value, dtype=np.float64)
+        arr = arr[vehicle] if arr.ndim == 3 else arr
+        if arr.ndim != 2 or arr.shape[1] != width:
+            raise InputError(f"truth {name} must have shape (T, {width}) or (N, T, {width}); got {np.shape(value)}")
+        return arr
+
+    cols = {name: pick(name, w) for name, w in
+            (("r_ecef", 3), ("v_ecef", 3), ("q_body_to_ecef", 4), ("omega_body_rad_s", 3))}  # fmt: skip
+    if t.ndim == 2:
+        t = t[vehicle if vehicle is not None else 0]
+    if cols["r_ecef"] is None or cols["v_ecef"] is None or t.ndim != 1 or cols["r_ecef"].shape[0] != t.size:
+        raise InputError("truth needs t_s (T,) and r_ecef, v_ecef (T, 3) (or (N, T, 3) with vehicle=k)")
+    finite = np.isfinite(cols["r_ecef"]).all(axis=1) & np.isfinite(t)
+    end = int(np.nonzero(finite)[0][-1]) + 1 if finite.any() else 0
+    model = SensorModel(sensors, sources, 1, rng, faults=faults, strings=strings, t_start_s=t_start_s)
+    batches, recv, health = [], [], []
+    for k in range(end):
+        if not math.isfinite(t[k]):
+            continue
+        sample = {name: (None if a is None else a[k]) for name, a in cols.items()}
+        produced = model.measure(t[k], sample)
+        if produced:
+            h = model.health(t[k])[0]
+            batches += produced
+            recv += [t[k]] * len(produced)
+            health += [h] * len(produced)
+    return nav_log_from_batches(
+        batches, model.sources, 0, receive_time_s=recv, health=health, strings=model.strings
+    )
