@@ -1,1 +1,5 @@
-"""rangeguard.montecarlo: outer layer (see DESIGN.md); filled by its issue."""
+"""Monte Carlo and closed-loop flights: simulator, sensors and the AFSS engine wired together."""
+
+from rangeguard.montecarlo.closedloop import FlightResult, fly
+
+__all__ = ["FlightResult", "fly"]

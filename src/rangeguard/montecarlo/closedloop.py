@@ -1,0 +1,189 @@
+"""Closed loop: simulator -> sensor models -> AFSS engine -> terminate, for N vehicles in lock-step.
+
+This is where the outer layers meet (DESIGN.md: the simulator knows nothing
+of the engine; the Monte Carlo layer wires them). Every ``nav_dt_s`` the
+simulator advances, the sensor models turn truth into nav samples for each
+source, the engine decides, and vehicles it terminates lose thrust and fly
+ballistic to impact. Alongside, the *truth* impact point is checked against
+every protected area: a run whose truth IIP entered one before termination
+is a missed termination (the thing the AFSS exists to prevent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rangeguard.engine import AfssState, Engine
+from rangeguard.iip import impact_point
+from rangeguard.replay.decisionlog import DecisionLog
+from rangeguard.rules.boundary import polygon_for
+from rangeguard.sim import Simulator, orbit_elements
+from rangeguard.sim.api import scenario_failures
+from rangeguard.sim.sensors import SensorModel
+
+DEFAULT_NAV_DT_S = 0.1
+"""Engine cycle in the closed loop, s (10 Hz, ArduPilot's failsafe rate; the sim step divides it)."""
+DEFAULT_T_MAX_S = 3600.0
+
+
+@dataclass
+class Track:
+    """Recorded truth and decisions of one vehicle (vehicle 0), one row per engine cycle."""
+
+    t_s: list = field(default_factory=list)
+    r_ecef: list = field(default_factory=list)
+    v_ecef: list = field(default_factory=list)
+    iip_lat_deg: list = field(default_factory=list)
+    iip_lon_deg: list = field(default_factory=list)
+
+
+@dataclass
+class FlightResult:
+    """Per-vehicle outcome of a closed-loop flight (arrays, first axis vehicles)."""
+
+    terminated: np.ndarray
+    t_terminate_s: np.ndarray
+    fired_by: list
+    state: list
+    iip_entered_protected_area: np.ndarray
+    t_iip_entered_s: np.ndarray
+    area_entered: list
+    in_orbit: np.ndarray
+    perigee_km: np.ndarray
+    apogee_km: np.ndarray
+    inclination_deg: np.ndarray
+    impact_t_s: np.ndarray
+    engine_state: object
+    rule_names: tuple
+    decision_log: DecisionLog | None = None
+    track: Track | None = None
+    events: list = field(default_factory=list)
+
+    def summary(self, i: int = 0) -> dict:
+        orbit = None
+        if self.in_orbit[i]:
+            orbit = {
+                "perigee_km": round(float(self.perigee_km[i]), 2),
+                "apogee_km": round(float(self.apogee_km[i]), 2),
+                "inclination_deg": round(float(self.inclination_deg[i]), 3),
+            }
+        return {
+            "terminated": bool(self.terminated[i]),
+            "t_terminate_s": None if not self.terminated[i] else round(float(self.t_terminate_s[i]), 3),
+            "rule": self.fired_by[i],
+            "state": self.state[i],
+            "iip_entered_protected_area": bool(self.iip_entered_protected_area[i]),
+            "orbit": orbit,
+        }
+
+
+def fly(
+    mission,
+    n: int = 1,
+    scenario: str | None = None,
+    seed: int | None = None,
+    engine_mission=None,
+    per_vehicle_params=None,
+    nav_dt_s: float = DEFAULT_NAV_DT_S,
+    t_max_s: float = DEFAULT_T_MAX_S,
+    record: bool = False,
+    rng: np.random.Generator | None = None,
+    stop_when_decided: bool = False,
+) -> FlightResult:
+    """Fly ``n`` vehicles of ``mission`` through ``scenario`` with the AFSS in the loop.
+
+    ``engine_mission`` (default: ``mission``) supplies the rules, e.g. a
+    strict or validated variant of the same flight. ``record`` keeps vehicle
+    0's decision log and truth track. ``stop_when_decided`` ends the run once
+    every vehicle is terminated or safed (for statistics that need no impact).
+    """
+    engine_mission = mission if engine_mission is None else engine_mission
+    sc = mission.scenarios.get(scenario) if scenario is not None else None
+    failures = scenario_failures(mission, scenario)
+    nav_faults = list(sc.nav_faults) if sc is not None else []
+    if rng is None:
+        rng = np.random.default_rng(np.random.SeedSequence([mission.seed if seed is None else seed]))
+    sim = Simulator(mission.vehicle, mission.site, n=n, failures=failures, per_vehicle_params=per_vehicle_params)
+    sources = [s.name for s in engine_mission.nav_sources]
+    strings = [s.name for s in engine_mission.string_specs]
+    sensors = SensorModel(mission.sensors, sources, n, rng, faults=nav_faults, strings=strings)
+    engine = Engine(engine_mission, n=n)
+    protected = [(a.name, polygon_for(engine_mission, a.name)) for a in engine_mission.areas if a.kind == "protected"]
+    entered = np.zeros(n, bool)
+    t_entered = np.full(n, np.nan)
+    area_entered: list = [None] * n
+    dlog = DecisionLog(engine.setup.rule_names) if record else None
+    track = Track() if record else None
+    decisions = None
+    k = 0
+    while not sim.done and sim.t_s < t_max_s:
+        k += 1
+        t = round(k * nav_dt_s, 9)
+        sim.advance_to(t)
+        truth = sim.state
+        navs = sensors.measure(t, truth)
+        decisions = engine.step(navs, t, sensors.health(t))
+        if decisions.terminate_now.any():
+            sim.terminate(decisions.terminate_now)
+        _check_truth_iip(truth, engine.state.mode, protected, entered, t_entered, area_entered, t, decisions.terminate_now)
+        if record:
+            dlog.add(decisions)
+            lat, lon, _ = impact_point(truth.r_ecef[0], truth.v_ecef[0])
+            track.t_s.append(t)
+            track.r_ecef.append(truth.r_ecef[0].copy())
+            track.v_ecef.append(truth.v_ecef[0].copy())
+            track.iip_lat_deg.append(lat)
+            track.iip_lon_deg.append(lon)
+        if stop_when_decided and np.isin(engine.state.mode, (AfssState.TERMINATED, AfssState.SAFED)).all():
+            break
+    st = sim.state
+    orbit = orbit_elements(st.r_ecef, st.v_ecef)
+    in_orbit = sim.in_orbit
+    mode = engine.state.mode
+    names = [AfssState(int(m)).name for m in mode]
+    fired = [decisions.fired_by(i) if (decisions is not None and mode[i] == AfssState.TERMINATED) else None for i in range(n)]
+    return FlightResult(
+        terminated=mode == AfssState.TERMINATED,
+        t_terminate_s=engine.state.t_terminate_s.copy(),
+        fired_by=fired,
+        state=names,
+        iip_entered_protected_area=entered,
+        t_iip_entered_s=t_entered,
+        area_entered=area_entered,
+        in_orbit=in_orbit,
+        perigee_km=np.where(in_orbit, orbit.perigee_km, np.nan),
+        apogee_km=np.where(in_orbit, orbit.apogee_km, np.nan),
+        inclination_deg=np.where(in_orbit, orbit.inclination_deg, np.nan),
+        impact_t_s=sim.impact_t_s,
+        engine_state=engine.state,
+        rule_names=engine.setup.rule_names,
+        decision_log=dlog,
+        track=track,
+        events=list(sim.events),
+    )
+
+
+def _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now) -> None:
+    """Mark vehicles whose true vacuum IIP is inside a protected area while the AFSS had not yet acted.
+
+    Checked up to and including the cycle of termination (the IIP at the
+    moment of termination is where the debris falls, to first order).
+    """
+    if not protected:
+        return
+    watch = (mode == AfssState.ARMED) | terminate_now
+    watch &= ~entered
+    if not watch.any():
+        return
+    idx = np.nonzero(watch)[0]
+    lat, lon, _ = impact_point(truth.r_ecef[idx], truth.v_ecef[idx])
+    for name, poly in protected:
+        inside = poly.contains(lat, lon)
+        hit = idx[inside & ~entered[idx]]
+        if hit.size:
+            entered[hit] = True
+            t_entered[hit] = t
+            for i in hit:
+                area_entered[i] = name
