@@ -333,7 +333,24 @@ def test_distance_from_long_meridian_edge():
         assert -d == pytest.approx(ref, rel=2e-4)
 
 
-# --- grid vs brute force, NaN, far side, shapes -----------------------------------------
+# --- grid / edge tree vs brute force, NaN, far side, shapes ---------------------------------
+
+# The rule engine's protected area: a 200-vertex circle of radius 0.7 deg, projection centre = vertex mean.
+_AZ = np.linspace(0.0, 2.0 * np.pi, 200, endpoint=False)
+KII_CIRCLE = (34.0 + 0.7 * np.sin(_AZ), 136.0 + 0.7 * np.cos(_AZ) / math.cos(math.radians(34.0)))
+
+
+def _assert_paths_agree(poly, lat, lon):
+    """Accelerated (grid + edge tree), brute force, serial and scalar paths give the same bits."""
+    g_in, g_d = poly.evaluate(lat, lon)
+    b_in, b_d = poly.evaluate(lat, lon, use_grid=False)
+    np.testing.assert_array_equal(g_in, b_in)
+    assert np.array_equal(g_d, b_d)
+    s_in, s_d = poly.evaluate(lat, lon, parallel=False)
+    np.testing.assert_array_equal(s_in, g_in)
+    assert np.array_equal(s_d, g_d)
+    for i in range(0, lat.size, 397):  # the scalar fast path too
+        assert poly.evaluate(float(lat[i]), float(lon[i])) == (g_in[i], g_d[i])
 
 
 def test_grid_and_brute_force_agree_bit_for_bit(star_polygon, rng):
@@ -346,15 +363,83 @@ def test_grid_and_brute_force_agree_bit_for_bit(star_polygon, rng):
     )
     lat = np.concatenate([SITE[0] + rng.uniform(-25, 25, 30000), far_lat, vlat, mid_lat, [-SITE[0], 0.0]])
     lon = np.concatenate([SITE[1] + rng.uniform(-30, 30, 30000), far_lon, vlon, mid_lon, [SITE[1] - 180.0, 0.0]])
-    g_in, g_d = star_polygon.evaluate(lat, lon)
-    b_in, b_d = star_polygon.evaluate(lat, lon, use_grid=False)
-    np.testing.assert_array_equal(g_in, b_in)
-    assert np.array_equal(g_d, b_d)
-    s_in, s_d = star_polygon.evaluate(lat, lon, parallel=False)
-    np.testing.assert_array_equal(s_in, g_in)
-    assert np.array_equal(s_d, g_d)
-    for i in range(0, lat.size, 997):  # the scalar fast path too
-        assert star_polygon.evaluate(float(lat[i]), float(lon[i])) == (g_in[i], g_d[i])
+    _assert_paths_agree(star_polygon, lat, lon)
+
+
+@pytest.mark.parametrize(
+    ("vertices", "center"),
+    [(KII_CIRCLE, None), (STAR, SITE), (CORRIDOR, SITE), (DATELINE, (0.0, 180.0)), (POLAR, (90.0, 0.0))],
+    ids=["kii-circle", "star", "corridor", "dateline", "polar"],
+)
+@pytest.mark.parametrize("grid_side", [None, 0])
+def test_edge_tree_agrees_with_brute_force_near_far_and_far_side(vertices, center, grid_side, rng):
+    """Points on and beside the boundary, 100-3000 km away (where the edge tree
+    takes over from the grid), on the far side and at the antipodes of the
+    vertices: every path returns the brute-force answer bit for bit (grid_side=0:
+    the edge tree alone)."""
+    kw = {} if center is None else {"center_lat_deg": center[0], "center_lon_deg": center[1]}
+    poly = GreatCirclePolygon(*vertices, grid_side=grid_side, **kw)
+    vlat, vlon = vertices
+    blat, blon, _, _ = boundary_samples(vlat, vlon, 0.002)
+    n = 4000
+    start = rng.integers(0, len(vlat), 3 * n)
+    az = rng.uniform(0, 360, 3 * n)
+    dist = np.concatenate([rng.uniform(0, 50e3, n), rng.uniform(100e3, 3000e3, n), rng.uniform(3e6, 19.9e6, n)])
+    lon, lat, _ = GEOD.fwd(vlon[start], vlat[start], az, dist)
+    lat = np.concatenate([lat, blat, vlat, -vlat])
+    lon = np.concatenate([lon, blon, vlon, vlon - 180.0])
+    _assert_paths_agree(poly, lat, lon)
+
+
+def test_edge_tree_far_points_match_geodesic():
+    """Far from the rule engine's small circle (300-3000 km, where the edge tree
+    answers): outside, and the distance matches pyproj.Geod to the sampled
+    boundary within 0.5 % or 50 m."""
+    poly = GreatCirclePolygon(*KII_CIRCLE, name="kii")
+    az = np.array([0.0, 45.0, 100.0, 185.0, 200.0, 270.0, 330.0])
+    lon, lat, _ = GEOD.fwd(np.full(az.size, 135.89), np.full(az.size, 33.54), az, np.linspace(3e5, 3e6, az.size))
+    inside, d = poly.evaluate(lat, lon)
+    assert not inside.any()
+    ref = geodesic_to_boundary_m(*KII_CIRCLE, lat, lon)
+    assert np.all(np.abs(-d - ref) <= np.maximum(0.005 * ref, 50.0))
+
+
+def test_edge_tree_bounds_hold_every_boundary_point():
+    """Each node's line-swept sphere (segment S, radius r) must contain the arcs of
+    its edges: every densely sampled boundary point (slerp, built here from
+    pyproj directions) of an edge of the node is within r of S. Also checks the
+    tree covers each edge exactly once in its leaves."""
+    from rangeguard.earth import _polygon_kernels as k
+
+    for vertices, center in [(STAR, SITE), (CORRIDOR, SITE), (KII_CIRCLE, (34.0, 136.0))]:
+        poly = GreatCirclePolygon(*vertices, center_lat_deg=center[0], center_lon_deg=center[1])
+        u = direction(poly.lat_deg, poly.lon_deg)  # counter-clockwise order, as the tree's edges
+        tf, ti = poly._tf, poly._ti
+        pts, edge = [], []
+        for j, (a, b) in enumerate(zip(u, np.roll(u, -1, axis=0), strict=True)):
+            pts.append(_edge_points(a, b, np.linspace(0, 1, 201))[0])
+            edge.append(np.full(201, j))
+        pts, edge = np.concatenate(pts), np.concatenate(edge)
+        leaves = ti[ti[:, k.T_RIGHT] < 0]
+        assert np.array_equal(np.sort(np.concatenate([np.arange(lo, hi) for lo, hi in leaves[:, :2]])), np.arange(len(u)))
+        for node in range(len(ti)):
+            q = pts[(edge >= ti[node, k.T_LO]) & (edge < ti[node, k.T_HI])]
+            s0, axis = tf[node, k.T_S0 : k.T_S0 + 3], tf[node, k.T_D : k.T_D + 3]
+            t = np.clip((q - s0) @ axis, 0.0, tf[node, k.T_LEN])
+            gap = np.linalg.norm(q - (s0 + t[:, None] * axis), axis=1)
+            assert gap.max() <= tf[node, k.T_RAD] + 1e-12, (node, gap.max() - tf[node, k.T_RAD])
+
+
+def test_ties_go_to_the_lowest_edge_like_brute_force():
+    """A square symmetric about the equator and the meridian lon 0 (vertices
+    (+-1, +-1)): its centre (0, 0) is equally far from the two meridian edges
+    and from the two near-parallel edges; with the point on a symmetry axis,
+    two edges tie exactly. Whatever the search order, the answer must be the
+    brute-force loop's (lowest index among the ties)."""
+    poly = GreatCirclePolygon([-1.0, -1.0, 1.0, 1.0], [-1.0, 1.0, 1.0, -1.0], grid_side=0)
+    lat = np.concatenate([np.zeros(50), np.linspace(-0.9, 0.9, 50), [0.0]])
+    lon = np.concatenate([np.linspace(-0.9, 0.9, 50), np.zeros(50), [0.0]])
+    _assert_paths_agree(poly, lat, lon)
 
 
 def test_nan_and_invalid_latitude_give_nan(star_polygon):
