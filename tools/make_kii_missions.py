@@ -164,7 +164,7 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
          "quantity": "position_m", "max_difference": 500.0, "persistence_s": 1.0, "action": "monitor",
          "description": "The two GPS/INS units disagree by more than 500 m (recorded: with two sources, neither can be blamed)."},
     ]
-    areas = [{"name": a, "kind": "protected", "geojson": f"areas/{a}.geojson"} for a in AREAS]
+    areas = [{"name": a, "kind": "protected", "geojson": f"areas/{a}.geojson", "margin_m": 10000.0} for a in AREAS]
     areas.append({"name": "corridor", "kind": "corridor", "lat_deg": clat, "lon_deg": clon,
                   "description": "IIP corridor: nominal IIP track +- (20 km + 6 % of IIP range), to 4200 km."})
     scenarios = {

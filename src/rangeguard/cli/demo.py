@@ -1,62 +1,58 @@
-"""``rangeguard demo``: the main job on the bundled mission."""
+"""``rangeguard demo``: the main job on the bundled Kii missions (Kairos flights 1-3)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from rangeguard.cli.app import app
-from rangeguard.earth import ecef_to_enu_matrix, geodetic_to_ecef
-from rangeguard.iip import impact_point
-
-# Spaceport Kii (approximate pad position; see missions/).
-KII_LAT_DEG, KII_LON_DEG = 33.54, 135.89
-
-# Sample ascent states above the pad: (label, height m, speed m/s, flight-path angle deg, azimuth deg)
-SAMPLES = (
-    ("on the pad, at rest", 0.0, 0.0, 90.0, 180.0),
-    ("T+10 s, vertical rise", 600.0, 120.0, 89.0, 180.0),
-    ("T+60 s, first stage", 25e3, 1100.0, 45.0, 185.0),
-    ("T+120 s, second stage", 90e3, 3000.0, 25.0, 188.0),
-    ("T+300 s, third stage", 300e3, 6500.0, 5.0, 190.0),
-    ("orbital insertion", 500e3, 7600.0, 0.0, 192.0),
-)
 
 
-def sample_states():
-    """ECEF states for SAMPLES, flown from above the pad in the given direction."""
-    rot = ecef_to_enu_matrix(KII_LAT_DEG, KII_LON_DEG)
-    r = np.array([geodetic_to_ecef(KII_LAT_DEG, KII_LON_DEG, h) for _, h, _, _, _ in SAMPLES])
-    v_enu = []
-    for _, _, speed, fpa, az in SAMPLES:
-        g, a = np.radians(fpa), np.radians(az)
-        v_enu.append(speed * np.array([np.cos(g) * np.sin(a), np.cos(g) * np.cos(a), np.sin(g)]))
-    return r, np.array(v_enu) @ rot
+def _outcome(r: dict) -> str:
+    if r["terminated"]:
+        return f"[red]TERMINATED[/] T+{r['t_terminate_s']:.2f} s by {r['rule']}"
+    if r["orbit"]:
+        o = r["orbit"]
+        return f"[green]orbit[/] {o['perigee_km']:.0f} x {o['apogee_km']:.0f} km, {o['inclination_deg']:.2f} deg"
+    return f"[green]not terminated[/] ({r['state']})"
 
 
 @app.command()
-def demo(json_out: bool = typer.Option(False, "--json", help="Print results as JSON.")) -> None:
-    """Show the AFSS at work on the bundled Kii mission."""
-    r, v = sample_states()
-    lat, lon, tof = impact_point(r, v)
-    rows = [
-        {"state": label, "iip_lat_deg": None if np.isnan(a) else round(float(a), 4),
-         "iip_lon_deg": None if np.isnan(b) else round(float(b), 4),
-         "tof_s": None if np.isnan(c) else round(float(c), 2)}
-        for (label, *_), a, b, c in zip(SAMPLES, lat, lon, tof, strict=True)
-    ]
+def demo(
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object per run instead of tables."),
+    out: Path = typer.Option(Path("rangeguard-out"), "--out", help="Directory for decision logs and tracks."),
+) -> None:
+    """Replay Kairos flights 1-3 through the AFSS on the bundled Kii missions."""
+    from rangeguard.demo import json_view, run_demo
+
+    console = Console(stderr=json_out)
+    if not json_out:
+        console.print("[bold]rangeguard demo[/]: Kairos-class launches from Spaceport Kii, AFSS in the loop "
+                      "(simulator -> GPS/INS models -> engine at 10 Hz)")
+
+    def progress(run, summary):
+        console.print(f"  flew {run.scenario:16s} rules={run.rules:9s} policy={run.policy:15s} -> "
+                      f"{'TERMINATED' if summary['terminated'] else summary['state']}", highlight=False)
+
+    results = run_demo(out, progress=progress)
     if json_out:
-        typer.echo(json.dumps(rows))
+        typer.echo(json.dumps(json_view(results)))
         return
-    console = Console()
-    table = Table(title="Instantaneous impact points from Spaceport Kii (vacuum, rotating WGS84)")
-    for col in ("state", "IIP lat (deg)", "IIP lon (deg)", "time of fall (s)"):
-        table.add_column(col, justify="left" if col == "state" else "right")
-    for row in rows:
-        table.add_row(row["state"], *("no impact (orbit)" if row[k] is None else f"{row[k]}" for k in ("iip_lat_deg", "iip_lon_deg", "tof_s")))
+    table = Table(title="What the AFSS decided")
+    for col in ("run", "rules", "policy", "outcome", "IIP reached land?"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r["lesson"], r["rules"], r["policy"], _outcome(r),
+                      "[red]yes[/]" if r["iip_entered_protected_area"] else "no")
     console.print(table)
-    console.print("Coming next: the simulator and the Kii mission, replaying Kairos flights 1-3 through the AFSS.")
+    timeline = Table(title="Why (the engine's own reasons)")
+    timeline.add_column("run")
+    timeline.add_column("reason")
+    for r in results:
+        timeline.add_row(f"{r['scenario']} / {r['rules']} / {r['policy']}", r["reason"])
+    console.print(timeline)
+    console.print(f"Decision logs and tracks: {out}/ (one folder per run, demo.json for all).")

@@ -65,6 +65,13 @@ class AreaSpec(_Strict):
     lon_deg: list[float] | None = Field(None, description="Vertex longitudes, degrees.")
     geojson: str | None = Field(None, description="GeoJSON file, relative to the mission file.")
     feature: str | None = Field(None, description="Feature `name` property to pick from a FeatureCollection.")
+    margin_m: float = Field(
+        0.0, ge=0,
+        description=(
+            "Safety margin already built into the outline, m (e.g. land grown by 10 km). Validation counts a "
+            "true IIP deeper than this inside a protected area as having reached what it protects."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_outline(self):

@@ -25,18 +25,56 @@ from rangeguard.sim.sensors import SensorModel
 
 DEFAULT_NAV_DT_S = 0.1
 """Engine cycle in the closed loop, s (10 Hz, ArduPilot's failsafe rate; the sim step divides it)."""
-DEFAULT_T_MAX_S = 3600.0
+DEFAULT_T_MAX_S = 7200.0
+AFTER_DECISION_STEP_S = 1.0
+"""Once every vehicle is terminated or safed the loop only flies the physics, this many seconds a step."""
 
 
 @dataclass
 class Track:
-    """Recorded truth and decisions of one vehicle (vehicle 0), one row per engine cycle."""
+    """Recorded truth of every vehicle: one (N, ...) snapshot per recorded time."""
 
     t_s: list = field(default_factory=list)
     r_ecef: list = field(default_factory=list)
     v_ecef: list = field(default_factory=list)
     iip_lat_deg: list = field(default_factory=list)
     iip_lon_deg: list = field(default_factory=list)
+
+    def add(self, t: float, truth) -> None:
+        lat, lon, _ = impact_point(truth.r_ecef, truth.v_ecef)
+        self.t_s.append(t)
+        self.r_ecef.append(truth.r_ecef.copy())
+        self.v_ecef.append(truth.v_ecef.copy())
+        self.iip_lat_deg.append(np.atleast_1d(lat))
+        self.iip_lon_deg.append(np.atleast_1d(lon))
+
+    def table(self):
+        """Long-format pyarrow Table (one row per vehicle and time): vehicle, t_s, ECEF state,
+        geodetic position and the vacuum IIP."""
+        import pyarrow as pa
+
+        from rangeguard.earth import ecef_to_geodetic
+
+        if not self.t_s:
+            names = ("vehicle", "t_s", "x_ecef_m", "y_ecef_m", "z_ecef_m", "vx_ecef_mps", "vy_ecef_mps",
+                     "vz_ecef_mps", "lat_deg", "lon_deg", "alt_m", "iip_lat_deg", "iip_lon_deg")
+            return pa.table({k: pa.array([], pa.float64()) for k in names})
+        r = np.stack(self.r_ecef, axis=1)  # (N, T, 3)
+        v = np.stack(self.v_ecef, axis=1)
+        n, t_count = r.shape[:2]
+        r = r.reshape(-1, 3)
+        v = v.reshape(-1, 3)
+        lat, lon, h = ecef_to_geodetic(r)
+        cols = {
+            "vehicle": np.repeat(np.arange(n), t_count),
+            "t_s": np.tile(np.asarray(self.t_s, dtype=np.float64), n),
+            "x_ecef_m": r[:, 0], "y_ecef_m": r[:, 1], "z_ecef_m": r[:, 2],
+            "vx_ecef_mps": v[:, 0], "vy_ecef_mps": v[:, 1], "vz_ecef_mps": v[:, 2],
+            "lat_deg": lat, "lon_deg": lon, "alt_m": h,
+            "iip_lat_deg": np.stack(self.iip_lat_deg, axis=1).reshape(-1),
+            "iip_lon_deg": np.stack(self.iip_lon_deg, axis=1).reshape(-1),
+        }
+        return pa.table({k: pa.array(val) for k, val in cols.items()})
 
 
 @dataclass
@@ -89,6 +127,7 @@ def fly(
     nav_dt_s: float = DEFAULT_NAV_DT_S,
     t_max_s: float = DEFAULT_T_MAX_S,
     record: bool = False,
+    record_every: int = 1,
     rng: np.random.Generator | None = None,
     stop_when_decided: bool = False,
 ) -> FlightResult:
@@ -96,7 +135,9 @@ def fly(
 
     ``engine_mission`` (default: ``mission``) supplies the rules, e.g. a
     strict or validated variant of the same flight. ``record`` keeps vehicle
-    0's decision log and truth track. ``stop_when_decided`` ends the run once
+    0's decision log and every vehicle's truth track (every ``record_every``-th
+    engine cycle, then every AFTER_DECISION_STEP_S once all are decided).
+    ``stop_when_decided`` ends the run once
     every vehicle is terminated or safed (for statistics that need no impact).
     """
     engine_mission = mission if engine_mission is None else engine_mission
@@ -110,7 +151,9 @@ def fly(
     strings = [s.name for s in engine_mission.string_specs]
     sensors = SensorModel(mission.sensors, sources, n, rng, faults=nav_faults, strings=strings)
     engine = Engine(engine_mission, n=n)
-    protected = [(a.name, polygon_for(engine_mission, a.name)) for a in engine_mission.areas if a.kind == "protected"]
+    protected = [
+        (a.name, polygon_for(engine_mission, a.name), a.margin_m) for a in engine_mission.areas if a.kind == "protected"
+    ]
     entered = np.zeros(n, bool)
     t_entered = np.full(n, np.nan)
     area_entered: list = [None] * n
@@ -118,7 +161,16 @@ def fly(
     track = Track() if record else None
     decisions = None
     k = 0
+    decided = (AfssState.TERMINATED, AfssState.SAFED)
     while not sim.done and sim.t_s < t_max_s:
+        if np.isin(engine.state.mode, decided).all():
+            # every vehicle is decided for good: no more nav or rules, fly the physics to its end
+            if stop_when_decided:
+                break
+            sim.advance_to(min(sim.t_s + AFTER_DECISION_STEP_S, t_max_s))
+            if record:
+                track.add(sim.t_s, sim.state)
+            continue
         k += 1
         t = round(k * nav_dt_s, 9)
         sim.advance_to(t)
@@ -130,14 +182,8 @@ def fly(
         _check_truth_iip(truth, engine.state.mode, protected, entered, t_entered, area_entered, t, decisions.terminate_now)
         if record:
             dlog.add(decisions)
-            lat, lon, _ = impact_point(truth.r_ecef[0], truth.v_ecef[0])
-            track.t_s.append(t)
-            track.r_ecef.append(truth.r_ecef[0].copy())
-            track.v_ecef.append(truth.v_ecef[0].copy())
-            track.iip_lat_deg.append(lat)
-            track.iip_lon_deg.append(lon)
-        if stop_when_decided and np.isin(engine.state.mode, (AfssState.TERMINATED, AfssState.SAFED)).all():
-            break
+            if k % record_every == 0:
+                track.add(t, truth)
     st = sim.state
     orbit = orbit_elements(st.r_ecef, st.v_ecef)
     in_orbit = sim.in_orbit
@@ -166,10 +212,13 @@ def fly(
 
 
 def _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now) -> None:
-    """Mark vehicles whose true vacuum IIP is inside a protected area while the AFSS had not yet acted.
+    """Mark vehicles whose true vacuum IIP reached what a protected area protects before the AFSS acted.
 
-    Checked up to and including the cycle of termination (the IIP at the
-    moment of termination is where the debris falls, to first order).
+    "Reached" means deeper inside the area than its built-in safety margin
+    (``AreaSpec.margin_m``): the rules watch the grown outline, the land lies
+    at least the margin inside it. Checked up to and including the cycle of
+    termination (the IIP at the moment of termination is where the debris
+    falls, to first order).
     """
     if not protected:
         return
@@ -179,8 +228,9 @@ def _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t
         return
     idx = np.nonzero(watch)[0]
     lat, lon, _ = impact_point(truth.r_ecef[idx], truth.v_ecef[idx])
-    for name, poly in protected:
-        inside = poly.contains(lat, lon)
+    for name, poly, margin_m in protected:
+        with np.errstate(invalid="ignore"):
+            inside = poly.signed_distance_m(lat, lon) >= margin_m
         hit = idx[inside & ~entered[idx]]
         if hit.size:
             entered[hit] = True
