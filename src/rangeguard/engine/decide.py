@@ -85,7 +85,7 @@ def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
     v = src_v[k].reshape(-1, 3)
     ok = has[k].reshape(-1)
     nav = NavBatch(t, r, v, src_q[k].reshape(-1, 4), src_w[k].reshape(-1, 3), ok, -1)
-    kin = row_kinematics(r, v, setup.site)
+    kin = row_kinematics(r, v, setup.site, setup.needs_iip_range)
     recv_rows = np.tile(receive_s, len(k))
     with np.errstate(invalid="ignore"):
         since = recv_rows - recv[k].reshape(-1)
@@ -110,7 +110,7 @@ def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
         site=setup.site,
         source_index={name: i for i, name in enumerate(setup.source_names)},
     )
-    kinematics.fill_cache(ctx.cache, kin)
+    kinematics.fill_cache(ctx.cache, kin, setup.needs_iip_range)
     return ctx
 
 

@@ -55,6 +55,7 @@ class EngineSetup:
     clear_min_range_m: float
     arming: object
     safing: object
+    needs_iip_range: bool       # some rule, event or safing condition reads the IIP range
 
     @classmethod
     def from_mission(cls, mission) -> EngineSetup:
@@ -120,4 +121,9 @@ class EngineSetup:
             clear_min_range_m=float(min_range),
             arming=mission.arming,
             safing=mission.safing,
+            needs_iip_range=(
+                any(getattr(r.spec, "quantity", None) == "iip_range_m" for r in rules)
+                or any(e.when is not None and e.when.quantity == "iip_range_m" for e in mission.events)
+                or (mission.safing.iip_clear.enabled and bool(protected))
+            ),
         )

@@ -27,7 +27,7 @@ N_COLS = 12
 
 
 @njit(cache=True)
-def _row(r, v, site, frame, out, i):
+def _row(r, v, site, frame, need_range, out, i):
     x, y, z = r[i, 0], r[i, 1], r[i, 2]
     vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
     lat, lon, h = geodetic_from_ecef_nb(x, y, z)
@@ -52,32 +52,36 @@ def _row(r, v, site, frame, out, i):
     out[i, FPA] = fpa
     out[i, DOWN] = down
     out[i, CROSS] = cross
-    out[i, IIP_RANGE] = geodesic_distance_nb(site[3], site[4], ilat, ilon)
+    out[i, IIP_RANGE] = geodesic_distance_nb(site[3], site[4], ilat, ilon) if need_range else math.nan
 
 
 @njit(cache=True)
-def _rows_serial(r, v, site, frame, out):
+def _rows_serial(r, v, site, frame, need_range, out):
     for i in range(r.shape[0]):
-        _row(r, v, site, frame, out, i)
+        _row(r, v, site, frame, need_range, out, i)
 
 
 @njit(cache=True, parallel=True)
-def _rows_parallel(r, v, site, frame, out):
+def _rows_parallel(r, v, site, frame, need_range, out):
     for i in prange(r.shape[0]):
-        _row(r, v, site, frame, out, i)
+        _row(r, v, site, frame, need_range, out, i)
 
 
-def row_kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site) -> np.ndarray:
-    """(M, N_COLS) matrix of per-row kinematics; see the column constants."""
+def row_kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: bool = True) -> np.ndarray:
+    """(M, N_COLS) matrix of per-row kinematics; see the column constants.
+
+    ``need_iip_range=False`` skips the IIP-range column (NaN), the costliest
+    one, when no rule, event or safing condition reads it.
+    """
     r = np.ascontiguousarray(r_ecef, dtype=np.float64)
     v = np.ascontiguousarray(v_ecef, dtype=np.float64)
     out = np.empty((r.shape[0], N_COLS))
     site_vec = np.array([*site.r_ecef, math.radians(site.lat_deg), math.radians(site.lon_deg)])
     frame = np.ascontiguousarray(np.stack([site.downrange_enu, site.crossrange_enu]) @ site.enu_from_ecef)
     if r.shape[0] >= _PARALLEL_MIN_ROWS:
-        _rows_parallel(r, v, site_vec, frame, out)
+        _rows_parallel(r, v, site_vec, frame, bool(need_iip_range), out)
     else:
-        _rows_serial(r, v, site_vec, frame, out)
+        _rows_serial(r, v, site_vec, frame, bool(need_iip_range), out)
     return out
 
 
@@ -92,7 +96,8 @@ QUANTITY_COLUMNS = {
 }
 
 
-def fill_cache(cache: dict, table: np.ndarray) -> None:
+def fill_cache(cache: dict, table: np.ndarray, with_iip_range: bool = True) -> None:
     """Put every derived quantity of ``table`` into a context's cache."""
     for name, col in QUANTITY_COLUMNS.items():
-        cache[name] = table[:, col]
+        if name != "iip_range_m" or with_iip_range:
+            cache[name] = table[:, col]
