@@ -86,6 +86,7 @@ def main():
     n = 10_000
     r, v, q, w = states(n, rng)
     engine = Engine(mission, n=n)
+    engine.step([NavBatch.from_arrays(np.full(n, 9.9), r, v, q, w, source=s) for s in (0, 1)], 9.9)  # warm-up
     steps = 20
     t0 = time.perf_counter()
     for k in range(steps):

@@ -303,6 +303,21 @@ class GreatCirclePolygon:
         )
         return inside.reshape(shape), dist.reshape(shape)
 
+    def evaluate_units(self, u, *, parallel: bool = True):
+        """(contains, signed_distance_m) for points given as geocentric unit vectors (N, 3).
+
+        The same answers, bit for bit, as :meth:`evaluate` on the latitudes and
+        longitudes the vectors were made from with :func:`unit_vectors` (or the
+        kernel's ``unit_vector``); for callers that test one point against
+        several polygons and convert it once. NaN rows give (False, NaN).
+        """
+        u = np.ascontiguousarray(u, dtype=np.float64)
+        if u.ndim != 2 or u.shape[1] != 3:
+            raise InputError(f"u must have shape (N, 3); got {u.shape}")
+        return _k.evaluate_units(
+            u, self._edges, self._gp, self._cell_start, self._cell_edges, self._tf, self._ti, True, parallel
+        )
+
     def contains(self, lat_deg, lon_deg):
         """True where (lat_deg, lon_deg) is strictly inside; shape () or (N,). See :meth:`evaluate`."""
         return self.evaluate(lat_deg, lon_deg)[0]

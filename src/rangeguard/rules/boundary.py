@@ -25,6 +25,15 @@ def polygon_for(mission, area_name: str) -> GreatCirclePolygon:
     return poly
 
 
+def _distance(polygon, ctx: RuleContext, unit_key: str, lat_deg, lon_deg) -> np.ndarray:
+    """Signed distance of each row's point; from the unit vectors the engine computed once
+    per cycle when present (same answers, bit for bit), else from latitude/longitude."""
+    u = ctx.cache.get(unit_key)
+    if u is not None:
+        return polygon.evaluate_units(u)[1]
+    return polygon.signed_distance_m(lat_deg, lon_deg)
+
+
 def _mode(spec, mission) -> str:
     if spec.mode is not None:
         return spec.mode
@@ -41,7 +50,7 @@ class IipPolygonRule(Rule):
         self.violate_without_iip = spec.no_impact == "violate"
 
     def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        d = self.polygon.signed_distance_m(ctx.iip_lat_deg, ctx.iip_lon_deg)
+        d = _distance(self.polygon, ctx, "iip_unit", ctx.iip_lat_deg, ctx.iip_lon_deg)
         margin = -d if self.exclusion else d
         with np.errstate(invalid="ignore"):
             violated = margin < 0.0
@@ -69,7 +78,7 @@ class PositionPolygonRule(Rule):
         self.alt_max_m = spec.alt_max_m
 
     def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        d = self.polygon.signed_distance_m(ctx.lat_deg, ctx.lon_deg)
+        d = _distance(self.polygon, ctx, "pos_unit", ctx.lat_deg, ctx.lon_deg)
         inside = np.fmin(np.fmin(d, ctx.h_m - self.alt_min_m), self.alt_max_m - ctx.h_m)
         inside = np.where(np.isnan(d), np.nan, inside)
         margin = -inside if self.exclusion else inside

@@ -16,17 +16,22 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from rangeguard.constants import DEG
+from rangeguard.earth._polygon_kernels import unit_vector
 from rangeguard.earth.geodesy import geodesic_distance_nb, geodetic_from_ecef_nb
 from rangeguard.iip import impact_point_nb
 
 _PARALLEL_MIN_ROWS = 2048  # below this, thread start-up costs more than it saves
 
-# columns of the output matrix
+# columns of the output matrix; POS_U* and IIP_U* are the geocentric unit vectors of the
+# surface points below the vehicle and at the IIP, as the polygon kernels use them
 LAT, LON, H, IIP_LAT, IIP_LON, IIP_TOF, SPEED, VSPEED, FPA, DOWN, CROSS, IIP_RANGE = range(12)
-N_COLS = 12
+POS_U = slice(12, 15)
+IIP_U = slice(15, 18)
+N_COLS = 18
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _row(r, v, site, frame, need_range, out, i):
     x, y, z = r[i, 0], r[i, 1], r[i, 2]
     vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
@@ -53,6 +58,15 @@ def _row(r, v, site, frame, need_range, out, i):
     out[i, DOWN] = down
     out[i, CROSS] = cross
     out[i, IIP_RANGE] = geodesic_distance_nb(site[3], site[4], ilat, ilon) if need_range else math.nan
+    # from the degree values, exactly as GreatCirclePolygon converts latitudes and longitudes
+    if out[i, LAT] == out[i, LAT] and out[i, LON] == out[i, LON]:
+        out[i, 12], out[i, 13], out[i, 14] = unit_vector(out[i, LAT] * DEG, out[i, LON] * DEG)
+    else:
+        out[i, 12] = out[i, 13] = out[i, 14] = math.nan
+    if out[i, IIP_LAT] == out[i, IIP_LAT] and out[i, IIP_LON] == out[i, IIP_LON]:
+        out[i, 15], out[i, 16], out[i, 17] = unit_vector(out[i, IIP_LAT] * DEG, out[i, IIP_LON] * DEG)
+    else:
+        out[i, 15] = out[i, 16] = out[i, 17] = math.nan
 
 
 @njit(cache=True)
@@ -97,7 +111,10 @@ QUANTITY_COLUMNS = {
 
 
 def fill_cache(cache: dict, table: np.ndarray, with_iip_range: bool = True) -> None:
-    """Put every derived quantity of ``table`` into a context's cache."""
+    """Put every derived quantity of ``table`` into a context's cache, and the unit vectors
+    the polygon rules read (``pos_unit``, ``iip_unit``)."""
     for name, col in QUANTITY_COLUMNS.items():
         if name != "iip_range_m" or with_iip_range:
             cache[name] = table[:, col]
+    cache["pos_unit"] = np.ascontiguousarray(table[:, POS_U])
+    cache["iip_unit"] = np.ascontiguousarray(table[:, IIP_U])
