@@ -93,6 +93,8 @@ def run_demo(out_dir: Path | None = None, missions: Path | None = None, progress
         summary.pop("state")
         summary["state"] = flight.state[0]
         summary["reason"] = _final_reason(flight)
+        summary["mission"] = engine_mission.name
+        summary["mission_file"] = f"{'kii-sso-strict' if run.rules == 'strict' else 'kii-sso'}.yaml"
         summary["lesson"] = KAIROS_LESSONS[(run.scenario, run.rules if run.scenario != "f3-string-fault" else run.policy)]
         if out_dir is not None:
             d = Path(out_dir) / run.slug

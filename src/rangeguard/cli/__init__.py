@@ -1,5 +1,5 @@
 """The ``rangeguard`` command line (typer). Subcommands live in sibling modules."""
 
-from rangeguard.cli.app import app, main, run
+from rangeguard.cli.app import app, entry, main
 
-__all__ = ["app", "main", "run"]
+__all__ = ["app", "entry", "main"]

@@ -32,7 +32,7 @@ EXIT_USER_ERROR = 2
 
 def _register() -> None:
     # Imported for their side effect: each module adds its command to ``app``.
-    from rangeguard.cli import demo, replay, simulate  # noqa: F401
+    from rangeguard.cli import console, demo, export, replay, report, run, simulate, stream  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
+def entry() -> None:
     """Entry point used by the ``rangeguard`` console script."""
     sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover
-    run()
+    entry()

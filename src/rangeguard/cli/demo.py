@@ -25,6 +25,7 @@ def _outcome(r: dict) -> str:
 def demo(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object per run instead of tables."),
     out: Path = typer.Option(Path("rangeguard-out"), "--out", help="Directory for decision logs and tracks."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write the HTML report (report.html)."),
 ) -> None:
     """Replay Kairos flights 1-3 through the AFSS on the bundled Kii missions."""
     from rangeguard.demo import json_view, run_demo
@@ -39,6 +40,11 @@ def demo(
                       f"{'TERMINATED' if summary['terminated'] else summary['state']}", highlight=False)
 
     results = run_demo(out, progress=progress)
+    report_path = None
+    if report:
+        from rangeguard.report import write_report
+
+        report_path = write_report(out)
     if json_out:
         typer.echo(json.dumps(json_view(results)))
         return
@@ -55,4 +61,5 @@ def demo(
     for r in results:
         timeline.add_row(f"{r['scenario']} / {r['rules']} / {r['policy']}", r["reason"])
     console.print(timeline)
-    console.print(f"Decision logs and tracks: {out}/ (one folder per run, demo.json for all).")
+    console.print(f"Decision logs and tracks: {out}/ (one folder per run, demo.json for all)."
+                  + (f" Report: {report_path}" if report_path else ""))

@@ -24,6 +24,7 @@ def simulate(
     seed: int = typer.Option(None, "--seed", help="Random seed (default: the mission's)."),
     out: Path = typer.Option(Path("rangeguard-out/simulate"), "--out", help="Output directory."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write the HTML report (report.html)."),
 ) -> None:
     """Fly MISSION with the AFSS in the loop; write trajectories, decisions and a summary."""
     from rangeguard.montecarlo import fly
@@ -49,6 +50,10 @@ def simulate(
         "vehicles": vehicles,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if report:
+        from rangeguard.report import write_report
+
+        write_report(out, mission=mission)
     if json_out:
         typer.echo(json.dumps(summary))
         return

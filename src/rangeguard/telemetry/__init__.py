@@ -1,1 +1,27 @@
-"""rangeguard.telemetry: outer layer (see DESIGN.md); filled by its issue."""
+"""rangeguard.telemetry: CCSDS space packets over UDP, the real-time AFSS shell and the streamer.
+
+See docs/telemetry.md for the packet layouts and the run-time policies.
+"""
+
+from rangeguard.telemetry.packets import (
+    APID_HEALTH,
+    APID_HEARTBEAT,
+    APID_NAV,
+    APID_STATUS,
+    APID_TERMINATE,
+    HealthPacket,
+    HeartbeatPacket,
+    NavPacket,
+    PacketError,
+    StatusPacket,
+    TerminateCommand,
+    decode_packet,
+    encode_packet,
+    encode_status,
+)
+
+__all__ = [
+    "APID_HEALTH", "APID_HEARTBEAT", "APID_NAV", "APID_STATUS", "APID_TERMINATE", "HealthPacket",
+    "HeartbeatPacket", "NavPacket", "PacketError", "StatusPacket", "TerminateCommand", "decode_packet",
+    "encode_packet", "encode_status",
+]

@@ -1,0 +1,23 @@
+"""``rangeguard report``: one self-contained HTML report (maps, plots, decisions) for an output folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rangeguard.cli.app import app
+
+
+@app.command()
+def report(
+    folder: Path = typer.Argument(..., help="Output folder of `rangeguard demo`, `simulate` or `validate --out`."),
+    mission: str = typer.Option(None, "--mission", "-m", help="Mission YAML or bundled mission name "
+                                "(default: the one the folder's summary names)."),
+    output: Path = typer.Option(None, "--output", "-o", help="HTML file to write (default: FOLDER/report.html)."),
+) -> None:
+    """Write a self-contained HTML report (works offline) for FOLDER."""
+    from rangeguard.report import write_report
+
+    path = write_report(folder, mission=mission, output=output)
+    typer.echo(f"wrote {path}")

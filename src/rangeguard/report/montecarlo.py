@@ -1,0 +1,195 @@
+"""The Monte Carlo part of a report: a small reader interface over validation results.
+
+The report needs, from a Monte Carlo validation (``rangeguard validate --out
+DIR``), one row per simulated flight and a verdict. :class:`MonteCarloResults`
+is that interface; :func:`read_montecarlo` builds it from a folder, and
+:func:`from_tables` from in-memory columns (for another writer, or tests).
+
+Per-flight columns (``runs``; arrays of equal length, one row per flight):
+
+=====================  ======  ==========================================================
+column                 type    meaning
+=====================  ======  ==========================================================
+scenario               str     failure scenario name, ``"nominal"`` for dispersed nominals
+terminated             bool    the AFSS terminated this flight
+t_terminate_s          float   flight time of termination, s (NaN if not terminated)
+fired_by               str     rule (or ``string-fault:X``) that terminated it, or None
+t_fault_s              float   onset of the injected failure, s (NaN: none); optional
+iip_lat_deg/lon_deg    float   vacuum IIP at termination (or last one), degrees; optional
+impact_lat_deg/lon_deg float   where the vehicle or its debris came down, degrees; optional
+iip_entered_protected  bool    the true IIP reached a protected area (a missed termination); optional
+min_margin__<rule>     float   smallest margin of <rule> over the flight, rule's unit
+=====================  ======  ==========================================================
+
+Time to detect, per failure scenario, is ``t_terminate_s - t_fault_s``.
+
+Files :func:`read_montecarlo` reads in DIR: the per-flight table is the
+first ``*.parquet`` there with ``scenario`` (or ``case``) and ``terminated``
+columns (``runs.parquet`` preferred); the verdict is the ``verdict`` member
+of the first JSON file there holding one (``summary.json``, ``validate.json``
+preferred): an object with ``passed`` (bool) and ``text`` (str) and any
+other figures (shown as a table), or a string (``"PASS"``/``"FAIL"`` sets
+``passed``; a ``reasons`` list beside it is appended to the text).
+
+The column names of ``rangeguard validate --out`` (:mod:`rangeguard.montecarlo.validation`)
+are read through :data:`ALIASES`: ``case`` ("" = nominal), ``rule``,
+``t_fail_s``, ``iip_entered``, ``margin:<rule>``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from rangeguard.errors import InputError
+
+REQUIRED = ("scenario", "terminated")
+ALIASES = {"case": "scenario", "rule": "fired_by", "t_fail_s": "t_fault_s", "iip_entered": "iip_entered_protected"}
+"""Column names of other writers (rangeguard validate's runs.parquet) -> the names above."""
+MARGIN_PREFIXES = ("min_margin__", "margin:")
+PREFERRED_TABLES = ("runs.parquet", "results.parquet", "montecarlo.parquet")
+PREFERRED_JSON = ("summary.json", "validate.json", "validation.json")
+
+
+@dataclass
+class MonteCarloResults:
+    """Monte Carlo validation results as the report reads them (see the module docstring)."""
+
+    runs: dict[str, np.ndarray]
+    verdict: dict
+    mission_name: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.runs["scenario"])
+
+    @property
+    def rule_names(self) -> list[str]:
+        return [k.removeprefix("min_margin__") for k in self.runs if k.startswith("min_margin__")]
+
+    def min_margin(self, rule: str) -> np.ndarray:
+        return self.runs[f"min_margin__{rule}"]
+
+    def scenarios(self) -> list[str]:
+        """Scenario names, nominal first, then in order of first appearance."""
+        seen = list(dict.fromkeys(self.runs["scenario"].tolist()))
+        return sorted(seen, key=lambda s: (s != "nominal", seen.index(s)))
+
+    def time_to_detect_s(self) -> np.ndarray:
+        """(N,) t_terminate_s - t_fault_s, s; NaN where not terminated or without a fault."""
+        t_fault = self.runs.get("t_fault_s")
+        if t_fault is None:
+            return np.full(self.n, np.nan)
+        with np.errstate(invalid="ignore"):
+            return self.runs["t_terminate_s"] - t_fault
+
+    def points(self, prefix: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lat_deg, lon_deg) arrays of ``prefix`` ("iip" or "impact"), or None if absent."""
+        lat, lon = self.runs.get(f"{prefix}_lat_deg"), self.runs.get(f"{prefix}_lon_deg")
+        if lat is None or lon is None:
+            return None
+        return lat, lon
+
+
+def _column(name: str, values) -> np.ndarray:
+    if name in ("scenario", "fired_by"):
+        return np.array([None if v is None else str(v) for v in values], dtype=object)
+    if name in ("terminated", "iip_entered_protected"):
+        return np.asarray(values, dtype=bool)
+    values = list(values)
+    if any(isinstance(v, str) for v in values):  # other text columns (state, error, ...) are kept as text
+        return np.array(values, dtype=object)
+    return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def from_tables(runs: dict, verdict, mission_name: str | None = None, extra: dict | None = None) -> MonteCarloResults:
+    """Build :class:`MonteCarloResults` from columns (name -> sequence) and a verdict (str or dict)."""
+    runs = {_canonical(k): v for k, v in runs.items() if _canonical(k) is not None}
+    missing = [c for c in REQUIRED if c not in runs]
+    if missing:
+        raise InputError(f"Monte Carlo results: missing columns {missing}; see rangeguard.report.montecarlo")
+    cols = {k: _column(k, v) for k, v in runs.items()}
+    n = len(cols["scenario"])
+    bad = [k for k, v in cols.items() if len(v) != n]
+    if bad:
+        raise InputError(f"Monte Carlo results: columns {bad} do not have {n} rows like 'scenario'")
+    cols.setdefault("t_terminate_s", np.full(n, np.nan))
+    cols.setdefault("fired_by", np.array([None] * n, dtype=object))
+    cols["scenario"] = np.array(["nominal" if s in (None, "", "None") else s for s in cols["scenario"]], dtype=object)
+    if isinstance(verdict, str):
+        word = verdict.strip().upper()
+        verdict = {"text": verdict} if word not in ("PASS", "FAIL") else {"passed": word == "PASS", "text": word}
+    verdict = dict(verdict or {})
+    verdict.setdefault("text", "")
+    return MonteCarloResults(runs=cols, verdict=verdict, mission_name=mission_name, extra=dict(extra or {}))
+
+
+def _canonical(name: str) -> str | None:
+    """The interface's name for a column of another writer; None for columns the report does not use."""
+    for prefix in MARGIN_PREFIXES:
+        if name.startswith(prefix):
+            return "min_margin__" + name[len(prefix):]
+    name = ALIASES.get(name, name)
+    if name.startswith(("param:", "env:")):
+        return None
+    return name
+
+
+def _first(path: Path, preferred: tuple[str, ...], pattern: str, accept) -> Path | None:
+    names = [path / p for p in preferred] + sorted(path.glob(pattern))
+    for p in names:
+        if p.is_file() and accept(p):
+            return p
+    return None
+
+
+def _has_columns(p: Path) -> bool:
+    try:
+        names = pq.read_schema(p).names
+    except Exception:  # noqa: BLE001 - any unreadable file is simply not ours
+        return False
+    canon = {_canonical(n) for n in names}
+    return all(c in canon for c in REQUIRED)
+
+
+def _json_with_verdict(p: Path) -> bool:
+    try:
+        return "verdict" in json.loads(p.read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def is_montecarlo_dir(path: Path) -> bool:
+    """True if ``path`` holds a per-flight table :func:`read_montecarlo` can read."""
+    path = Path(path)
+    return path.is_dir() and _first(path, PREFERRED_TABLES, "*.parquet", _has_columns) is not None
+
+
+def read_montecarlo(path: Path) -> MonteCarloResults:
+    """Read Monte Carlo results from a folder (files as in the module docstring)."""
+    path = Path(path)
+    table_path = _first(path, PREFERRED_TABLES, "*.parquet", _has_columns)
+    if table_path is None:
+        raise InputError(f"{path}: no Parquet table with columns {list(REQUIRED)}; is this a `rangeguard validate --out` folder?")
+    table = pq.read_table(table_path)
+    runs = {k: table.column(k).to_pylist() for k in table.column_names}
+    summary_path = _first(path, PREFERRED_JSON, "*.json", _json_with_verdict)
+    summary = json.loads(summary_path.read_text()) if summary_path else {}
+    verdict = summary.get("verdict", {"text": "(no verdict found)"})
+    if isinstance(verdict, str) and summary.get("reasons"):
+        verdict = {"passed": verdict.strip().upper() == "PASS",
+                   "text": "; ".join(str(r) for r in summary["reasons"])}
+    extra = {}
+    for k, v in summary.items():
+        if k in ("verdict", "reasons"):
+            continue
+        if isinstance(v, dict):  # scalar members, e.g. false_termination.upper95
+            extra.update({f"{k}.{kk}": x for kk, x in v.items() if not isinstance(x, (list, dict))})
+        elif not isinstance(v, (list, dict)):
+            extra[k] = v
+    return from_tables(runs, verdict, mission_name=summary.get("mission"), extra=extra)

@@ -1,0 +1,115 @@
+"""The link layer of the real-time AFSS: UDP addresses, sequence-count checking, counters.
+
+Sequence counts (CCSDS 133.0-B-2 section 4.1.3.4.3: a 14-bit count per APID,
+incremented by the sender for every packet, wrapping at 2**14) are checked per
+APID by :class:`SequenceChecker`:
+
+- a count seen among the last :data:`SEQ_WINDOW` counts is a **duplicate**
+  and is rejected;
+- a count ahead of the newest by d (1 <= d < 2**13) is accepted and the
+  d - 1 counts skipped over are added to **gaps**;
+- a count behind the newest (reordered or late) is rejected as
+  **out_of_order**: the engine judges the newest data, and a late sample of
+  a source is older than one it already has. ``gaps - out_of_order`` is then
+  the number of packets that never arrived.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from rangeguard.errors import InputError
+from rangeguard.telemetry.packets import SEQ_MODULO
+
+SEQ_WINDOW = 256
+"""How many recent sequence counts per APID are remembered to reject duplicates."""
+_HALF = SEQ_MODULO // 2
+
+
+@dataclass(frozen=True)
+class UdpAddress:
+    """A UDP endpoint ``udp://HOST:PORT`` (IPv4 literal or a name resolving to one)."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, what: str = "address") -> UdpAddress:
+        """Parse ``udp://HOST:PORT``; InputError naming ``what`` and the expected form otherwise."""
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            port = None
+            parts = None
+        if parts is None or parts.scheme != "udp" or not parts.hostname or port is None:
+            raise InputError(f"{what} must look like udp://127.0.0.1:PORT; got {text!r}")
+        try:
+            host = socket.gethostbyname(parts.hostname)
+        except OSError:
+            raise InputError(f"{what}: cannot resolve host {parts.hostname!r}") from None
+        return cls(host, port)
+
+    @property
+    def tuple(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    def __str__(self) -> str:
+        return f"udp://{self.host}:{self.port}"
+
+
+def parse_allow(text: str) -> frozenset[str]:
+    """A comma-separated list of IPv4 source addresses accepted by the listener."""
+    out = set()
+    for item in (s.strip() for s in text.split(",")):
+        if not item:
+            continue
+        try:
+            socket.inet_aton(item)
+        except OSError:
+            raise InputError(f"--allow: {item!r} is not an IPv4 address (e.g. 127.0.0.1)") from None
+        out.add(item)
+    if not out:
+        raise InputError("--allow needs at least one source address, e.g. 127.0.0.1")
+    return frozenset(out)
+
+
+class SequenceChecker:
+    """Per-APID sequence-count bookkeeping (see the module docstring). Counts go into ``counters``."""
+
+    def __init__(self, counters: Counter):
+        self.counters = counters
+        self._last: dict[int, int] = {}
+        self._seen: dict[int, set[int]] = {}
+        self._order: dict[int, list[int]] = {}
+
+    def check(self, apid: int, seq: int) -> str | None:
+        """None if the packet is new and in order; else 'duplicate' or 'out_of_order'."""
+        last = self._last.get(apid)
+        seen = self._seen.setdefault(apid, set())
+        if seq in seen:
+            self.counters["duplicate"] += 1
+            return "duplicate"
+        self._remember(apid, seq, seen)
+        if last is None:
+            self._last[apid] = seq
+            return None
+        d = (seq - last) % SEQ_MODULO
+        if d >= _HALF:
+            self.counters["out_of_order"] += 1
+            return "out_of_order"
+        self.counters["gaps"] += d - 1
+        self._last[apid] = seq
+        return None
+
+    def _remember(self, apid: int, seq: int, seen: set[int]) -> None:
+        order = self._order.setdefault(apid, [])
+        order.append(seq)
+        seen.add(seq)
+        if len(order) > 2 * SEQ_WINDOW:
+            for old in order[:-SEQ_WINDOW]:
+                seen.discard(old)
+            del order[:-SEQ_WINDOW]

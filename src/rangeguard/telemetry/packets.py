@@ -1,0 +1,424 @@
+"""CCSDS space packets of the real-time AFSS: nav state, string health, status, terminate, heartbeat.
+
+Every packet is a CCSDS space packet (CCSDS 133.0-B-2, Space Packet
+Protocol): a 6-byte primary header (version 0, packet type TM for data and
+TC for the terminate command, no secondary header, sequence flags
+"unsegmented", 14-bit per-APID sequence count, data length = data field
+bytes - 1), then a big-endian payload, then a 16-bit packet error control
+field: CRC-16/CCITT (polynomial 0x1021, initial value 0xFFFF, no reflection,
+no final XOR; ECSS-E-ST-70-41C annex B.1, "CRC-16/IBM-3740") computed over the
+whole packet before it. A packet whose CRC over all its bytes is not zero is
+rejected.
+
+Encoding and decoding use ``struct`` directly (the fast path: see
+docs/telemetry.md for the measurement); the tests check every packet type
+against the ``spacepackets`` library's header codec and CRC, and
+:func:`encode_header_spacepackets` builds the same header with that library.
+
+Strings (rule names, reasons, the firing rule) are length-prefixed UTF-8: a
+big-endian u16 byte count then the bytes; the count 0xFFFF stands for None.
+Rule names in the margins table use a u8 count (names are short). Floats are
+IEEE 754 binary64, big-endian; NaN is a legal value everywhere a float may be
+unknown. The layouts are tabulated in docs/telemetry.md.
+"""
+
+from __future__ import annotations
+
+import binascii
+import math
+import struct
+from dataclasses import dataclass, field
+
+from rangeguard.errors import RangeguardError
+
+# --- identifiers -------------------------------------------------------------------
+
+APID_NAV = 0x100
+"""Nav state from one nav source (TM)."""
+APID_HEALTH = 0x101
+"""AFTS string self-reported health (TM)."""
+APID_STATUS = 0x102
+"""AFSS status: state, firing rule, margins, position and IIP (TM)."""
+APID_HEARTBEAT = 0x103
+"""AFSS process heartbeat with link counters (TM)."""
+APID_TERMINATE = 0x110
+"""Flight termination command (TC), latched: repeated until the process stops."""
+
+APID_NAMES = {
+    APID_NAV: "nav", APID_HEALTH: "health", APID_STATUS: "status",
+    APID_HEARTBEAT: "heartbeat", APID_TERMINATE: "terminate",
+}  # fmt: skip
+
+STATES = ("SAFE", "ARMED", "TERMINATED", "SAFED")
+"""Status state codes (u8 index), the names of rangeguard.engine.AfssState."""
+
+HEADER_LEN = 6
+CRC_LEN = 2
+SEQ_MODULO = 1 << 14
+MAX_PACKET_LEN = 65542  # 6 + 65536: the largest CCSDS space packet
+_NONE_LEN = 0xFFFF
+
+_HDR = struct.Struct(">HHH")
+_NAV = struct.Struct(">d3d3d4d3dBB")
+_HEALTH = struct.Struct(">dBI")
+_STATUS_HEAD = struct.Struct(">dB6d")
+_TERM_HEAD = struct.Struct(">dI")
+_HB_HEAD = struct.Struct(">dd")
+_F64 = struct.Struct(">d")
+_U16 = struct.Struct(">H")
+_U64 = struct.Struct(">Q")
+
+NAV_FLAG_VALID = 0x01
+"""Nav flags bit 0: the source's own validity flag."""
+NAV_FLAGS_KNOWN = NAV_FLAG_VALID
+
+
+class PacketError(RangeguardError):
+    """A datagram that is not a valid rangeguard packet. ``kind`` says why, for counting:
+
+    ``short`` (fewer bytes than a header and CRC), ``length`` (header length
+    field disagrees with the datagram), ``crc`` (packet error control
+    mismatch), ``header`` (version, type or sequence flags not ours),
+    ``apid`` (unknown APID), ``payload`` (payload does not parse).
+    """
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(f"bad packet ({kind}): {message}")
+        self.kind = kind
+
+
+# --- packet types ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class NavPacket:
+    """One nav sample from one source. Units and frames as rangeguard.nav.NavBatch.
+
+    ``t_s`` time of validity (T+ s); ``r_ecef`` (m), ``v_ecef`` (m/s,
+    Earth-relative) WGS84 ECEF; ``q_body_to_ecef`` (w, x, y, z) Hamilton,
+    NaN if unknown; ``omega_body_rad_s`` body rates (rad/s), NaN if unknown;
+    ``source`` index into mission.nav_sources; ``valid`` the source's flag.
+    """
+
+    t_s: float
+    r_ecef: tuple[float, float, float]
+    v_ecef: tuple[float, float, float]
+    q_body_to_ecef: tuple[float, float, float, float] = (math.nan,) * 4
+    omega_body_rad_s: tuple[float, float, float] = (math.nan,) * 3
+    source: int = 0
+    valid: bool = True
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class HealthPacket:
+    """AFTS strings' self-reported health: ``healthy[k]`` for string k (mission order); ``t_s`` report time."""
+
+    t_s: float
+    healthy: tuple[bool, ...]
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class StatusPacket:
+    """What the AFSS is doing, for the range (and the live console).
+
+    ``t_s`` data time of the decision (T+ s); ``state`` one of :data:`STATES`;
+    ``fired_by`` the rule (or string-fault:NAME) that terminated, else None;
+    ``reason`` the engine's readable account (may be empty); ``margins`` rule
+    name -> margin in the rule's unit (NaN where not judged); vehicle position
+    ``lat_deg``, ``lon_deg`` (geodetic WGS84), ``alt_m`` (ellipsoidal), ground
+    speed ``speed_mps`` (Earth-relative); vacuum IIP ``iip_lat_deg``,
+    ``iip_lon_deg``; ``counters`` link counters (name -> count).
+    """
+
+    t_s: float
+    state: str
+    fired_by: str | None = None
+    reason: str = ""
+    margins: dict[str, float] = field(default_factory=dict)
+    lat_deg: float = math.nan
+    lon_deg: float = math.nan
+    alt_m: float = math.nan
+    speed_mps: float = math.nan
+    iip_lat_deg: float = math.nan
+    iip_lon_deg: float = math.nan
+    counters: dict[str, int] = field(default_factory=dict)
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class TerminateCommand:
+    """The flight termination command. ``t_terminate_s`` data time of the decision (T+ s);
+    ``repeat`` how many times it has been sent before (0 = first); ``fired_by`` what fired."""
+
+    t_terminate_s: float
+    repeat: int = 0
+    fired_by: str | None = None
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class HeartbeatPacket:
+    """The AFSS process is alive. ``t_s`` receive clock on the flight-time axis (NaN before the
+    first nav sample); ``uptime_s`` monotonic seconds since start; ``counters`` link counters."""
+
+    t_s: float
+    uptime_s: float
+    counters: dict[str, int] = field(default_factory=dict)
+    seq: int = 0
+
+
+Packet = NavPacket | HealthPacket | StatusPacket | TerminateCommand | HeartbeatPacket
+
+
+# --- framing -----------------------------------------------------------------------
+
+
+def crc16(data: bytes, value: int = 0xFFFF) -> int:
+    """CRC-16/CCITT as ECSS packet error control (poly 0x1021, init 0xFFFF; binascii.crc_hqx)."""
+    return binascii.crc_hqx(data, value)
+
+
+def _frame(apid: int, seq: int, payload: bytes, telecommand: bool = False) -> bytes:
+    """Primary header + payload + CRC. ``seq`` is taken modulo 2**14."""
+    word0 = (int(telecommand) << 12) | (apid & 0x7FF)
+    word1 = (0b11 << 14) | (seq % SEQ_MODULO)
+    head = _HDR.pack(word0, word1, len(payload) + CRC_LEN - 1)
+    body = head + payload
+    return body + _U16.pack(binascii.crc_hqx(body, 0xFFFF))
+
+
+def encode_header_spacepackets(apid: int, seq: int, payload_len: int, telecommand: bool = False) -> bytes:
+    """The same 6-byte primary header built by the ``spacepackets`` library (reference codec)."""
+    from spacepackets.ccsds import PacketType, SpacePacketHeader
+
+    ptype = PacketType.TC if telecommand else PacketType.TM
+    return bytes(SpacePacketHeader(ptype, apid, seq % SEQ_MODULO, payload_len + CRC_LEN - 1).pack())
+
+
+def split_frame(data: bytes) -> tuple[int, int, bool, memoryview]:
+    """Check a datagram's framing and CRC; return (apid, seq, telecommand, payload). Raises PacketError."""
+    n = len(data)
+    if n < HEADER_LEN + CRC_LEN:
+        raise PacketError("short", f"{n} bytes; a packet has at least {HEADER_LEN + CRC_LEN}")
+    word0, word1, dlen = _HDR.unpack_from(data)
+    if dlen + 1 + HEADER_LEN != n:
+        raise PacketError("length", f"header says {dlen + 1 + HEADER_LEN} bytes, datagram has {n}")
+    if binascii.crc_hqx(data, 0xFFFF) != 0:
+        raise PacketError("crc", "packet error control (CRC-16/CCITT) mismatch")
+    if word0 >> 13 != 0 or word0 & 0x0800 or word1 >> 14 != 0b11:
+        raise PacketError("header", "not a version-0, unsegmented space packet without secondary header")
+    return word0 & 0x7FF, word1 & 0x3FFF, bool(word0 & 0x1000), memoryview(data)[HEADER_LEN : n - CRC_LEN]
+
+
+# --- strings and tables ------------------------------------------------------------
+
+
+def _put_str(out: bytearray, text: str | None) -> None:
+    if text is None:
+        out += _U16.pack(_NONE_LEN)
+        return
+    raw = text.encode("utf-8")
+    if len(raw) >= _NONE_LEN:
+        raw = raw[: _NONE_LEN - 1].decode("utf-8", "ignore").encode("utf-8")
+    out += _U16.pack(len(raw))
+    out += raw
+
+
+def _get_str(buf: memoryview, pos: int) -> tuple[str | None, int]:
+    (k,) = _U16.unpack_from(buf, pos)
+    pos += 2
+    if k == _NONE_LEN:
+        return None, pos
+    if pos + k > len(buf):
+        raise PacketError("payload", "string runs past the end of the packet")
+    try:
+        return bytes(buf[pos : pos + k]).decode("utf-8"), pos + k
+    except UnicodeDecodeError:
+        raise PacketError("payload", "string is not UTF-8") from None
+
+
+def _put_name(out: bytearray, name: str) -> None:
+    raw = name.encode("utf-8")[:255]
+    out.append(len(raw))
+    out += raw
+
+
+def _get_name(buf: memoryview, pos: int) -> tuple[str, int]:
+    k = buf[pos]
+    pos += 1
+    if pos + k > len(buf):
+        raise PacketError("payload", "name runs past the end of the packet")
+    try:
+        return bytes(buf[pos : pos + k]).decode("utf-8"), pos + k
+    except UnicodeDecodeError:
+        raise PacketError("payload", "name is not UTF-8") from None
+
+
+def _put_margins(out: bytearray, margins: dict[str, float]) -> None:
+    out += _U16.pack(len(margins))
+    for name, value in margins.items():
+        _put_name(out, name)
+        out += _F64.pack(float(value))
+
+
+def _get_margins(buf: memoryview, pos: int) -> tuple[dict[str, float], int]:
+    (count,) = _U16.unpack_from(buf, pos)
+    pos += 2
+    out = {}
+    for _ in range(count):
+        name, pos = _get_name(buf, pos)
+        (out[name],) = _F64.unpack_from(buf, pos)
+        pos += 8
+    return out, pos
+
+
+def _put_counters(out: bytearray, counters: dict[str, int]) -> None:
+    out.append(min(len(counters), 255))
+    for name, value in list(counters.items())[:255]:
+        _put_name(out, name)
+        out += _U64.pack(max(0, int(value)) & 0xFFFFFFFFFFFFFFFF)
+
+
+def _get_counters(buf: memoryview, pos: int) -> tuple[dict[str, int], int]:
+    count = buf[pos]
+    pos += 1
+    out = {}
+    for _ in range(count):
+        name, pos = _get_name(buf, pos)
+        (out[name],) = _U64.unpack_from(buf, pos)
+        pos += 8
+    return out, pos
+
+
+# --- encoders ----------------------------------------------------------------------
+
+
+def encode_nav(nav: NavPacket, seq: int) -> bytes:
+    """A nav packet (APID_NAV): 114-byte payload, 122 bytes in all."""
+    payload = _NAV.pack(
+        nav.t_s, *nav.r_ecef, *nav.v_ecef, *nav.q_body_to_ecef, *nav.omega_body_rad_s,
+        nav.source & 0xFF, NAV_FLAG_VALID if nav.valid else 0,
+    )  # fmt: skip
+    return _frame(APID_NAV, seq, payload)
+
+
+def encode_health(health: HealthPacket, seq: int) -> bytes:
+    """A string-health packet (APID_HEALTH): t_s, string count (u8), healthy bitmask (u32, bit k = string k)."""
+    if len(health.healthy) > 32:
+        raise PacketError("payload", f"at most 32 strings fit a health packet; got {len(health.healthy)}")
+    mask = 0
+    for k, ok in enumerate(health.healthy):
+        mask |= int(bool(ok)) << k
+    return _frame(APID_HEALTH, seq, _HEALTH.pack(health.t_s, len(health.healthy), mask))
+
+
+def encode_status(status: StatusPacket, seq: int) -> bytes:
+    """A status packet (APID_STATUS); the layout is in docs/telemetry.md."""
+    try:
+        code = STATES.index(status.state)
+    except ValueError:
+        raise PacketError("payload", f"status state must be one of {', '.join(STATES)}; got {status.state!r}") from None
+    out = bytearray(
+        _STATUS_HEAD.pack(
+            status.t_s, code, status.lat_deg, status.lon_deg, status.alt_m, status.speed_mps,
+            status.iip_lat_deg, status.iip_lon_deg,
+        )
+    )  # fmt: skip
+    _put_str(out, status.fired_by)
+    _put_str(out, status.reason)
+    _put_margins(out, status.margins)
+    _put_counters(out, status.counters)
+    return _frame(APID_STATUS, seq, bytes(out))
+
+
+def encode_terminate(cmd: TerminateCommand, seq: int) -> bytes:
+    """The terminate command (TC, APID_TERMINATE): t_terminate_s, repeat (u32), fired_by."""
+    out = bytearray(_TERM_HEAD.pack(cmd.t_terminate_s, cmd.repeat & 0xFFFFFFFF))
+    _put_str(out, cmd.fired_by)
+    return _frame(APID_TERMINATE, seq, bytes(out), telecommand=True)
+
+
+def encode_heartbeat(hb: HeartbeatPacket, seq: int) -> bytes:
+    """A heartbeat (APID_HEARTBEAT): t_s, uptime_s, counters."""
+    out = bytearray(_HB_HEAD.pack(hb.t_s, hb.uptime_s))
+    _put_counters(out, hb.counters)
+    return _frame(APID_HEARTBEAT, seq, bytes(out))
+
+
+def encode_packet(packet: Packet, seq: int) -> bytes:
+    """Encode any packet type."""
+    return _ENCODERS[type(packet)](packet, seq)
+
+
+# --- decoder -----------------------------------------------------------------------
+
+
+def _decode_payload(apid: int, telecommand: bool, seq: int, p: memoryview) -> Packet:
+    if apid == APID_NAV:
+        if len(p) != _NAV.size:
+            raise PacketError("payload", f"nav payload must be {_NAV.size} bytes; got {len(p)}")
+        v = _NAV.unpack(p)
+        flags = v[15]
+        if flags & ~NAV_FLAGS_KNOWN:
+            raise PacketError("payload", f"nav flags 0x{flags:02x} set unknown bits")
+        return NavPacket(v[0], v[1:4], v[4:7], v[7:11], v[11:14], v[14], bool(flags & NAV_FLAG_VALID), seq)
+    if apid == APID_HEALTH:
+        if len(p) != _HEALTH.size:
+            raise PacketError("payload", f"health payload must be {_HEALTH.size} bytes; got {len(p)}")
+        t, count, mask = _HEALTH.unpack(p)
+        if count > 32:
+            raise PacketError("payload", f"health packet claims {count} strings; at most 32")
+        return HealthPacket(t, tuple(bool(mask >> k & 1) for k in range(count)), seq)
+    if apid == APID_STATUS:
+        head = _STATUS_HEAD.unpack_from(p)
+        if head[1] >= len(STATES):
+            raise PacketError("payload", f"status state code {head[1]} unknown")
+        pos = _STATUS_HEAD.size
+        fired, pos = _get_str(p, pos)
+        reason, pos = _get_str(p, pos)
+        margins, pos = _get_margins(p, pos)
+        counters, pos = _get_counters(p, pos)
+        if pos != len(p):
+            raise PacketError("payload", f"{len(p) - pos} stray bytes after the status fields")
+        return StatusPacket(head[0], STATES[head[1]], fired, reason or "", margins, *head[2:8], counters, seq)
+    if apid == APID_TERMINATE:
+        if not telecommand:
+            raise PacketError("header", "the terminate command must be a telecommand (packet type 1)")
+        t, repeat = _TERM_HEAD.unpack_from(p)
+        fired, pos = _get_str(p, _TERM_HEAD.size)
+        if pos != len(p):
+            raise PacketError("payload", f"{len(p) - pos} stray bytes after the terminate fields")
+        return TerminateCommand(t, repeat, fired, seq)
+    if apid == APID_HEARTBEAT:
+        t, up = _HB_HEAD.unpack_from(p)
+        counters, pos = _get_counters(p, _HB_HEAD.size)
+        if pos != len(p):
+            raise PacketError("payload", f"{len(p) - pos} stray bytes after the heartbeat fields")
+        return HeartbeatPacket(t, up, counters, seq)
+    raise PacketError("apid", f"APID 0x{apid:03x} is not one of {', '.join(f'0x{a:03x}' for a in APID_NAMES)}")
+
+
+def decode_packet(data: bytes) -> Packet:
+    """Decode one datagram into its packet object (``seq`` filled from the header).
+
+    Raises :class:`PacketError` (with ``kind``) for anything that is not a
+    valid packet: short, wrong length, CRC mismatch, foreign header, unknown
+    APID, or a payload that does not parse. Never any other exception.
+    """
+    apid, seq, tc, payload = split_frame(data)
+    if tc and apid != APID_TERMINATE:
+        raise PacketError("header", f"APID 0x{apid:03x} must be telemetry (packet type 0)")
+    try:
+        return _decode_payload(apid, tc, seq, payload)
+    except struct.error as exc:
+        raise PacketError("payload", f"{APID_NAMES.get(apid, 'packet')} payload too short: {exc}") from None
+    except IndexError:
+        raise PacketError("payload", f"{APID_NAMES.get(apid, 'packet')} payload truncated") from None
+
+
+_ENCODERS = {
+    NavPacket: encode_nav, HealthPacket: encode_health, StatusPacket: encode_status,
+    TerminateCommand: encode_terminate, HeartbeatPacket: encode_heartbeat,
+}  # fmt: skip

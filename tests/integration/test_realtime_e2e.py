@@ -1,0 +1,184 @@
+"""End to end over loopback: `rangeguard run` and `rangeguard stream` as separate processes.
+
+The Kii mission's f2-nozzle scenario (Kairos flight 2: nozzle fault at T+80 s,
+drift west across the limit line) is played at 40x real time. The AFSS must
+send the terminate command (iip-corridor, near T+103 s), and its decision log
+must be byte-identical to `rangeguard replay` of the nav log it recorded.
+
+Receive clock: the run's clock is scaled by 5 while the stream plays at 40x,
+so receive time advances slower than data time; the data-loss rule can then
+only judge later than in flight, never spuriously, and a scheduling stall of
+up to 2 s / 5 = 0.4 s on a busy machine cannot fire it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from rangeguard.mission import load_mission
+from rangeguard.replay import read_navlog, replay
+from rangeguard.telemetry.packets import HeartbeatPacket, StatusPacket, TerminateCommand, decode_packet
+
+ROOT = Path(__file__).resolve().parents[2]
+MISSION = ROOT / "missions" / "kii-sso.yaml"
+CLI = [sys.executable, "-m", "rangeguard.cli"]
+SPEED = 40.0
+TIME_SCALE = 5.0
+UNTIL_S = 106.0
+
+
+def _udp_listener() -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.2)
+    return s
+
+
+def _start_run(tmp: Path, command_port: int, status_port: int) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen(
+        [*CLI, "run", "-m", str(MISSION), "--listen", "udp://127.0.0.1:0",
+         "--command", f"udp://127.0.0.1:{command_port}", "--status", f"udp://127.0.0.1:{status_port}",
+         "--log", str(tmp / "decisions.parquet"), "--time-scale", str(TIME_SCALE), "--max-s", "50"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp,
+    )  # fmt: skip
+    line = proc.stdout.readline()
+    if not line.startswith("listening on udp://"):
+        proc.kill()
+        raise AssertionError(f"run did not start: {line!r} {proc.stderr.read()}")
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    return out
+
+
+def fly(tmp: Path, *fault_args: str) -> dict:
+    """Run + stream f2-nozzle; return the run summary, the stream report and what arrived on the ports."""
+    cmd_sock, status_sock = _udp_listener(), _udp_listener()
+    run = stream = None
+    try:
+        run, port = _start_run(tmp, cmd_sock.getsockname()[1], status_sock.getsockname()[1])
+        stream = subprocess.Popen(
+            [*CLI, "stream", "-m", str(MISSION), "-s", "f2-nozzle", "--to", f"udp://127.0.0.1:{port}",
+             "--speed", str(SPEED), "--until-s", str(UNTIL_S), "--save-navlog", str(tmp / "played.parquet"),
+             *fault_args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        commands, statuses = [], []
+        deadline = time.monotonic() + 40
+        while stream.poll() is None and time.monotonic() < deadline:
+            for sock, out in ((cmd_sock, commands), (status_sock, statuses)):
+                sock.setblocking(False)
+                try:
+                    while True:
+                        out.append(decode_packet(sock.recv(70000)))
+                except BlockingIOError:
+                    pass
+            time.sleep(0.02)
+        s_out, s_err = stream.communicate(timeout=20)
+        assert stream.returncode == 0, s_err
+        cmd_sock.settimeout(1.0)
+        try:
+            while len(commands) < 2:
+                commands.append(decode_packet(cmd_sock.recv(70000)))
+        except TimeoutError:
+            pass
+        summary = json.loads(_stop(run).strip().splitlines()[-1])
+        return {"summary": summary, "report": json.loads(s_out.strip().splitlines()[-1]),
+                "commands": commands, "statuses": statuses}
+    finally:
+        for p in (stream, run):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+        cmd_sock.close()
+        status_sock.close()
+
+
+def _same_file_as_replay(tmp: Path) -> None:
+    m = load_mission(MISSION)
+    log = read_navlog(tmp / "decisions.nav.parquet", [s.name for s in m.nav_sources], [s.name for s in m.string_specs])
+    replay(m, log).log.write(tmp / "replayed.parquet")
+    assert (tmp / "decisions.parquet").read_bytes() == (tmp / "replayed.parquet").read_bytes()
+
+
+@pytest.mark.slow
+def test_f2_nozzle_terminates_over_udp_and_matches_replay(tmp_path):
+    got = fly(tmp_path)
+    s = got["summary"]
+    assert s["state"] == "TERMINATED" and s["fired_by"] == "iip-corridor"
+    assert 100.0 < s["t_terminate_s"] < 106.0
+    cmds = got["commands"]
+    assert cmds and all(isinstance(c, TerminateCommand) for c in cmds)
+    assert cmds[0].fired_by == "iip-corridor" and cmds[0].t_terminate_s == s["t_terminate_s"]
+    assert [c.repeat for c in cmds] == list(range(len(cmds)))  # latched: repeated with a growing count
+    statuses = [p for p in got["statuses"] if isinstance(p, StatusPacket)]
+    assert {st.state for st in statuses} >= {"ARMED", "TERMINATED"}
+    assert any(isinstance(p, HeartbeatPacket) and "received" in p.counters for p in got["statuses"])
+    final = [st for st in statuses if st.state == "TERMINATED"][-1]
+    assert final.fired_by == "iip-corridor" and "iip-corridor" in final.margins
+    c = s["counters"]
+    assert c["received"] == got["report"]["datagrams"] and c.get("malformed", 0) == 0 and c.get("gaps", 0) == 0
+    _same_file_as_replay(tmp_path)
+
+
+@pytest.mark.slow
+def test_bad_link_counts_every_fault_and_decides_like_the_clean_run(tmp_path):
+    got = fly(tmp_path, "--loss", "0.2", "--duplicate", "0.05", "--reorder", "0.05", "--corrupt", "0.01",
+              "--seed", "11")
+    s, rep, c = got["summary"], got["report"], got["summary"]["counters"]
+    assert rep["lost"] > 0 and rep["corrupted"] > 0 and rep["duplicated"] > 0 and rep["reordered"] > 0
+    # every bad packet counted and rejected
+    assert c["received"] == rep["datagrams"]
+    assert c.get("malformed", 0) == rep["corrupted"]
+    assert c.get("duplicate", 0) == rep["duplicated"]
+    assert c.get("out_of_order", 0) == rep["reordered"]
+    assert c.get("gaps", 0) - c.get("out_of_order", 0) == rep["lost"] + rep["corrupted"]
+    # the decision log is still exactly what replay of the accepted nav gives
+    _same_file_as_replay(tmp_path)
+    # and it decides like the clean run (replay of the full, fault-free nav log that was played)
+    m = load_mission(MISSION)
+    names = ([x.name for x in m.nav_sources], [x.name for x in m.string_specs])
+    played = read_navlog(tmp_path / "played.parquet", *names)
+    keep = played.t_s <= UNTIL_S
+    clean = replay(m, type(played)(*(a[keep] if isinstance(a, np.ndarray) and a.shape[:1] == keep.shape else a
+                                      for a in vars(played).values()))).log.table()
+    bad = pq.read_table(tmp_path / "decisions.parquet")
+    # accepted samples are a subset of the clean ones, bit for bit (nothing corrupted got in)
+    acc = pq.read_table(tmp_path / "decisions.nav.parquet")
+    clean_rows = {(t, repr(x), src) for t, x, src in zip(played.t_s.tolist(), played.r_ecef[:, 0].tolist(),
+                                                          played.source.tolist(), strict=True)}
+    src_index = {n: i for i, n in enumerate(names[0])}
+    assert all((t, repr(x), src_index[src]) in clean_rows for t, x, src in zip(
+        acc.column("t_s").to_pylist(), acc.column("x_ecef_m").to_pylist(), acc.column("source").to_pylist(), strict=True))
+    # the data-loss rule never fired (20 % loss cannot silence a 10 Hz source for its 2 s green time)
+    assert not any(bad.column("violated__nav-loss").to_pylist())
+    assert s["state"] == "TERMINATED" and s["fired_by"] == "iip-corridor"
+    t_clean = clean.column("t_s").to_numpy()[np.asarray(clean.column("terminate_now").to_pylist())][0]
+    assert abs(s["t_terminate_s"] - t_clean) <= 0.5  # persistence 0.5 s judged on samples 0.1 s apart
+    # state by state: equal wherever both runs have a sample, away from the two transitions
+    clean_state = dict(zip(clean.column("t_s").to_pylist(), clean.column("state").to_pylist(), strict=True))
+    t_arm = min(t for t, st in clean_state.items() if st == "ARMED")
+    for t, st in zip(bad.column("t_s").to_pylist(), bad.column("state").to_pylist(), strict=True):
+        if t in clean_state and abs(t - t_arm) > 0.5 and abs(t - t_clean) > 0.5 and math.isfinite(t):
+            assert st == clean_state[t], t
