@@ -48,8 +48,72 @@ STRICT_REL, STRICT_ABS_MPS = 0.02, 0.5
 STRICT_FROM_S, STRICT_TO_S = 4.8, 85.0
 # Corridor half-width around the nominal IIP track: grows with IIP range.
 CORRIDOR_W0_M, CORRIDOR_W_PER_RANGE = 20e3, 0.06
-CORRIDOR_END_RANGE_M = 4200e3
+CORRIDOR_END_RANGE_M = 5000e3   # well beyond the IIP-clear safing range (~4100 km): the corridor never ends first
 CORRIDOR_BACK_M = 15e3          # the corridor starts this far behind the pad
+
+
+class _Flow(dict):
+    """A mapping written on one line (distributions)."""
+
+
+def _normal(three_sigma, mean=None):
+    d = _Flow(dist="normal", three_sigma=three_sigma)
+    if mean is not None:
+        d["mean"] = mean
+    return d
+
+
+DISPERSION_RATIONALE = (
+    "Per-run dispersions for `rangeguard validate`, 3-sigma values; engineering estimates for a small solid "
+    "launcher, not Space One figures. Solid stages: delivered thrust level 1-sigma 1 % (propellant lot, grain "
+    "geometry); burn rate 0.7 % (grain temperature: ~0.14 %/K pressure sensitivity over +-5 K of conditioning; a "
+    "faster motor burns shorter at the same total impulse); Isp 0.3 %; inert mass 0.5 %; propellant load 0.3 % "
+    "(weighed). The three motors share one conditioning temperature, so their burn rates are correlated (rho 0.6). "
+    "Liquid kick stage: thrust 1 %, Isp 0.3 %, masses as above (its burn is guided: no burn-rate term). Axial-force "
+    "coefficient 5 % (wind-tunnel and CFD spread near Mach 1). Winds: the flight programme is biased for the "
+    "day's measured winds (balloon soundings before launch), so what disperses the flight is the error of that "
+    "measurement and forecast: a profile peaking at 15 m/s near 12 km (about the 2-sigma error of a few-hour "
+    "upper-wind forecast in the jet), scaled 1 +- 0.2 (1-sigma, cut to 0..1.6: a larger error violates the launch "
+    "commit criteria and scrubs the launch) and blowing from any direction (rotation uniform over +-180 deg). Attitude-programme bias (INS alignment and programme tolerance) 0.05 deg 1-sigma per axis. Thrust-line "
+    "misalignment 0.05 deg 1-sigma per axis: the geometric misalignment of a motor is 0.1-0.3 deg, but the TVC loop "
+    "trims its moment, and what remains as a side-force angle in a 3-DoF model is a fraction of it. Nav "
+    "sensor noise 0.5 to 1.5 times the sensor model's sigmas (satellite geometry, vibration). Failure onset +-2 s "
+    "(uniform) around each scenario's time."
+)
+
+
+def _solid():
+    return {"thrust_scale": _normal(0.03), "burn_rate_scale": _normal(0.021), "isp_scale": _normal(0.009),
+            "dry_mass_scale": _normal(0.015), "propellant_mass_scale": _normal(0.009)}
+
+
+def _liquid():
+    return {"thrust_scale": _normal(0.03), "isp_scale": _normal(0.009), "dry_mass_scale": _normal(0.015),
+            "propellant_mass_scale": _normal(0.009)}
+
+
+def dispersions() -> dict:
+    return {
+        "description": DISPERSION_RATIONALE,
+        "stages": [_solid(), _solid(), _solid(), _liquid()],
+        "cd_scale": _normal(0.15),
+        "wind_profile": {"altitude_m": [0.0, 1000.0, 3000.0, 6000.0, 9000.0, 12000.0, 15000.0, 20000.0, 30000.0],
+                         "speed_mps": [1.5, 3.0, 5.0, 8.0, 12.0, 15.0, 11.0, 6.0, 4.0],
+                         "direction_from_deg": [270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0]},
+        "wind_scale": _Flow(dist="truncated_normal", three_sigma=0.6, low=0.0, high=1.6),
+        "wind_rotation_deg": _Flow(dist="uniform", low=-180.0, high=180.0),
+        "attitude_bias_pitch_deg": _normal(0.15),
+        "attitude_bias_yaw_deg": _normal(0.15),
+        "thrust_misalignment_pitch_deg": _normal(0.15),
+        "thrust_misalignment_yaw_deg": _normal(0.15),
+        "sensor_noise_scale": _Flow(dist="uniform", low=0.5, high=1.5),
+        "failure_time_s": _Flow(dist="uniform", low=-2.0, high=2.0),
+        "correlations": [
+            _Flow(between=[f"stages[{a}].burn_rate_scale", f"stages[{b}].burn_rate_scale"], rho=0.6,
+                  description="the solid motors share one conditioning temperature")
+            for a, b in ((0, 1), (0, 2), (1, 2))
+        ],
+    }
 
 
 def nominal():
@@ -166,7 +230,7 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
     ]
     areas = [{"name": a, "kind": "protected", "geojson": f"areas/{a}.geojson", "margin_m": 10000.0} for a in AREAS]
     areas.append({"name": "corridor", "kind": "corridor", "lat_deg": clat, "lon_deg": clon,
-                  "description": "IIP corridor: nominal IIP track +- (20 km + 6 % of IIP range), to 4200 km."})
+                  "description": "IIP corridor: nominal IIP track +- (20 km + 6 % of IIP range), to 5000 km."})
     scenarios = {
         "f1-thrust-low": {"description": "Kairos flight 1: first-stage thrust 3 % low from liftoff (flyable).",
                           "failures": [{"kind": "thrust_scale", "scale": 0.97, "stage": 0}], "expect": "continue"},
@@ -184,8 +248,10 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
         "tvc-hardover-north": {"description": "TVC hard-over at T+40 s: 3 deg/s pitch-back toward Shikoku/Kii.",
                                "failures": [{"kind": "tvc_hardover", "from_t_s": 40.0, "rate_deg_s": -3.0, "axis": "y"}],
                                "expect": "terminate"},
-        "stage2-ignition-failure": {"description": "Second stage fails to ignite: ballistic fall into the sea.",
-                                    "failures": [{"kind": "ignition_failure", "stage": 1}], "expect": "continue"},
+        "stage2-ignition-failure": {"description": "Second stage fails to ignite: ballistic fall into the sea. The "
+                                                   "flight is lost either way; terminating it over the sea (the "
+                                                   "speed envelope does) is as acceptable as letting it fall.",
+                                    "failures": [{"kind": "ignition_failure", "stage": 1}]},
         "stage1-early-cutoff": {"description": "First stage burns out at T+50 s; the rest flies as planned.",
                                 "failures": [{"kind": "early_cutoff", "at_t_s": 50.0, "stage": 0}]},
         "gps-dropout-a": {"description": "Nav source A drops out for 5 s at T+30 s; B carries on.",
@@ -217,6 +283,7 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
                    "iip_clear": {"enabled": True, "clearance_m": 200000.0, "persistence_s": 2.0}},
         "requirements": {"false_termination_max": 1.0e-3},
         "scenarios": scenarios,
+        "dispersions": dispersions(),
     }
     return doc
 
@@ -231,6 +298,7 @@ def _list_flow(dumper, data):
 
 
 _Dumper.add_representer(list, _list_flow)
+_Dumper.add_representer(_Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
 
 
 def render(strict: bool) -> str:

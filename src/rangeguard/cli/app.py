@@ -32,7 +32,7 @@ EXIT_USER_ERROR = 2
 
 def _register() -> None:
     # Imported for their side effect: each module adds its command to ``app``.
-    from rangeguard.cli import console, demo, export, replay, report, run, simulate, stream  # noqa: F401
+    from rangeguard.cli import console, demo, export, replay, report, run, simulate, stream, validate  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

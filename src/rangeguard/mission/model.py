@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from rangeguard.mission.dispersions import DispersionsSpec
 from rangeguard.mission.rules_spec import RuleSpec
 from rangeguard.mission.sensors import NavFaultSpec, SensorsSpec
 from rangeguard.mission.site import SiteSpec
@@ -207,7 +208,9 @@ class Mission(BaseModel):
     vehicle: VehicleSpec | None = Field(None, description="Vehicle model for the simulator (inline, or a file path).")
     sensors: SensorsSpec = Field(default_factory=SensorsSpec, description="Sensor models for the simulator.")
     scenarios: dict[str, ScenarioSpec] = Field(default_factory=dict, description="Named failure scenarios.")
-    dispersions: Any = Field(None, description="Monte Carlo dispersions.")
+    dispersions: DispersionsSpec | None = Field(
+        None, description="Monte Carlo dispersions: what differs from run to run (null: every run nominal but for sensor noise)."
+    )
     nav_sources: list[NavSourceSpec] = Field(
         default_factory=lambda: [NavSourceSpec(name="nav")], min_length=1, description="Navigation sources."
     )

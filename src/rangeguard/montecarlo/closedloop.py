@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rangeguard.engine import AfssState, Engine
+from rangeguard.errors import InputError
 from rangeguard.iip import impact_point
 from rangeguard.replay.decisionlog import DecisionLog
 from rangeguard.rules.boundary import polygon_for
@@ -98,6 +99,14 @@ class FlightResult:
     decision_log: DecisionLog | None = None
     track: Track | None = None
     events: list = field(default_factory=list)
+    t_final_s: np.ndarray | None = None
+    """(N,) flight time at which each vehicle's AFSS outcome became final: terminated, safed, or the
+    vehicle stopped (impact, orbit); later cycles of its batch no longer change it (NaN: still open at the end)."""
+    min_margin: np.ndarray | None = None
+    """(N, R) smallest margin of each rule while it was active, up to ``t_final_s`` (inf: never active)."""
+    cause: np.ndarray | None = None
+    """(N,) engine ``Cause`` code of the final state."""
+    t_safed_s: np.ndarray | None = None
 
     def summary(self, i: int = 0) -> dict:
         orbit = None
@@ -130,6 +139,10 @@ def fly(
     record_every: int = 1,
     rng: np.random.Generator | None = None,
     stop_when_decided: bool = False,
+    noise_scale=None,
+    failure_time_shift_s=None,
+    wind=None,
+    observer=None,
 ) -> FlightResult:
     """Fly ``n`` vehicles of ``mission`` through ``scenario`` with the AFSS in the loop.
 
@@ -137,8 +150,20 @@ def fly(
     strict or validated variant of the same flight. ``record`` keeps vehicle
     0's decision log and every vehicle's truth track (every ``record_every``-th
     engine cycle, then every AFTER_DECISION_STEP_S once all are decided).
-    ``stop_when_decided`` ends the run once
-    every vehicle is terminated or safed (for statistics that need no impact).
+    ``stop_when_decided`` ends the run once every vehicle is terminated,
+    safed or no longer flying (for statistics that need no impact).
+
+    Monte Carlo inputs: ``rng`` is one Generator for the batch or a sequence
+    of ``n`` (one stream per vehicle, see :class:`SensorModel`);
+    ``noise_scale`` multiplies the sensor noise ((n,) or (n, sources));
+    ``failure_time_shift_s`` ((n,) s) moves the onset of each timed vehicle
+    failure (those after liftoff) per vehicle; ``wind`` (a WindSpec)
+    replaces the vehicle's wind profile; ``observer(t_s, truth, engine)`` is
+    called after every engine cycle.
+
+    A vehicle's AFSS outcome is final once it is terminated or safed, or once
+    it stops flying (impact, orbit): later cycles of its batch no longer
+    change it, so an outcome does not depend on which vehicles share the batch.
     """
     engine_mission = mission if engine_mission is None else engine_mission
     sc = mission.scenarios.get(scenario) if scenario is not None else None
@@ -146,10 +171,13 @@ def fly(
     nav_faults = list(sc.nav_faults) if sc is not None else []
     if rng is None:
         rng = np.random.default_rng(np.random.SeedSequence([mission.seed if seed is None else seed]))
-    sim = Simulator(mission.vehicle, mission.site, n=n, failures=failures, per_vehicle_params=per_vehicle_params)
+    sim = Simulator(mission.vehicle, mission.site, n=n, failures=failures, per_vehicle_params=per_vehicle_params,
+                    wind=wind)
+    if failure_time_shift_s is not None:
+        shift_failure_onsets(sim, failure_time_shift_s)
     sources = [s.name for s in engine_mission.nav_sources]
     strings = [s.name for s in engine_mission.string_specs]
-    sensors = SensorModel(mission.sensors, sources, n, rng, faults=nav_faults, strings=strings)
+    sensors = SensorModel(mission.sensors, sources, n, rng, faults=nav_faults, strings=strings, noise_scale=noise_scale)
     engine = Engine(engine_mission, n=n)
     protected = [
         (a.name, polygon_for(engine_mission, a.name), a.margin_m) for a in engine_mission.areas if a.kind == "protected"
@@ -162,8 +190,9 @@ def fly(
     decisions = None
     k = 0
     decided = (AfssState.TERMINATED, AfssState.SAFED)
+    final = _FinalOutcome(engine.state)
     while not sim.done and sim.t_s < t_max_s:
-        if np.isin(engine.state.mode, decided).all():
+        if final.closed.all():
             # every vehicle is decided for good: no more nav or rules, fly the physics to its end
             if stop_when_decided:
                 break
@@ -177,9 +206,14 @@ def fly(
         truth = sim.state
         navs = sensors.measure(t, truth)
         decisions = engine.step(navs, t, sensors.health(t))
-        if decisions.terminate_now.any():
-            sim.terminate(decisions.terminate_now)
-        _check_truth_iip(truth, engine.state.mode, protected, entered, t_entered, area_entered, t, decisions.terminate_now)
+        terminate_now = decisions.terminate_now & ~final.closed
+        if terminate_now.any():
+            sim.terminate(terminate_now)
+        mode = np.where(final.closed, AfssState.SAFE, engine.state.mode)  # closed vehicles are no longer watched
+        _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now)
+        final.update(engine.state, t, np.isin(engine.state.mode, decided) | ~truth.active)
+        if observer is not None:
+            observer(t, truth, engine)
         if record:
             dlog.add(decisions)
             if k % record_every == 0:
@@ -187,12 +221,13 @@ def fly(
     st = sim.state
     orbit = orbit_elements(st.r_ecef, st.v_ecef)
     in_orbit = sim.in_orbit
-    mode = engine.state.mode
+    final.update(engine.state, sim.t_s, np.zeros(n, bool))
+    mode = final.mode
     names = [AfssState(int(m)).name for m in mode]
     fired = [decisions.fired_by(i) if (decisions is not None and mode[i] == AfssState.TERMINATED) else None for i in range(n)]
     return FlightResult(
         terminated=mode == AfssState.TERMINATED,
-        t_terminate_s=engine.state.t_terminate_s.copy(),
+        t_terminate_s=np.where(mode == AfssState.TERMINATED, final.t_terminate_s, np.nan),
         fired_by=fired,
         state=names,
         iip_entered_protected_area=entered,
@@ -208,7 +243,64 @@ def fly(
         decision_log=dlog,
         track=track,
         events=list(sim.events),
+        t_final_s=final.t_final_s,
+        min_margin=final.min_margin,
+        cause=final.cause,
+        t_safed_s=np.where(mode == AfssState.SAFED, final.t_safed_s, np.nan),
     )
+
+
+class _FinalOutcome:
+    """Each vehicle's AFSS outcome, frozen once the vehicle is closed (decided or no longer flying)."""
+
+    def __init__(self, state):
+        n = state.mode.shape[0]
+        self.closed = np.zeros(n, bool)
+        self.t_final_s = np.full(n, np.nan)
+        self.mode = state.mode.copy()
+        self.t_terminate_s = state.t_terminate_s.copy()
+        self.t_safed_s = state.t_safed_s.copy()
+        self.cause = state.cause.copy()
+        self.min_margin = state.min_margin.copy()
+
+    def update(self, state, t_s: float, closing: np.ndarray) -> None:
+        """Copy the state of the vehicles still open; then close those in ``closing``."""
+        open_ = ~self.closed
+        if not open_.any():
+            return
+        self.mode[open_] = state.mode[open_]
+        self.t_terminate_s[open_] = state.t_terminate_s[open_]
+        self.t_safed_s[open_] = state.t_safed_s[open_]
+        self.cause[open_] = state.cause[open_]
+        self.min_margin[open_] = state.min_margin[open_]
+        now = open_ & closing
+        self.t_final_s[now] = t_s
+        self.closed |= now
+
+
+_ONSET_COLUMNS = ("F_SCALE_T", "F_LOSS_T", "F_ATT_T")
+
+
+def shift_failure_onsets(sim: Simulator, shift_s) -> None:
+    """Move the onset of each timed failure of ``sim`` by ``shift_s`` ((N,) or scalar, s), per vehicle.
+
+    Only onsets after liftoff move (a failure from liftoff, or one with no
+    time such as an ignition failure, stays as it is); a shifted onset never
+    goes below 1 nav cycle after liftoff. Call before the first advance: the
+    simulator applies the same scenario to every vehicle, and this is how a
+    Monte Carlo run disperses the failure time.
+    """
+    from rangeguard.sim import kernels as K
+
+    shift = np.broadcast_to(np.asarray(shift_s, dtype=np.float64), (sim.n,))
+    if sim.t_s != 0.0:
+        raise InputError("shift_failure_onsets must be called before the simulator advances")
+    fp = sim._FP  # (N, NFP) failure parameters; onsets are read at every step
+    for name in _ONSET_COLUMNS:
+        col = getattr(K, name)
+        t0 = fp[:, col]
+        timed = np.isfinite(t0) & (t0 > 0.0)
+        fp[timed, col] = np.maximum(t0[timed] + shift[timed], DEFAULT_NAV_DT_S)
 
 
 def _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now) -> None:

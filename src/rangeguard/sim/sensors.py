@@ -27,7 +27,12 @@ Randomness comes only from the generator passed in. Each source gets its own
 child generator (``Generator.spawn``), so sources have independent noise and
 adding a source does not change another source's noise; every sample draws
 the same numbers whatever the faults, so a fault scenario and the nominal run
-of the same seed see identical noise until the fault.
+of the same seed see identical noise until the fault. Pass one generator per
+vehicle instead (a sequence of N) and each vehicle's noise comes from its own
+stream only, so a Monte Carlo run draws the same noise whatever batch it is
+flown in (the draws are taken in fixed blocks of :data:`STREAM_BLOCK` samples
+per vehicle and source). ``noise_scale`` multiplies every noise sigma per
+vehicle (and optionally per source): dispersed sensor quality.
 
 :func:`nav_log_from_truth` runs the model over recorded truth and returns the
 nav log table that ``rangeguard replay`` and the UDP streamer read
@@ -53,6 +58,8 @@ from rangeguard.sim.navfaults import NavFaults
 _R, _V, _Q, _W = slice(0, 3), slice(3, 6), slice(6, 10), slice(10, 13)
 _WIDTH = 13
 _DUE_TOL = 1e-6  # fraction of a period: absorbs round-off in the caller's clock
+STREAM_BLOCK = 64
+"""Samples drawn at a time from each vehicle's own stream (per source) when generators are per vehicle."""
 
 NAV_LOG_COLUMNS = (
     "t_s",
@@ -240,6 +247,40 @@ class _TruthHistory:
 # --- the sensor model -------------------------------------------------------------
 
 
+class _VehicleStreams:
+    """Per-vehicle random streams of one source, drawn in blocks of STREAM_BLOCK samples.
+
+    Each refill draws, from each vehicle's generator in turn, ``STREAM_BLOCK``
+    uniforms (if the source has dropouts) and then ``(STREAM_BLOCK, k)``
+    standard normals: vehicle i's numbers depend only on its generator.
+    """
+
+    def __init__(self, gens, uniforms: bool, k: int):
+        self.gens, self.uniforms, self.k = gens, uniforms, k
+        self.pos = STREAM_BLOCK
+        self.u = self.z = None
+
+    def next(self):
+        if not self.uniforms and not self.k:
+            return None, None
+        if self.pos == STREAM_BLOCK:
+            us, zs = [], []
+            for g in self.gens:
+                if self.uniforms:
+                    us.append(g.random(STREAM_BLOCK))
+                if self.k:
+                    zs.append(g.standard_normal((STREAM_BLOCK, self.k)))
+            self.u = np.stack(us) if self.uniforms else None  # (n, B)
+            self.z = np.stack(zs) if self.k else None         # (n, B, k)
+            self.pos = 0
+        j = self.pos
+        self.pos += 1
+        u = None if self.u is None else self.u[:, j]
+        z = None if self.z is None else np.ascontiguousarray(self.z[:, j, :])
+        return u, z
+
+
+
 class SensorModel:
     """Nav sources of N vehicles: noise, rate, latency, dropouts and nav faults.
 
@@ -249,7 +290,11 @@ class SensorModel:
     sources: nav source names; a NavBatch's ``source`` is the index here.
     n: number of vehicles.
     rng: the run's generator (derived by the caller from the mission seed and
-        run index); one child generator per source is spawned from it.
+        run index); one child generator per source is spawned from it. Or a
+        sequence of ``n`` generators, one per vehicle (one child per source
+        spawned from each): vehicle i's noise then depends on its own stream only.
+    noise_scale: multiplier on every noise sigma, scalar, (n,) per vehicle or
+        (n, n_sources) per vehicle and source (default 1).
     faults: nav faults (``NavFaultSpec`` models or dicts).
     strings: AFTS string names for :meth:`health` (default: one per source,
         named like the source, as ``Mission.string_specs``).
@@ -269,6 +314,7 @@ class SensorModel:
         faults: Iterable = (),
         strings: Sequence[str] | None = None,
         t_start_s: float = 0.0,
+        noise_scale=None,
     ):
         spec = SensorsSpec() if spec is None else spec
         self.sources = [str(s) for s in sources]
@@ -280,15 +326,26 @@ class SensorModel:
             raise InputError(str(exc)) from exc
         if int(n) != n or n < 1:
             raise InputError(f"n (number of vehicles) must be a positive integer; got {n!r}")
-        if not isinstance(rng, np.random.Generator):
-            raise InputError("rng must be a numpy.random.Generator (derive it from the mission seed and run index)")
+        per_vehicle = not isinstance(rng, np.random.Generator)
+        if per_vehicle:
+            rng = list(rng) if isinstance(rng, Sequence) else None
+            if rng is None or len(rng) != n or not all(isinstance(g, np.random.Generator) for g in rng):
+                raise InputError(
+                    "rng must be a numpy.random.Generator (derive it from the mission seed and run index) "
+                    f"or a sequence of {n} Generators, one per vehicle"
+                )
         self.n = int(n)
         self.strings = list(self.sources) if strings is None else [str(s) for s in strings]
         self.models: list[NavSourceModelSpec] = [spec.for_source(s) for s in self.sources]
         self.faults = NavFaults(faults, self.sources, self.strings)
         self.t_start_s = float(t_start_s)
+        n_src = len(self.sources)
         try:
-            self._rngs = rng.spawn(len(self.sources))
+            if per_vehicle:
+                children = [g.spawn(n_src) for g in rng]
+                self._rngs = None
+            else:
+                self._rngs = rng.spawn(n_src)
         except TypeError as exc:  # its bit generator was not seeded from a SeedSequence
             raise InputError(
                 "rng cannot spawn child generators: create it with numpy.random.default_rng(seed_sequence)"
@@ -297,6 +354,26 @@ class SensorModel:
             3 * sum(sig > 0 for sig in (m.position_noise_m, m.velocity_noise_mps, m.attitude_noise_deg, m.rate_noise_deg_s))
             for m in self.models
         ]
+        self._streams = None
+        if per_vehicle:
+            self._streams = [
+                _VehicleStreams([c[s] for c in children], self.models[s].dropout_probability > 0, self._n_normals[s])
+                for s in range(n_src)
+            ]
+        self._noise_scale = None
+        if noise_scale is not None:
+            ns = np.asarray(noise_scale, dtype=np.float64)
+            if ns.ndim == 1 and ns.shape[0] == self.n:
+                ns = ns[:, None]
+            try:
+                ns = np.array(np.broadcast_to(ns, (self.n, n_src)), dtype=np.float64)
+            except ValueError:
+                raise InputError(
+                    f"noise_scale must be a scalar, ({self.n},) or ({self.n}, {n_src}); got shape {ns.shape}"
+                ) from None
+            if not np.all(ns >= 0):
+                raise InputError("noise_scale must be >= 0 (a multiplier on the noise sigmas)")
+            self._noise_scale = ns
         self._next_k = [None] * len(self.sources)
         self._last_t: float | None = None
         max_latency = max(m.latency_s for m in self.models)
@@ -346,7 +423,8 @@ class SensorModel:
         return [self._sample(s, t_s, packed) for s in due]
 
     def _sample(self, s: int, t_s: float, packed: np.ndarray) -> NavBatch:
-        m, rng, n = self.models[s], self._rngs[s], self.n
+        m, n = self.models[s], self.n
+        rng = None if self._rngs is None else self._rngs[s]
         t_valid = t_s - m.latency_s
         if m.latency_s > 0:
             x = self._history.at(t_valid)
@@ -356,10 +434,16 @@ class SensorModel:
         true_r, true_v = (x[:, _R].copy(), x[:, _V].copy()) if self.faults.has_faults(s) else (None, None)
 
         # Random numbers: the same draws whatever the faults (common random numbers).
-        lost = rng.random(n) < m.dropout_probability if m.dropout_probability > 0 else None
+        if self._streams is not None:
+            u, z = self._streams[s].next()
+        else:
+            u = rng.random(n) if m.dropout_probability > 0 else None
+            z = rng.standard_normal((n, self._n_normals[s])) if self._n_normals[s] else None
+        lost = u < m.dropout_probability if u is not None else None
         if self._n_normals[s]:
             f = self.faults.noise_factor(s, t_valid)
-            z = rng.standard_normal((n, self._n_normals[s]))
+            if self._noise_scale is not None:
+                z = z * self._noise_scale[:, s:s + 1]
             _apply_noise_nb(
                 x, z, f * m.position_noise_m, f * m.velocity_noise_mps,
                 f * m.attitude_noise_deg * DEG, f * m.rate_noise_deg_s * DEG,

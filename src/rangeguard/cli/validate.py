@@ -1,0 +1,164 @@
+"""``rangeguard validate``: Monte Carlo rule validation, with statistics, a verdict and ``--suggest``.
+
+Exit status: 0 when the verdict is PASS (with ``--suggest``: the suggested
+mission's verdict), 1 when it is FAIL, 2 for an error the user can fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from rangeguard.cli.app import app
+from rangeguard.errors import InputError
+from rangeguard.mission import load_mission
+
+
+def _backend(backend: str, workers: int | None, scheduler: str | None) -> tuple[str, int]:
+    """auto: --scheduler -> dask on that cluster; --workers K -> a Dask LocalCluster of K;
+    neither -> local processes, one per CPU (in-process on one CPU)."""
+    if backend not in ("auto", "inprocess", "processes", "dask"):
+        raise InputError(f"unknown backend '{backend}'; allowed: auto, inprocess, processes, dask")
+    if scheduler and backend not in ("auto", "dask"):
+        raise InputError("--scheduler needs the dask backend (leave --backend at auto, or give --backend dask)")
+    cpus = os.cpu_count() or 1
+    if backend == "auto":
+        if scheduler:
+            return "dask", 1
+        if workers is not None:
+            return ("dask", workers) if workers > 1 else ("inprocess", 1)
+        return ("processes", cpus) if cpus > 1 else ("inprocess", 1)
+    return backend, (workers if workers is not None else (cpus if backend != "inprocess" else 1))
+
+
+class _Progress:
+    """A rich progress bar (on stderr) with runs/s and the time left."""
+
+    def __init__(self, label: str, total: int, enabled: bool):
+        self.console = Console(stderr=True)
+        self.enabled = enabled and self.console.is_terminal
+        self.total = total
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:.1f} runs/s"), TextColumn("{task.fields[left]} left"), console=self.console,
+            disable=not self.enabled,
+        )
+        self.task = self.bar.add_task(label, total=total, rate=0.0, left="-:--")
+        self.t0 = time.perf_counter()
+        self.first = None
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.__exit__(*exc)
+
+    def __call__(self, task, done: int) -> None:
+        if task is None:  # chunks already on disk (resumed)
+            self.first = done
+        new = done - (self.first or 0)
+        rate = new / max(time.perf_counter() - self.t0, 1e-9)
+        left = "-:--"
+        if rate > 0:
+            sec = int(round((self.total - done) / rate))
+            left = f"{sec // 60}:{sec % 60:02d}"
+        self.bar.update(self.task, completed=done, rate=rate, left=left)
+
+
+def _fmt(x, spec=".3g") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _print_report(console: Console, s: dict, title: str, seconds: float) -> None:
+    ft = s["false_termination"]
+    console.print(f"[bold]{title}[/bold]: {s['runs']} dispersed nominal flights, "
+                  f"{sum(v['runs'] for v in s['scenarios'].values())} failure flights in {seconds:.1f} s")
+    rules = Table(title="Nominal flights, per rule")
+    for col, j in (("rule", "left"), ("false terminations", "right"), ("min margin p0.1", "right"),
+                   ("p1", "right"), ("p50", "right"), ("unit", "left")):
+        rules.add_column(col, justify=j)
+    for name, r in s["rules"].items():
+        rules.add_row(name, str(r["false_terminations"]), _fmt(r["margin_p0.1"]), _fmt(r["margin_p1"]),
+                      _fmt(r["margin_p50"]), r["unit"])
+    console.print(rules)
+    console.print(f"false terminations: {ft['count']} of {s['runs']} (p = {_fmt(ft['probability'])}); "
+                  f"95 % upper bound {ft['upper95']:.3g} vs requirement {ft['requirement']:g}")
+    if s["scenarios"]:
+        sc = Table(title="Failure scenarios")
+        for col in ("scenario", "runs", "terminated", "t detect p50 s", "p99 s", "missed", "expect", "unexpected",
+                    "rules"):
+            sc.add_column(col, justify="left" if col in ("scenario", "expect", "rules") else "right")
+        for name, v in s["scenarios"].items():
+            sc.add_row(name, str(v["runs"]), str(v["terminated"]), _fmt(v["t_detect_p50_s"], ".2f"),
+                       _fmt(v["t_detect_p99_s"], ".2f"), str(v["missed"]), v["expect"] or "-", str(v["unexpected"]),
+                       ", ".join(f"{k} {n}" for k, n in v["rules"].items()))
+        console.print(sc)
+    colour = "green" if s["verdict"] == "PASS" else "red"
+    console.print(f"[bold {colour}]{s['verdict']}[/bold {colour}]" + "".join(f"\n  - {r}" for r in s["reasons"]))
+
+
+@app.command()
+def validate(
+    mission: Path = typer.Argument(..., help="Mission YAML file (with a vehicle and, usually, dispersions)."),
+    runs: int = typer.Option(3000, "--runs", min=0, help="Dispersed nominal flights."),
+    scenarios: str = typer.Option("all", "--scenarios", help="Failure scenarios: all, none, or NAME,NAME,..."),
+    failure_runs: int = typer.Option(100, "--failure-runs", min=0, help="Dispersed flights per failure scenario."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Start a Dask LocalCluster of K worker processes."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Use an existing Dask cluster (tcp://HOST:PORT)."),
+    backend: str = typer.Option("auto", "--backend", help="auto, inprocess, processes or dask."),
+    chunk_size: int = typer.Option(250, "--chunk-size", min=1, help="Runs per chunk (one Parquet file each)."),
+    out: Path = typer.Option(Path("rangeguard-out/validate"), "--out", help="Output directory (reruns resume)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
+    suggest: Path = typer.Option(None, "--suggest", help="Write a mission with re-derived envelopes here, then validate it."),
+    suggest_spread: float = typer.Option(1.0, "--suggest-spread", min=0.0,
+                                         help="Suggested envelopes: extremes pushed out by this x their distance from the median (+ an absolute term)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+    t_max: float = typer.Option(3600.0, "--t-max", min=0.1, help="End every flight at this flight time, s (quick checks)."),
+) -> None:
+    """Fly dispersed nominal and failure flights through simulator, sensors and AFSS; judge the rules."""
+    from rangeguard.montecarlo.stats import json_view
+    from rangeguard.montecarlo.suggest import derive_envelopes, write_suggested
+    from rangeguard.montecarlo.validation import validate as run_validation
+
+    m = load_mission(mission)
+    kind, n_workers = _backend(backend, workers, scheduler)
+    console = Console() if Console().is_terminal else Console(width=160)
+    common = {"chunk_size": chunk_size, "backend": kind, "workers": n_workers, "scheduler": scheduler}
+
+    def one(mis, out_dir, label):
+        names = list(mis.scenarios) if scenarios == "all" else ([] if scenarios == "none" else scenarios.split(","))
+        total = runs + failure_runs * len([x for x in names if x])
+        t0 = time.perf_counter()
+        with _Progress(label, total, progress and not json_out) as bar:
+            result = run_validation(mis, runs=runs, scenarios=scenarios, failure_runs=failure_runs, out_dir=out_dir,
+                                    on_chunk=bar, t_max_s=t_max, **common)
+        seconds = time.perf_counter() - t0
+        if not json_out:
+            _print_report(console, result.summary, f"{mis.name} [{kind}, {n_workers} worker(s)]", seconds)
+            console.print(f"wrote {out_dir}/runs.parquet, statistics.parquet, summary.json")
+        return result
+
+    first = one(m, out, f"validate {m.name}")
+    final = first
+    doc = json_view(first.summary)
+    if suggest is not None:
+        with _Progress(f"suggest: {runs} monitor-only flights", runs, progress and not json_out) as bar:
+            env = derive_envelopes(m, runs, spread=suggest_spread, out_dir=out / "suggest", on_chunk=bar,
+                                   **common)
+        path = write_suggested(m, env, suggest, suggest_spread)
+        if not json_out:
+            console.print(f"wrote {path}: {len(env)} envelope rule(s) re-derived from {runs} dispersed nominal "
+                          f"flights (extremes pushed out by {suggest_spread:g} x their distance from the median); validating it")
+        final = one(load_mission(path), out / "suggested", f"validate {path.name}")
+        doc["suggested"] = {"path": str(path), **json_view(final.summary)}
+    if json_out:
+        typer.echo(json.dumps(doc))
+    raise typer.Exit(0 if final.verdict == "PASS" else 1)

@@ -1,0 +1,175 @@
+"""Chunked Monte Carlo execution: in-process, local processes or a Dask cluster, resumable.
+
+:func:`run_tasks` takes a list of :class:`~rangeguard.montecarlo.chunks.ChunkTask`
+and a directory. A task whose Parquet file is already there is skipped (a
+rerun with the same arguments resumes an interrupted one); every other task
+runs on the chosen backend and its table is written, atomically (temporary
+file, then rename), as soon as it arrives. The files are named by the
+mission fingerprint, case and run range, so runs of a different mission or
+different dispersions never mix, and because run k depends only on (mission
+seed, k) the answer does not depend on the chunk size, the worker count or
+the backend.
+
+Backends:
+
+- ``inprocess``: one chunk after another in this process;
+- ``processes``: a ``concurrent.futures`` pool of ``workers`` spawned processes;
+- ``dask``: ``dask.distributed``, on an existing scheduler (``scheduler``
+  address) or on a LocalCluster of ``workers`` single-threaded worker
+  processes started here. A worker that dies mid-chunk has its chunk
+  rescheduled on another (Dask's own recovery); results are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rangeguard.errors import InputError
+from rangeguard.montecarlo.chunks import ChunkTask, run_chunk
+
+BACKENDS = ("inprocess", "processes", "dask")
+FORMAT_VERSION = "1"
+"""Bumped when a chunk's rows change meaning, so old chunk files are not reused."""
+
+
+def fingerprint(*missions, extra: str = "") -> str:
+    """A short hash of the missions' content (everything that decides a run's outcome)."""
+    h = hashlib.sha256(FORMAT_VERSION.encode())
+    for m in missions:
+        h.update(m.model_dump_json().encode())
+        if m.vehicle is not None:  # motor curves come from files: hash the resolved content too
+            for st in m.vehicle.stages:
+                if st.eng_file:
+                    try:
+                        h.update(Path(st.eng_file).read_bytes())
+                    except OSError:
+                        h.update(str(st.eng_file).encode())
+        for a in m.areas:
+            h.update(repr(m.area_outline(a.name)).encode() if a.name in m._polygons else a.name.encode())
+    h.update(extra.encode())
+    return h.hexdigest()[:16]
+
+
+def chunk_path(directory: Path, task: ChunkTask) -> Path:
+    return Path(directory) / f"{task.name}.parquet"
+
+
+def _write(directory: Path, task: ChunkTask, table: pa.Table) -> None:
+    path = chunk_path(directory, task)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def _worker_init() -> None:
+    """Worker processes: one numba thread (the parallelism is the processes)."""
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+def run_tasks(
+    tasks: list[ChunkTask],
+    directory: Path,
+    backend: str = "inprocess",
+    workers: int = 1,
+    scheduler: str | None = None,
+    on_chunk: Callable[[ChunkTask, int], None] | None = None,
+) -> list[Path]:
+    """Run every task whose file is missing in ``directory``; return the files of all tasks, in task order.
+
+    ``on_chunk(task, runs_done)`` is called after each chunk is written (for
+    progress; it may raise to stop the run, e.g. KeyboardInterrupt).
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if workers < 1:
+        raise InputError(f"workers must be >= 1; got {workers}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    todo = [t for t in tasks if not chunk_path(directory, t).exists()]
+    done_runs = sum(t.n for t in tasks) - sum(t.n for t in todo)
+    if on_chunk is not None and done_runs:
+        on_chunk(None, done_runs)
+
+    def finished(task, table):
+        nonlocal done_runs
+        _write(directory, task, table)
+        done_runs += task.n
+        if on_chunk is not None:
+            on_chunk(task, done_runs)
+
+    if todo:
+        if backend == "inprocess":
+            for t in todo:
+                finished(t, run_chunk(t))
+        elif backend == "processes":
+            _run_processes(todo, workers, finished)
+        else:
+            _run_dask(todo, workers, scheduler, finished)
+    return [chunk_path(directory, t) for t in tasks]
+
+
+def _run_processes(todo, workers, finished) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
+        pending = {pool.submit(run_chunk, t): t for t in todo}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    finished(pending.pop(f), f.result())
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+
+
+def _run_dask(todo, workers, scheduler, finished) -> None:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - dask is a dependency
+        raise InputError("the dask backend needs dask[distributed]: pip install 'dask[distributed]'") from None
+    cluster = None
+    try:
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except OSError as exc:
+                raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None)
+            client = Client(cluster)
+        with client:
+            client.run(_worker_init)
+            futures = {}
+            for t in todo:
+                f = client.submit(run_chunk, t, key=f"rangeguard-chunk-{t.name}-{id(t):x}", pure=False, retries=2)
+                futures[f.key] = (f, t)
+            for f in as_completed([f for f, _ in futures.values()]):
+                task = futures[f.key][1]
+                finished(task, f.result())
+                f.release()
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def read_rows(paths: list[Path]) -> pa.Table:
+    """All rows of the chunk files (nullable columns unified), in file order."""
+    tables = [pq.read_table(p) for p in paths]
+    if not tables:
+        return pa.table({"case": pa.array([], pa.string()), "run": pa.array([], pa.int64())})
+    return pa.concat_tables(tables, promote_options="default")
