@@ -64,13 +64,14 @@ def _ingest(setup: EngineSetup, state: EngineState, navs, receive_s: np.ndarray)
             v2 = np.einsum("ij,ij->i", nav.v_ecef, nav.v_ecef)
             plausible = (r2 >= _R_MIN_M**2) & (r2 <= _R_MAX_M**2) & (v2 <= _V_MAX_MPS**2)
             accept = nav.valid & plausible & (nav.t_s > src_t[s])
-        src_t[s] = np.where(accept, nav.t_s, src_t[s])
-        src_r[s][accept] = nav.r_ecef[accept]
-        src_v[s][accept] = nav.v_ecef[accept]
-        src_q[s][accept] = nav.q_body_to_ecef[accept]
-        src_w[s][accept] = nav.omega_body_rad_s[accept]
+        np.copyto(src_t[s], nav.t_s, where=accept)
+        col = accept[:, None]
+        np.copyto(src_r[s], nav.r_ecef, where=col)
+        np.copyto(src_v[s], nav.v_ecef, where=col)
+        np.copyto(src_q[s], nav.q_body_to_ecef, where=col)
+        np.copyto(src_w[s], nav.omega_body_rad_s, where=col)
         has[s] |= accept
-        recv[s] = np.where(accept, receive_s, recv[s])
+        np.copyto(recv[s], receive_s, where=accept)
         samples += accept
         rejected += ~accept
     return src_t, src_r, src_v, src_q, src_w, has, recv, samples, rejected

@@ -126,7 +126,9 @@ class GateRule(Rule):
 
     def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
         mem = memory.copy()
-        u = unit_vectors(ctx.iip_lat_deg, ctx.iip_lon_deg)
+        u = ctx.cache.get("iip_unit")
+        if u is None:
+            u = unit_vectors(ctx.iip_lat_deg, ctx.iip_lon_deg)
         side_val = u @ self.normal
         with np.errstate(invalid="ignore"):
             along = np.arctan2(u @ self.in_plane, u @ self.a)
