@@ -20,6 +20,8 @@ import time
 
 import numpy as np
 
+from _reference import reference_s  # noqa: E402  (bench/_reference.py; scripts run from bench/)
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".venv" / "numba-cache"))
 sys.path.insert(0, str(ROOT / "src"))
@@ -29,18 +31,6 @@ from rangeguard.mission.vehicle import load_vehicle  # noqa: E402
 from rangeguard.sim import PerVehicleParams, Simulator, simulate_vehicle  # noqa: E402
 
 KII = SiteSpec(name="Spaceport Kii", lat_deg=33.54, lon_deg=135.89, alt_m=0.0, launch_azimuth_deg=191.5)
-
-
-def reference_s() -> float:
-    """A fixed single-threaded numpy workload (elementwise transcendental functions), best of 3."""
-    x = np.linspace(0.0, 10.0, 2_000_000)
-    best = np.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(5):
-            x = np.sin(x) + np.exp(-x * x)
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def dispersions(n: int, rng: np.random.Generator) -> PerVehicleParams:

@@ -25,20 +25,10 @@ import time
 
 import numpy as np
 
+from _reference import reference_s  # noqa: E402  (bench/_reference.py; scripts run from bench/)
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 KII = ROOT / "missions" / "kii-sso.yaml"
-
-
-def reference_s() -> float:
-    """A fixed single-threaded numpy workload (elementwise transcendental functions), best of 3."""
-    x = np.linspace(0.0, 10.0, 2_000_000)
-    best = np.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(5):
-            x = np.sin(x) + np.exp(-x * x)
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def full_cli(runs: int) -> dict:

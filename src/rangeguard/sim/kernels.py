@@ -85,18 +85,9 @@ NFS = 5
 ATT_NONE, ATT_HARDOVER, ATT_TUMBLE, ATT_CONING = 0, 1, 2, 3
 
 
-# The small helpers (interpolation, quaternions, gravity, heights, directions) live in
-# rangeguard.sim.kernel_math; imported here so kernels and callers find them in one place.
+# Small helpers (interpolation, quaternions, gravity, heights, directions): rangeguard.sim.kernel_math.
 from rangeguard.sim.kernel_math import (  # noqa: E402
-    _enu_dir,
-    geodetic_height,
-    gravity_j2,
-    height_fast,
-    interp_clamped,
-    q_from_axes,
-    q_from_direction,
-    qmul,
-    qrot,
+    _enu_dir, geodetic_height, gravity_j2, height_fast, interp_clamped, q_from_axes, q_from_direction, qmul, qrot,
 )
 
 
