@@ -38,6 +38,9 @@ def test_termination_cuts_thrust_and_the_debris_falls_near_the_iip_at_terminatio
     lat_iip, lon_iip = tab["iip_lat_deg"][k], tab["iip_lon_deg"][k]
     _, _, d = GEOD.inv(lon_iip, lat_iip, tab["lon_deg"][-1], tab["lat_deg"][-1])
     assert d < 5e3
+    # the recorded footprint (true IIP when decided) is that same point
+    _, _, d_fp = GEOD.inv(r.iip_lon_deg[0], r.iip_lat_deg[0], tab["lon_deg"][-1], tab["lat_deg"][-1])
+    assert d_fp < 5e3
     assert abs(tab["alt_m"][-1]) < 50.0  # it flew to the ground
     assert r.impact_t_s[0] < 200.0  # long before the nominal T+333 s
 

@@ -121,6 +121,7 @@ def validate(
     suggest_spread: float = typer.Option(1.0, "--suggest-spread", min=0.0,
                                          help="Suggested envelopes: extremes pushed out by this x their distance from the median (+ an absolute term)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write the HTML report (report.html in --out)."),
     t_max: float = typer.Option(3600.0, "--t-max", min=0.1, help="End every flight at this flight time, s (quick checks)."),
 ) -> None:
     """Fly dispersed nominal and failure flights through simulator, sensors and AFSS; judge the rules."""
@@ -141,9 +142,15 @@ def validate(
             result = run_validation(mis, runs=runs, scenarios=scenarios, failure_runs=failure_runs, out_dir=out_dir,
                                     on_chunk=bar, t_max_s=t_max, **common)
         seconds = time.perf_counter() - t0
+        written = "runs.parquet, statistics.parquet, summary.json"
+        if report:
+            from rangeguard.report import write_report
+
+            write_report(out_dir, mission=mis)
+            written += ", report.html"
         if not json_out:
             _print_report(console, result.summary, f"{mis.name} [{kind}, {n_workers} worker(s)]", seconds)
-            console.print(f"wrote {out_dir}/runs.parquet, statistics.parquet, summary.json")
+            console.print(f"wrote {out_dir}/{written}")
         return result
 
     first = one(m, out, f"validate {m.name}")

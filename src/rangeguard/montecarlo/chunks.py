@@ -11,6 +11,7 @@ batch raises, each run is flown alone and a run that still raises is
 recorded with its error, so one bad run never sinks the others.
 
 Row columns (one row per run): ``case`` ("" for nominal, else the scenario),
+``iip_lat_deg``/``iip_lon_deg`` (the true vacuum IIP when the run was decided or came down: the footprint),
 ``run``, ``terminated``, ``t_terminate_s``, ``rule`` (what fired: a rule name,
 ``string-fault:NAME`` or ``no-healthy-string``), ``state`` (final AFSS state),
 ``t_safed_s``, ``t_final_s`` (when the outcome became final), ``iip_entered``
@@ -148,6 +149,8 @@ def _fly_rows(task: ChunkTask, runs: np.ndarray) -> pa.Table:
         "iip_entered": pa.array(res.iip_entered_protected_area, pa.bool_()),
         "t_iip_entered_s": pa.array(res.t_iip_entered_s, pa.float64()),
         "area_entered": pa.array(res.area_entered, pa.string()),
+        "iip_lat_deg": pa.array(res.iip_lat_deg, pa.float64()),
+        "iip_lon_deg": pa.array(res.iip_lon_deg, pa.float64()),
         "t_fail_s": pa.array(_failure_onsets(task, res, n), pa.float64()),
         "error": pa.array([None] * n, pa.string()),
     }

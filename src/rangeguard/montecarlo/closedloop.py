@@ -107,6 +107,10 @@ class FlightResult:
     cause: np.ndarray | None = None
     """(N,) engine ``Cause`` code of the final state."""
     t_safed_s: np.ndarray | None = None
+    iip_lat_deg: np.ndarray | None = None
+    """(N,) true vacuum IIP when the vehicle was decided (terminated, safed) or came down, degrees;
+    for one still flying at the end its last IIP (NaN in orbit)."""
+    iip_lon_deg: np.ndarray | None = None
 
     def summary(self, i: int = 0) -> dict:
         orbit = None
@@ -211,7 +215,7 @@ def fly(
             sim.terminate(terminate_now)
         mode = np.where(final.closed, AfssState.SAFE, engine.state.mode)  # closed vehicles are no longer watched
         _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now)
-        final.update(engine.state, t, np.isin(engine.state.mode, decided) | ~truth.active)
+        final.update(engine.state, t, np.isin(engine.state.mode, decided) | ~truth.active, truth)
         if observer is not None:
             observer(t, truth, engine)
         if record:
@@ -222,6 +226,7 @@ def fly(
     orbit = orbit_elements(st.r_ecef, st.v_ecef)
     in_orbit = sim.in_orbit
     final.update(engine.state, sim.t_s, np.zeros(n, bool))
+    final.finish(st)
     mode = final.mode
     names = [AfssState(int(m)).name for m in mode]
     fired = [decisions.fired_by(i) if (decisions is not None and mode[i] == AfssState.TERMINATED) else None for i in range(n)]
@@ -247,6 +252,8 @@ def fly(
         min_margin=final.min_margin,
         cause=final.cause,
         t_safed_s=np.where(mode == AfssState.SAFED, final.t_safed_s, np.nan),
+        iip_lat_deg=final.iip_lat_deg,
+        iip_lon_deg=final.iip_lon_deg,
     )
 
 
@@ -262,9 +269,13 @@ class _FinalOutcome:
         self.t_safed_s = state.t_safed_s.copy()
         self.cause = state.cause.copy()
         self.min_margin = state.min_margin.copy()
+        self.iip_lat_deg = np.full(n, np.nan)
+        self.iip_lon_deg = np.full(n, np.nan)
 
-    def update(self, state, t_s: float, closing: np.ndarray) -> None:
-        """Copy the state of the vehicles still open; then close those in ``closing``."""
+    def update(self, state, t_s: float, closing: np.ndarray, truth=None) -> None:
+        """Copy the state of the vehicles still open; then close those in ``closing``, keeping
+        their true vacuum IIP at that moment (the footprint: where debris of a terminated
+        vehicle falls, to first order; the impact point itself for one that came down)."""
         open_ = ~self.closed
         if not open_.any():
             return
@@ -276,6 +287,20 @@ class _FinalOutcome:
         now = open_ & closing
         self.t_final_s[now] = t_s
         self.closed |= now
+        if truth is not None and now.any():
+            self._footprint(truth, now)
+
+    def finish(self, truth) -> None:
+        """The last IIP of the vehicles never closed (still flying at the end, or in orbit: NaN)."""
+        left = ~self.closed & np.isnan(self.iip_lat_deg)
+        if left.any():
+            self._footprint(truth, left)
+
+    def _footprint(self, truth, mask) -> None:
+        idx = np.nonzero(mask)[0]
+        lat, lon, _ = impact_point(truth.r_ecef[idx], truth.v_ecef[idx])
+        self.iip_lat_deg[idx] = lat
+        self.iip_lon_deg[idx] = lon
 
 
 _ONSET_COLUMNS = ("F_SCALE_T", "F_LOSS_T", "F_ATT_T")
