@@ -297,10 +297,10 @@ class _FinalOutcome:
             self._footprint(truth, left)
 
     def _footprint(self, truth, mask) -> None:
-        idx = np.nonzero(mask)[0]
-        lat, lon, _ = impact_point(truth.r_ecef[idx], truth.v_ecef[idx])
-        self.iip_lat_deg[idx] = lat
-        self.iip_lon_deg[idx] = lon
+        # one vehicle at a time (the scalar kernel): the value must not depend on which
+        # other vehicles close in the same cycle, i.e. on how runs are chunked
+        for i in np.nonzero(mask)[0]:
+            self.iip_lat_deg[i], self.iip_lon_deg[i], _ = impact_point(truth.r_ecef[i], truth.v_ecef[i])
 
 
 _ONSET_COLUMNS = ("F_SCALE_T", "F_LOSS_T", "F_ATT_T")
