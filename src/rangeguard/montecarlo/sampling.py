@@ -29,18 +29,7 @@ from scipy.special import ndtr, ndtri
 
 from rangeguard.errors import InputError
 from rangeguard.mission.dispersions import DispersionsSpec, NormalDist, TruncatedNormalDist, UniformDist, dist_mean
-from rangeguard.sim.params import PerVehicleParams
-
-STAGE_FIELDS = ("thrust_scale", "burn_rate_scale", "isp_scale", "dry_mass_scale", "propellant_mass_scale")
-VEHICLE_FIELDS = (
-    "cd_scale",
-    "wind_scale",
-    "wind_rotation_deg",
-    "attitude_bias_pitch_deg",
-    "attitude_bias_yaw_deg",
-    "thrust_misalignment_pitch_deg",
-    "thrust_misalignment_yaw_deg",
-)
+from rangeguard.sim.params import STAGE_FIELDS, VEHICLE_FIELDS, PerVehicleParams
 
 
 def _nominal(name: str) -> float:

@@ -12,8 +12,8 @@ import numpy as np
 
 from rangeguard.errors import InputError
 
-_STAGE_FIELDS = ("thrust_scale", "burn_rate_scale", "isp_scale", "dry_mass_scale", "propellant_mass_scale")
-_SCALAR_FIELDS = (
+STAGE_FIELDS = ("thrust_scale", "burn_rate_scale", "isp_scale", "dry_mass_scale", "propellant_mass_scale")
+VEHICLE_FIELDS = (
     "cd_scale",
     "wind_scale",
     "wind_rotation_deg",
@@ -89,13 +89,8 @@ class PerVehicleParams:
     def check(self, n: int, n_stages: int) -> None:
         """Raise InputError if a field has the wrong shape or a scale is not positive."""
         for f in fields(self):
-            arr = self.stage_array(f.name, n, n_stages) if f.name in _STAGE_FIELDS else self.scalar_array(f.name, n)
+            arr = self.stage_array(f.name, n, n_stages) if f.name in STAGE_FIELDS else self.scalar_array(f.name, n)
             if f.name.endswith("_scale") and f.name != "wind_scale" and not np.all(arr > 0):
                 raise InputError(f"PerVehicleParams.{f.name} must be > 0 for every vehicle (a multiplier)")
             if f.name == "wind_scale" and not np.all(arr >= 0):
                 raise InputError("PerVehicleParams.wind_scale must be >= 0")
-
-
-STAGE_FIELDS = _STAGE_FIELDS
-SCALAR_FIELDS = _SCALAR_FIELDS
-DEFAULTS = _DEFAULTS
