@@ -8,49 +8,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
-@njit(cache=True)
-def persistence_and_votes(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
-                          k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin):
-    """Update violation start times in place and gather each string's vote.
-
-    A judged sample (finite margin or violated) that violates starts (or
-    continues) the violation clock; a judged clean sample clears it; a row
-    out of the rule's window forgets it; an unjudged row holds it. A
-    violation counts once it has held ``persistence_s`` on the rule's clock
-    (sample time, or estimated flight time for receive-clock rules).
-
-    Returns per (vehicle, string): the terminate vote, the first
-    (lowest-index) counted terminate rule, how long it had held and its
-    margin; and the degrade flag with its first rule. Monitor rules only feed
-    the statistics. Also updates the per-vehicle statistics
-    ``first_violation_t_s`` and ``min_margin`` in place.
-    """
-    n_rules, m_rows = active.shape
-    vote = np.zeros((n, k_strings), np.bool_)
-    vote_rule = np.full((n, k_strings), -1, np.int64)
-    vote_held = np.full((n, k_strings), np.nan)
-    vote_margin = np.full((n, k_strings), np.nan)
-    degrade = np.zeros((n, k_strings), np.bool_)
-    degrade_rule = np.full((n, k_strings), -1, np.int64)
-    degrade_margin = np.full((n, k_strings), np.nan)
-    for j in range(n_rules):
-        for m in range(m_rows):
+@njit(cache=True, inline="always")
+def _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
+             tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held, vote_margin, degrade,
+             degrade_rule, degrade_margin):
+    """Persistence, votes and statistics of vehicle i (its rows on every string, rules in index order)."""
+    for s in range(k_strings):
+        m = s * n + i
+        for j in range(active.shape[0]):
             if not active[j, m]:
                 since[j, m] = math.nan
                 continue
             t = t_est[m] if receive_clock[j] else t_rows[m]
-            v = violated[j, m]
             mg = margin[j, m]
-            i = m % n
-            if v:
+            if violated[j, m]:
                 if math.isnan(since[j, m]):
                     since[j, m] = t
                 held = t - since[j, m]
                 if held >= persistence_s[j] - tol_s:
-                    s = m // n
                     if action[j] == 0 and not vote[i, s]:
                         vote[i, s] = True
                         vote_rule[i, s] = j
@@ -66,4 +44,91 @@ def persistence_and_votes(active, violated, margin, since, t_rows, t_est, receiv
                 since[j, m] = math.nan
             if mg < min_margin[i, j]:
                 min_margin[i, j] = mg
-    return vote, vote_rule, vote_held, vote_margin, degrade, degrade_rule, degrade_margin
+
+
+@njit(cache=True, inline="always")
+def _vote_arrays(n, k_strings):
+    return (np.zeros((n, k_strings), np.bool_), np.full((n, k_strings), -1, np.int64),
+            np.full((n, k_strings), np.nan), np.full((n, k_strings), np.nan), np.zeros((n, k_strings), np.bool_),
+            np.full((n, k_strings), -1, np.int64), np.full((n, k_strings), np.nan))
+
+
+@njit(cache=True)
+def _votes_serial(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
+                  tol_s, t_vehicle, first_violation_t_s, min_margin):
+    out = _vote_arrays(n, k_strings)
+    vote, vote_rule, vote_held, vote_margin, degrade, degrade_rule, degrade_margin = out
+    for i in range(n):
+        _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+                 k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held,
+                 vote_margin, degrade, degrade_rule, degrade_margin)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _votes_parallel(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+                    k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin):
+    out = _vote_arrays(n, k_strings)
+    vote, vote_rule, vote_held, vote_margin, degrade, degrade_rule, degrade_margin = out
+    for i in prange(n):
+        _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+                 k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held,
+                 vote_margin, degrade, degrade_rule, degrade_margin)
+    return out
+
+
+PARALLEL_MIN_VEHICLES = 2048
+"""Below this many vehicles the serial loop is faster than starting the thread pool."""
+
+
+def persistence_and_votes(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+                          k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin):
+    """Update violation start times in place and gather each string's vote.
+
+    Arrays are (R, M) (rules by rows) and (N, R) for the statistics. A judged
+    sample (finite margin or violated) that violates starts (or continues)
+    the violation clock; a judged clean sample clears it; a row out of the
+    rule's window forgets it; an unjudged row holds it. A violation counts
+    once it has held ``persistence_s`` on the rule's clock (sample time, or
+    estimated flight time for receive-clock rules).
+
+    Returns per (vehicle, string): the terminate vote, the first
+    (lowest-index) counted terminate rule, how long it had held and its
+    margin; and the degrade flag with its first rule. Monitor rules only feed
+    the statistics. Also updates the per-vehicle statistics
+    ``first_violation_t_s`` and ``min_margin`` in place. Vehicles are
+    independent, so the parallel loop (over vehicles) gives the serial one's
+    results exactly.
+    """
+    kernel = _votes_parallel if n >= PARALLEL_MIN_VEHICLES else _votes_serial
+    return kernel(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+                  k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin)
+
+
+@njit(cache=True)
+def ingest_source(s, t_s, r, v, q, w, valid, receive_s, src_t, src_r, src_v, src_q, src_w, has, recv, samples,
+                  rejected, r_min_m, r_max_m, v_max_mps):
+    """Accept source ``s``'s samples into the per-source store in place; count accepted and rejected.
+
+    A sample is accepted when flagged valid, plausible (|r| within [r_min_m, r_max_m], |v| <=
+    v_max_mps; NaN is not plausible) and newer than the source's last accepted sample.
+    """
+    r_min2 = r_min_m * r_min_m
+    r_max2 = r_max_m * r_max_m
+    v_max2 = v_max_mps * v_max_mps
+    for i in range(t_s.shape[0]):
+        r2 = r[i, 0] * r[i, 0] + r[i, 1] * r[i, 1] + r[i, 2] * r[i, 2]
+        v2 = v[i, 0] * v[i, 0] + v[i, 1] * v[i, 1] + v[i, 2] * v[i, 2]
+        if valid[i] and r2 >= r_min2 and r2 <= r_max2 and v2 <= v_max2 and t_s[i] > src_t[s, i]:
+            src_t[s, i] = t_s[i]
+            for c in range(3):
+                src_r[s, i, c] = r[i, c]
+                src_v[s, i, c] = v[i, c]
+                src_w[s, i, c] = w[i, c]
+            for c in range(4):
+                src_q[s, i, c] = q[i, c]
+            has[s, i] = True
+            recv[s, i] = receive_s[i]
+            samples[i] += 1
+        else:
+            rejected[i] += 1

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from rangeguard.constants import WGS84_B_M
-from rangeguard.engine._kernels import persistence_and_votes
+from rangeguard.engine._kernels import ingest_source, persistence_and_votes
 from rangeguard.engine.setup import EngineSetup
 from rangeguard.engine.state import AfssState, Cause, EngineState
 from rangeguard.errors import InputError
@@ -59,21 +59,10 @@ def _ingest(setup: EngineSetup, state: EngineState, navs, receive_s: np.ndarray)
             continue
         if nav.n != n:
             raise InputError(f"nav batch has {nav.n} rows; this engine steps {n} vehicles (one row per vehicle)")
-        with np.errstate(invalid="ignore", over="ignore"):
-            r2 = np.einsum("ij,ij->i", nav.r_ecef, nav.r_ecef)
-            v2 = np.einsum("ij,ij->i", nav.v_ecef, nav.v_ecef)
-            plausible = (r2 >= _R_MIN_M**2) & (r2 <= _R_MAX_M**2) & (v2 <= _V_MAX_MPS**2)
-            accept = nav.valid & plausible & (nav.t_s > src_t[s])
-        np.copyto(src_t[s], nav.t_s, where=accept)
-        col = accept[:, None]
-        np.copyto(src_r[s], nav.r_ecef, where=col)
-        np.copyto(src_v[s], nav.v_ecef, where=col)
-        np.copyto(src_q[s], nav.q_body_to_ecef, where=col)
-        np.copyto(src_w[s], nav.omega_body_rad_s, where=col)
-        has[s] |= accept
-        np.copyto(recv[s], receive_s, where=accept)
-        samples += accept
-        rejected += ~accept
+        ingest_source(
+            s, nav.t_s, nav.r_ecef, nav.v_ecef, nav.q_body_to_ecef, nav.omega_body_rad_s, nav.valid, receive_s,
+            src_t, src_r, src_v, src_q, src_w, has, recv, samples, rejected, _R_MIN_M, _R_MAX_M, _V_MAX_MPS,
+        )
     return src_t, src_r, src_v, src_q, src_w, has, recv, samples, rejected
 
 
@@ -112,6 +101,7 @@ def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
         source_index={name: i for i, name in enumerate(setup.source_names)},
     )
     kinematics.fill_cache(ctx.cache, kin, setup.needs_iip_range)
+    ctx.cache["kinematics"] = kin
     return ctx
 
 
@@ -126,7 +116,7 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
 
     n = state.mode.shape[0]
     k_strings = len(setup.string_names)
-    receive_s = np.broadcast_to(np.asarray(receive_time_s, dtype=np.float64), (n,))
+    receive_s = np.ascontiguousarray(np.broadcast_to(np.asarray(receive_time_s, dtype=np.float64), (n,)))
     src = _ingest(setup, state, navs, receive_s)
     ctx = _context(setup, src, receive_s)
     ok = ctx.ok
@@ -191,8 +181,9 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
     margin = np.full((n_rules, m_rows), np.nan)
     memory = list(state.memory)
     any_active = active.any(axis=1)
+    setup.thresholds.evaluate(ctx, ctx.cache["kinematics"], active, margin, violated)
     for j, rule in enumerate(setup.rules):
-        if not any_active[j]:
+        if setup.fused[j] or not any_active[j]:
             continue
         out = rule.evaluate(ctx, memory[j])
         row = active[j]

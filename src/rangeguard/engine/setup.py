@@ -9,6 +9,7 @@ import numpy as np
 from rangeguard.mission.areas import farthest_vertex_m
 from rangeguard.rules import Rule, Site, build_rules
 from rangeguard.rules.boundary import polygon_for
+from rangeguard.rules.thresholds import FUSED_TYPES, ThresholdProgram
 
 
 ACTION_TERMINATE, ACTION_DEGRADE, ACTION_MONITOR = 0, 1, 2
@@ -56,6 +57,8 @@ class EngineSetup:
     arming: object
     safing: object
     needs_iip_range: bool       # some rule, event or safing condition reads the IIP range
+    thresholds: ThresholdProgram  # the threshold rules, evaluated together in one compiled pass
+    fused: np.ndarray           # (R,) bool: the rule is evaluated by ``thresholds``
 
     @classmethod
     def from_mission(cls, mission) -> EngineSetup:
@@ -84,6 +87,8 @@ class EngineSetup:
             min_range = 0.0
         sources = [s.name for s in mission.nav_sources]
         strings = mission.string_specs
+        site = Site.from_spec(mission.site)
+        fused = np.array([r.type in FUSED_TYPES for r in rules], bool)
         return cls(
             mission=mission,
             rules=rules,
@@ -113,7 +118,7 @@ class EngineSetup:
             string_names=tuple(s.name for s in strings),
             string_source=np.array([sources.index(s.nav_source) for s in strings], int),
             source_names=tuple(sources),
-            site=Site.from_spec(mission.site),
+            site=site,
             policy=mission.termination.policy,
             faulty_string_votes=mission.termination.faulty_string_votes,
             terminate_if_no_healthy=mission.termination.all_strings_faulty == "terminate",
@@ -126,4 +131,6 @@ class EngineSetup:
                 or any(e.when is not None and e.when.quantity == "iip_range_m" for e in mission.events)
                 or (mission.safing.iip_clear.enabled and bool(protected))
             ),
+            thresholds=ThresholdProgram([(j, r) for j, r in enumerate(rules) if fused[j]], site),
+            fused=fused,
         )

@@ -117,12 +117,6 @@ class Rule:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
-def interp_table(t_s: np.ndarray, table_t_s: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Linear interpolation in time; NaN outside the table or where a limit is null (NaN)."""
-    out = np.interp(t_s, table_t_s, values, left=np.nan, right=np.nan)
-    return out
-
-
 def table_array(values) -> np.ndarray:
     """A limit list from the mission (None = no limit) as floats with NaN for None."""
     if values is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from rangeguard.constants import WGS84_A_M, WGS84_B_M
+from rangeguard.rules._kernels import gate_rows
 from rangeguard.rules.base import Rule, RuleContext, RuleOutput
 from rangeguard.earth.polygon import GreatCirclePolygon, unit_vectors
 
@@ -102,8 +103,6 @@ class GateRule(Rule):
     """
 
     stateful = True
-    # memory columns: previous side (+1/-1, 0 unknown), crossed, failed, frozen margin
-    _SIDE, _CROSSED, _FAILED, _FROZEN = range(4)
 
     def __init__(self, spec, mission):
         super().__init__(spec, mission)
@@ -125,35 +124,19 @@ class GateRule(Rule):
         return mem
 
     def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        mem = memory.copy()
         u = ctx.cache.get("iip_unit")
         if u is None:
             u = unit_vectors(ctx.iip_lat_deg, ctx.iip_lon_deg)
-        side_val = u @ self.normal
-        with np.errstate(invalid="ignore"):
-            along = np.arctan2(u @ self.in_plane, u @ self.a)
-            along_m = np.minimum(along, self.length_rad - along) * self.radius_m
-            cross_m = np.abs(np.arcsin(np.clip(side_val, -1.0, 1.0))) * self.radius_m
-            side = np.sign(side_val)
-        has = ctx.ok & np.isfinite(side_val) & (side != 0)
-        prev = mem[:, self._SIDE]
-        crossed = mem[:, self._CROSSED] > 0
-        failed = mem[:, self._FAILED] > 0
-        crossing = has & ~crossed & (prev != 0) & (side != prev)
-        legal = crossing & (along_m >= 0.0) & (ctx.t_s >= self.open_t_s) & (ctx.t_s <= self.close_t_s)
-        failed = failed | (crossing & ~legal)
-        late = ~crossed & ~crossing & (ctx.t_s > self.close_t_s) & ctx.ok
-        failed = failed | late
-        frozen = np.where(crossing, along_m, mem[:, self._FROZEN])
-        crossed = crossed | crossing
-        margin = np.where(crossed, frozen, along_m)
-        margin = np.where(late & ~crossed, -cross_m, margin)
-        # an early crossing inside the ends: report how far inside it was, as a negative margin
-        margin = np.where(failed & (margin >= 0), -margin, margin)
-        mem[:, self._SIDE] = np.where(has, side, prev)
-        mem[:, self._CROSSED] = crossed
-        mem[:, self._FAILED] = failed
-        mem[:, self._FROZEN] = frozen
+        m_rows = u.shape[0]
+        mem = np.empty((m_rows, 4))
+        failed = np.empty(m_rows, bool)
+        margin = np.empty(m_rows)
+        gate_rows(
+            np.ascontiguousarray(u, dtype=np.float64), np.ascontiguousarray(ctx.ok, dtype=bool),
+            np.ascontiguousarray(ctx.t_s, dtype=np.float64), np.ascontiguousarray(memory, dtype=np.float64),
+            self.normal, self.in_plane, self.a, self.length_rad, self.radius_m, self.open_t_s, self.close_t_s,
+            mem, failed, margin,
+        )
         return RuleOutput(failed, margin, mem)
 
     def describe(self, margin: float) -> str:

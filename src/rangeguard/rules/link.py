@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from rangeguard.rules._kernels import disagreement_rows
 from rangeguard.rules.base import Rule, RuleContext, RuleOutput
+from rangeguard.rules.thresholds import evaluate_one
 
 
 class DataLossRule(Rule):
@@ -29,15 +31,7 @@ class DataLossRule(Rule):
             self.green_s = float(spec.green_time_s)
 
     def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        if self.t_s is None:
-            green = self.green_s
-        else:
-            # hold the end values outside the table: a green time always applies
-            t_est = ctx.t_s + ctx.since_valid_s if ctx.flight_time_s is None else ctx.flight_time_s
-            green = np.interp(t_est, self.t_s, self.green_s)
-        with np.errstate(invalid="ignore"):
-            margin = green - ctx.since_valid_s
-            return RuleOutput(margin < 0.0, margin, None)
+        return RuleOutput(*evaluate_one(self, ctx), None)
 
     def describe(self, margin: float) -> str:
         return f"no valid nav for {-margin:.3g} s beyond the green time"
@@ -61,17 +55,20 @@ class SourceDisagreementRule(Rule):
 
     def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
         na, nb = ctx.source_navs[self.a], ctx.source_navs[self.b]
-        ta, tb = ctx.source_t_s[self.a], ctx.source_t_s[self.b]
-        with np.errstate(invalid="ignore"):
-            dt = tb - ta
-            if self.position:
-                diff = nb.r_ecef - (na.r_ecef + na.v_ecef * dt[:, None])
-            else:
-                diff = nb.v_ecef - na.v_ecef
-            d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-            d = np.where(np.abs(dt) <= self.max_age_s, d, np.nan)
-            margin = (self.max_difference - d)[ctx.vehicle]
-            return RuleOutput(margin < 0.0, margin, None)
+        n = na.n
+        m_rows = ctx.t_s.shape[0]
+        if m_rows % n:
+            raise ValueError(f"context has {m_rows} rows, not a whole number of strings of {n} vehicles")
+        margin = np.empty(m_rows)
+        violated = np.empty(m_rows, bool)
+        f64 = np.float64
+        disagreement_rows(
+            np.ascontiguousarray(ctx.source_t_s[self.a], dtype=f64), np.ascontiguousarray(na.r_ecef, dtype=f64),
+            np.ascontiguousarray(na.v_ecef, dtype=f64), np.ascontiguousarray(ctx.source_t_s[self.b], dtype=f64),
+            np.ascontiguousarray(nb.r_ecef, dtype=f64), np.ascontiguousarray(nb.v_ecef, dtype=f64),
+            self.position, self.max_difference, self.max_age_s, m_rows // n, margin, violated,
+        )
+        return RuleOutput(violated, margin, None)
 
     def describe(self, margin: float) -> str:
         what = "position" if self.position else "velocity"

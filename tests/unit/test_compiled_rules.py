@@ -1,0 +1,167 @@
+"""The engine's compiled passes against independent numpy formulations.
+
+The threshold rules (envelope, attitude error, body rate, data loss) are
+evaluated together by one compiled pass; here every rule type is checked,
+on many random rows, against the definition written directly with numpy
+(np.interp, np.fmin, scipy's Rotation for body +x, vector norms). The
+persistence/vote loop runs over vehicles in parallel for large batches; its
+parallel and serial kernels must agree exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+
+from rangeguard.engine import _kernels as ek
+from rangeguard.mission import mission_from_dict
+from rangeguard.nav import NavBatch
+from rangeguard.rules import RuleContext, Site, build_rules
+from rangeguard.rules import _threshold_kernels as tk
+from rangeguard.rules.thresholds import ThresholdProgram
+
+SITE = {"lat_deg": 33.5, "lon_deg": 135.9, "alt_m": 0.0, "launch_azimuth_deg": 170.0}
+
+RULES = [
+    {"name": "speed", "type": "envelope", "quantity": "speed_mps",
+     "table": {"t_s": [0, 10, 20, 40], "lower": [None, 100, 200, 250], "upper": [500, 600, None, 900]}},
+    {"name": "alt", "type": "envelope", "quantity": "altitude_m",
+     "table": {"t_s": [5, 30], "upper": [1e4, 5e4]}},
+    {"name": "att", "type": "attitude_error", "max_error_deg": 20.0,
+     "commanded": {"t_s": [0, 15, 40], "azimuth_deg": [350, 10, 20], "elevation_deg": [90, 70, 40]}},
+    {"name": "rate", "type": "body_rate", "max_rate_deg_s": 15.0},
+    {"name": "loss", "type": "data_loss", "table": {"t_s": [0, 20, 30], "green_time_s": [1.0, 3.0, 0.5]}},
+    {"name": "loss-const", "type": "data_loss", "green_time_s": 2.0},
+]
+
+
+@st.composite
+def tables(draw):
+    n = draw(st.integers(2, 6))
+    xs = sorted(draw(st.lists(st.floats(-50, 50, allow_nan=False), min_size=n, max_size=n, unique=True)))
+    finite = st.floats(-1e3, 1e3, allow_nan=False)
+    ys = draw(st.lists(st.one_of(finite, st.just(np.nan)), min_size=n, max_size=n))
+    return np.array(xs), np.array(ys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables(), st.lists(st.one_of(st.floats(-60, 60), st.just(np.nan)), min_size=1, max_size=8), st.data())
+def test_table_interpolation_is_numpys(table, ts, data):
+    """interp_inside == np.interp(left=right=nan) and interp_clamped == np.interp, bit for bit, at
+    arbitrary times, at the table's own points and with null (NaN) limits."""
+    xp, fp = table
+    ts = ts + [float(data.draw(st.sampled_from(list(xp))))]
+    for t in ts:
+        want_inside = np.interp(t, xp, fp, left=np.nan, right=np.nan)
+        want_clamped = np.interp(t, xp, fp)
+        got_inside = tk.interp_inside(t, xp, fp, 0, len(xp))
+        got_clamped = tk.interp_clamped(t, xp, fp, 0, len(xp))
+        np.testing.assert_array_equal(got_inside, want_inside)
+        np.testing.assert_array_equal(got_clamped, want_clamped)
+
+
+def _reference(mission, rules, ctx, speed, alt):
+    """Each rule's margin written directly from its definition with numpy and scipy."""
+    site = Site.from_spec(mission.site)
+    out = {}
+    t = ctx.t_s
+    env = {"speed": speed, "alt": alt}
+    for rule in rules:
+        spec = rule.spec
+        if spec.type == "envelope":
+            tab = spec.table
+            lo = None if tab.lower is None else np.interp(t, tab.t_s, [np.nan if v is None else v for v in tab.lower],
+                                                          left=np.nan, right=np.nan)
+            hi = None if tab.upper is None else np.interp(t, tab.t_s, [np.nan if v is None else v for v in tab.upper],
+                                                          left=np.nan, right=np.nan)
+            value = env[rule.name]
+            if lo is None:
+                out[rule.name] = hi - value
+            elif hi is None:
+                out[rule.name] = value - lo
+            else:
+                out[rule.name] = np.fmin(value - lo, hi - value)
+        elif spec.type == "attitude_error":
+            cmd = spec.commanded
+            az = np.interp(t, cmd.t_s, np.unwrap(np.radians(cmd.azimuth_deg)), left=np.nan, right=np.nan)
+            el = np.interp(t, cmd.t_s, np.radians(cmd.elevation_deg), left=np.nan, right=np.nan)
+            enu = np.stack([np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)], axis=-1)
+            c_ecef = enu @ site.enu_from_ecef
+            q = ctx.nav.q_body_to_ecef
+            body_x = Rotation.from_quat(q[:, [1, 2, 3, 0]]).apply([1.0, 0.0, 0.0])
+            cosang = np.einsum("ij,ij->i", body_x, c_ecef) / np.linalg.norm(c_ecef, axis=1)
+            out[rule.name] = spec.max_error_deg - np.degrees(np.arccos(np.clip(cosang, -1, 1)))
+        elif spec.type == "body_rate":
+            out[rule.name] = spec.max_rate_deg_s - np.degrees(np.linalg.norm(ctx.nav.omega_body_rad_s, axis=1))
+        elif spec.type == "data_loss":
+            if spec.table is None:
+                green = np.full(t.shape, spec.green_time_s)
+            else:
+                green = np.interp(ctx.flight_time_s, spec.table["t_s"], spec.table["green_time_s"])
+            out[rule.name] = green - ctx.since_valid_s
+    return out
+
+
+@pytest.mark.parametrize("m_rows", [257, 9000])  # serial and parallel kernels
+def test_fused_threshold_pass_matches_each_rules_definition(m_rows):
+    rng = np.random.default_rng(5)
+    mission = mission_from_dict({"name": "t", "site": SITE, "rules": RULES})
+    rules = build_rules(mission)
+    t = rng.choice([-1.0, 0.0, 5.0, 10.0, 12.5, 20.0, 33.3, 40.0, 55.0], m_rows)  # shared times, table points, outside
+    t[::7] = np.nan  # rows without a valid sample
+    q = Rotation.random(m_rows, random_state=3).as_quat()[:, [3, 0, 1, 2]] * rng.uniform(0.5, 2, (m_rows, 1))
+    w = rng.normal(0, 0.2, (m_rows, 3))
+    nav = NavBatch(t, np.zeros((m_rows, 3)), np.zeros((m_rows, 3)), q, w, np.isfinite(t), -1)
+    speed = rng.uniform(0, 1000, m_rows)
+    alt = rng.uniform(0, 6e4, m_rows)
+    since = rng.uniform(0, 4, m_rows)
+    nan = np.full(m_rows, np.nan)
+    ctx = RuleContext(nav=nav, ok=np.isfinite(t), t_s=t, lat_deg=nan, lon_deg=nan, h_m=alt, iip_lat_deg=nan,
+                      iip_lon_deg=nan, iip_tof_s=nan, since_valid_s=since, receive_time_s=0.0,
+                      vehicle=np.arange(m_rows), source_navs=[nav], source_t_s=t[None], site=Site.from_spec(mission.site),
+                      source_index={}, flight_time_s=np.where(np.isfinite(t), t, 25.0))
+    program = ThresholdProgram(list(enumerate(rules)), ctx.site, columns={"speed_mps": 0, "altitude_m": 1})
+    active = rng.random((len(rules), m_rows)) < 0.9
+    margin = np.full((len(rules), m_rows), np.nan)
+    violated = np.zeros((len(rules), m_rows), bool)
+    program.evaluate(ctx, np.column_stack([speed, alt]), active, margin, violated)
+
+    want = _reference(mission, rules, ctx, speed, alt)
+    for j, rule in enumerate(rules):
+        expect = np.where(active[j], want[rule.name], np.nan)
+        np.testing.assert_allclose(margin[j], expect, rtol=0, atol=1e-9, err_msg=rule.name)
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(violated[j], active[j] & (want[rule.name] < 0), err_msg=rule.name)
+    # the attitude comparison above is not vacuous: both signs of margin occur
+    assert (margin[2] > 0).any() and (margin[2] < 0).any()
+
+
+def test_parallel_and_serial_vote_loops_agree_exactly():
+    """Random activity, violations and margins on 2 strings x 3000 vehicles: same votes, clocks and stats."""
+    rng = np.random.default_rng(11)
+    n, k, r = 3000, 2, 6
+    m = n * k
+    active = rng.random((r, m)) < 0.8
+    violated = rng.random((r, m)) < 0.3
+    margin = np.where(rng.random((r, m)) < 0.1, np.nan, rng.normal(0, 1, (r, m)))
+    since = np.where(rng.random((r, m)) < 0.5, np.nan, rng.uniform(0, 10, (r, m)))
+    t_rows = rng.uniform(10, 11, m)
+    t_est = t_rows + rng.uniform(0, 1, m)
+    receive_clock = np.array([False] * (r - 1) + [True])
+    persistence = rng.uniform(0, 2, r)
+    action = rng.integers(0, 3, r).astype(np.int64)
+    t_vehicle = rng.uniform(10, 11, n)
+    first = np.where(rng.random((n, r)) < 0.5, np.nan, 5.0)
+    minm = rng.normal(0, 1, (n, r))
+    outs = []
+    for kernel in (ek._votes_serial, ek._votes_parallel):
+        s, f, mm = since.copy(), first.copy(), minm.copy()
+        res = kernel(active, violated, margin, s, t_rows, t_est, receive_clock, persistence, action, n, k, 1e-9,
+                     t_vehicle, f, mm)
+        outs.append((*res, s, f, mm))
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
+    assert outs[0][0].any() and not outs[0][0].all()  # some strings vote, some don't
