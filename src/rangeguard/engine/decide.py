@@ -16,6 +16,7 @@ semantics follow DESIGN.md "Rule semantics":
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,10 +27,28 @@ from rangeguard.engine.state import AfssState, Cause, EngineState
 from rangeguard.errors import InputError
 from rangeguard.nav import NavBatch
 from rangeguard.rules import kinematics, quantities
-from rangeguard.rules.kinematics import row_kinematics
 from rangeguard.rules.base import RuleContext
 
 _TOL_S = 1e-9  # persistence comparisons tolerate float rounding of sample times
+
+# plain ints for array code (numpy converts enum members on a slow path)
+_SAFE, _ARMED, _TERMINATED, _SAFED = (int(s) for s in (AfssState.SAFE, AfssState.ARMED, AfssState.TERMINATED,
+                                                       AfssState.SAFED))
+_NONE, _RULE, _FAULTY, _NO_HEALTHY, _ORBIT, _IIP_CLEAR = (int(c) for c in (
+    Cause.NONE, Cause.RULE, Cause.FAULTY_STRING, Cause.NO_HEALTHY_STRING, Cause.ORBIT, Cause.IIP_CLEAR))
+
+
+def _rows_of(values: np.ndarray, k: int) -> np.ndarray:
+    """Per-vehicle values (N, ...) repeated for each of k strings: (k N, ...), string-major."""
+    return values if k == 1 else np.concatenate([values] * k)
+
+
+@lru_cache(maxsize=16)
+def _row_vehicles(n: int, k: int) -> np.ndarray:
+    """Vehicle index of each row (read-only, shared between cycles)."""
+    out = np.tile(np.arange(n), k)
+    out.flags.writeable = False
+    return out
 
 # Gross-error gate on incoming nav (a failed unit often reports zeros or garbage):
 # a position inside the Earth's core or beyond the Moon, or a speed far above
@@ -75,10 +94,9 @@ def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
     v = src_v[k].reshape(-1, 3)
     ok = has[k].reshape(-1)
     nav = NavBatch(t, r, v, src_q[k].reshape(-1, 4), src_w[k].reshape(-1, 3), ok, -1)
-    kin = row_kinematics(r, v, setup.site, setup.needs_iip_range)
-    recv_rows = np.tile(receive_s, len(k))
-    with np.errstate(invalid="ignore"):
-        since = recv_rows - recv[k].reshape(-1)
+    kin = kinematics.kinematics(r, v, setup.site, setup.needs_iip_range)
+    recv_rows = _rows_of(receive_s, len(k))
+    since = recv_rows - recv[k].reshape(-1)
     source_navs = [
         NavBatch(src_t[s], src_r[s], src_v[s], src_q[s], src_w[s], has[s], s) for s in range(src_t.shape[0])
     ]
@@ -86,22 +104,21 @@ def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
         nav=nav,
         ok=ok,
         t_s=np.where(ok, t, np.nan),
-        lat_deg=kin[:, kinematics.LAT],
-        lon_deg=kin[:, kinematics.LON],
-        h_m=kin[:, kinematics.H],
-        iip_lat_deg=kin[:, kinematics.IIP_LAT],
-        iip_lon_deg=kin[:, kinematics.IIP_LON],
-        iip_tof_s=kin[:, kinematics.IIP_TOF],
+        lat_deg=kin.table[:, kinematics.LAT],
+        lon_deg=kin.table[:, kinematics.LON],
+        h_m=kin.table[:, kinematics.H],
+        iip_lat_deg=kin.table[:, kinematics.IIP_LAT],
+        iip_lon_deg=kin.table[:, kinematics.IIP_LON],
+        iip_tof_s=kin.table[:, kinematics.IIP_TOF],
         since_valid_s=since,
         receive_time_s=receive_s,
-        vehicle=np.tile(np.arange(n), len(k)),
+        vehicle=_row_vehicles(n, len(k)),
         source_navs=source_navs,
         source_t_s=np.where(has, src_t, np.nan),
         site=setup.site,
         source_index={name: i for i, name in enumerate(setup.source_names)},
     )
     kinematics.fill_cache(ctx.cache, kin, setup.needs_iip_range)
-    ctx.cache["kinematics"] = kin
     return ctx
 
 
@@ -111,7 +128,16 @@ def _per_vehicle(values: np.ndarray, n: int, reducer) -> np.ndarray:
 
 
 def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=None):
-    """One engine cycle. Returns ``(new_state, Decisions)``; see the module docstring."""
+    """One engine cycle. Returns ``(new_state, Decisions)``; see the module docstring.
+
+    NaN (no sample, no impact point) is an expected value throughout, so
+    comparisons with it are not warned about.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return _decide(setup, state, navs, receive_time_s, health)
+
+
+def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health):
     from rangeguard.engine.decisions import Decisions
 
     n = state.mode.shape[0]
@@ -122,34 +148,31 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
     ok = ctx.ok
     mode = state.mode.copy()
     t_rows = ctx.t_s
-    with np.errstate(invalid="ignore"):
-        t_vehicle = _per_vehicle(np.where(ok, t_rows, -np.inf), n, np.max)
+    t_vehicle = _per_vehicle(np.where(ok, t_rows, -np.inf), n, np.max)
     t_vehicle = np.where(np.isfinite(t_vehicle), t_vehicle, np.nan)
 
     # --- 1. arming at detected liftoff -----------------------------------------
     event_t = state.event_t_s.copy()
     arm = setup.arming
-    safe = mode == AfssState.SAFE
+    safe = mode == _SAFE
     if safe.any():
-        with np.errstate(invalid="ignore"):
-            cue = ok & (t_rows >= arm.not_before_t_s) & (
-                (ctx.h_m - setup.site.alt_m > arm.liftoff_height_m)
-                | (quantities.get(ctx, "speed_mps") > arm.liftoff_speed_mps)
-            )
-            t_cue = _per_vehicle(np.where(cue, t_rows, np.inf), n, np.min)
+        cue = ok & (t_rows >= arm.not_before_t_s) & (
+            (ctx.h_m - setup.site.alt_m > arm.liftoff_height_m)
+            | (quantities.get(ctx, "speed_mps") > arm.liftoff_speed_mps)
+        )
+        t_cue = _per_vehicle(np.where(cue, t_rows, np.inf), n, np.min)
         armed_now = safe & np.isfinite(t_cue)
-        mode[armed_now] = AfssState.ARMED
+        mode[armed_now] = _ARMED
         event_t[armed_now, 0] = t_cue[armed_now]
         # a source with no valid sample yet starts its data-loss clock at arming
         recv = src[6]
         silent = ~src[5] & armed_now[None, :]
         if silent.any():
             recv[silent] = np.broadcast_to(receive_s, recv.shape)[silent]
-            with np.errstate(invalid="ignore"):
-                ctx.since_valid_s = np.tile(receive_s, len(setup.string_source)) - recv[setup.string_source].reshape(-1)
+            ctx.since_valid_s = _rows_of(receive_s, len(setup.string_source)) - recv[setup.string_source].reshape(-1)
 
     # --- 2. events -------------------------------------------------------------
-    flying = mode == AfssState.ARMED
+    flying = mode == _ARMED
     for e in range(1, len(setup.event_names)):
         pending = flying & np.isnan(event_t[:, e])
         if not pending.any():
@@ -161,18 +184,16 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
         else:
             quantity, above, below = detect
             value = quantities.get(ctx, quantity)
-            with np.errstate(invalid="ignore"):
-                cond = ok & ((value > above) if above is not None else (value < below))
-                t_hit = _per_vehicle(np.where(cond, t_rows, np.inf), n, np.min)
+            cond = ok & ((value > above) if above is not None else (value < below))
+            t_hit = _per_vehicle(np.where(cond, t_rows, np.inf), n, np.min)
             hit = pending & np.isfinite(t_hit)
             event_t[hit, e] = t_hit[hit]
 
     # --- 3. which rules are active on which rows (R, M) -----------------------
-    rows_vehicle = ctx.vehicle
-    with np.errstate(invalid="ignore"):
-        ctx.flight_time_s = np.where(ok, t_rows + ctx.since_valid_s, t_vehicle[rows_vehicle])
-    flying_rows = flying[rows_vehicle]
-    active = _active(setup, flying_rows, ok, t_rows, ctx.flight_time_s, event_t[rows_vehicle])
+    ctx.flight_time_s = np.where(ok, t_rows + ctx.since_valid_s, _rows_of(t_vehicle, k_strings))
+    flying_rows = _rows_of(flying, k_strings)
+    ev_rows = _rows_of(event_t, k_strings) if setup.windowed else None
+    active = _active(setup, flying_rows, ok, t_rows, ctx.flight_time_s, ev_rows)
 
     # --- 4. evaluate the rules -------------------------------------------------
     m_rows = t_rows.shape[0]
@@ -216,14 +237,14 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
         healthy_vote = counting.any(axis=1)
         none_healthy = ~health_ok.any(axis=1)
         terminate_now = healthy_vote | (none_healthy & setup.terminate_if_no_healthy)
-        cause_now = np.where(healthy_vote, Cause.RULE, np.where(terminate_now, Cause.NO_HEALTHY_STRING, Cause.NONE))
+        cause_now = np.where(healthy_vote, _RULE, np.where(terminate_now, _NO_HEALTHY, _NONE))
     else:
         counting = rule_vote
         fault_vote = faulty & setup.faulty_string_votes
         vote = rule_vote | fault_vote
         terminate_now = vote.any(axis=1) if setup.policy == "1oo2" else vote.all(axis=1)
         by_rule = rule_vote.any(axis=1)
-        cause_now = np.where(terminate_now & by_rule, Cause.RULE, np.where(terminate_now, Cause.FAULTY_STRING, Cause.NONE))
+        cause_now = np.where(terminate_now & by_rule, _RULE, np.where(terminate_now, _FAULTY, _NONE))
     terminate_now &= flying
 
     # --- 7. safing (only vehicles not terminating now) ----------------------------------
@@ -239,11 +260,11 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
     fired_held = state.fired_held_s.copy()
     if terminate_now.any():
         idx = np.nonzero(terminate_now)[0]
-        mode[idx] = AfssState.TERMINATED
+        mode[idx] = _TERMINATED
         t_term[idx] = np.where(np.isnan(t_vehicle[idx]), receive_s[idx], t_vehicle[idx])
         cause[idx] = cause_now[idx]
         for i in idx:
-            if cause_now[i] == Cause.RULE:
+            if cause_now[i] == _RULE:
                 s = int(np.argmax(counting[i]))  # the first string whose vote counts
                 fired_rule[i], fired_string[i] = vote_rule[i, s], s
                 fired_margin[i], fired_held[i] = vote_margin[i, s], vote_held[i, s]
@@ -254,7 +275,7 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
                     fired_rule[i] = degrade_rule[i, s]
                     fired_margin[i] = degrade_margin[i, s]
     if safe_now.any():
-        mode[safe_now] = AfssState.SAFED
+        mode[safe_now] = _SAFED
         t_safed[safe_now] = t_vehicle[safe_now]
         cause[safe_now] = safe_cause[safe_now]
 
@@ -316,22 +337,21 @@ def _active(setup: EngineSetup, flying_rows, ok, t_rows, t_est, ev_rows) -> np.n
     active[:] = base
     if setup.receive_clock.any():
         active[setup.receive_clock] = flying_rows
-    with np.errstate(invalid="ignore"):
-        for j in setup.windowed:
-            t = t_est if setup.receive_clock[j] else t_rows
-            row = active[j] & (t >= setup.from_t_s[j]) & (t < setup.to_t_s[j])
-            if setup.after_event[j] >= 0:
-                row &= ev_rows[:, setup.after_event[j]] <= t
-            if setup.until_event[j] >= 0:
-                row &= ~(ev_rows[:, setup.until_event[j]] <= t)
-            p = setup.phase[j]
-            if p >= 0:
-                start = ev_rows[:, setup.phase_start[p]] <= t
-                end = setup.phase_end[p]
-                row &= start & (t >= setup.phase_from_t_s[p]) & (t <= setup.phase_to_t_s[p])
-                if end >= 0:
-                    row &= ~(ev_rows[:, end] <= t)
-            active[j] = row
+    for j in setup.windowed:
+        t = t_est if setup.receive_clock[j] else t_rows
+        row = active[j] & (t >= setup.from_t_s[j]) & (t < setup.to_t_s[j])
+        if setup.after_event[j] >= 0:
+            row &= ev_rows[:, setup.after_event[j]] <= t
+        if setup.until_event[j] >= 0:
+            row &= ~(ev_rows[:, setup.until_event[j]] <= t)
+        p = setup.phase[j]
+        if p >= 0:
+            start = ev_rows[:, setup.phase_start[p]] <= t
+            end = setup.phase_end[p]
+            row &= start & (t >= setup.phase_from_t_s[p]) & (t <= setup.phase_to_t_s[p])
+            if end >= 0:
+                row &= ~(ev_rows[:, end] <= t)
+        active[j] = row
     return active
 
 
@@ -348,29 +368,24 @@ def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
     usable = use.any(axis=0)
     orbit_cfg = setup.safing.orbit
     if orbit_cfg.enabled:
-        with np.errstate(invalid="ignore"):
-            row_orbit = ~np.isfinite(ctx.iip_lat_deg) & (ctx.h_m > orbit_cfg.min_altitude_m)
+        row_orbit = ~np.isfinite(ctx.iip_lat_deg) & (ctx.h_m > orbit_cfg.min_altitude_m)
         cond = candidates & usable & np.where(use, row_orbit.reshape(k, n), True).all(axis=0)
         orbit_since = np.where(cond, np.where(np.isnan(orbit_since), t_vehicle, orbit_since), np.nan)
-        with np.errstate(invalid="ignore"):
-            done = cond & (t_vehicle - orbit_since >= orbit_cfg.persistence_s - _TOL_S)
+        done = cond & (t_vehicle - orbit_since >= orbit_cfg.persistence_s - _TOL_S)
         safe_now |= done
-        cause = np.where(done, Cause.ORBIT, cause)
+        cause = np.where(done, _ORBIT, cause)
     clear_cfg = setup.safing.iip_clear
     if clear_cfg.enabled and setup.protected_polygons:
         rng = quantities.get(ctx, "iip_range_m")
-        with np.errstate(invalid="ignore"):
-            far = rng >= setup.clear_min_range_m
+        far = rng >= setup.clear_min_range_m
         row_clear = far.copy()
         if far.any():
             for poly in setup.protected_polygons:
                 d = poly.signed_distance_m(ctx.iip_lat_deg[far], ctx.iip_lon_deg[far])
-                with np.errstate(invalid="ignore"):
-                    row_clear[np.nonzero(far)[0]] &= -d >= clear_cfg.clearance_m
+                row_clear[np.nonzero(far)[0]] &= -d >= clear_cfg.clearance_m
         cond = candidates & usable & np.where(use, row_clear.reshape(k, n), True).all(axis=0)
         clear_since = np.where(cond, np.where(np.isnan(clear_since), t_vehicle, clear_since), np.nan)
-        with np.errstate(invalid="ignore"):
-            done = cond & ~safe_now & (t_vehicle - clear_since >= clear_cfg.persistence_s - _TOL_S)
+        done = cond & ~safe_now & (t_vehicle - clear_since >= clear_cfg.persistence_s - _TOL_S)
         safe_now |= done
-        cause = np.where(done, Cause.IIP_CLEAR, cause)
+        cause = np.where(done, _IIP_CLEAR, cause)
     return orbit_since, clear_since, safe_now, cause

@@ -1,6 +1,6 @@
 """One pass over the rows: everything the rules derive from position and velocity.
 
-The engine calls :func:`fill_context` once per cycle. A single compiled loop
+The engine calls :func:`kinematics` once per cycle. A single compiled loop
 computes, per row, the geodetic position, the vacuum IIP, and every derived
 quantity of :mod:`rangeguard.rules.quantities` (speed, vertical speed,
 flight-path angle, downrange, crossrange, IIP range), so the per-cycle cost is
@@ -12,6 +12,7 @@ one and batch size never changes a decision.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -23,16 +24,13 @@ from rangeguard.iip import impact_point_nb
 
 _PARALLEL_MIN_ROWS = 2048  # below this, thread start-up costs more than it saves
 
-# columns of the output matrix; POS_U* and IIP_U* are the geocentric unit vectors of the
-# surface points below the vehicle and at the IIP, as the polygon kernels use them
+# columns of the output matrix
 LAT, LON, H, IIP_LAT, IIP_LON, IIP_TOF, SPEED, VSPEED, FPA, DOWN, CROSS, IIP_RANGE = range(12)
-POS_U = slice(12, 15)
-IIP_U = slice(15, 18)
-N_COLS = 18
+N_COLS = 12
 
 
 @njit(cache=True, inline="always")
-def _row(r, v, site, frame, need_range, out, i):
+def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
     x, y, z = r[i, 0], r[i, 1], r[i, 2]
     vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
     lat, lon, h = geodetic_from_ecef_nb(x, y, z)
@@ -60,43 +58,55 @@ def _row(r, v, site, frame, need_range, out, i):
     out[i, IIP_RANGE] = geodesic_distance_nb(site[3], site[4], ilat, ilon) if need_range else math.nan
     # from the degree values, exactly as GreatCirclePolygon converts latitudes and longitudes
     if out[i, LAT] == out[i, LAT] and out[i, LON] == out[i, LON]:
-        out[i, 12], out[i, 13], out[i, 14] = unit_vector(out[i, LAT] * DEG, out[i, LON] * DEG)
+        pos_u[i, 0], pos_u[i, 1], pos_u[i, 2] = unit_vector(out[i, LAT] * DEG, out[i, LON] * DEG)
     else:
-        out[i, 12] = out[i, 13] = out[i, 14] = math.nan
+        pos_u[i, 0] = pos_u[i, 1] = pos_u[i, 2] = math.nan
     if out[i, IIP_LAT] == out[i, IIP_LAT] and out[i, IIP_LON] == out[i, IIP_LON]:
-        out[i, 15], out[i, 16], out[i, 17] = unit_vector(out[i, IIP_LAT] * DEG, out[i, IIP_LON] * DEG)
+        iip_u[i, 0], iip_u[i, 1], iip_u[i, 2] = unit_vector(out[i, IIP_LAT] * DEG, out[i, IIP_LON] * DEG)
     else:
-        out[i, 15] = out[i, 16] = out[i, 17] = math.nan
+        iip_u[i, 0] = iip_u[i, 1] = iip_u[i, 2] = math.nan
 
 
 @njit(cache=True)
-def _rows_serial(r, v, site, frame, need_range, out):
+def _rows_serial(r, v, site, frame, need_range, out, pos_u, iip_u):
     for i in range(r.shape[0]):
-        _row(r, v, site, frame, need_range, out, i)
+        _row(r, v, site, frame, need_range, out, pos_u, iip_u, i)
 
 
 @njit(cache=True, parallel=True)
-def _rows_parallel(r, v, site, frame, need_range, out):
+def _rows_parallel(r, v, site, frame, need_range, out, pos_u, iip_u):
     for i in prange(r.shape[0]):
-        _row(r, v, site, frame, need_range, out, i)
+        _row(r, v, site, frame, need_range, out, pos_u, iip_u, i)
 
 
-def row_kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: bool = True) -> np.ndarray:
-    """(M, N_COLS) matrix of per-row kinematics; see the column constants.
+class Kinematics(NamedTuple):
+    """One cycle's per-row kinematics: the quantity table and the polygon kernels' unit vectors."""
+
+    table: np.ndarray     # (M, N_COLS), see the column constants
+    pos_unit: np.ndarray  # (M, 3) geocentric unit vector of the surface point below the vehicle
+    iip_unit: np.ndarray  # (M, 3) the same at the IIP (NaN without IIP)
+
+
+def kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: bool = True) -> Kinematics:
+    """Every derived quantity of every row, in one compiled pass.
 
     ``need_iip_range=False`` skips the IIP-range column (NaN), the costliest
     one, when no rule, event or safing condition reads it.
     """
     r = np.ascontiguousarray(r_ecef, dtype=np.float64)
     v = np.ascontiguousarray(v_ecef, dtype=np.float64)
-    out = np.empty((r.shape[0], N_COLS))
+    m_rows = r.shape[0]
+    out = Kinematics(np.empty((m_rows, N_COLS)), np.empty((m_rows, 3)), np.empty((m_rows, 3)))
     site_vec = np.array([*site.r_ecef, math.radians(site.lat_deg), math.radians(site.lon_deg)])
     frame = np.ascontiguousarray(np.stack([site.downrange_enu, site.crossrange_enu]) @ site.enu_from_ecef)
-    if r.shape[0] >= _PARALLEL_MIN_ROWS:
-        _rows_parallel(r, v, site_vec, frame, bool(need_iip_range), out)
-    else:
-        _rows_serial(r, v, site_vec, frame, bool(need_iip_range), out)
+    kernel = _rows_parallel if m_rows >= _PARALLEL_MIN_ROWS else _rows_serial
+    kernel(r, v, site_vec, frame, bool(need_iip_range), *out)
     return out
+
+
+def row_kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: bool = True) -> np.ndarray:
+    """(M, N_COLS) matrix of per-row kinematics; see the column constants and :func:`kinematics`."""
+    return kinematics(r_ecef, v_ecef, site, need_iip_range).table
 
 
 QUANTITY_COLUMNS = {
@@ -110,11 +120,12 @@ QUANTITY_COLUMNS = {
 }
 
 
-def fill_cache(cache: dict, table: np.ndarray, with_iip_range: bool = True) -> None:
-    """Put every derived quantity of ``table`` into a context's cache, and the unit vectors
-    the polygon rules read (``pos_unit``, ``iip_unit``)."""
+def fill_cache(cache: dict, kin: Kinematics, with_iip_range: bool = True) -> None:
+    """Put every derived quantity of ``kin`` into a context's cache, with the table itself
+    (``kinematics``) and the unit vectors the polygon rules read (``pos_unit``, ``iip_unit``)."""
     for name, col in QUANTITY_COLUMNS.items():
         if name != "iip_range_m" or with_iip_range:
-            cache[name] = table[:, col]
-    cache["pos_unit"] = np.ascontiguousarray(table[:, POS_U])
-    cache["iip_unit"] = np.ascontiguousarray(table[:, IIP_U])
+            cache[name] = kin.table[:, col]
+    cache["kinematics"] = kin.table
+    cache["pos_unit"] = kin.pos_unit
+    cache["iip_unit"] = kin.iip_unit

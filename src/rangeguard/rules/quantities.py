@@ -21,7 +21,7 @@ import numpy as np
 
 from rangeguard.earth.geodesy import geodesic_distance_m
 from rangeguard.rules.base import RuleContext
-from rangeguard.rules.kinematics import QUANTITY_COLUMNS, fill_cache, row_kinematics
+from rangeguard.rules.kinematics import QUANTITY_COLUMNS, fill_cache, kinematics
 
 
 NAMES = tuple(QUANTITY_COLUMNS)
@@ -32,7 +32,7 @@ def get(ctx: RuleContext, name: str) -> np.ndarray:
     value = ctx.cache.get(name)
     if value is None:
         # A context the engine did not fill (built by hand): derive from its own fields.
-        fill_cache(ctx.cache, row_kinematics(ctx.nav.r_ecef, ctx.nav.v_ecef, ctx.site))
+        fill_cache(ctx.cache, kinematics(ctx.nav.r_ecef, ctx.nav.v_ecef, ctx.site))
         ctx.cache["altitude_m"] = ctx.h_m
         ctx.cache["iip_range_m"] = geodesic_distance_m(
             ctx.site.lat_deg, ctx.site.lon_deg, ctx.iip_lat_deg, ctx.iip_lon_deg
