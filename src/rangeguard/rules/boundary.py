@@ -28,7 +28,7 @@ def polygon_for(mission, area_name: str) -> GreatCirclePolygon:
 
 def _distance(polygon, ctx: RuleContext, unit_key: str, lat_deg, lon_deg) -> np.ndarray:
     """Signed distance of each row's point; from the unit vectors the engine computed once
-    per cycle when present (same answers, bit for bit), else from latitude/longitude."""
+    per cycle when present (the same answers to rounding), else from latitude/longitude."""
     u = ctx.cache.get(unit_key)
     if u is not None:
         return polygon.evaluate_units(u)[1]

@@ -17,11 +17,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from rangeguard.constants import DEG
+from rangeguard.constants import WGS84_E2
 from rangeguard.earth._polygon_kernels import unit_vector
 from rangeguard.earth.geodesy import geodesic_distance_nb, geodetic_from_ecef_nb
 from rangeguard.iip import impact_point_nb
 
+_ONE_MINUS_E2 = 1.0 - WGS84_E2
 _PARALLEL_MIN_ROWS = 2048  # below this, thread start-up costs more than it saves
 
 # columns of the output matrix
@@ -36,8 +37,9 @@ def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
     lat, lon, h = geodetic_from_ecef_nb(x, y, z)
     ilat, ilon, tof = impact_point_nb(x, y, z, vx, vy, vz)
     speed = math.sqrt(vx * vx + vy * vy + vz * vz)
-    clat = math.cos(lat)
-    vs = vx * clat * math.cos(lon) + vy * clat * math.sin(lon) + vz * math.sin(lat)
+    clat, slat = math.cos(lat), math.sin(lat)
+    clon, slon = math.cos(lon), math.sin(lon)
+    vs = vx * clat * clon + vy * clat * slon + vz * slat
     ratio = vs / speed if speed > 0.0 else math.nan
     fpa = math.degrees(math.asin(min(max(ratio, -1.0), 1.0))) if ratio == ratio else math.nan
     dx, dy, dz = x - site[0], y - site[1], z - site[2]
@@ -56,15 +58,12 @@ def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
     out[i, DOWN] = down
     out[i, CROSS] = cross
     out[i, IIP_RANGE] = geodesic_distance_nb(site[3], site[4], ilat, ilon) if need_range else math.nan
-    # from the degree values, exactly as GreatCirclePolygon converts latitudes and longitudes
-    if out[i, LAT] == out[i, LAT] and out[i, LON] == out[i, LON]:
-        pos_u[i, 0], pos_u[i, 1], pos_u[i, 2] = unit_vector(out[i, LAT] * DEG, out[i, LON] * DEG)
-    else:
-        pos_u[i, 0] = pos_u[i, 1] = pos_u[i, 2] = math.nan
-    if out[i, IIP_LAT] == out[i, IIP_LAT] and out[i, IIP_LON] == out[i, IIP_LON]:
-        iip_u[i, 0], iip_u[i, 1], iip_u[i, 2] = unit_vector(out[i, IIP_LAT] * DEG, out[i, IIP_LON] * DEG)
-    else:
-        iip_u[i, 0] = iip_u[i, 1] = iip_u[i, 2] = math.nan
+    # geocentric unit vectors of the surface points (the polygon kernels' input; NaN propagates):
+    # below the vehicle from the trigonometry already at hand, and at the IIP
+    ux, uy, uz = clat * clon, clat * slon, _ONE_MINUS_E2 * slat
+    inv = 1.0 / math.sqrt(ux * ux + uy * uy + uz * uz)
+    pos_u[i, 0], pos_u[i, 1], pos_u[i, 2] = ux * inv, uy * inv, uz * inv
+    iip_u[i, 0], iip_u[i, 1], iip_u[i, 2] = unit_vector(ilat, ilon)
 
 
 @njit(cache=True)
