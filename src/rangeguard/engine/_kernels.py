@@ -132,3 +132,30 @@ def ingest_source(s, t_s, r, v, q, w, valid, receive_s, src_t, src_r, src_v, src
             samples[i] += 1
         else:
             rejected[i] += 1
+
+
+@njit(cache=True)
+def safing_timer(candidates, use, row_cond, since, t_vehicle, persistence_s, tol_s, already):
+    """One safing condition's timer, per vehicle, updated in place; returns the vehicles it safes now.
+
+    The condition holds for vehicle i when it is a candidate, at least one of its strings may
+    vote (``use`` (K, N): a valid sample from a healthy string) and every such string sees the
+    condition (``row_cond`` (K, N)). ``since`` is when it started holding (NaN: not holding);
+    it safes once it has held ``persistence_s``, unless ``already`` safed by another condition.
+    """
+    k_strings, n = use.shape
+    done = np.zeros(n, np.bool_)
+    for i in range(n):
+        usable = False
+        holds = True
+        for s in range(k_strings):
+            if use[s, i]:
+                usable = True
+                holds = holds and row_cond[s, i]
+        if candidates[i] and usable and holds:
+            if math.isnan(since[i]):
+                since[i] = t_vehicle[i]
+            done[i] = not already[i] and t_vehicle[i] - since[i] >= persistence_s - tol_s
+        else:
+            since[i] = math.nan
+    return done

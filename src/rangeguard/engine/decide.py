@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from rangeguard.constants import WGS84_B_M
-from rangeguard.engine._kernels import ingest_source, persistence_and_votes
+from rangeguard.engine._kernels import ingest_source, persistence_and_votes, safing_timer
 from rangeguard.engine.setup import EngineSetup
 from rangeguard.engine.state import AfssState, Cause, EngineState
 from rangeguard.errors import InputError
@@ -364,16 +364,14 @@ def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
     if not candidates.any():
         return orbit_since, clear_since, safe_now, cause
     k = len(setup.string_names)
-    use = (ctx.ok.reshape(k, n) & health_ok.T)  # rows that may vote for safing
-    usable = use.any(axis=0)
+    use = np.ascontiguousarray(ctx.ok.reshape(k, n) & health_ok.T)  # rows that may vote for safing
     orbit_cfg = setup.safing.orbit
     if orbit_cfg.enabled:
         row_orbit = ~np.isfinite(ctx.iip_lat_deg) & (ctx.h_m > orbit_cfg.min_altitude_m)
-        cond = candidates & usable & np.where(use, row_orbit.reshape(k, n), True).all(axis=0)
-        orbit_since = np.where(cond, np.where(np.isnan(orbit_since), t_vehicle, orbit_since), np.nan)
-        done = cond & (t_vehicle - orbit_since >= orbit_cfg.persistence_s - _TOL_S)
+        done = safing_timer(candidates, use, row_orbit.reshape(k, n), orbit_since, t_vehicle, orbit_cfg.persistence_s,
+                            _TOL_S, safe_now)
         safe_now |= done
-        cause = np.where(done, _ORBIT, cause)
+        cause[done] = _ORBIT
     clear_cfg = setup.safing.iip_clear
     if clear_cfg.enabled and setup.protected_polygons:
         rng = quantities.get(ctx, "iip_range_m")
@@ -383,9 +381,8 @@ def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
             for poly in setup.protected_polygons:
                 d = poly.signed_distance_m(ctx.iip_lat_deg[far], ctx.iip_lon_deg[far])
                 row_clear[np.nonzero(far)[0]] &= -d >= clear_cfg.clearance_m
-        cond = candidates & usable & np.where(use, row_clear.reshape(k, n), True).all(axis=0)
-        clear_since = np.where(cond, np.where(np.isnan(clear_since), t_vehicle, clear_since), np.nan)
-        done = cond & ~safe_now & (t_vehicle - clear_since >= clear_cfg.persistence_s - _TOL_S)
+        done = safing_timer(candidates, use, row_clear.reshape(k, n), clear_since, t_vehicle, clear_cfg.persistence_s,
+                            _TOL_S, safe_now)
         safe_now |= done
-        cause = np.where(done, _IIP_CLEAR, cause)
+        cause[done] = _IIP_CLEAR
     return orbit_since, clear_since, safe_now, cause
