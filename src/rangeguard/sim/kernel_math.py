@@ -15,13 +15,32 @@ _MU = MU_EARTH_M3_S2
 _J2R2_15 = 1.5 * J2_EARTH * WGS84_A_M * WGS84_A_M
 _A = WGS84_A_M
 _B = WGS84_B_M
-# The same LLVM fast-math flags as the kernels (keep NaN/inf semantics).
+# LLVM fast-math flags of every simulator kernel: they keep NaN/inf semantics (no 'nnan'/'ninf'):
+# contraction into FMA, reciprocal approximations and reassociation only.
 _FM = {"contract", "arcp", "reassoc", "nsz", "afn"}
 
+ENTRY_JIT = dict(cache=True, error_model="numpy", fastmath=_FM)
+"""numba options of the kernels called from Python (the batch driver, termination, event drain)."""
+
+HELPER_JIT = dict(ENTRY_JIT, _nrt=False)
+"""numba options of every kernel that is called from other kernels (and never allocates).
+
+``_nrt=False`` compiles the function without numba's reference-counting
+runtime. With it on, a compiled function increments (atomically, through an
+out-of-line call) the reference count of each of its array arguments on entry
+and decrements it on exit: ``deriv`` takes 20 arrays, so each call cost 40
+such calls, and one RK4 step of one vehicle about 300 of them, about 70 % of
+the step (2.5 us -> 0.7 us per vehicle and 0.1 s step, design/sim.md
+"Speed"). These helpers only read and write arrays their caller owns and never
+allocate, so they need no reference counting; one that allocated (np.empty,
+.copy()) would fail to compile, not leak. Calling one from Python (the
+simulator does, at set-up) is fine too: the arrays are borrowed for the call.
+(``_nrt`` is numba's option behind ``register_jitable(_nrt=False)`` in
+numba.core.extending.)
+"""
 
 
-
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+@njit(inline="always", **HELPER_JIT)
 def interp_clamped(x, xs, ys, lo, hi):
     """Linear interpolation of ys(xs) on the slice [lo, hi) of the arrays; held outside."""
     if x <= xs[lo]:
@@ -35,7 +54,7 @@ def interp_clamped(x, xs, ys, lo, hi):
     return ys[j] + f * (ys[j + 1] - ys[j])
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+@njit(inline="always", **HELPER_JIT)
 def qmul(a0, a1, a2, a3, b0, b1, b2, b3):
     """Hamilton product a (x) b of scalar-first quaternions, as a 4-tuple."""
     return (a0 * b0 - a1 * b1 - a2 * b2 - a3 * b3,
@@ -44,7 +63,7 @@ def qmul(a0, a1, a2, a3, b0, b1, b2, b3):
             a0 * b3 + a1 * b2 - a2 * b1 + a3 * b0)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+@njit(inline="always", **HELPER_JIT)
 def qrot(w, x, y, z, v0, v1, v2):
     """C(q) v: rotate a body vector into the reference frame (q body-to-reference)."""
     tx = 2.0 * (y * v2 - z * v1)
@@ -55,7 +74,7 @@ def qrot(w, x, y, z, v0, v1, v2):
             v2 + w * tz + (x * ty - y * tx))
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(**HELPER_JIT)
 def q_from_axes(x0, x1, x2, y0, y1, y2, z0, z1, z2):
     """Quaternion (scalar first, w >= 0) of the rotation whose columns are the body axes (Shepperd 1978)."""
     tr = x0 + y1 + z2
@@ -76,7 +95,7 @@ def q_from_axes(x0, x1, x2, y0, y1, y2, z0, z1, z2):
     return w, x, y, z
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(**HELPER_JIT)
 def q_from_direction(d0, d1, d2, ca, sa, pad):
     """Attitude with body x along the unit ECEF vector d and body y horizontal-right for the
     azimuth whose cosine and sine are ``ca``, ``sa``.
@@ -99,7 +118,7 @@ def q_from_direction(d0, d1, d2, ca, sa, pad):
     return q_from_axes(d0, d1, d2, y0, y1, y2, d1 * y2 - d2 * y1, d2 * y0 - d0 * y2, d0 * y1 - d1 * y0)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+@njit(inline="always", **HELPER_JIT)
 def gravity_j2(x, y, z, j2_on=1.0):
     """Point mass + J2 gravitation, ECEF axes (m/s^2), as a 3-tuple (``j2_on`` = 0: point mass).
 
@@ -114,7 +133,7 @@ def gravity_j2(x, y, z, j2_on=1.0):
     return c * x, c * y, c * z - 2.0 * k * mu_r3 * z
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+@njit(inline="always", **HELPER_JIT)
 def height_fast(x, y, z, rn):
     """Height above the ellipsoid along the geocentric radius, m.
 
@@ -128,13 +147,13 @@ def height_fast(x, y, z, rn):
     return rn - _A * _B / math.sqrt(_B * _B * c2 + _A * _A * s2)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(**HELPER_JIT)
 def geodetic_height(y):
     """Exact WGS84 geodetic height of the state's position (Vermeille 2011)."""
     return geodetic_from_ecef_nb(y[0], y[1], y[2])[2]
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM, inline="always")
+@njit(inline="always", **HELPER_JIT)
 def _enu_dir(ca, sa, el, pad):
     """Unit ECEF vector of azimuth (cosine ca, sine sa) and elevation el in the pad's ENU frame."""
     ce = math.cos(el)

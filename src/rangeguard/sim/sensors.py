@@ -158,6 +158,30 @@ def _interpolate_nb(a, b, h, s, out):  # pragma: no cover - numba
             out[i, k] = out[i, k] / norm if norm > 0.0 else math.nan
 
 
+@njit(cache=True)
+def _finite_rows_nb(x, ok):  # pragma: no cover - numba
+    """ok[i] = every position and velocity column (0:6) of packed sample i is finite."""
+    for i in range(x.shape[0]):
+        good = True
+        for k in range(6):
+            good = good and math.isfinite(x[i, k])
+        ok[i] = good
+
+
+@njit(cache=True)
+def _split_nb(x, ok, r, v, q, w):  # pragma: no cover - numba
+    """Unpack samples x (N, 13) into contiguous r (N, 3), v (N, 3), q (N, 4), w (N, 3); rows
+    with ok False become NaN (a lost or invalid sample carries no data)."""
+    for i in range(x.shape[0]):
+        good = ok[i]
+        for k in range(3):
+            r[i, k] = x[i, k] if good else math.nan
+            v[i, k] = x[i, 3 + k] if good else math.nan
+            w[i, k] = x[i, 10 + k] if good else math.nan
+        for k in range(4):
+            q[i, k] = x[i, 6 + k] if good else math.nan
+
+
 # --- truth input and history ----------------------------------------------------
 
 
@@ -264,19 +288,20 @@ class _VehicleStreams:
         if not self.uniforms and not self.k:
             return None, None
         if self.pos == STREAM_BLOCK:
-            us, zs = [], []
-            for g in self.gens:
+            n = len(self.gens)
+            # Stored sample-major, (B, n) and (B, n, k), so each sample's rows are contiguous.
+            self.u = np.empty((STREAM_BLOCK, n)) if self.uniforms else None
+            self.z = np.empty((STREAM_BLOCK, n, self.k)) if self.k else None
+            for i, g in enumerate(self.gens):
                 if self.uniforms:
-                    us.append(g.random(STREAM_BLOCK))
+                    self.u[:, i] = g.random(STREAM_BLOCK)
                 if self.k:
-                    zs.append(g.standard_normal((STREAM_BLOCK, self.k)))
-            self.u = np.stack(us) if self.uniforms else None  # (n, B)
-            self.z = np.stack(zs) if self.k else None         # (n, B, k)
+                    self.z[:, i, :] = g.standard_normal((STREAM_BLOCK, self.k))
             self.pos = 0
         j = self.pos
         self.pos += 1
-        u = None if self.u is None else self.u[:, j]
-        z = None if self.z is None else np.ascontiguousarray(self.z[:, j, :])
+        u = None if self.u is None else self.u[j]
+        z = None if self.z is None else self.z[j]
         return u, z
 
 
@@ -453,7 +478,8 @@ class SensorModel:
             x[:, _R] += offset
 
         t_out = np.full(n, t_valid)
-        ok = np.isfinite(x[:, :6]).all(axis=1)
+        ok = np.empty(n, dtype=bool)
+        _finite_rows_nb(x, ok)
         if self.faults.dropped(s, t_valid):
             ok[:] = False
         frozen = self.faults.frozen(s, t_valid)
@@ -468,10 +494,9 @@ class SensorModel:
             self._held[s][ok] = x[ok]
             self._held_t[s][ok] = t_valid
             self._held_ok[s] |= ok
-        x[~ok] = np.nan  # a lost or invalid sample carries no data
-        return NavBatch(
-            t_out, x[:, _R].copy(), x[:, _V].copy(), x[:, _Q].copy(), x[:, _W].copy(), ok, s
-        )
+        r, v, q, w = np.empty((n, 3)), np.empty((n, 3)), np.empty((n, 4)), np.empty((n, 3))
+        _split_nb(x, ok, r, v, q, w)  # a lost or invalid sample carries no data (NaN)
+        return NavBatch(t_out, r, v, q, w, ok, s)
 
     def health(self, t_s: float) -> np.ndarray:
         """(N, n_strings) bool self-health of the AFTS strings at flight time ``t_s``.
