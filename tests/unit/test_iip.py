@@ -52,6 +52,35 @@ def test_radial_free_fall_over_the_pole_matches_the_closed_form():
     assert lat == pytest.approx(90.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("lon0_deg", [0.0, 170.0, -120.0])
+def test_day_long_radial_flight_returns_to_its_inertial_start_and_wraps_longitude(lon0_deg):
+    """Straight up (inertially) from 100 km above the equator at 10.9 km/s: a
+    radial conic (e = 1) that rises to ~1.9e8 m and falls back along the same
+    line, landing about 3 days later at the inertial direction it left from. On the
+    equator the ellipsoid radius is a, so with the radial Kepler equation
+    r = A (1 - cos eta), t = sqrt(A^3 / mu) (eta - sin eta), A = -mu / (2 energy):
+    tof = sqrt(A^3 / mu) [(eta1 - sin eta1) - (eta0 - sin eta0)] with
+    eta0 = acos(1 - r0 / A) (rising) and eta1 = 2 pi - acos(1 - a / A) (falling).
+    The Earth turns omega tof (~20 rad) meanwhile, so the ECEF impact longitude is
+    lon0 - omega tof, wrapped into [-180, 180): several turns of wrapping."""
+    r0 = WGS84_A_M + 100e3
+    lon0 = math.radians(lon0_deg)
+    rhat = np.array([math.cos(lon0), math.sin(lon0), 0.0])
+    v_i = 10900.0 * rhat
+    v_ecef = v_i - np.cross([0.0, 0.0, OMEGA], r0 * rhat)
+    big_a = -MU / (2.0 * (0.5 * 10900.0**2 - MU / r0))
+    eta0 = math.acos(1.0 - r0 / big_a)
+    eta1 = 2.0 * math.pi - math.acos(1.0 - WGS84_A_M / big_a)
+    tof_expected = math.sqrt(big_a**3 / MU) * ((eta1 - math.sin(eta1)) - (eta0 - math.sin(eta0)))
+    lon_expected = (lon0_deg - math.degrees(OMEGA * tof_expected) + 180.0) % 360.0 - 180.0
+    lat, lon, tof = impact_point(r0 * rhat, v_ecef)
+    assert OMEGA * tof_expected > 6 * math.pi  # the longitude wraps several times
+    assert tof == pytest.approx(tof_expected, rel=1e-9)
+    assert lat == pytest.approx(0.0, abs=1e-9)
+    assert -180.0 <= lon <= 180.0
+    assert ((lon - lon_expected + 180.0) % 360.0) - 180.0 == pytest.approx(0.0, abs=1e-6)
+
+
 @pytest.mark.parametrize("h_m, v_rel", [(100e3, 3000.0), (250e3, 6500.0), (20e3, 200.0)])
 def test_equatorial_horizontal_shot_matches_classical_conic(h_m, v_rel):
     """Eastward horizontal shot on the equator. In the equatorial plane the

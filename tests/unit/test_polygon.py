@@ -392,9 +392,9 @@ def test_edge_tree_agrees_with_brute_force_near_far_and_far_side(vertices, cente
 
 
 def test_edge_tree_far_points_match_geodesic():
-    """Far from the rule engine's small circle (300-3000 km, where the edge tree
-    answers): outside, and the distance matches pyproj.Geod to the sampled
-    boundary within 0.5 % or 50 m."""
+    """Far from the rule engine's small circle (300-3000 km, where the far-field
+    grid cells and, beyond the grid, the edge tree answer): outside, and the
+    distance matches pyproj.Geod to the sampled boundary within 0.5 % or 50 m."""
     poly = GreatCirclePolygon(*KII_CIRCLE, name="kii")
     az = np.array([0.0, 45.0, 100.0, 185.0, 200.0, 270.0, 330.0])
     lon, lat, _ = GEOD.fwd(np.full(az.size, 135.89), np.full(az.size, 33.54), az, np.linspace(3e5, 3e6, az.size))
@@ -535,3 +535,90 @@ def test_bad_query_arguments():
         GreatCirclePolygon(*SQUARE, grid_side=-1)
     with pytest.raises(InputError, match="max_step_deg"):
         GreatCirclePolygon(*SQUARE).densified_boundary(0.0)
+
+
+# --- far-field grid lists (Lipschitz test) ------------------------------------------------
+
+
+def _nearest_edge_reference(vlat, vlon, lat, lon):
+    """Index of the nearest edge and the angle to it (rad) for each point, on the
+    unit sphere of pyproj directions, written out here: the foot of p on the
+    great circle of edge a -> b (pole n = a x b / |a x b|) is on the arc when it
+    lies past a (p.(n x a) >= 0) and before b (p.(b x n) >= 0); the angle is then
+    asin|p.n|, else the angle to the nearer end vertex (atan2(|p x v|, p.v))."""
+    u = direction(vlat, vlon)
+    p = direction(lat, lon)
+    a, b = u, np.roll(u, -1, axis=0)
+    n = np.cross(a, b)
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    on_arc = (p @ np.cross(n, a).T >= 0.0) & (p @ np.cross(b, n).T >= 0.0)
+    foot = np.arcsin(np.clip(np.abs(p @ n.T), 0.0, 1.0))
+
+    def angle_to(v):
+        cross = np.linalg.norm(np.cross(p[:, None, :], v[None, :, :]), axis=2)
+        return np.arctan2(cross, p @ v.T)
+
+    d = np.where(on_arc, foot, np.minimum(angle_to(a), angle_to(b)))
+    return np.argmin(d, axis=1), d
+
+
+def _coastline(name):
+    """Outer ring (lat, lon) of a bundled mission area (GeoJSON, read directly)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "missions" / "areas" / f"{name}.geojson"
+    geom = json.loads(path.read_text())
+    while "features" in geom:
+        geom = geom["features"][0]
+    geom = geom.get("geometry", geom)
+    ring = np.array(geom["coordinates"][0] if geom["type"] == "Polygon" else geom["coordinates"][0][0])
+    return ring[:, 1], ring[:, 0]
+
+
+def _far_points(center, n, rng, d_min_m=100e3, d_max_m=2500e3):
+    lon, lat, _ = GEOD.fwd(
+        np.full(n, center[1]), np.full(n, center[0]), rng.uniform(0, 360, n), rng.uniform(d_min_m, d_max_m, n)
+    )
+    return lat, lon
+
+
+@pytest.mark.parametrize("case", ["kii-circle", "kii-peninsula", "shikoku"])
+def test_far_field_cell_lists_hold_the_nearest_edge(case, rng):
+    """Every far point that lands in a grid cell with a list finds its nearest
+    edge (by the reference above) in that list (up to ties within 1e-12 rad),
+    and far points mostly land in such cells, with short lists: the Lipschitz
+    test keeps the lists short where the old 2-rho test left cells to the tree."""
+    from rangeguard.earth import _polygon_kernels as k
+
+    vertices = KII_CIRCLE if case == "kii-circle" else _coastline(case)
+    poly = GreatCirclePolygon(*vertices)
+    center = poly.center_lat_lon_deg
+    lat, lon = _far_points(center, 6000, rng)
+    ref_k, d = _nearest_edge_reference(poly.lat_deg, poly.lon_deg, lat, lon)
+    u = direction(lat, lon)
+    lengths = []
+    for i in range(lat.size):
+        cell = k._cell_of(poly._gp, u[i, 0], u[i, 1], u[i, 2])
+        if cell < 0 or poly._cell_start[cell + 1] == poly._cell_start[cell]:
+            continue
+        cand = poly._cell_edges[poly._cell_start[cell] : poly._cell_start[cell + 1]]
+        lengths.append(cand.size)
+        nearest = np.flatnonzero(d[i] <= d[i, ref_k[i]] + 1e-12)
+        assert np.isin(nearest, cand).any(), (i, lat[i], lon[i], ref_k[i], cand)
+    assert len(lengths) >= 0.9 * lat.size
+    assert np.mean(lengths) <= 20.0
+
+
+@pytest.mark.parametrize("case", ["kii-peninsula", "shikoku", "nansei-islands"])
+def test_coastlines_agree_with_brute_force_near_and_far(case, rng):
+    """Bundled coastline outlines: points on and near the coast and out to 3000 km
+    (the IIPs of a flight), every path gives the brute-force bits."""
+    vlat, vlon = _coastline(case)
+    poly = GreatCirclePolygon(vlat, vlon)
+    blat, blon, _, _ = boundary_samples(poly.lat_deg, poly.lon_deg, 0.0005)
+    n = 3000
+    start = rng.integers(0, len(vlat), n)
+    lon1, lat1, _ = GEOD.fwd(vlon[start], vlat[start], rng.uniform(0, 360, n), rng.uniform(0, 30e3, n))
+    lat2, lon2 = _far_points(poly.center_lat_lon_deg, n, rng, 30e3, 3000e3)
+    _assert_paths_agree(poly, np.concatenate([lat1, lat2, blat]), np.concatenate([lon1, lon2, blon]))

@@ -65,12 +65,32 @@ the finest level that holds it): each cell lists the edges that can hold the
 nearest boundary point of any point of the cell. With q the cell's centre, rho
 the largest central angle from q to a cell corner (a gnomonic cell is a
 spherical quadrilateral with great-circle sides, so its farthest point from q
-is a corner) and d_k(q) the angle from q to edge k, the triangle inequality
-gives: edge j nearest for some p in the cell implies d_j(q) <= min_k d_k(q) +
-2 rho. A margin of ``GRID_MARGIN_RAD`` covers rounding. Candidates are kept in
-ascending edge order (ties go to the lowest index). Far from a small polygon
-the cells are large and nearly every edge is a candidate, so cells with more
-than ``GRID_MAX_CANDIDATES`` are left empty.
+is a corner) and d_k(q) the angle from q to edge k: edge j is nearest for some
+p in the cell only if d_j(q) <= min_k d_k(q) + L rho, where L bounds the
+Lipschitz constant of every difference d_j - d_k over the cell. L = 2 always
+holds (each d_k is 1-Lipschitz: the triangle inequality). Away from the
+polygon it is much smaller: the gradient of d_k at p is the unit vector at p
+pointing away from p's nearest point of edge k (Danskin's theorem; at points
+with several nearest points every one-sided derivative is one of these), and
+every boundary point lies in a cap of radius R about the boundary's centre
+(``boundary_cap``; a cap smaller than a hemisphere is convex, so it holds the
+great-circle edges between its vertices). Seen from p at angle D > R from the
+cap's centre, all of the cap lies within the angle gamma of the direction to
+the centre, sin(gamma) = sin(R) / sin(D) (the right spherical triangle of p,
+the centre and a tangent point), so two such gradients differ by at most
+2 sin(gamma). Along the geodesic from q to p (inside the cell, which is
+geodesically convex, and within rho of q) d_j - d_k therefore changes by at most
+L rho with L = 2 sin(R) / sin(D(q) - rho), used where D(q) - rho > R and
+D(q) + rho < 90 degrees (else L = 2). At 1000 km from a 78 km circle, L is
+about 0.16: lists about 3x shorter than with L = 2. Each cell's list is then
+the union of the lists of its ``GRID_SUBCELLS`` x ``GRID_SUBCELLS`` sub-cells
+(the same test over the cell's list, with the sub-cell's centre and corners;
+the minimum over the cell's list is the minimum over all edges, since the
+nearest edge of a sub-cell's centre is on it): about 2x shorter again, as the
+window L rho shrinks with the sub-cell. A margin of ``GRID_MARGIN_RAD`` covers
+rounding; the angle tests are done on squared chords (``_chord2_limit``).
+Candidates are kept in ascending edge order (ties go to the lowest index).
+Cells with more than ``GRID_MAX_CANDIDATES`` are left empty.
 
 Search: a point in a cell with a list scans it; any other point (empty cell,
 off the grid, beyond 90 degrees from c) searches the edge tree depth-first
@@ -79,7 +99,18 @@ best chord so far by more than ``TREE_MARGIN_CHORD``. A skipped node holds no
 edge with a computed chord <= the best, and leaves keep ties to the lowest
 edge index, so every path returns the brute-force loop's answer bit for bit.
 The tree costs about 2 log2(V / 8) bound tests and one or two leaves per
-point at any distance (200 edges: ~0.1-0.15 us against ~0.5 us for all edges).
+point at any distance.
+
+Measured (one thread, 20 000 rows of ``bench/engine.py``'s vehicles: IIPs
+200-1600 km from the polygons, and present positions; ns per point, before ->
+after the Lipschitz test, the sub-cells, the branch-free ``_finish`` and the
+separate brute-force loop): 200-vertex circles of 0.7 deg 128-154 -> 58-66
+(the tree answered most far points before, ~110 ns each; now the grid answers
+them, ~12 candidates); the coastlines of missions/kii-sso.yaml and
+sounding.yaml (40-190 vertices) 60-137 -> 35-58; 4-vertex corridors 49 -> 35.
+With two threads on an otherwise idle core: 1.0-1.3 ms -> 0.35-0.45 ms per
+20 000 points. Building the grid takes about as long as before (~0.08 s for
+200 edges).
 """
 
 from __future__ import annotations
@@ -119,12 +150,18 @@ def grid_params_size(n_levels):
 
 GRID_MAX_CANDIDATES = 48
 """Cells with more candidate edges than this are left empty: their points use
-the edge tree, which is faster there (about 8 bound tests and 10 edges; 16 and
-32 measured slower on far points of a 200-vertex star, 48 matched the old grid)."""
+the edge tree (about 8-16 bound tests and 10-15 edges). With the Lipschitz
+test few cells come near it: 16, 24, 32, 48 and 96 measured alike."""
 
 GRID_MARGIN_RAD = 1e-6
 """Extra central angle (about 6 m) added to the candidate test to cover rounding
 in the squared-chord comparisons (which resolve angles to ~5e-8 rad near 0)."""
+
+GRID_SUBCELLS = 4
+"""Each grid cell's list is the union of the lists of its GRID_SUBCELLS x
+GRID_SUBCELLS sub-cells (lists of the far field shrink about 2x). 8 measured
+another ~10 % faster queries on the 200-vertex circle for 4x the build time
+(0.33 s); 4 builds in about the time the grid took before (0.08 s)."""
 
 TREE_LEAF_EDGES = 8
 """Edges per leaf of the edge tree (4 and 8 measure alike; 4 prunes tighter)."""
@@ -190,34 +227,41 @@ def edge_chord2(e, k, px, py, pz):
 
 @njit(cache=True, inline="always")
 def _finish(e, gp, k, code, c2, px, py, pz):
-    """Signed distance (m) and inside flag from the nearest edge k."""
-    if code == 0:
-        s = _dot(e, k, N_, px, py, pz)
-        fx = px - s * e[k, N_]
-        fy = py - s * e[k, N_ + 1]
-        fz = pz - s * e[k, N_ + 2]
-        fn = math.sqrt(fx * fx + fy * fy + fz * fz)
-        if fn > 0.0:
-            fx /= fn
-            fy /= fn
-            fz /= fn
-        side = s
-    elif code == 1:
-        fx, fy, fz = e[k, A_], e[k, A_ + 1], e[k, A_ + 2]
-        side = _dot(e, k, NA_, px, py, pz)
-    else:
-        fx, fy, fz = e[k, B_], e[k, B_ + 1], e[k, B_ + 2]
-        side = _dot(e, k, NB_, px, py, pz)
+    """Signed distance (m) and inside flag from the nearest edge k.
+
+    m is the direction midway between p and its nearest boundary point x (any
+    positive multiple of p + x: |f| p + f for the foot f = p - (p.n) n of an arc
+    interior, |f| x = f); the geocentric radius there, a b / sqrt(b^2 (1 - zu^2)
+    + a^2 zu^2) with zu = m_z / |m|, is a b sqrt(|m|^2 / (b^2 |m|^2 + (a^2 - b^2) m_z^2)).
+    (One square root and one division on the critical path instead of three of
+    each.)"""
+    # Branch-free (selects): which case holds is data-dependent and mispredicts often.
+    s = _dot(e, k, N_, px, py, pz)
+    fx = px - s * e[k, N_]
+    fy = py - s * e[k, N_ + 1]
+    fz = pz - s * e[k, N_ + 2]
+    fn = math.sqrt(fx * fx + fy * fy + fz * fz)
+    at_b = code == 2
+    o = B_ if at_b else A_
+    vx = e[k, o]
+    vy = e[k, o + 1]
+    vz = e[k, o + 2]
+    side_v = _dot(e, k, NB_ if at_b else NA_, px, py, pz)
+    on_arc = code == 0
+    mx = fn * px + fx if on_arc else px + vx
+    my = fn * py + fy if on_arc else py + vy
+    mz = fn * pz + fz if on_arc else pz + vz
+    side = s if on_arc else side_v
+    m2 = mx * mx + my * my + mz * mz
+    # p at a pole of the arc's circle (f = 0), or |p + x| <= 1e-12 (p opposite a
+    # vertex): use p's own direction (|m| scales with |f| on an arc)
+    if not m2 > (fn * fn if on_arc else 1.0) * 1e-24:
+        mx, my, mz, m2 = px, py, pz, 1.0
     half = 0.5 * math.sqrt(c2)
     if half > 1.0:
         half = 1.0
     theta = 2.0 * math.asin(half)
-    mx = px + fx
-    my = py + fy
-    mz = pz + fz
-    mn = math.sqrt(mx * mx + my * my + mz * mz)
-    zu = mz / mn if mn > 1e-12 else pz
-    radius = _A * _B / math.sqrt(_B2 * (1.0 - zu * zu) + _A2 * zu * zu)
+    radius = _A * _B * math.sqrt(m2 / (_B2 * m2 + (_A2 - _B2) * (mz * mz)))
     w = gp[GP_C] * px + gp[GP_C + 1] * py + gp[GP_C + 2] * pz
     inside = side > 0.0 and w > 0.0
     d = theta * radius
@@ -259,8 +303,9 @@ def _cell_of(gp, px, py, pz):
     w = gp[GP_C] * px + gp[GP_C + 1] * py + gp[GP_C + 2] * pz
     if not w > 0.0:
         return -1
-    x = (gp[GP_E] * px + gp[GP_E + 1] * py + gp[GP_E + 2] * pz) / w
-    y = (gp[GP_N] * px + gp[GP_N + 1] * py + gp[GP_N + 2] * pz) / w
+    inv_w = 1.0 / w
+    x = (gp[GP_E] * px + gp[GP_E + 1] * py + gp[GP_E + 2] * pz) * inv_w
+    y = (gp[GP_N] * px + gp[GP_N + 1] * py + gp[GP_N + 2] * pz) * inv_w
     for lev in range(int(gp[GP_NLEV])):
         o = GP_LEV + LEVEL_SIZE * lev
         fx = (x - gp[o + LV_X0]) * gp[o + LV_INV_D]
@@ -381,33 +426,44 @@ def units_from_latlon(lat_deg, lon_deg, u):
 def _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist):
     """:func:`evaluate_one` for unit vectors start..stop-1 (at most ``PARALLEL_CHUNK``),
     written into inside / dist (NaN rows: outside, NaN distance). Two passes: grid
-    cells with a candidate list first, then the edge tree for the rest. (Lean loops
-    of one kind each run about 1.5x faster than one loop holding both searches.)"""
-    s_node = np.empty(TREE_STACK, dtype=np.int64)
-    s_lb = np.empty(TREE_STACK)
+    cells with a candidate list first, then the edge tree for the rest (a row with
+    NaN or inf is never in a cell: its gnomonic coordinates are NaN). Lean loops
+    of one kind each run about 1.2-1.5x faster than one loop holding several
+    searches; the brute-force loop has its own."""
+    if not accelerated:
+        for i in range(start, stop):
+            px, py, pz = u[i, 0], u[i, 1], u[i, 2]
+            if math.isfinite(px) and math.isfinite(py) and math.isfinite(pz):
+                c2, k, code = _nearest_all(e, px, py, pz)
+                inside[i], dist[i] = _finish(e, gp, k, code, c2, px, py, pz)
+            else:
+                inside[i] = False
+                dist[i] = np.nan
+        return
     deferred = np.empty(PARALLEL_CHUNK, dtype=np.int64)
     n_deferred = 0
     for i in range(start, stop):
         px, py, pz = u[i, 0], u[i, 1], u[i, 2]
-        if not (math.isfinite(px) and math.isfinite(py) and math.isfinite(pz)):
-            inside[i] = False
-            dist[i] = np.nan
+        cell = _cell_of(gp, px, py, pz)
+        if cell < 0 or cell_start[cell + 1] == cell_start[cell]:
+            deferred[n_deferred] = i
+            n_deferred += 1
             continue
-        if accelerated:
-            cell = _cell_of(gp, px, py, pz)
-            if cell < 0 or cell_start[cell + 1] == cell_start[cell]:
-                deferred[n_deferred] = i
-                n_deferred += 1
-                continue
-            c2, k, code = _nearest_cell(e, cell_edges, cell_start[cell], cell_start[cell + 1], px, py, pz)
-        else:
-            c2, k, code = _nearest_all(e, px, py, pz)
+        c2, k, code = _nearest_cell(e, cell_edges, cell_start[cell], cell_start[cell + 1], px, py, pz)
         inside[i], dist[i] = _finish(e, gp, k, code, c2, px, py, pz)
+    if n_deferred == 0:
+        return
+    s_node = np.empty(TREE_STACK, dtype=np.int64)
+    s_lb = np.empty(TREE_STACK)
     for j in range(n_deferred):
         i = deferred[j]
         px, py, pz = u[i, 0], u[i, 1], u[i, 2]
-        c2, k, code = _search(e, tf, ti, 0, np.inf, 0, 1, px, py, pz, s_node, s_lb)
-        inside[i], dist[i] = _finish(e, gp, k, code, c2, px, py, pz)
+        if math.isfinite(px) and math.isfinite(py) and math.isfinite(pz):
+            c2, k, code = _search(e, tf, ti, 0, np.inf, 0, 1, px, py, pz, s_node, s_lb)
+            inside[i], dist[i] = _finish(e, gp, k, code, c2, px, py, pz)
+        else:
+            inside[i] = False
+            dist[i] = np.nan
 
 
 @njit(cache=True)
@@ -562,44 +618,125 @@ def _angle(ax, ay, az, bx, by, bz):
     return math.atan2(math.sqrt(cx * cx + cy * cy + cz * cz), ax * bx + ay * by + az * bz)
 
 
+@njit(cache=True, inline="always")
+def _lipschitz(qx, qy, qz, rho, cap):
+    """Bound on |grad d_j - grad d_k| over the points within rho of q, for any two
+    edges j, k (module docstring): 2 sin(R) / sin(D_min) where the whole disc lies
+    outside the boundary's cap (centre, radius R, sin R in ``cap``) and within 90
+    degrees of its centre (D_min = D(q) - rho), else 2."""
+    dq = _angle(qx, qy, qz, cap[0], cap[1], cap[2])
+    lo = dq - rho
+    if lo > cap[3] and dq + rho < 0.5 * math.pi:
+        return min(2.0, 2.0 * cap[4] / math.sin(lo))
+    return 2.0
+
+
+@njit(cache=True, inline="always")
+def _cell_rho(gp, x, y, dx, qx, qy, qz):
+    """Largest central angle from q (the unit vector of plane point x, y) to the
+    corners of the cell of side dx centred on (x, y)."""
+    rho = 0.0
+    for cx in (-0.5, 0.5):
+        for cy in (-0.5, 0.5):
+            vx, vy, vz = _plane_to_unit(gp, x + cx * dx, y + cy * dx)
+            rho = max(rho, _angle(qx, qy, qz, vx, vy, vz))
+    return rho
+
+
+@njit(cache=True, inline="always")
+def _chord2_limit(c2_min, extra_rad):
+    """Squared chord of the central angle (angle of chord^2 ``c2_min``) + ``extra_rad``:
+    comparing squared chords against it is the angle test, without an asin per edge."""
+    angle = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2_min))) + extra_rad
+    if angle >= math.pi:
+        return 4.0
+    h = math.sin(0.5 * angle)
+    return 4.0 * h * h
+
+
 @njit(cache=True, parallel=True)
-def _cell_candidates(e, gp, lev, skip_box, keep):
-    """keep[cell, k] = edge k may hold the nearest boundary point for the cell,
-    for the cells of grid level ``lev``. Cells inside ``skip_box`` (x0, y0, x1,
-    y1; covered by a finer level) are left empty."""
+def _cell_candidates(e, gp, lev, skip_box, keep, cap):
+    """keep[cell, k] = edge k may hold the nearest boundary point for some point of
+    the cell, for the cells of grid level ``lev``. Cells inside ``skip_box`` (x0,
+    y0, x1, y1; covered by a finer level) are left empty. ``cap`` = (centre unit
+    vector, radius, sin(radius)) of a cap holding the whole boundary. The test
+    (module docstring) is run on the cell, and then on each of its
+    ``GRID_SUBCELLS`` x ``GRID_SUBCELLS`` sub-cells over the cell's list: an edge
+    is kept when some sub-cell needs it."""
     o = GP_LEV + LEVEL_SIZE * lev
     side = int(gp[o + LV_SIDE])
     dx = 1.0 / gp[o + LV_INV_D]
-    dy = dx
     n_edges = e.shape[0]
+    m = GRID_SUBCELLS
+    sdx = dx / m
     for cell in prange(side * side):
         ix = cell % side
         iy = cell // side
         x = gp[o + LV_X0] + (ix + 0.5) * dx
-        y = gp[o + LV_Y0] + (iy + 0.5) * dy
+        y = gp[o + LV_Y0] + (iy + 0.5) * dx
         if (
             x - 0.5 * dx >= skip_box[0]
             and x + 0.5 * dx <= skip_box[2]
-            and y - 0.5 * dy >= skip_box[1]
-            and y + 0.5 * dy <= skip_box[3]
+            and y - 0.5 * dx >= skip_box[1]
+            and y + 0.5 * dx <= skip_box[3]
         ):
             continue
         qx, qy, qz = _plane_to_unit(gp, x, y)
-        rho = 0.0
-        for cx in (-0.5, 0.5):
-            for cy in (-0.5, 0.5):
-                vx, vy, vz = _plane_to_unit(gp, x + cx * dx, y + cy * dy)
-                rho = max(rho, _angle(qx, qy, qz, vx, vy, vz))
-        d = np.empty(n_edges)
+        rho = _cell_rho(gp, x, y, dx, qx, qy, qz)
+        c2 = np.empty(n_edges)
         for k in range(n_edges):
-            c2, _ = edge_chord2(e, k, qx, qy, qz)
-            d[k] = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2)))
-        limit = d.min() + 2.0 * rho + GRID_MARGIN_RAD
-        for k in range(n_edges):
-            keep[cell, k] = d[k] <= limit
+            c2[k], _ = edge_chord2(e, k, qx, qy, qz)
+        lip = _lipschitz(qx, qy, qz, rho, cap)  # holds over the whole cell, so in each sub-cell
+        limit = _chord2_limit(c2.min(), lip * rho + GRID_MARGIN_RAD)
+        cand = np.flatnonzero(c2 <= limit)
+        if cand.size <= 2 or m <= 1:
+            for k in cand:
+                keep[cell, k] = True
+            continue
+        cs = np.empty(cand.size)
+        corner = np.empty((m + 1, m + 1, 3))
+        for sy in range(m + 1):
+            for sx in range(m + 1):
+                corner[sy, sx, 0], corner[sy, sx, 1], corner[sy, sx, 2] = _plane_to_unit(
+                    gp, x + (sx - 0.5 * m) * sdx, y + (sy - 0.5 * m) * sdx
+                )
+        for sy in range(m):
+            for sx in range(m):
+                px, py, pz = _plane_to_unit(gp, x + (sx + 0.5 - 0.5 * m) * sdx, y + (sy + 0.5 - 0.5 * m) * sdx)
+                c2_max = 0.0
+                for cy in range(sy, sy + 2):
+                    for cx in range(sx, sx + 2):
+                        ex = px - corner[cy, cx, 0]
+                        ey = py - corner[cy, cx, 1]
+                        ez = pz - corner[cy, cx, 2]
+                        c2_max = max(c2_max, ex * ex + ey * ey + ez * ez)
+                rs = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2_max))) * (1.0 + 1e-12)  # farthest corner
+                for i in range(cand.size):
+                    cs[i], _ = edge_chord2(e, cand[i], px, py, pz)
+                lim = _chord2_limit(cs.min(), lip * rs + GRID_MARGIN_RAD)
+                for i in range(cand.size):
+                    if cs[i] <= lim:
+                        keep[cell, cand[i]] = True
 
 
-def build_grid(e, gp, skip_boxes):
+def boundary_cap(u):
+    """(c_x, c_y, c_z, radius_rad, sin(radius)) of a cap about the normalized mean of
+    the ring's unit vectors ``u`` (V, 3) that holds every vertex; its radius is
+    set to pi (no cap) when it would not be below 90 degrees. A cap smaller than a
+    hemisphere is convex, so it then holds every great-circle edge too."""
+    c = u.sum(axis=0)
+    norm = float(np.linalg.norm(c))
+    if not norm > 0.0:
+        return np.array([0.0, 0.0, 1.0, math.pi, 0.0])
+    c = c / norm
+    cr = np.cross(u, c)
+    radius = float(np.max(np.arctan2(np.linalg.norm(cr, axis=1), u @ c))) + GRID_MARGIN_RAD
+    if radius >= 0.5 * math.pi:
+        radius = math.pi
+    return np.array([c[0], c[1], c[2], radius, math.sin(radius)])
+
+
+def build_grid(e, gp, skip_boxes, cap):
     """CSR candidate lists (cell_start (cells + 1,), cell_edges) for the levels in ``gp``.
 
     ``skip_boxes[l]`` is the part of level l served by level l - 1 (shrunk by a
@@ -613,7 +750,7 @@ def build_grid(e, gp, skip_boxes):
     keep = np.zeros((n_cells, e.shape[0]), dtype=np.bool_)
     for lev in range(n_lev):
         first = int(gp[GP_LEV + LEVEL_SIZE * lev + LV_FIRST])
-        _cell_candidates(e, gp, lev, skip_boxes[lev], keep[first : first + sides[lev] ** 2])
+        _cell_candidates(e, gp, lev, skip_boxes[lev], keep[first : first + sides[lev] ** 2], cap)
     counts = keep.sum(axis=1)
     keep[counts > GRID_MAX_CANDIDATES] = False  # these cells use the edge tree
     counts[counts > GRID_MAX_CANDIDATES] = 0

@@ -29,8 +29,10 @@ How it is solved (see ``design/iip.md`` for the derivation and the checks):
 5. Time of flight from Kepler's equation written in differences,
    ``dt = sqrt(a^3/mu) [dE - e cos E0 sin dE + e sin E0 (1 - cos dE)]``.
 6. The inertial impact point rotated by ``-omega * dt`` about z is the ECEF
-   impact point; it lies on the ellipsoid, so its geodetic latitude is
-   ``atan2(z, (1 - e^2) sqrt(x^2 + y^2))`` exactly.
+   impact point: the rotation keeps z and sqrt(x^2 + y^2), and the point lies
+   on the ellipsoid, so its geodetic latitude is
+   ``atan2(z, (1 - e^2) sqrt(x^2 + y^2))`` of the inertial point exactly, and
+   its longitude ``atan2(y, x) - omega * dt`` (wrapped to [-pi, pi)).
 
 The published methods this replaces: the FAA iterative method (14 CFR Part
 420, Appendix B) and the non-iterative method of Ahn & Roh (2012), "Non-
@@ -73,7 +75,8 @@ _IA2 = 1.0 / (WGS84_A_M * WGS84_A_M)
 _IB2 = 1.0 / (WGS84_B_M * WGS84_B_M)
 _ONE_MINUS_E2 = 1.0 - WGS84_E2
 _MU = MU_EARTH_M3_S2
-_SQRT_MU = math.sqrt(MU_EARTH_M3_S2)
+_INV_MU = 1.0 / MU_EARTH_M3_S2
+_INV_SQRT_MU = 1.0 / math.sqrt(MU_EARTH_M3_S2)
 _OMEGA = OMEGA_EARTH_RAD_S
 _TWO_PI = 2.0 * math.pi
 # T = _C_T * h bounds the rate at which the ellipsoid radius under the vehicle can change.
@@ -208,20 +211,20 @@ def impact_point_nb(x, y, z, vx, vy, vz):
     wy = vy + _OMEGA * x
     wz = vz
     r0 = math.sqrt(x * x + y * y + z * z)
+    inv_r0 = 1.0 / r0
     v2 = wx * wx + wy * wy + wz * wz
     rv = x * wx + y * wy + z * wz
-    alpha = 2.0 / r0 - v2 / _MU  # 1 / semi-major axis
+    alpha = 2.0 * inv_r0 - v2 * _INV_MU  # 1 / semi-major axis
     if alpha <= 0.0:
         return nan, nan, nan  # parabolic or hyperbolic: escapes
     a = 1.0 / alpha
-    sqa = math.sqrt(a)
-    n_inv = a * sqa / _SQRT_MU  # sqrt(a^3 / mu), s
+    sqrt_alpha = math.sqrt(alpha)
+    n_inv = a * a * sqrt_alpha * _INV_SQRT_MU  # sqrt(a^3 / mu), s
     ecos0 = 1.0 - r0 * alpha
-    esin0 = rv / (_SQRT_MU * sqa)
+    esin0 = rv * sqrt_alpha * _INV_SQRT_MU  # r0.v0 / sqrt(mu a)
     e = math.sqrt(ecos0 * ecos0 + esin0 * esin0)
     if a * (1.0 - e) >= _A:
         return nan, nan, nan  # perigee above the equatorial radius: an orbit
-    E0 = math.atan2(esin0, ecos0)
     hx = y * wz - z * wy
     hy = z * wx - x * wz
     hz = x * wy - y * wx
@@ -238,21 +241,23 @@ def impact_point_nb(x, y, z, vx, vy, vz):
     c = 1.0
     step = 0.0
     px = py = pz = dx = dy = dz = ddx = ddy = ddz = 0.0
-    cos_s = (1.0 - r0 / math.sqrt(F0 + 1.0) * alpha) / e if e > 0.0 else 2.0
+    inv_e = 1.0 / e if e > 0.0 else 0.0
+    cos_s = (1.0 - r0 / math.sqrt(F0 + 1.0) * alpha) * inv_e if e > 0.0 else 2.0
     if cos_s <= 1.0:
         cos_s = max(-1.0, cos_s)
         sin_s = -math.sqrt(1.0 - cos_s * cos_s)  # descending half, E in [pi, 2 pi]
-        cE0 = ecos0 / e
-        sE0 = esin0 / e
+        cE0 = ecos0 * inv_e
+        sE0 = esin0 * inv_e
         c = cos_s * cE0 + sin_s * sE0  # cos(E_s - E0)
         s = sin_s * cE0 - cos_s * sE0  # sin(E_s - E0)
-        dE = _TWO_PI - math.acos(cos_s) - E0
-        if dE >= _TWO_PI:
-            dE -= _TWO_PI
+        # dE = (E_s - E0) mod 2 pi, in [0, 2 pi), from its own sine and cosine
+        dE = math.atan2(s, c)
+        if dE < 0.0:
+            dE += _TWO_PI
         if dE > _TWO_PI - 1e-9:
             dE -= _TWO_PI  # rounding put a crossing at the start one turn ahead
-        ar = a / r0
-        ra_n = n_inv / ar
+        ar = a * inv_r0
+        ra_n = n_inv * r0 * alpha  # n_inv / ar
         es_n = n_inv * esin0
         for _ in range(_NEWTON_MAX_IT):
             omc = s * s / (1.0 + c) if c > 0.0 else 1.0 - c
@@ -276,10 +281,14 @@ def impact_point_nb(x, y, z, vx, vy, vz):
             if not F1 < 0.0:
                 break  # not a descending crossing: let the fallback decide
             F2 = 2.0 * ((dx * dx + dy * dy + px * ddx + py * ddy) * _IA2 + (dz * dz + pz * ddz) * _IB2)
-            step = F / F1
-            q = 0.5 * step * F2 / F1
-            if abs(q) < 0.5:
-                step = step / (1.0 - q)  # Halley: cubic convergence
+            # Halley, F / F1 / (1 - q) with q = F F2 / (2 F1^2) (cubic convergence),
+            # written with one division; Newton where |q| >= 1/2.
+            hq = 0.5 * F * F2
+            F1sq = F1 * F1
+            if abs(hq) < 0.5 * F1sq:
+                step = F * F1 / (F1sq - hq)
+            else:
+                step = F / F1
             dE -= step
             if abs(step) < _NEWTON_TOL:
                 ok = True
@@ -296,28 +305,38 @@ def impact_point_nb(x, y, z, vx, vy, vz):
             # Validate: the root is the first descending one (module docstring).
             esinE = ecos0 * s + esin0 * c  # e sin E at the root (before the last tiny step)
             ecosE = ecos0 * c - esin0 * s
-            rdot = a * a * esinE / (n_inv * a * (1.0 - ecosE))
-            dE_peri = -E0 if E0 < 0.0 else _TWO_PI - E0  # next perigee after the start
-            if dE < -1e-9 or dE >= dE_peri or rdot >= -T:
+            # rdot = a esinE / (n_inv (1 - ecosE)) < -T, with 1 - ecosE > 0 (e < 1)
+            rdot_lt_minus_t = a * esinE < -T * n_inv * (1.0 - ecosE)
+            # Before the next perigee: a descending root (rdot < 0) with 0 <= dE < 2 pi is
+            # before it when the start is ascending or at apogee (e sin E0 >= 0: the pass
+            # descends once, E in (pi, 2 pi)); from a descending start (E0 in (-pi, 0))
+            # the roots before perigee have dE < -E0 < pi, those of the next pass dE > pi.
+            if dE < -1e-9 or dE >= _TWO_PI or (esin0 < 0.0 and dE >= math.pi) or not rdot_lt_minus_t:
                 ok = False
             else:
-                rdot0 = rv / r0
+                rdot0 = rv * inv_r0
                 if rdot0 > -T:
                     if rdot0 < T and ecos0 >= 0.0:
                         ok = False  # starts in the perigee flat region: grazing
                     else:
                         # apogee flat region: height margin at its reference point
-                        if rdot0 > 0.0:
-                            gx, gy, gz = _conic_point_cs(sE0, -cE0, 1.0 + cE0, x, y, z, wx, wy, wz, r0, a, esin0, n_inv)
-                            rref = a * (1.0 + e)
-                        else:
-                            rref = r0
-                            gx, gy, gz = x, y, z
-                        rddot = -_MU / (rref * rref) + hmom * hmom / (rref * rref * rref)
-                        Fref = (gx * gx + gy * gy) * _IA2 + gz * gz * _IB2
-                        height = rref - rref / math.sqrt(Fref)
-                        if not (rddot < 0.0 and height > 4.0 * T * T / (-rddot)):
-                            ok = False
+                        rref = a * (1.0 + e) if rdot0 > 0.0 else r0
+                        # rddot = (h^2 / rref - mu) / rref^2; the test height > 4 T^2 / -rddot
+                        # is height (mu rref - h^2) > 4 T^2 rref^3 (when rddot < 0). The
+                        # lower bound rref - a on the height (the ellipsoid is nowhere
+                        # above a) settles nearly every case without a square root.
+                        h2 = hmom * hmom
+                        pull = _MU * rref - h2  # -rddot rref^3
+                        need = 4.0 * T * T * rref * rref * rref
+                        if not (pull > 0.0 and (rref - _A) * pull > need):
+                            if rdot0 > 0.0:
+                                gx, gy, gz = _conic_point_cs(sE0, -cE0, 1.0 + cE0, x, y, z, wx, wy, wz, r0, a, esin0, n_inv)
+                            else:
+                                gx, gy, gz = x, y, z
+                            Fref = (gx * gx + gy * gy) * _IA2 + gz * gz * _IB2
+                            height = rref - rref / math.sqrt(Fref)
+                            if not (pull > 0.0 and height * pull > need):
+                                ok = False
         if ok:
             # apply the last (tiny) step to the position, to second order,
             # and to the angle
@@ -330,7 +349,7 @@ def impact_point_nb(x, y, z, vx, vy, vz):
     if not ok:
         cA = (1.0 - _A * alpha) / e if e > 0.0 else -2.0
         cB = (1.0 - _B * alpha) / e if e > 0.0 else -2.0
-        dE = _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+        dE = _scan_first_root(math.atan2(esin0, ecos0), cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
         if not math.isfinite(dE):
             return nan, nan, nan  # an orbit that passes through the shell b < r < a
         px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
@@ -339,14 +358,13 @@ def impact_point_nb(x, y, z, vx, vy, vz):
         s = 0.0
         omc = 0.0
     tof = n_inv * (dE - ecos0 * s + esin0 * omc)
-    # Rotate the inertial impact point into the ECEF frame at impact.
-    th = _OMEGA * tof
-    ct = math.cos(th)
-    st = math.sin(th)
-    xe = ct * px + st * py
-    ye = ct * py - st * px
-    lat = math.atan2(pz, _ONE_MINUS_E2 * math.sqrt(xe * xe + ye * ye))
-    lon = math.atan2(ye, xe)
+    # The ECEF impact point is the inertial one rotated by -omega tof about z: the
+    # same z and distance from the axis (so the same geodetic latitude), and the
+    # longitude less omega tof.
+    lat = math.atan2(pz, _ONE_MINUS_E2 * math.sqrt(px * px + py * py))
+    lon = math.atan2(py, px) - _OMEGA * tof
+    while lon < -math.pi:
+        lon += _TWO_PI
     return lat, lon, tof
 
 
