@@ -165,3 +165,30 @@ def test_parallel_and_serial_vote_loops_agree_exactly():
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
     assert outs[0][0].any() and not outs[0][0].all()  # some strings vote, some don't
+
+
+def test_gate_rows_in_parallel_equal_the_serial_loop():
+    """The gate's parallel chunked loop against its serial loop on random IIPs, memories and times."""
+    from rangeguard.rules import _kernels as rk
+
+    rng = np.random.default_rng(2)
+    m = 9000
+    u = rng.normal(size=(m, 3))
+    u /= np.linalg.norm(u, axis=1)[:, None]
+    u[::11] = np.nan
+    ok = rng.random(m) < 0.9
+    t = rng.uniform(0, 100, m)
+    memory = np.column_stack([rng.choice([-1.0, 0.0, 1.0], m), rng.random(m) < 0.3, rng.random(m) < 0.2,
+                              rng.normal(0, 1e4, m)]).astype(float)
+    a = np.array([1.0, 0.0, 0.0])
+    normal = np.array([0.0, 0.0, 1.0])
+    in_plane = np.cross(normal, a)
+    outs = []
+    for parallel in (False, True):
+        new_mem, failed, margin = np.empty((m, 4)), np.empty(m, bool), np.empty(m)
+        args = (u, ok, t, memory, normal, in_plane, a, 0.3, 6.37e6, 20.0, 80.0, new_mem, failed, margin)
+        rk.gate_rows_parallel(*args) if parallel else rk.gate_rows(*args, 0, m)
+        outs.append((new_mem, failed, margin))
+    for x, y in zip(*outs):
+        np.testing.assert_array_equal(x, y)
+    assert outs[0][1].any() and not outs[0][1].all()

@@ -9,21 +9,37 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba import njit, prange
 
 # gate memory columns: previous side (+1/-1, 0 unknown), crossed, failed, frozen margin (m)
 GATE_SIDE, GATE_CROSSED, GATE_FAILED, GATE_FROZEN = range(4)
 
 
+PARALLEL_MIN_ROWS = 4096
+"""Below this many rows the serial loop is faster than starting the thread pool."""
+CHUNK_ROWS = 2048
+"""Rows per parallel task."""
+
+
+@njit(cache=True, parallel=True)
+def gate_rows_parallel(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s,
+                       new_memory, failed_out, margin_out):
+    """:func:`gate_rows` in chunks on the thread pool (rows are independent: the same results)."""
+    m_rows = u.shape[0]
+    for c in prange((m_rows + CHUNK_ROWS - 1) // CHUNK_ROWS):
+        gate_rows(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s, new_memory,
+                  failed_out, margin_out, c * CHUNK_ROWS, min(m_rows, (c + 1) * CHUNK_ROWS))
+
+
 @njit(cache=True)
 def gate_rows(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s, new_memory,
-              failed_out, margin_out):
-    """One cycle of the gate rule on every row; see :class:`rangeguard.rules.boundary.GateRule`.
+              failed_out, margin_out, start, stop):
+    """One cycle of the gate rule on rows start..stop-1; see :class:`rangeguard.rules.boundary.GateRule`.
 
     ``u`` (M, 3) are the IIP's geocentric unit vectors (NaN without IIP);
     ``memory``/``new_memory`` (M, 4) the rule's per-row memory before and after.
     """
-    for m in range(u.shape[0]):
+    for m in range(start, stop):
         px, py, pz = u[m, 0], u[m, 1], u[m, 2]
         side_val = px * normal[0] + py * normal[1] + pz * normal[2]
         along = math.atan2(px * in_plane[0] + py * in_plane[1] + pz * in_plane[2], px * a[0] + py * a[1] + pz * a[2])

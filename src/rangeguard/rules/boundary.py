@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from rangeguard.constants import WGS84_A_M, WGS84_B_M
-from rangeguard.rules._kernels import gate_rows
+from rangeguard.rules import _kernels
 from rangeguard.rules.base import Rule, RuleContext, RuleOutput
 from rangeguard.earth.polygon import GreatCirclePolygon, unit_vectors
 
@@ -131,12 +131,16 @@ class GateRule(Rule):
         mem = np.empty((m_rows, 4))
         failed = np.empty(m_rows, bool)
         margin = np.empty(m_rows)
-        gate_rows(
+        args = (
             np.ascontiguousarray(u, dtype=np.float64), np.ascontiguousarray(ctx.ok, dtype=bool),
             np.ascontiguousarray(ctx.t_s, dtype=np.float64), np.ascontiguousarray(memory, dtype=np.float64),
             self.normal, self.in_plane, self.a, self.length_rad, self.radius_m, self.open_t_s, self.close_t_s,
             mem, failed, margin,
         )
+        if m_rows >= _kernels.PARALLEL_MIN_ROWS:
+            _kernels.gate_rows_parallel(*args)
+        else:
+            _kernels.gate_rows(*args, 0, m_rows)
         return RuleOutput(failed, margin, mem)
 
     def describe(self, margin: float) -> str:

@@ -24,6 +24,7 @@ from rangeguard.iip import impact_point_nb
 
 _ONE_MINUS_E2 = 1.0 - WGS84_E2
 _PARALLEL_MIN_ROWS = 2048  # below this, thread start-up costs more than it saves
+_CHUNK_ROWS = 1024  # rows per parallel task
 
 # columns of the output matrix
 LAT, LON, H, IIP_LAT, IIP_LON, IIP_TOF, SPEED, VSPEED, FPA, DOWN, CROSS, IIP_RANGE = range(12)
@@ -67,15 +68,19 @@ def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
 
 
 @njit(cache=True)
-def _rows_serial(r, v, site, frame, need_range, out, pos_u, iip_u):
-    for i in range(r.shape[0]):
+def _rows_serial(r, v, site, frame, need_range, out, pos_u, iip_u, start, stop):
+    for i in range(start, stop):
         _row(r, v, site, frame, need_range, out, pos_u, iip_u, i)
 
 
 @njit(cache=True, parallel=True)
-def _rows_parallel(r, v, site, frame, need_range, out, pos_u, iip_u):
-    for i in prange(r.shape[0]):
-        _row(r, v, site, frame, need_range, out, pos_u, iip_u, i)
+def _rows_parallel(r, v, site, frame, need_range, out, pos_u, iip_u, start, stop):
+    """Chunks of rows on the thread pool, each chunk by the serial kernel: numba's code for a
+    loop body inside ``prange`` measured 25 % slower than the same body compiled on its own."""
+    n_chunks = (stop - start + _CHUNK_ROWS - 1) // _CHUNK_ROWS
+    for c in prange(n_chunks):
+        lo = start + c * _CHUNK_ROWS
+        _rows_serial(r, v, site, frame, need_range, out, pos_u, iip_u, lo, min(stop, lo + _CHUNK_ROWS))
 
 
 class Kinematics(NamedTuple):
@@ -99,7 +104,7 @@ def kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: boo
     site_vec = np.array([*site.r_ecef, math.radians(site.lat_deg), math.radians(site.lon_deg)])
     frame = np.ascontiguousarray(np.stack([site.downrange_enu, site.crossrange_enu]) @ site.enu_from_ecef)
     kernel = _rows_parallel if m_rows >= _PARALLEL_MIN_ROWS else _rows_serial
-    kernel(r, v, site_vec, frame, bool(need_iip_range), *out)
+    kernel(r, v, site_vec, frame, bool(need_iip_range), *out, 0, m_rows)
     return out
 
 
