@@ -43,6 +43,22 @@ def _rows_of(values: np.ndarray, k: int) -> np.ndarray:
     return values if k == 1 else np.concatenate([values] * k)
 
 
+def _any_string(flags: np.ndarray) -> np.ndarray:
+    """(N, K) -> (N,): any string (column by column; numpy's reduction over a short last axis is slow)."""
+    out = flags[:, 0].copy()
+    for s in range(1, flags.shape[1]):
+        out |= flags[:, s]
+    return out
+
+
+def _all_strings(flags: np.ndarray) -> np.ndarray:
+    """(N, K) -> (N,): every string."""
+    out = flags[:, 0].copy()
+    for s in range(1, flags.shape[1]):
+        out &= flags[:, s]
+    return out
+
+
 @lru_cache(maxsize=16)
 def _row_vehicles(n: int, k: int) -> np.ndarray:
     """Vehicle index of each row (read-only, shared between cycles)."""
@@ -234,16 +250,16 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
     faulty = ~health_ok
     if setup.policy == "health_degraded":
         counting = rule_vote & health_ok
-        healthy_vote = counting.any(axis=1)
-        none_healthy = ~health_ok.any(axis=1)
+        healthy_vote = _any_string(counting)
+        none_healthy = ~_any_string(health_ok)
         terminate_now = healthy_vote | (none_healthy & setup.terminate_if_no_healthy)
         cause_now = np.where(healthy_vote, _RULE, np.where(terminate_now, _NO_HEALTHY, _NONE))
     else:
         counting = rule_vote
         fault_vote = faulty & setup.faulty_string_votes
         vote = rule_vote | fault_vote
-        terminate_now = vote.any(axis=1) if setup.policy == "1oo2" else vote.all(axis=1)
-        by_rule = rule_vote.any(axis=1)
+        terminate_now = _any_string(vote) if setup.policy == "1oo2" else _all_strings(vote)
+        by_rule = _any_string(rule_vote)
         cause_now = np.where(terminate_now & by_rule, _RULE, np.where(terminate_now, _FAULTY, _NONE))
     terminate_now &= flying
 
