@@ -192,3 +192,35 @@ def test_gate_rows_in_parallel_equal_the_serial_loop():
     for x, y in zip(*outs):
         np.testing.assert_array_equal(x, y)
     assert outs[0][1].any() and not outs[0][1].all()
+
+
+def test_kinematics_unit_vectors_are_those_of_the_reported_latitudes_and_longitudes():
+    """The kinematics pass derives the polygon kernels' unit vectors without going through
+    latitude and longitude (the IIP's from the rotated impact point, the position's from
+    x/rho, y/rho); they must equal the polygon module's own conversion of the reported
+    lat/lon, and the direction of the ECEF surface point pyproj gives for them."""
+    from pyproj import Transformer
+
+    from rangeguard.earth.polygon import unit_vectors
+    from rangeguard.rules.kinematics import IIP_LAT, IIP_LON, LAT, LON, kinematics
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    mission = mission_from_dict({"name": "t", "site": SITE, "rules": []})
+    site = Site.from_spec(mission.site)
+    lat = np.radians(rng.uniform(-89, 89, n))
+    lon = np.radians(rng.uniform(-180, 180, n))
+    radius = rng.uniform(6.40e6, 6.75e6, n)
+    r = radius[:, None] * np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    v = rng.normal(0, 2500, (n, 3))
+    kin = kinematics(r, v, site)
+    has_iip = np.isfinite(kin.table[:, IIP_LAT])
+    assert 0.3 < has_iip.mean() < 1.0  # impacts and orbits/escapes both occur
+    np.testing.assert_allclose(kin.pos_unit, unit_vectors(kin.table[:, LAT], kin.table[:, LON]), atol=2e-15)
+    np.testing.assert_allclose(kin.iip_unit[has_iip],
+                               unit_vectors(kin.table[has_iip, IIP_LAT], kin.table[has_iip, IIP_LON]), atol=2e-15)
+    assert np.isnan(kin.iip_unit[~has_iip]).all()
+    to_ecef = Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
+    x, y, z = to_ecef.transform(kin.table[has_iip, IIP_LON], kin.table[has_iip, IIP_LAT], np.zeros(has_iip.sum()))
+    p = np.column_stack([x, y, z])
+    np.testing.assert_allclose(kin.iip_unit[has_iip], p / np.linalg.norm(p, axis=1)[:, None], atol=1e-12)

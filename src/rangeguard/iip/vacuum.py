@@ -182,15 +182,13 @@ def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv
     return np.nan
 
 
-@njit(cache=True)
-def impact_point_nb(x, y, z, vx, vy, vz):
-    """Vacuum IIP of one state: numba scalar kernel for other numba code.
+@njit(cache=True, inline="always")
+def _impact(x, y, z, vx, vy, vz):
+    """The vacuum IIP (lat_rad, lon_rad, tof_s) and the inertial impact point (px, py, pz), m.
 
-    Input: ECEF position (m) and Earth-relative ECEF velocity (m/s).
-    Returns ``(lat_rad, lon_rad, tof_s)``: geodetic latitude and longitude
-    (radians, WGS84) of the impact point and the time of flight (s). NaN
-    where there is no impact or the input is not finite; the point itself
-    with ``tof_s = 0`` where the state is at or below the surface.
+    The impact point is in the ECEF axes frozen at the initial time; NaN where
+    there is no impact, and where the state is at or below the surface (then
+    the IIP is the state's own geodetic position with tof_s = 0).
     """
     nan = np.nan
     if not (
@@ -201,11 +199,11 @@ def impact_point_nb(x, y, z, vx, vy, vz):
         and math.isfinite(vy)
         and math.isfinite(vz)
     ):
-        return nan, nan, nan
+        return nan, nan, nan, nan, nan, nan
     F0 = (x * x + y * y) * _IA2 + z * z * _IB2 - 1.0
     if F0 <= 0.0:
         lat, lon, _h = geodetic_from_ecef_nb(x, y, z)
-        return lat, lon, 0.0
+        return lat, lon, 0.0, nan, nan, nan
     # Inertial state (ECEF axes frozen at t0).
     wx = vx - _OMEGA * y
     wy = vy + _OMEGA * x
@@ -216,7 +214,7 @@ def impact_point_nb(x, y, z, vx, vy, vz):
     rv = x * wx + y * wy + z * wz
     alpha = 2.0 * inv_r0 - v2 * _INV_MU  # 1 / semi-major axis
     if alpha <= 0.0:
-        return nan, nan, nan  # parabolic or hyperbolic: escapes
+        return nan, nan, nan, nan, nan, nan  # parabolic or hyperbolic: escapes
     a = 1.0 / alpha
     sqrt_alpha = math.sqrt(alpha)
     n_inv = a * a * sqrt_alpha * _INV_SQRT_MU  # sqrt(a^3 / mu), s
@@ -224,7 +222,7 @@ def impact_point_nb(x, y, z, vx, vy, vz):
     esin0 = rv * sqrt_alpha * _INV_SQRT_MU  # r0.v0 / sqrt(mu a)
     e = math.sqrt(ecos0 * ecos0 + esin0 * esin0)
     if a * (1.0 - e) >= _A:
-        return nan, nan, nan  # perigee above the equatorial radius: an orbit
+        return nan, nan, nan, nan, nan, nan  # perigee above the equatorial radius: an orbit
     hx = y * wz - z * wy
     hy = z * wx - x * wz
     hz = x * wy - y * wx
@@ -351,7 +349,7 @@ def impact_point_nb(x, y, z, vx, vy, vz):
         cB = (1.0 - _B * alpha) / e if e > 0.0 else -2.0
         dE = _scan_first_root(math.atan2(esin0, ecos0), cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
         if not math.isfinite(dE):
-            return nan, nan, nan  # an orbit that passes through the shell b < r < a
+            return nan, nan, nan, nan, nan, nan  # an orbit that passes through the shell b < r < a
         px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
     if dE < 0.0:
         dE = 0.0
@@ -365,7 +363,47 @@ def impact_point_nb(x, y, z, vx, vy, vz):
     lon = math.atan2(py, px) - _OMEGA * tof
     while lon < -math.pi:
         lon += _TWO_PI
+    return lat, lon, tof, px, py, pz
+
+
+@njit(cache=True)
+def impact_point_nb(x, y, z, vx, vy, vz):
+    """Vacuum IIP of one state: numba scalar kernel for other numba code.
+
+    Input: ECEF position (m) and Earth-relative ECEF velocity (m/s).
+    Returns ``(lat_rad, lon_rad, tof_s)``: geodetic latitude and longitude
+    (radians, WGS84) of the impact point and the time of flight (s). NaN
+    where there is no impact or the input is not finite; the point itself
+    with ``tof_s = 0`` where the state is at or below the surface.
+    """
+    lat, lon, tof, _px, _py, _pz = _impact(x, y, z, vx, vy, vz)
     return lat, lon, tof
+
+
+@njit(cache=True)
+def impact_point_unit_nb(x, y, z, vx, vy, vz):
+    """:func:`impact_point_nb` and the geocentric unit vector of the impact point.
+
+    Returns ``(lat_rad, lon_rad, tof_s, ux, uy, uz)``; u is the direction
+    from the Earth's centre to the ECEF impact point on the ellipsoid, i.e.
+    normalize(cos lat cos lon, cos lat sin lon, (1 - e^2) sin lat). It is
+    the inertial impact point turned by -omega tof about z (the Earth's
+    rotation during the flight): two trigonometric calls instead of four.
+    NaN where there is no impact.
+    """
+    lat, lon, tof, px, py, pz = _impact(x, y, z, vx, vy, vz)
+    if px == px:
+        phi = _OMEGA * tof
+        c, s = math.cos(phi), math.sin(phi)
+        ex, ey = px * c + py * s, py * c - px * s
+        inv = 1.0 / math.sqrt(ex * ex + ey * ey + pz * pz)
+        return lat, lon, tof, ex * inv, ey * inv, pz * inv
+    if lat == lat:  # at or below the surface: the foot of the state on the ellipsoid
+        cl = math.cos(lat)
+        ux, uy, uz = cl * math.cos(lon), cl * math.sin(lon), _ONE_MINUS_E2 * math.sin(lat)
+        inv = 1.0 / math.sqrt(ux * ux + uy * uy + uz * uz)
+        return lat, lon, tof, ux * inv, uy * inv, uz * inv
+    return lat, lon, tof, np.nan, np.nan, np.nan
 
 
 @njit(cache=True, inline="always")

@@ -18,9 +18,8 @@ import numpy as np
 from numba import njit, prange
 
 from rangeguard.constants import WGS84_E2
-from rangeguard.earth._polygon_kernels import unit_vector
 from rangeguard.earth.geodesy import geodesic_distance_nb, geodetic_from_ecef_nb
-from rangeguard.iip import impact_point_nb
+from rangeguard.iip import impact_point_unit_nb
 
 _ONE_MINUS_E2 = 1.0 - WGS84_E2
 _PARALLEL_MIN_ROWS = 2048  # below this, thread start-up costs more than it saves
@@ -36,10 +35,14 @@ def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
     x, y, z = r[i, 0], r[i, 1], r[i, 2]
     vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
     lat, lon, h = geodetic_from_ecef_nb(x, y, z)
-    ilat, ilon, tof = impact_point_nb(x, y, z, vx, vy, vz)
+    ilat, ilon, tof, iux, iuy, iuz = impact_point_unit_nb(x, y, z, vx, vy, vz)
     speed = math.sqrt(vx * vx + vy * vy + vz * vz)
     clat, slat = math.cos(lat), math.sin(lat)
-    clon, slon = math.cos(lon), math.sin(lon)
+    rho = math.sqrt(x * x + y * y)  # cos and sin of the longitude without trigonometry (lon = atan2(y, x))
+    if rho > 0.0:
+        clon, slon = x / rho, y / rho
+    else:
+        clon, slon = math.cos(lon), math.sin(lon)
     vs = vx * clat * clon + vy * clat * slon + vz * slat
     ratio = vs / speed if speed > 0.0 else math.nan
     fpa = math.degrees(math.asin(min(max(ratio, -1.0), 1.0))) if ratio == ratio else math.nan
@@ -64,7 +67,7 @@ def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
     ux, uy, uz = clat * clon, clat * slon, _ONE_MINUS_E2 * slat
     inv = 1.0 / math.sqrt(ux * ux + uy * uy + uz * uz)
     pos_u[i, 0], pos_u[i, 1], pos_u[i, 2] = ux * inv, uy * inv, uz * inv
-    iip_u[i, 0], iip_u[i, 1], iip_u[i, 2] = unit_vector(ilat, ilon)
+    iip_u[i, 0], iip_u[i, 1], iip_u[i, 2] = iux, iuy, iuz
 
 
 @njit(cache=True)
