@@ -178,7 +178,7 @@ TREE_STACK = 64
 PARALLEL_MIN_POINTS = 2048
 """Below this many points the serial kernel is used (thread start-up costs more)."""
 
-PARALLEL_CHUNK = 256
+PARALLEL_CHUNK = 1024
 """Points per task of the parallel kernel (each task allocates its search stack once)."""
 
 
@@ -422,14 +422,16 @@ def units_from_latlon(lat_deg, lon_deg, u):
             u[i, 0] = u[i, 1] = u[i, 2] = np.nan
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist):
     """:func:`evaluate_one` for unit vectors start..stop-1 (at most ``PARALLEL_CHUNK``),
     written into inside / dist (NaN rows: outside, NaN distance). Two passes: grid
     cells with a candidate list first, then the edge tree for the rest (a row with
     NaN or inf is never in a cell: its gnomonic coordinates are NaN). Lean loops
     of one kind each run about 1.2-1.5x faster than one loop holding several
-    searches; the brute-force loop has its own."""
+    searches; the brute-force loop has its own. Compiled once, on its own, and
+    called per chunk by the serial and the parallel kernels (inlined into each,
+    it doubled the compile time and ran no faster)."""
     if not accelerated:
         for i in range(start, stop):
             px, py, pz = u[i, 0], u[i, 1], u[i, 2]
@@ -479,8 +481,8 @@ def _evaluate_parallel(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, in
     n = u.shape[0]
     n_chunks = (n + PARALLEL_CHUNK - 1) // PARALLEL_CHUNK
     for c in prange(n_chunks):
-        start = c * PARALLEL_CHUNK
-        stop = min(n, start + PARALLEL_CHUNK)
+        start = np.int64(c) * PARALLEL_CHUNK  # the serial kernel's argument types: one compiled _evaluate_range
+        stop = min(np.int64(n), start + PARALLEL_CHUNK)
         _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist)
 
 
@@ -525,80 +527,58 @@ def edge_table(u):
     return np.ascontiguousarray(e)
 
 
-@njit(cache=True)
-def _node_bound(u, lo, hi, tf, j):
-    """Swept-sphere bound (row j of tf) of the arcs of edges lo..hi-1 of the ring u."""
-    v = u.shape[0]
-    m = hi - lo + 1  # vertices lo..hi (the last one closes edge hi - 1)
-    pts = np.empty((m, 3))
-    for i in range(m):
-        pts[i] = u[(lo + i) % v]
-    mean = np.zeros(3)
-    for i in range(m):
-        mean += pts[i]
-    mean /= m
-    cov = np.zeros((3, 3))
-    for i in range(m):
-        d = pts[i] - mean
-        cov += np.outer(d, d)
-    axis = np.linalg.eigh(cov)[1][:, 2].copy()  # principal axis (largest eigenvalue)
-    t_min = np.inf
-    t_max = -np.inf
-    for i in range(m):
-        t = (pts[i, 0] - mean[0]) * axis[0] + (pts[i, 1] - mean[1]) * axis[1] + (pts[i, 2] - mean[2]) * axis[2]
-        t_min = min(t_min, t)
-        t_max = max(t_max, t)
-    tf[j, T_S0 : T_S0 + 3] = mean + t_min * axis
-    tf[j, T_D : T_D + 3] = axis
-    tf[j, T_LEN] = t_max - t_min
-    tf[j, T_RAD] = 0.0  # so that _bound gives plain distances to S below
-    radius = 0.0
-    for i in range(m - 1):
-        a = pts[i]
-        b = pts[i + 1]
-        quarter_c2 = 0.25 * ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2)
-        sagitta = quarter_c2 / (1.0 + math.sqrt(max(0.0, 1.0 - quarter_c2)))  # 1 - cos(omega / 2)
-        d_a = _bound(tf, j, a[0], a[1], a[2])
-        d_b = _bound(tf, j, b[0], b[1], b[2])
-        radius = max(radius, max(d_a, d_b) + sagitta)
-    tf[j, T_RAD] = radius
+def _node_bound(u, lo, hi):
+    """Swept-sphere bound (a row of ``tf``) of the arcs of edges lo..hi-1 of the ring u.
+
+    Runs once per node when a polygon is built, in numpy (as a numba kernel its
+    eigen-solver took ~6 s to compile on every new machine).
+    """
+    idx = (lo + np.arange(hi - lo + 1)) % u.shape[0]  # vertices lo..hi (the last one closes edge hi - 1)
+    pts = u[idx]
+    mean = pts.mean(axis=0)
+    d = pts - mean
+    axis = np.linalg.eigh(d.T @ d)[1][:, 2]  # principal axis (largest eigenvalue)
+    t = d @ axis
+    t_min, t_max = float(t.min()), float(t.max())
+    start = mean + t_min * axis
+    length = t_max - t_min
+    # distance of every vertex to the segment S, as _bound measures it
+    q = pts - start
+    along = np.clip(q @ axis, 0.0, length)
+    dist = np.sqrt(((q - along[:, None] * axis) ** 2).sum(axis=1))
+    quarter_c2 = 0.25 * ((pts[:-1] - pts[1:]) ** 2).sum(axis=1)
+    sagitta = quarter_c2 / (1.0 + np.sqrt(np.maximum(0.0, 1.0 - quarter_c2)))  # 1 - cos(omega / 2)
+    radius = float(np.max(np.maximum(dist[:-1], dist[1:]) + sagitta))
+    row = np.empty(_TREE_COLS)
+    row[T_S0 : T_S0 + 3] = start
+    row[T_D : T_D + 3] = axis
+    row[T_LEN] = length
+    row[T_RAD] = max(radius, 0.0)
+    return row
 
 
-@njit(cache=True)
 def build_tree(u, leaf_edges):
     """Edge tree over the CCW ring of unit vectors ``u`` (V, 3).
 
     Returns (tf (nodes, 8) float64 bounds, ti (nodes, 4) int64 links), nodes in
     depth-first order (the left child is the next row).
     """
+    u = np.asarray(u, dtype=np.float64)
     v = u.shape[0]
-    tf = np.empty((2 * v, _TREE_COLS))
-    ti = np.empty((2 * v, 4), dtype=np.int64)
-    s_lo = np.empty(TREE_STACK, dtype=np.int64)
-    s_hi = np.empty(TREE_STACK, dtype=np.int64)
-    s_parent = np.empty(TREE_STACK, dtype=np.int64)
-    s_lo[0], s_hi[0], s_parent[0] = 0, v, -1
-    sp = 1
-    n = 0
-    while sp > 0:
-        sp -= 1
-        lo, hi, parent = s_lo[sp], s_hi[sp], s_parent[sp]
-        node = n
-        n += 1
+    rows, links = [], []
+    stack = [(0, v, -1)]
+    while stack:
+        lo, hi, parent = stack.pop()
+        node = len(rows)
         if parent >= 0 and node != parent + 1:
-            ti[parent, T_RIGHT] = node
-        ti[node, T_LO] = lo
-        ti[node, T_HI] = hi
-        ti[node, T_PARENT] = parent
-        _node_bound(u, lo, hi, tf, node)
-        if hi - lo <= leaf_edges:
-            ti[node, T_RIGHT] = -1
-        else:
+            links[parent][T_RIGHT] = node
+        rows.append(_node_bound(u, lo, hi))
+        links.append([lo, hi, -1, parent])
+        if hi - lo > leaf_edges:
             mid = (lo + hi) // 2
-            s_lo[sp], s_hi[sp], s_parent[sp] = mid, hi, node  # right, popped after the left subtree
-            s_lo[sp + 1], s_hi[sp + 1], s_parent[sp + 1] = lo, mid, node
-            sp += 2
-    return tf[:n].copy(), ti[:n].copy()
+            stack.append((mid, hi, node))  # right, popped after the left subtree
+            stack.append((lo, mid, node))
+    return np.array(rows), np.array(links, dtype=np.int64)
 
 
 @njit(cache=True)
@@ -665,58 +645,67 @@ def _cell_candidates(e, gp, lev, skip_box, keep, cap):
     is kept when some sub-cell needs it."""
     o = GP_LEV + LEVEL_SIZE * lev
     side = int(gp[o + LV_SIDE])
+    for cell in prange(side * side):
+        _one_cell(e, gp, np.int64(lev), skip_box, keep, cap, np.int64(cell))
+
+
+@njit(cache=True)
+def _one_cell(e, gp, lev, skip_box, keep, cap, cell):
+    """:func:`_cell_candidates` for one cell (compiled on its own: the loop body inside
+    ``prange`` compiled several times slower)."""
+    o = GP_LEV + LEVEL_SIZE * lev
+    side = int(gp[o + LV_SIDE])
     dx = 1.0 / gp[o + LV_INV_D]
     n_edges = e.shape[0]
     m = GRID_SUBCELLS
     sdx = dx / m
-    for cell in prange(side * side):
-        ix = cell % side
-        iy = cell // side
-        x = gp[o + LV_X0] + (ix + 0.5) * dx
-        y = gp[o + LV_Y0] + (iy + 0.5) * dx
-        if (
-            x - 0.5 * dx >= skip_box[0]
-            and x + 0.5 * dx <= skip_box[2]
-            and y - 0.5 * dx >= skip_box[1]
-            and y + 0.5 * dx <= skip_box[3]
-        ):
-            continue
-        qx, qy, qz = _plane_to_unit(gp, x, y)
-        rho = _cell_rho(gp, x, y, dx, qx, qy, qz)
-        c2 = np.empty(n_edges)
-        for k in range(n_edges):
-            c2[k], _ = edge_chord2(e, k, qx, qy, qz)
-        lip = _lipschitz(qx, qy, qz, rho, cap)  # holds over the whole cell, so in each sub-cell
-        limit = _chord2_limit(c2.min(), lip * rho + GRID_MARGIN_RAD)
-        cand = np.flatnonzero(c2 <= limit)
-        if cand.size <= 2 or m <= 1:
-            for k in cand:
-                keep[cell, k] = True
-            continue
-        cs = np.empty(cand.size)
-        corner = np.empty((m + 1, m + 1, 3))
-        for sy in range(m + 1):
-            for sx in range(m + 1):
-                corner[sy, sx, 0], corner[sy, sx, 1], corner[sy, sx, 2] = _plane_to_unit(
-                    gp, x + (sx - 0.5 * m) * sdx, y + (sy - 0.5 * m) * sdx
-                )
-        for sy in range(m):
-            for sx in range(m):
-                px, py, pz = _plane_to_unit(gp, x + (sx + 0.5 - 0.5 * m) * sdx, y + (sy + 0.5 - 0.5 * m) * sdx)
-                c2_max = 0.0
-                for cy in range(sy, sy + 2):
-                    for cx in range(sx, sx + 2):
-                        ex = px - corner[cy, cx, 0]
-                        ey = py - corner[cy, cx, 1]
-                        ez = pz - corner[cy, cx, 2]
-                        c2_max = max(c2_max, ex * ex + ey * ey + ez * ez)
-                rs = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2_max))) * (1.0 + 1e-12)  # farthest corner
-                for i in range(cand.size):
-                    cs[i], _ = edge_chord2(e, cand[i], px, py, pz)
-                lim = _chord2_limit(cs.min(), lip * rs + GRID_MARGIN_RAD)
-                for i in range(cand.size):
-                    if cs[i] <= lim:
-                        keep[cell, cand[i]] = True
+    ix = cell % side
+    iy = cell // side
+    x = gp[o + LV_X0] + (ix + 0.5) * dx
+    y = gp[o + LV_Y0] + (iy + 0.5) * dx
+    if (
+        x - 0.5 * dx >= skip_box[0]
+        and x + 0.5 * dx <= skip_box[2]
+        and y - 0.5 * dx >= skip_box[1]
+        and y + 0.5 * dx <= skip_box[3]
+    ):
+        return
+    qx, qy, qz = _plane_to_unit(gp, x, y)
+    rho = _cell_rho(gp, x, y, dx, qx, qy, qz)
+    c2 = np.empty(n_edges)
+    for k in range(n_edges):
+        c2[k], _ = edge_chord2(e, k, qx, qy, qz)
+    lip = _lipschitz(qx, qy, qz, rho, cap)  # holds over the whole cell, so in each sub-cell
+    limit = _chord2_limit(c2.min(), lip * rho + GRID_MARGIN_RAD)
+    cand = np.flatnonzero(c2 <= limit)
+    if cand.size <= 2 or m <= 1:
+        for k in cand:
+            keep[cell, k] = True
+        return
+    cs = np.empty(cand.size)
+    corner = np.empty((m + 1, m + 1, 3))
+    for sy in range(m + 1):
+        for sx in range(m + 1):
+            corner[sy, sx, 0], corner[sy, sx, 1], corner[sy, sx, 2] = _plane_to_unit(
+                gp, x + (sx - 0.5 * m) * sdx, y + (sy - 0.5 * m) * sdx
+            )
+    for sy in range(m):
+        for sx in range(m):
+            px, py, pz = _plane_to_unit(gp, x + (sx + 0.5 - 0.5 * m) * sdx, y + (sy + 0.5 - 0.5 * m) * sdx)
+            c2_max = 0.0
+            for cy in range(sy, sy + 2):
+                for cx in range(sx, sx + 2):
+                    ex = px - corner[cy, cx, 0]
+                    ey = py - corner[cy, cx, 1]
+                    ez = pz - corner[cy, cx, 2]
+                    c2_max = max(c2_max, ex * ex + ey * ey + ez * ez)
+            rs = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2_max))) * (1.0 + 1e-12)  # farthest corner
+            for i in range(cand.size):
+                cs[i], _ = edge_chord2(e, cand[i], px, py, pz)
+            lim = _chord2_limit(cs.min(), lip * rs + GRID_MARGIN_RAD)
+            for i in range(cand.size):
+                if cs[i] <= lim:
+                    keep[cell, cand[i]] = True
 
 
 def boundary_cap(u):

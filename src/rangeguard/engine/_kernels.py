@@ -46,37 +46,52 @@ def _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, p
                 min_margin[i, j] = mg
 
 
-@njit(cache=True, inline="always")
 def _vote_arrays(n, k_strings):
+    """The per (vehicle, string) outputs: vote, its rule, held time, margin; degrade, its rule, margin."""
     return (np.zeros((n, k_strings), np.bool_), np.full((n, k_strings), -1, np.int64),
             np.full((n, k_strings), np.nan), np.full((n, k_strings), np.nan), np.zeros((n, k_strings), np.bool_),
             np.full((n, k_strings), -1, np.int64), np.full((n, k_strings), np.nan))
 
 
 @njit(cache=True)
-def _votes_serial(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
-                  tol_s, t_vehicle, first_violation_t_s, min_margin):
-    out = _vote_arrays(n, k_strings)
-    vote, vote_rule, vote_held, vote_margin, degrade, degrade_rule, degrade_margin = out
-    for i in range(n):
+def _votes_range(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
+                 tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held, vote_margin, degrade,
+                 degrade_rule, degrade_margin, lo, hi):
+    for i in range(lo, hi):
         _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
                  k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held,
                  vote_margin, degrade, degrade_rule, degrade_margin)
-    return out
 
 
 @njit(cache=True, parallel=True)
-def _votes_parallel(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
-                    k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin):
+def _votes_chunks(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+                  k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held,
+                  vote_margin, degrade, degrade_rule, degrade_margin):
+    for c in prange((n + CHUNK_VEHICLES - 1) // CHUNK_VEHICLES):
+        lo = np.int64(c) * CHUNK_VEHICLES  # the serial call's argument types: one compiled _votes_range
+        _votes_range(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+                     k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held,
+                     vote_margin, degrade, degrade_rule, degrade_margin, lo, min(np.int64(n), lo + CHUNK_VEHICLES))
+
+
+def _votes_serial(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
+                  tol_s, t_vehicle, first_violation_t_s, min_margin):
     out = _vote_arrays(n, k_strings)
-    vote, vote_rule, vote_held, vote_margin, degrade, degrade_rule, degrade_margin = out
-    for i in prange(n):
-        _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
-                 k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held,
-                 vote_margin, degrade, degrade_rule, degrade_margin)
+    _votes_range(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
+                 tol_s, t_vehicle, first_violation_t_s, min_margin, *out, 0, n)
     return out
 
 
+def _votes_parallel(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+                    k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin):
+    out = _vote_arrays(n, k_strings)
+    _votes_chunks(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
+                  tol_s, t_vehicle, first_violation_t_s, min_margin, *out)
+    return out
+
+
+CHUNK_VEHICLES = 1024
+"""Vehicles per parallel task."""
 PARALLEL_MIN_VEHICLES = 2048
 """Below this many vehicles the serial loop is faster than starting the thread pool."""
 

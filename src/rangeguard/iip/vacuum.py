@@ -182,7 +182,7 @@ def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv
     return np.nan
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _impact(x, y, z, vx, vy, vz):
     """The vacuum IIP (lat_rad, lon_rad, tof_s) and the inertial impact point (px, py, pz), m.
 

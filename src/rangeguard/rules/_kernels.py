@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit, prange
 
 # gate memory columns: previous side (+1/-1, 0 unknown), crossed, failed, frozen margin (m)
@@ -27,8 +28,9 @@ def gate_rows_parallel(u, ok, t_s, memory, normal, in_plane, a, length_rad, radi
     """:func:`gate_rows` in chunks on the thread pool (rows are independent: the same results)."""
     m_rows = u.shape[0]
     for c in prange((m_rows + CHUNK_ROWS - 1) // CHUNK_ROWS):
+        lo = np.int64(c) * CHUNK_ROWS  # the same argument types as the serial call: one compiled gate_rows
         gate_rows(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s, new_memory,
-                  failed_out, margin_out, c * CHUNK_ROWS, min(m_rows, (c + 1) * CHUNK_ROWS))
+                  failed_out, margin_out, lo, min(np.int64(m_rows), lo + CHUNK_ROWS))
 
 
 @njit(cache=True)

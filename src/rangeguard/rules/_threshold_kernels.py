@@ -199,9 +199,9 @@ def _rows(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, flight_t_s, sin
             _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margin, violated, lo_row, hi_row)
 
 
-@njit(cache=True)
 def evaluate_serial(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, flight_t_s, since_s, q, w, active,
                     margin, violated):
+    """Every rule on every row, one thread."""
     _rows(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, flight_t_s, since_s, q, w, active, margin,
           violated, 0, t_s.shape[0])
 
@@ -209,12 +209,10 @@ def evaluate_serial(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, fligh
 @njit(cache=True, parallel=True)
 def evaluate_parallel(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, flight_t_s, since_s, q, w, active,
                       margin, violated):
+    """Every rule on every row, chunks of rows on the thread pool (the serial loop's results)."""
     m_rows = t_s.shape[0]
     n_chunks = (m_rows + CHUNK_ROWS - 1) // CHUNK_ROWS
     for c in prange(n_chunks):
+        lo = np.int64(c) * CHUNK_ROWS  # the same argument types as the serial call: one compiled _rows
         _rows(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, flight_t_s, since_s, q, w, active, margin,
-              violated, c * CHUNK_ROWS, min(m_rows, (c + 1) * CHUNK_ROWS))
-
-
-def empty_params() -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros((0, N_INT), np.int64), np.zeros((0, N_FLOAT))
+              violated, lo, min(np.int64(m_rows), lo + CHUNK_ROWS))

@@ -82,7 +82,7 @@ def _rows_parallel(r, v, site, frame, need_range, out, pos_u, iip_u, start, stop
     loop body inside ``prange`` measured 25 % slower than the same body compiled on its own."""
     n_chunks = (stop - start + _CHUNK_ROWS - 1) // _CHUNK_ROWS
     for c in prange(n_chunks):
-        lo = start + c * _CHUNK_ROWS
+        lo = np.int64(start) + np.int64(c) * _CHUNK_ROWS
         _rows_serial(r, v, site, frame, need_range, out, pos_u, iip_u, lo, min(stop, lo + _CHUNK_ROWS))
 
 
