@@ -53,8 +53,7 @@ class IipPolygonRule(Rule):
     def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
         d = _distance(self.polygon, ctx, "iip_unit", ctx.iip_lat_deg, ctx.iip_lon_deg)
         margin = -d if self.exclusion else d
-        with np.errstate(invalid="ignore"):
-            violated = margin < 0.0
+        violated = margin < 0.0  # NaN (no IIP, no sample) compares False, silently
         if self.violate_without_iip:
             violated = violated | (ctx.ok & ~np.isfinite(ctx.iip_lat_deg))
         return RuleOutput(violated, margin, None)
@@ -83,8 +82,7 @@ class PositionPolygonRule(Rule):
         inside = np.fmin(np.fmin(d, ctx.h_m - self.alt_min_m), self.alt_max_m - ctx.h_m)
         inside = np.where(np.isnan(d), np.nan, inside)
         margin = -inside if self.exclusion else inside
-        with np.errstate(invalid="ignore"):
-            return RuleOutput(margin < 0.0, margin, None)
+        return RuleOutput(margin < 0.0, margin, None)
 
     def describe(self, margin: float) -> str:
         where = "inside keep-out volume" if self.exclusion else "outside its corridor volume"

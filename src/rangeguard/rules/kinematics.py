@@ -128,11 +128,11 @@ QUANTITY_COLUMNS = {
 
 
 def fill_cache(cache: dict, kin: Kinematics, with_iip_range: bool = True) -> None:
-    """Put every derived quantity of ``kin`` into a context's cache, with the table itself
-    (``kinematics``) and the unit vectors the polygon rules read (``pos_unit``, ``iip_unit``)."""
-    for name, col in QUANTITY_COLUMNS.items():
-        if name != "iip_range_m" or with_iip_range:
-            cache[name] = kin.table[:, col]
+    """Put a cycle's kinematics into a context's cache: the table (``kinematics``), from which
+    :func:`rangeguard.rules.quantities.get` reads each quantity's column, and the unit vectors
+    the polygon rules read (``pos_unit``, ``iip_unit``). Without ``with_iip_range`` the
+    IIP-range column was not computed and is left out."""
     cache["kinematics"] = kin.table
+    cache["kinematics_has_iip_range"] = with_iip_range
     cache["pos_unit"] = kin.pos_unit
     cache["iip_unit"] = kin.iip_unit

@@ -30,12 +30,19 @@ NAMES = tuple(QUANTITY_COLUMNS)
 def get(ctx: RuleContext, name: str) -> np.ndarray:
     """Quantity ``name`` for every row; all are computed together, once per context."""
     value = ctx.cache.get(name)
-    if value is None:
+    if value is not None:
+        return value
+    if "kinematics" not in ctx.cache:
         # A context the engine did not fill (built by hand): derive from its own fields.
-        fill_cache(ctx.cache, kinematics(ctx.nav.r_ecef, ctx.nav.v_ecef, ctx.site))
+        fill_cache(ctx.cache, kinematics(ctx.nav.r_ecef, ctx.nav.v_ecef, ctx.site), with_iip_range=False)
         ctx.cache["altitude_m"] = ctx.h_m
-        ctx.cache["iip_range_m"] = geodesic_distance_m(
-            ctx.site.lat_deg, ctx.site.lon_deg, ctx.iip_lat_deg, ctx.iip_lon_deg
-        )
-        value = ctx.cache[name]
+        # the polygon rules must keep reading the context's own positions and IIPs
+        del ctx.cache["pos_unit"], ctx.cache["iip_unit"]
+    if name == "iip_range_m" and not ctx.cache["kinematics_has_iip_range"]:
+        value = geodesic_distance_m(ctx.site.lat_deg, ctx.site.lon_deg, ctx.iip_lat_deg, ctx.iip_lon_deg)
+    elif name == "altitude_m" and "altitude_m" in ctx.cache:
+        value = ctx.cache["altitude_m"]
+    else:
+        value = ctx.cache["kinematics"][:, QUANTITY_COLUMNS[name]]
+    ctx.cache[name] = value
     return value
