@@ -52,6 +52,7 @@ import numpy as np
 
 from rangeguard.constants import DEG, WGS84_E2
 from rangeguard.errors import InputError
+from rangeguard.earth import _polygon_build as _b
 from rangeguard.earth import _polygon_kernels as _k
 
 MAX_RADIUS_DEG = 80.0
@@ -144,9 +145,9 @@ class GreatCirclePolygon:
             lat, lon, u, x, y = lat[::-1], lon[::-1], u[::-1], x[::-1], y[::-1]
         self._lat_deg = np.ascontiguousarray(lat)
         self._lon_deg = np.ascontiguousarray(lon)
-        self._edges = _k.edge_table(np.ascontiguousarray(u))
+        self._edges = _b.edge_table(np.ascontiguousarray(u))
         self._center = center
-        self._tf, self._ti = _k.build_tree(np.ascontiguousarray(u), _k.TREE_LEAF_EDGES)
+        self._tf, self._ti = _b.build_tree(np.ascontiguousarray(u), _k.TREE_LEAF_EDGES)
         self._gp, self._cell_start, self._cell_edges = _build_grid(
             self._edges, center, east, north, x, y, self._grid_side(grid_side, len(lat))
         )
@@ -199,7 +200,7 @@ class GreatCirclePolygon:
         v = len(lat)
         if v < 3:
             return _failed(tag + f"needs at least 3 distinct vertices; got {v}")
-        pairs, total = _k.coincident_vertices(np.ascontiguousarray(u), COINCIDENT_CHORD, _MAX_REPORTED_CROSSINGS)
+        pairs, total = _b.coincident_vertices(np.ascontiguousarray(u), COINCIDENT_CHORD, _MAX_REPORTED_CROSSINGS)
         for a, b in pairs.tolist():
             adjacent = b == a + 1 or (a == 0 and b == v - 1)
             kind = "repeated (remove one)" if adjacent else "the same point (the ring touches itself)"
@@ -406,7 +407,7 @@ def _build_grid(edges, center, east, north, x, y, side):
     if not levels:
         return gp, np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
     u = np.ascontiguousarray(edges[:, _k.A_ : _k.A_ + 3])
-    cell_start, cell_edges = _k.build_grid(edges, gp, skip_boxes, _k.boundary_cap(u))
+    cell_start, cell_edges = _b.build_grid(edges, gp, skip_boxes, _b.boundary_cap(u))
     return gp, cell_start, cell_edges
 
 
@@ -427,7 +428,7 @@ def _crossing_problems(tag: str, x: np.ndarray, y: np.ndarray) -> tuple[list[str
     for k in np.flatnonzero((np.abs(cross) <= 1e-14 * scale) & (dot < 0.0)).tolist():
         j = (k + 1) % v
         folds.append(tag + f"edges {k} and {j} overlap (the ring turns back on itself at vertex {j})")
-    pairs, total = _k.crossing_edges(np.ascontiguousarray(x), np.ascontiguousarray(y), _MAX_REPORTED_CROSSINGS)
+    pairs, total = _b.crossing_edges(np.ascontiguousarray(x), np.ascontiguousarray(y), _MAX_REPORTED_CROSSINGS)
     found = []
     for i, j in pairs.tolist():
         found.append(
