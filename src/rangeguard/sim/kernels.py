@@ -86,7 +86,7 @@ ATT_NONE, ATT_HARDOVER, ATT_TUMBLE, ATT_CONING = 0, 1, 2, 3
 
 # Small helpers (interpolation, quaternions, gravity, heights, directions): rangeguard.sim.kernel_math.
 from rangeguard.sim.kernel_math import (  # noqa: E402
-    ENTRY_JIT, HELPER_JIT, _enu_dir, geodetic_height, gravity_j2, height_fast, interp_clamped, q_from_axes,
+    ENTRY_JIT, HELPER_JIT, _enu_dir, geodetic_height, gravity_j2, height_fast, interp_clamped,
     q_from_direction, qmul, qrot,
 )
 
@@ -121,7 +121,7 @@ def explicit_steering(y, m, thrust_vac, ve, mean_thrust, t_rem, GP):
     sp = min(1.0, max(-1.0, GP[G_COS_I] / rho))
     cp = math.sqrt(1.0 - sp * sp)
     # Two candidate plane normals n = +-cp east + sp north; keep the one nearer the current.
-    hx, hy, hz = r1 * vi2 - r2 * vi1, r2 * vi0 - r0 * vi2, r0 * vi1 - r1 * vi0
+    hx, hy = r1 * vi2 - r2 * vi1, r2 * vi0 - r0 * vi2  # angular momentum; its z part is not needed
     he = ex * hx + ey * hy
     c = cp if he >= 0.0 else -cp
     px, py, pz = c * ex + sp * nx, c * ey + sp * ny, sp * nz
