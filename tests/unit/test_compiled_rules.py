@@ -202,7 +202,7 @@ def test_kinematics_unit_vectors_are_those_of_the_reported_latitudes_and_longitu
     from pyproj import Transformer
 
     from rangeguard.earth.polygon import unit_vectors
-    from rangeguard.rules.kinematics import IIP_LAT, IIP_LON, LAT, LON, kinematics
+    from rangeguard.rules.kinematics import IIP_LAT, IIP_LON, IIP_TOF, LAT, LON, kinematics
 
     rng = np.random.default_rng(8)
     n = 3000
@@ -211,11 +211,13 @@ def test_kinematics_unit_vectors_are_those_of_the_reported_latitudes_and_longitu
     lat = np.radians(rng.uniform(-89, 89, n))
     lon = np.radians(rng.uniform(-180, 180, n))
     radius = rng.uniform(6.40e6, 6.75e6, n)
+    radius[::10] = rng.uniform(6.2e6, 6.34e6, radius[::10].shape)  # below the surface: the IIP is the state's foot
     r = radius[:, None] * np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
     v = rng.normal(0, 2500, (n, 3))
     kin = kinematics(r, v, site)
     has_iip = np.isfinite(kin.table[:, IIP_LAT])
     assert 0.3 < has_iip.mean() < 1.0  # impacts and orbits/escapes both occur
+    assert (kin.table[::10, IIP_TOF] == 0.0).all()  # time of flight 0: the below-surface branch is exercised
     np.testing.assert_allclose(kin.pos_unit, unit_vectors(kin.table[:, LAT], kin.table[:, LON]), atol=2e-15)
     np.testing.assert_allclose(kin.iip_unit[has_iip],
                                unit_vectors(kin.table[has_iip, IIP_LAT], kin.table[has_iip, IIP_LON]), atol=2e-15)

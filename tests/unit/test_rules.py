@@ -403,6 +403,24 @@ def test_iip_polygon_mode_defaults_from_area_kind():
     assert out.margin[0] > 0 > out.margin[1]
 
 
+def test_iip_polygon_reads_the_contexts_own_iip_after_an_envelope_filled_the_cache():
+    """A hand-made context whose given IIP (40 N, outside the box) differs from the IIP of
+    its nav state (the pad, inside the box): evaluating an envelope first derives every
+    quantity from the nav state, and the polygon rule must still judge the given IIP (as it
+    does on a fresh context: the margin tests above check that path against pyproj and shapely)."""
+    mission = mission_from_dict({"name": "t", "site": SITE, "areas": [BOX], "rules": [
+        {"name": "speed", "type": "envelope", "quantity": "speed_mps", "table": {"t_s": [0, 100], "upper": [1e4, 1e4]}},
+        {"name": "land", "type": "iip_polygon", "area": "box"},
+    ]})
+    envelope, polygon = build_rules(mission)
+    ctx = ctx_for(mission, 5.0, pad_ecef(), iip=(40.0, 136.0))
+    envelope.evaluate(ctx, None)
+    out = polygon.evaluate(ctx, None)
+    fresh = polygon.evaluate(ctx_for(mission, 5.0, pad_ecef(), iip=(40.0, 136.0)), None)
+    assert not out.violated[0]
+    assert out.margin[0] == fresh.margin[0] > 500e3  # ~5 degrees north of the box's northern edge
+
+
 def test_iip_polygon_without_impact_point():
     """No IIP (orbit): 'pass' gives no violation and no margin; 'violate' violates rows with valid nav."""
     for no_impact, want in (("pass", False), ("violate", True)):

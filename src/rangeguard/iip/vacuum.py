@@ -66,6 +66,7 @@ import numpy as np
 from numba import njit, prange
 
 from rangeguard.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, WGS84_B_M, WGS84_E2
+from rangeguard.earth._polygon_kernels import unit_vector
 from rangeguard.earth.geodesy import geodetic_from_ecef_nb
 from rangeguard.errors import InputError
 
@@ -399,10 +400,8 @@ def impact_point_unit_nb(x, y, z, vx, vy, vz):
         inv = 1.0 / math.sqrt(ex * ex + ey * ey + pz * pz)
         return lat, lon, tof, ex * inv, ey * inv, pz * inv
     if lat == lat:  # at or below the surface: the foot of the state on the ellipsoid
-        cl = math.cos(lat)
-        ux, uy, uz = cl * math.cos(lon), cl * math.sin(lon), _ONE_MINUS_E2 * math.sin(lat)
-        inv = 1.0 / math.sqrt(ux * ux + uy * uy + uz * uz)
-        return lat, lon, tof, ux * inv, uy * inv, uz * inv
+        ux, uy, uz = unit_vector(lat, lon)
+        return lat, lon, tof, ux, uy, uz
     return lat, lon, tof, np.nan, np.nan, np.nan
 
 

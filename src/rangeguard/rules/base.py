@@ -11,6 +11,7 @@ violated; rows where the rule cannot be judged (no valid nav) return
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -33,6 +34,16 @@ class Site:
     enu_from_ecef: np.ndarray = field(repr=False)
     downrange_enu: np.ndarray = field(repr=False)
     crossrange_enu: np.ndarray = field(repr=False)
+    down_cross_ecef: np.ndarray = field(init=False, repr=False)
+    """(2, 3): the downrange and crossrange unit vectors in ECEF (rows)."""
+    pad_vec: np.ndarray = field(init=False, repr=False)
+    """(5,): pad ECEF position (m), then its latitude and longitude (rad), as compiled kernels take it."""
+
+    def __post_init__(self):
+        axes = np.ascontiguousarray(np.stack([self.downrange_enu, self.crossrange_enu]) @ self.enu_from_ecef)
+        pad = np.array([*self.r_ecef, math.radians(self.lat_deg), math.radians(self.lon_deg)])
+        object.__setattr__(self, "down_cross_ecef", axes)
+        object.__setattr__(self, "pad_vec", pad)
 
     @classmethod
     def from_spec(cls, spec) -> Site:

@@ -104,10 +104,8 @@ def kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: boo
     v = np.ascontiguousarray(v_ecef, dtype=np.float64)
     m_rows = r.shape[0]
     out = Kinematics(np.empty((m_rows, N_COLS)), np.empty((m_rows, 3)), np.empty((m_rows, 3)))
-    site_vec = np.array([*site.r_ecef, math.radians(site.lat_deg), math.radians(site.lon_deg)])
-    frame = np.ascontiguousarray(np.stack([site.downrange_enu, site.crossrange_enu]) @ site.enu_from_ecef)
     kernel = _rows_parallel if m_rows >= _PARALLEL_MIN_ROWS else _rows_serial
-    kernel(r, v, site_vec, frame, bool(need_iip_range), *out, 0, m_rows)
+    kernel(r, v, site.pad_vec, site.down_cross_ecef, bool(need_iip_range), *out, 0, m_rows)
     return out
 
 
