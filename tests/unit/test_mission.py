@@ -317,9 +317,19 @@ def test_polygon_too_large():
 
 
 def test_non_finite_vertices():
+    """Inline vertices are numbers of the mission file: the schema refuses NaN with the element's path.
+    A GeoJSON outline's vertices go through the polygon check, which names the vertex."""
     d = base()
     d["areas"][0]["lat_deg"][1] = math.nan
     (line,) = problems_of(d)
+    assert line.startswith("areas[0].lat_deg[1]: must be a finite number")
+
+
+def test_non_finite_geojson_vertex_is_named_by_the_polygon_check(tmp_path):
+    (tmp_path / "a.geojson").write_text('{"type": "Polygon", "coordinates": [[[135, 34], [135.5, 1e999], [135.5, 34.5]]]}')
+    d = base()
+    d["areas"][0] = {"name": "land", "kind": "protected", "geojson": "a.geojson"}
+    (line,) = problems_of(d, base_dir=tmp_path)
     assert line.startswith("areas[0]: ") and "'land'" in line and "[1]" in line and "not finite" in line
 
 

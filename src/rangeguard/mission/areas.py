@@ -8,12 +8,14 @@ between consecutive vertices' geocentric directions); see
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 from pyproj import Geod
 
 from rangeguard.earth.polygon import GreatCirclePolygon
+from rangeguard.errors import InputError
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -32,38 +34,106 @@ def read_geojson_outline(path: Path, feature: str | None = None) -> tuple[list[f
 
     Accepts a Polygon geometry, a Feature holding one, or a FeatureCollection
     (then ``feature`` picks one by its ``name`` property, or it must hold exactly one).
-    Raises ValueError with a readable message.
+    Raises InputError (a ValueError) with one readable message (naming the file and, for a
+    malformed document, the place in it, e.g. ``features[2].geometry``) for
+    anything else: a missing file, a directory, a binary file, bad JSON, JSON
+    nested deeper than any GeoJSON is, a wrong structure.
     """
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"file not found: {path} (paths are relative to the mission file)") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a GeoJSON object")
+    doc = _read_json(Path(path))
+    where = ""
     if doc.get("type") == "FeatureCollection":
-        feats = doc.get("features") or []
+        feats = doc.get("features")
+        if not isinstance(feats, list):
+            raise InputError(f"{path}: features must be a list of Feature objects")
+        for i, f in enumerate(feats):
+            if not isinstance(f, dict):
+                raise InputError(f"{path}: features[{i}] must be a Feature object, found {_kind(f)}")
+            if not isinstance(f.get("properties"), dict | None):
+                raise InputError(f"{path}: features[{i}].properties must be an object or null")
+        indexed = list(enumerate(feats))
         if feature is not None:
-            feats = [f for f in feats if (f.get("properties") or {}).get("name") == feature]
-            if not feats:
-                raise ValueError(f"{path}: no feature with properties.name == '{feature}'")
-        if len(feats) != 1:
-            raise ValueError(f"{path}: holds {len(feats)} features; pick one with `feature: NAME`")
-        doc = feats[0]
+            indexed = [(i, f) for i, f in indexed if (f.get("properties") or {}).get("name") == feature]
+            if not indexed:
+                raise InputError(f"{path}: no feature with properties.name == '{feature}'")
+        if len(indexed) != 1:
+            raise InputError(f"{path}: holds {len(indexed)} features; pick one with `feature: NAME`")
+        where, doc = f"features[{indexed[0][0]}]", indexed[0][1]
     if doc.get("type") == "Feature":
-        doc = doc.get("geometry") or {}
+        geometry = doc.get("geometry")
+        where += ("." if where else "") + "geometry"
+        if not isinstance(geometry, dict):
+            raise InputError(f"{path}: {where} must be a Polygon object, found {_kind(geometry)}")
+        doc = geometry
+    at = f" at {where}" if where else ""
     if doc.get("type") != "Polygon":
-        raise ValueError(f"{path}: expected a Polygon geometry, found {doc.get('type')!r}")
-    rings = doc.get("coordinates") or []
+        raise InputError(f"{path}: expected a Polygon geometry{at}, found {doc.get('type')!r}")
+    rings = doc.get("coordinates")
+    if not isinstance(rings, list) or not all(isinstance(r, list) for r in rings):
+        raise InputError(f"{path}: the Polygon's coordinates{at} must be a list of rings (lists of [lon, lat] pairs)")
     if len(rings) != 1:
-        raise ValueError(f"{path}: polygons with holes are not supported; give the exterior ring only")
-    try:
-        lon = [float(c[0]) for c in rings[0]]
-        lat = [float(c[1]) for c in rings[0]]
-    except (TypeError, ValueError, IndexError):
-        raise ValueError(f"{path}: coordinates must be [lon, lat] number pairs") from None
+        raise InputError(f"{path}: polygons with holes are not supported; give the exterior ring only")
+    lat, lon = [], []
+    for k, c in enumerate(rings[0]):
+        if not (isinstance(c, list) and len(c) in (2, 3) and all(_is_number(x) for x in c)):
+            raise InputError(
+                f"{path}: coordinates must be [lon, lat] number pairs; position {k} of the ring{at} is {_short(c)}"
+            )
+        try:
+            lon.append(float(c[0]))
+            lat.append(float(c[1]))
+        except OverflowError:  # an integer too large for a float
+            lon.append(math.inf)
+            lat.append(math.inf)  # reported as not finite by outline_problems
     return lat, lon
+
+
+def _read_json(path: Path) -> dict:
+    """The JSON object in ``path``; ValueError with a readable message otherwise."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path} (paths are relative to the mission file)") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory; give the path of a GeoJSON file") from None
+    except (OSError, ValueError) as exc:  # ValueError: e.g. a NUL byte in the path
+        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # RFC 8259: JSON is UTF-8 (a BOM is tolerated)
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not a text file (not UTF-8); give a GeoJSON file") from None
+    try:
+        doc = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply to be GeoJSON") from None
+    except ValueError as exc:  # from _no_constant
+        raise InputError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: expected a GeoJSON object, found {_kind(doc)}")
+    return doc
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number (RFC 8259); coordinates must be finite numbers")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _kind(x) -> str:
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(
+        type(x), "a number"
+    )
+
+
+def _short(x) -> str:
+    try:
+        text = json.dumps(x)
+    except (RecursionError, ValueError):
+        return "a deeply nested list"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def farthest_vertex_m(site_lat_deg: float, site_lon_deg: float, lat_deg, lon_deg) -> float:

@@ -45,7 +45,7 @@ from rangeguard.mission.vehicle import WindSpec
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
 
 
 class NormalDist(_Strict):

@@ -1,13 +1,17 @@
-"""Loading a mission file: YAML (safe loader only) -> validated :class:`Mission`.
+"""Loading a mission file: YAML (the strict safe loader of :mod:`.yaml_io`) -> validated :class:`Mission`.
 
 Every problem is reported at once, each with its field path and what is
-allowed, e.g. ``rules[2].table.t_s: values must increase``.
+allowed, e.g. ``rules[2].table.t_s: values must increase``. Three stages:
+the schema (pydantic; every number finite), cross-references and input
+files (names, polygons, GeoJSON, motor files), then what can never work
+(:mod:`.feasibility`: a rule that can never be judged or fire).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import types
 import typing
 from pathlib import Path
 
@@ -17,7 +21,9 @@ from pydantic import BaseModel, ValidationError
 from rangeguard.errors import RangeguardError
 from rangeguard.mission import model as m
 from rangeguard.mission.areas import outline_problems, read_geojson_outline
-from rangeguard.mission.vehicle import resolve_vehicle_paths
+from rangeguard.mission.feasibility import feasibility_problems
+from rangeguard.mission.vehicle import vehicle_path_problems
+from rangeguard.mission.yaml_io import describe_yaml_error, load_yaml
 
 
 class MissionError(RangeguardError):
@@ -32,70 +38,116 @@ class MissionError(RangeguardError):
 
 # --- formatting pydantic errors ------------------------------------------------
 
-def _format_loc(loc: tuple) -> str:
-    out = ""
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif i >= 1 and isinstance(loc[i - 1], int) and i >= 2 and loc[i - 2] == "rules":
-            continue  # the discriminator tag pydantic inserts for tagged unions
-        elif isinstance(part, str) and part.startswith(("function-", "union[", "tagged-union[")):
+def _walk(loc: tuple) -> tuple[str, type[BaseModel] | None, str | None]:
+    """(the field path as written in the file, the model owning the last field, that field's name).
+
+    pydantic's error locations also name the union member it tried (a rule's
+    ``type``, a fault's ``kind``, a distribution's ``dist``, or a type such as
+    ``list[...]``); those parts are dropped, so a path reads like the YAML:
+    ``rules[3].table.lower[1]``, ``dispersions.cd_scale.three_sigma``.
+    """
+    path = ""
+    ann: typing.Any = m.Mission
+    owner = name = None
+    for part in loc:
+        ann = _strip(ann)
+        if isinstance(part, str) and part.startswith(("function-", "union[", "tagged-union[")):
             continue
+        members = _union_members(ann)
+        if members:
+            chosen = _member(members, part)
+            if chosen is not None:
+                ann = chosen
+                continue
+            ann = None
+        if isinstance(part, int):
+            path += f"[{part}]"
+            args = typing.get_args(ann)
+            if typing.get_origin(ann) is tuple and args and args[-1] is not Ellipsis:
+                ann = args[part] if part < len(args) else None
+            else:
+                ann = args[0] if args else None
+        elif isinstance(ann, type) and issubclass(ann, BaseModel):
+            path += ("." if path else "") + str(part)
+            owner, name = ann, str(part)
+            field = ann.model_fields.get(name)
+            ann = field.annotation if field is not None else None
+        else:  # a key of a mapping (scenarios.NAME, sensors.sources.NAME, a data-loss table)
+            path += ("." if path else "") + str(part)
+            args = typing.get_args(ann)
+            ann = args[1] if typing.get_origin(ann) is dict and len(args) == 2 else None
+    return path or "(top level)", owner, name
+
+
+def _strip(ann):
+    """``Annotated[X, ...]`` -> X; ``X | None`` -> X (pydantic adds no location part for either)."""
+    while True:
+        origin = typing.get_origin(ann)
+        if origin is typing.Annotated:
+            ann = typing.get_args(ann)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            if len(args) != 1:
+                return ann
+            ann = args[0]
         else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
+            return ann
 
 
-def _model_at(loc: tuple, data) -> type[BaseModel] | None:
-    """The pydantic model class owning the field at ``loc[:-1]`` (for listing allowed fields)."""
-    from rangeguard.mission import rules_spec
-
-    cls: typing.Any = m.Mission
-    for i, part in enumerate(loc[:-1]):
-        if isinstance(part, int):
-            continue
-        if i >= 2 and loc[i - 2] == "rules" and isinstance(loc[i - 1], int):
-            cls = next((c for c in typing.get_args(typing.get_args(rules_spec.RuleSpec)[0])
-                        if c.model_fields["type"].annotation.__args__[0] == part), None)
-            continue
-        if cls is None or not (isinstance(cls, type) and issubclass(cls, BaseModel)):
-            return None
-        field = cls.model_fields.get(part)
-        if field is None:
-            return None
-        cls = _unwrap(field.annotation)
-    return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+def _union_members(ann) -> list:
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        return [a for a in typing.get_args(ann) if a is not type(None)]
+    return []
 
 
-def _unwrap(annotation):
-    args = typing.get_args(annotation)
-    origin = typing.get_origin(annotation)
-    if origin in (list, tuple, dict, typing.Union) or str(origin) == "<class 'types.UnionType'>":
-        for a in args:
-            u = _unwrap(a)
-            if isinstance(u, type) and issubclass(u, BaseModel):
-                return u
-        if origin is list and args:
-            return _unwrap(args[0])
+def _member(members: list, part):
+    """The member of a union that a location part names (by its tag value or its type), else None."""
+    if not isinstance(part, str):
         return None
-    return annotation
+    for a in members:
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            if part == a.__name__:
+                return a
+            for f in a.model_fields.values():
+                if typing.get_origin(f.annotation) is typing.Literal and typing.get_args(f.annotation) == (part,):
+                    return a
+        elif typing.get_origin(a) is not None and part.startswith(f"{typing.get_origin(a).__name__}["):
+            return a
+    return None
 
 
-def _describe(err: dict, data) -> str:
-    msg = err["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-    loc = tuple(err["loc"])
+def _describe(err: typing.Mapping) -> str:
+    msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    path, owner, name = _walk(tuple(err["loc"]))
     if err["type"] == "extra_forbidden":
-        owner = _model_at(loc, data)
-        allowed = ", ".join(owner.model_fields) if owner else "see docs/mission-format.md"
-        msg = f"unknown field; allowed here: {allowed}"
+        allowed = ", ".join(owner.model_fields) if owner is not None and name not in owner.model_fields else None
+        msg = f"unknown field; allowed here: {allowed or 'see docs/mission-format.md'}"
     elif err["type"] == "missing":
         msg = "required field is missing"
     elif err["type"] == "union_tag_invalid":
-        msg = msg.replace("Input tag", "rule type").replace("found using 'type' does not match any of the expected tags", "is not one of")
-    return f"{_format_loc(loc)}: {msg}"
+        ctx = err.get("ctx") or {}
+        kind = str(ctx.get("discriminator", "tag")).strip("'")
+        msg = f"{kind} {ctx.get('tag')!r} is not one of {ctx.get('expected_tags', '')}"
+    elif err["type"] == "finite_number":
+        msg = "must be a finite number (NaN and .inf are not allowed in a mission file)"
+        field = owner.model_fields.get(name) if owner is not None and name is not None else None
+        default = getattr(field, "default", None)
+        if isinstance(default, float) and math.isinf(default) and str(err["loc"][-1]) == name:
+            msg += f"; leave {name} out for no bound (its default, {default:g}, is open)"
+    return f"{path}: {msg}"
+
+
+def _describe_all(errors: typing.Sequence[typing.Mapping]) -> list[str]:
+    """One line per error; where a field may take one of several forms (``stages``: one mapping or a
+    list), the "not this form" line is dropped when the other form has a more precise problem."""
+    lines = [_describe(e) for e in errors]
+    paths = [line.split(": ", 1)[0] for line in lines]
+    keep = []
+    for e, line, path in zip(errors, lines, paths, strict=True):
+        deeper = any(q.startswith((path + ".", path + "[")) for q in paths)
+        if not (e["type"].endswith("_type") and deeper):
+            keep.append(line)
+    return keep
 
 
 # --- loading ----------------------------------------------------------------
@@ -103,19 +155,7 @@ def _describe(err: dict, data) -> str:
 def load_mission(path) -> m.Mission:
     """Read, validate and resolve a mission file. Raises :class:`MissionError`."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MissionError(str(path), ["file not found; give the path to a mission YAML file (see missions/)"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MissionError(str(path), [f"cannot read the file: {exc}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise MissionError(str(path), [f"{where}not valid YAML: {problem}"]) from None
+    data = _read_yaml(path, None, str(path))
     return mission_from_dict(data, base_dir=path.parent, source=str(path))
 
 
@@ -128,15 +168,12 @@ def mission_from_dict(data, base_dir=".", source: str = "<mission>") -> m.Missio
     try:
         mission = m.Mission.model_validate(data)
     except ValidationError as exc:
-        raise MissionError(source, [_describe(e, data) for e in exc.errors()]) from None
+        raise MissionError(source, _describe_all(exc.errors())) from None
     problems, outlines = _cross_check(mission, base_dir)
     if mission.vehicle is not None:
-        try:
-            vehicle = resolve_vehicle_paths(mission.vehicle, vehicle_dir)
-        except RangeguardError as exc:
-            problems.append(f"vehicle.{exc}")
-        else:
-            object.__setattr__(mission, "vehicle", vehicle)
+        vehicle, bad = vehicle_path_problems(mission.vehicle, vehicle_dir)
+        problems += [f"vehicle.{line}" for line in bad]
+        object.__setattr__(mission, "vehicle", vehicle)
     if problems:
         raise MissionError(source, problems)
     mission._source_path = Path(source) if source != "<mission>" else None
@@ -153,20 +190,30 @@ def _resolve_includes(data: dict, base_dir: Path) -> tuple[dict, Path]:
     for key in ("vehicle", "sensors", "dispersions"):
         value = data.get(key)
         if isinstance(value, str):
-            data[key] = _read_yaml_section(base_dir / value, key)
+            data[key] = _read_yaml(base_dir / value, key, str(base_dir / value))
             if key == "vehicle":
                 vehicle_dir = (base_dir / value).parent
     return data, vehicle_dir
 
 
-def _read_yaml_section(path: Path, key: str):
+def _read_yaml(path: Path, key: str | None, source: str):
+    """One YAML document from ``path`` (the strict safe loader); MissionError naming ``key`` (an included section)."""
+    what = f"{key}: " if key else ""
+    hint = "paths are relative to the mission file" if key else "give the path to a mission YAML file (see missions/)"
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise MissionError(str(path), [f"{key}: file not found ({path}); paths are relative to the mission file"]) from None
+        raise MissionError(source, [f"{what}file not found" + (f" ({path})" if key else "") + f"; {hint}"]) from None
+    except IsADirectoryError:
+        raise MissionError(source, [f"{what}{path} is a directory; {hint}"]) from None
+    except UnicodeDecodeError:
+        raise MissionError(source, [f"{what}not a text file (not UTF-8); give a YAML file"]) from None
+    except (OSError, ValueError) as exc:
+        raise MissionError(source, [f"{what}cannot read the file: {getattr(exc, 'strerror', None) or exc}"]) from None
+    try:
+        return load_yaml(text)
     except yaml.YAMLError as exc:
-        raise MissionError(str(path), [f"{key}: not valid YAML: {exc}"]) from None
-    return loaded
+        raise MissionError(source, [what + describe_yaml_error(exc)]) from None
 
 
 def _duplicates(kind: str, names: list[str]) -> list[str]:
@@ -247,6 +294,7 @@ def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict]:
         if src not in sources:
             p.append(f"sensors.sources.{src}: not a nav source; allowed: {', '.join(sorted(sources))}")
     p += _check_safing(mission, outlines)
+    p += feasibility_problems(mission)
     return p, outlines
 
 
@@ -261,11 +309,11 @@ def _check_safing(mission: m.Mission, outlines: dict) -> list[str]:
         return []
     far = max(farthest_vertex_m(mission.site.lat_deg, mission.site.lon_deg, lat, lon) for lat, lon in protected)
     if clear.min_iip_range_m < far:
-        return [
+        return [(
             f"safing.iip_clear.min_iip_range_m: {clear.min_iip_range_m:.0f} m is inside the farthest protected-area "
             f"vertex ({far:.0f} m from the pad); the AFSS could safe itself while the IIP can still reach land. "
             f"Use at least {math.ceil(far):.0f} m or leave it unset"
-        ]
+        )]
     return []
 
 

@@ -2,7 +2,7 @@
 
 Structure (see docs/mission-format.md for an annotated example)::
 
-    name, description, seed
+    name, description, seed, cycle_hz
     site          launch site and nominal azimuth            (SiteSpec)
     vehicle       simulator model, inline or a file path     (VehicleSpec, sim issue)
     nav_sources   redundant navigation sources
@@ -12,6 +12,7 @@ Structure (see docs/mission-format.md for an annotated example)::
     phases        named flight phases between events / times
     rules         the termination rules (rules_spec.RuleSpec)
     arming        liftoff detection
+    nav_gate      which nav samples the engine accepts (time, jumps)
     termination   persistence default and the voting policy
     safing        when the AFSS safes itself for good
     requirements  validation targets (false-termination probability)
@@ -23,9 +24,21 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from rangeguard.mission.dispersions import DispersionsSpec
+from rangeguard.mission.feasibility import (
+    MAX_LIFTOFF_HEIGHT_M,
+    MAX_LIFTOFF_SPEED_MPS,
+    MAX_NOT_BEFORE_T_S,
+)
 from rangeguard.mission.rules_spec import RuleSpec
 from rangeguard.mission.sensors import NavFaultSpec, SensorsSpec
 from rangeguard.mission.site import SiteSpec
@@ -33,7 +46,7 @@ from rangeguard.mission.vehicle import VehicleFailureSpec, VehicleSpec
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
 
 
 class NavSourceSpec(_Strict):
@@ -131,13 +144,116 @@ class PhaseSpec(_Strict):
     from_t_s: float = Field(-math.inf, description="Also not before this flight time (T+ s).")
     to_t_s: float = Field(math.inf, description="Also not after this flight time (T+ s).")
 
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.to_t_s <= self.from_t_s:
+            raise ValueError("to_t_s must be greater than from_t_s, or the phase is never open")
+        return self
+
 
 class ArmingSpec(_Strict):
-    """Liftoff detection. The AFSS is SAFE (cannot terminate) until armed."""
+    """Liftoff detection. The AFSS is SAFE (cannot terminate) until armed.
 
-    liftoff_height_m: float = Field(5.0, gt=0, description="Arm when height above the pad exceeds this, m.")
-    liftoff_speed_mps: float = Field(3.0, gt=0, description="...or when Earth-relative speed exceeds this, m/s.")
-    not_before_t_s: float = Field(-10.0, description="Ignore liftoff cues before this flight time (T+ s).")
+    The thresholds are bounded so that every flight arms in its first seconds
+    (see :mod:`rangeguard.mission.feasibility` for the figures).
+    """
+
+    liftoff_height_m: float = Field(
+        5.0, gt=0, json_schema_extra={"maximum": MAX_LIFTOFF_HEIGHT_M},
+        description="Arm when height above the pad exceeds this, m.",
+    )
+    liftoff_speed_mps: float = Field(
+        3.0, gt=0, json_schema_extra={"maximum": MAX_LIFTOFF_SPEED_MPS},
+        description="...or when Earth-relative speed exceeds this, m/s.",
+    )
+    not_before_t_s: float = Field(
+        -10.0, json_schema_extra={"maximum": MAX_NOT_BEFORE_T_S},
+        description="Ignore liftoff cues before this flight time (T+ s).",
+    )
+
+    @field_validator("liftoff_height_m")
+    @classmethod
+    def _height_reached(cls, v: float) -> float:
+        if v > MAX_LIFTOFF_HEIGHT_M:
+            raise ValueError(
+                f"{v:g} m is more than a slow launcher climbs in its first half-minute (and a vehicle failing "
+                f"off the pad may never climb): the AFSS would stay SAFE, unable to terminate, near the pad. "
+                f"Use at most {MAX_LIFTOFF_HEIGHT_M:g} m (typical: 5 m, above nav noise and the tower)"
+            )
+        return v
+
+    @field_validator("liftoff_speed_mps")
+    @classmethod
+    def _speed_reached(cls, v: float) -> float:
+        if v > MAX_LIFTOFF_SPEED_MPS:
+            raise ValueError(
+                f"{v:g} m/s is more than a slow launcher reaches in its first 50 s (and a vehicle failing off "
+                f"the pad may never reach it): the AFSS would stay SAFE, unable to terminate, near the pad. "
+                f"Use at most {MAX_LIFTOFF_SPEED_MPS:g} m/s (typical: 3 m/s)"
+            )
+        return v
+
+    @field_validator("not_before_t_s")
+    @classmethod
+    def _arms_on_time(cls, v: float) -> float:
+        if v > MAX_NOT_BEFORE_T_S:
+            raise ValueError(
+                f"T{v:+g} s is after the planned liftoff: a liftoff on time would not arm the AFSS until then, "
+                f"leaving the start of the flight unprotected. Use {MAX_NOT_BEFORE_T_S:g} or earlier (typical: -5)"
+            )
+        return v
+
+
+class NavGateSpec(_Strict):
+    """What the engine accepts as a navigation sample (the nav gate; see docs/mission-format.md).
+
+    Besides the source's own validity flag, finite values and a physically
+    possible position and speed, a sample is rejected (counted by reason,
+    never used, and it moves no clock) when its time of validity is
+    inconsistent with the receive clock or with its source's history, or
+    when its position or velocity jumped further than any vehicle can move
+    since the source's last accepted sample. A source whose samples keep
+    failing the gate is silent to the rules: the data-loss rule judges it.
+    """
+
+    max_time_ahead_s: float = Field(
+        0.5, gt=0,
+        description=(
+            "Largest lead of a sample's time of validity over the receive clock, s (clock offset and jitter). "
+            "A time tag further ahead is a glitch (far future); with max_age_s it bounds how far a source's time "
+            "may jump relative to the receive clock."
+        ),
+    )
+    max_age_s: float = Field(
+        1.0, gt=0,
+        description=(
+            "Largest age of a sample when it is received, s (receive time minus time of validity: the source's "
+            "latency plus link delay). An older sample is stale (far past). Must exceed every sensor's latency_s."
+        ),
+    )
+    max_accel_mps2: float = Field(
+        300.0, gt=0,
+        description=(
+            "Largest Earth-relative acceleration any flight can show between two samples, m/s^2 (thrust, drag, "
+            "gravity and the frame's apparent forces together; about 30 g by default)."
+        ),
+    )
+    position_tolerance_m: float = Field(
+        1000.0, gt=0,
+        description="Position jump allowed on top of the acceleration bound, m (nav noise and re-convergence).",
+    )
+    velocity_tolerance_mps: float = Field(
+        100.0, gt=0,
+        description="Velocity jump allowed on top of the acceleration bound, m/s (nav noise and re-convergence).",
+    )
+    resync_samples: int = Field(
+        3, ge=2, le=100,
+        description=(
+            "A source whose track moved for good (e.g. after a glitch that was itself accepted as its first "
+            "sample) is re-acquired after this many consecutive samples that agree with each other but not with "
+            "the old track; until then they are rejected as jumps."
+        ),
+    )
 
 
 class TerminationSpec(_Strict):
@@ -199,11 +315,19 @@ class RequirementsSpec(_Strict):
 class Mission(BaseModel):
     """A validated mission. Build it with :func:`rangeguard.mission.load_mission`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
 
     name: str = Field(..., min_length=1, description="Mission name.")
     description: str = Field("", description="Free text.")
     seed: int = Field(0, ge=0, description="Random seed for simulations (run k uses SeedSequence(seed).spawn).")
+    cycle_hz: float = Field(
+        10.0, gt=0, le=1000,
+        description=(
+            "Engine cycle rate, Hz. The AFSS is stepped at least this often whether or not nav data arrived "
+            "(`rangeguard run` on its own clock, `replay` on the log's receive times, the closed-loop simulator "
+            "and `validate` on simulated time), so silence is judged within the green time plus one cycle."
+        ),
+    )
     site: SiteSpec
     vehicle: VehicleSpec | None = Field(None, description="Vehicle model for the simulator (inline, or a file path).")
     sensors: SensorsSpec = Field(default_factory=SensorsSpec, description="Sensor models for the simulator.")
@@ -220,6 +344,7 @@ class Mission(BaseModel):
     phases: list[PhaseSpec] = Field(default_factory=list, description="Named phases.")
     rules: list[RuleSpec] = Field(default_factory=list, description="Termination rules.")
     arming: ArmingSpec = Field(default_factory=ArmingSpec)
+    nav_gate: NavGateSpec = Field(default_factory=NavGateSpec, description="What counts as a usable nav sample.")
     termination: TerminationSpec = Field(default_factory=TerminationSpec)
     safing: SafingSpec = Field(default_factory=SafingSpec)
     requirements: RequirementsSpec = Field(default_factory=RequirementsSpec)

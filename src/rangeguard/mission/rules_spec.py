@@ -8,6 +8,7 @@ violated. See docs/mission-format.md for an annotated example.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Annotated, Literal
 
@@ -15,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
 
 
 def _increasing(values: list[float]) -> list[float]:
-    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(values)):
         raise ValueError("values must increase")
     return values
 
@@ -129,6 +130,11 @@ Quantity = Literal[
 ]
 
 
+def _limited(values: list[float | None] | None) -> bool:
+    """True when some two consecutive table values are both numbers (a limit over an interval)."""
+    return values is not None and any(a is not None and b is not None for a, b in itertools.pairwise(values))
+
+
 class EnvelopeTable(_Strict):
     """Lower/upper limits against flight time, linearly interpolated; null = no limit at that point."""
 
@@ -150,6 +156,13 @@ class EnvelopeTable(_Strict):
             for i, (lo, hi) in enumerate(zip(self.lower, self.upper, strict=True)):
                 if lo is not None and hi is not None and lo >= hi:
                     raise ValueError(f"lower[{i}] = {lo} must be below upper[{i}] = {hi}")
+        if not any(_limited(values) for values in (self.lower, self.upper)):
+            raise ValueError(
+                "the table sets no limit over any time interval, so the rule can never be violated (at most at a "
+                "single instant): a limit holds "
+                "between two consecutive table times only when both values are numbers (null = no limit there "
+                "and on the intervals on both sides); give numbers at two consecutive times at least"
+            )
         return self
 
 

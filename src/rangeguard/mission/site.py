@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class SiteSpec(BaseModel):
     """Launch site: pad position on WGS84, liftoff epoch and nominal flight azimuth."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
 
     name: str = Field("launch site", description="Human-readable site name.")
     lat_deg: float = Field(..., ge=-90, le=90, description="Pad geodetic latitude, degrees (WGS84).")

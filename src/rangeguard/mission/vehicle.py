@@ -14,6 +14,7 @@ plane ("launch frame" = the pad's East-North-Up frame, fixed to the Earth).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from pathlib import Path
@@ -23,12 +24,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rangeguard.errors import InputError
+from rangeguard.mission.motors import read_eng
+from rangeguard.mission.yaml_io import describe_yaml_error, load_yaml
 
-_CFG = ConfigDict(extra="forbid", frozen=True)
+_CFG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs/mission-format.md, "Numbers"
 
 
 def _strictly_increasing(values: list[float], name: str) -> None:
-    for a, b in zip(values, values[1:]):
+    for a, b in itertools.pairwise(values):
         if not b > a:
             raise ValueError(f"{name} must be strictly increasing; found {a} followed by {b}")
 
@@ -62,7 +65,13 @@ class StageSpec(BaseModel):
     dry_mass_kg: float = Field(..., gt=0, description="Stage mass without propellant (structure, motor case, interstage), kg; dropped at separation.")
     propellant_mass_kg: float = Field(..., gt=0, description="Loaded propellant mass, kg.")
     thrust: ThrustTableSpec | None = Field(None, description="Vacuum thrust table against time since ignition. Give this or eng_file, not both.")
-    eng_file: str | None = Field(None, description="RASP .eng motor file with the vacuum thrust curve; path relative to the vehicle file. Give this or thrust.")
+    eng_file: str | None = Field(
+        None,
+        description=(
+            "RASP .eng motor file with the vacuum thrust curve; path relative to the vehicle file. Give this or thrust. "
+            "Read and checked at load time: problems are reported as `vehicle.stages[k].eng_file: FILE, line N: ...`."
+        ),
+    )
     isp_vac_s: float = Field(..., gt=0, le=500, description="Vacuum specific impulse, s; mass flow = vacuum thrust / (isp_vac_s g0).")
     nozzle_exit_area_m2: float = Field(0.0, ge=0, description="Nozzle exit area, m^2; delivered thrust = vacuum thrust - exit area x ambient pressure.")
     ignition_delay_s: float = Field(0.0, ge=0, description="Coast from the previous stage's separation to this stage's ignition, s (stage 0: must be 0, ignition at liftoff).")
@@ -370,23 +379,41 @@ FAILURE_KINDS = (
 # --- Loading -------------------------------------------------------------------------
 
 
-def resolve_vehicle_paths(vehicle: VehicleSpec, base_dir: str | os.PathLike) -> VehicleSpec:
-    """Return a copy with every relative ``eng_file`` made absolute against ``base_dir``.
+def vehicle_path_problems(vehicle: VehicleSpec, base_dir: str | os.PathLike) -> tuple[VehicleSpec, list[str]]:
+    """(a copy with every relative ``eng_file`` made absolute against ``base_dir``, the problems found).
 
-    Raises InputError naming the stage if a motor file does not exist.
+    Every motor file is read and checked with :func:`rangeguard.mission.motors.read_eng`
+    (so ``rangeguard check`` reports a bad curve, not the simulator); each problem
+    is one line starting with its field path, e.g. ``stages[0].eng_file: ...``.
     """
     base = Path(base_dir)
-    stages = []
+    stages, problems = [], []
     for k, st in enumerate(vehicle.stages):
         if st.eng_file is not None:
             p = Path(st.eng_file)
             if not p.is_absolute():
                 p = (base / p).resolve()
-            if not p.is_file():
-                raise InputError(f"stages[{k}].eng_file: motor file {p} not found; give a path relative to the vehicle file")
+            if not p.exists():
+                problems.append(f"stages[{k}].eng_file: motor file {p} not found; give a path relative to the vehicle file")
+            else:
+                try:
+                    read_eng(p)
+                except InputError as exc:
+                    problems.append(f"stages[{k}].eng_file: {exc}")
             st = st.model_copy(update={"eng_file": str(p)})
         stages.append(st)
-    return vehicle.model_copy(update={"stages": stages})
+    return vehicle.model_copy(update={"stages": stages}), problems
+
+
+def resolve_vehicle_paths(vehicle: VehicleSpec, base_dir: str | os.PathLike) -> VehicleSpec:
+    """Return a copy with every relative ``eng_file`` made absolute against ``base_dir``.
+
+    Raises InputError naming the stage if a motor file does not exist or is not a valid RASP file.
+    """
+    resolved, problems = vehicle_path_problems(vehicle, base_dir)
+    if problems:
+        raise InputError("; ".join(problems))
+    return resolved
 
 
 def _format_validation_error(exc: ValidationError, source: str) -> str:
@@ -407,7 +434,7 @@ def vehicle_from_dict(data: dict, base_dir: str | os.PathLike = ".", source: str
 
 
 def load_vehicle(path: str | os.PathLike) -> VehicleSpec:
-    """Read a vehicle YAML file (yaml.safe_load) into a validated :class:`VehicleSpec`.
+    """Read a vehicle YAML file (the strict safe loader, :mod:`rangeguard.mission.yaml_io`) into a :class:`VehicleSpec`.
 
     ``eng_file`` paths are resolved relative to the file's directory. Errors
     (missing file, bad YAML, invalid fields) raise InputError naming the field.
@@ -416,11 +443,13 @@ def load_vehicle(path: str | os.PathLike) -> VehicleSpec:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot read vehicle file {p}: {exc.strerror}") from None
+        raise InputError(f"cannot read vehicle file {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not a text file (not UTF-8); give a vehicle YAML file") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not valid YAML: {exc}") from None
+        raise InputError(f"{p}: {describe_yaml_error(exc)}") from None
     if not isinstance(data, dict):
         raise InputError(f"{p}: a vehicle file must be a mapping (name:, stages:, aero:, ...)")
     return vehicle_from_dict(data, p.parent, source=str(p))
