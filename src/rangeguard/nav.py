@@ -15,6 +15,10 @@ N vehicles (N = 1 onboard, N = 10 000 in a Monte Carlo run). Frames and units:
 - ``valid``: the source's own validity flag. Rows with non-finite time,
   position or velocity are forced invalid by :meth:`NavBatch.from_arrays`.
 - ``source``: index of the nav source (into ``mission.nav_sources``).
+- ``present``: which rows carry a sample at all (None: every row). A row
+  that is not present is silence, not a bad sample: the engine skips it
+  without counting it as rejected (a simulated link drops a packet for some
+  vehicles of a batch and not others).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class NavBatch:
     omega_body_rad_s: np.ndarray
     valid: np.ndarray
     source: int = 0
+    present: np.ndarray | None = None
 
     @classmethod
     def from_arrays(
@@ -101,11 +106,15 @@ class NavBatch:
             self.omega_body_rad_s[index],
             self.valid[index],
             self.source,
+            None if self.present is None else self.present[index],
         )
 
     @staticmethod
     def concat(batches: list[NavBatch]) -> NavBatch:
         """Stack batches row-wise (the source of the first is kept)."""
+        present = None
+        if any(b.present is not None for b in batches):
+            present = np.concatenate([np.ones(b.n, bool) if b.present is None else b.present for b in batches])
         return NavBatch(
             np.concatenate([b.t_s for b in batches]),
             np.concatenate([b.r_ecef for b in batches]),
@@ -114,4 +123,5 @@ class NavBatch:
             np.concatenate([b.omega_body_rad_s for b in batches]),
             np.concatenate([b.valid for b in batches]),
             batches[0].source,
+            present,
         )

@@ -28,7 +28,14 @@ from rangeguard.mission.sensors import (
     SensorsSpec,
     check_nav_fault_names,
 )
-from rangeguard.sim.sensors import NAV_LOG_COLUMNS, SensorModel, nav_log_from_truth
+from rangeguard.nav import NavBatch
+from rangeguard.sim.sensors import (
+    NAV_LOG_COLUMNS,
+    STREAM_BLOCK,
+    SensorModel,
+    nav_log_from_batches,
+    nav_log_from_truth,
+)
 
 R_EQ = np.array([6378137.0, 0.0, 0.0])  # on the equator at longitude 0 (hand-checkable ENU axes)
 DEG = math.pi / 180.0
@@ -510,3 +517,224 @@ def test_nav_log_from_trajectories_like_object_needs_a_vehicle_and_drops_padding
     cut = nav_log_from_truth(Traj, sources=["a"], rng=np.random.default_rng(0), sensors=spec, vehicle=1)
     assert full.num_rows == 100 and cut.num_rows == 60
     assert all(cut.column("valid").to_pylist()) and cut.column("qw").to_pylist()[0] == 1.0
+
+
+# --- silence: missing samples, nav_silence, link_outage ---------------------------------
+
+
+def _binomial_ok(count: int, trials: int, p: float, k_sigma: float = 5.0) -> bool:
+    """``count`` successes of Binomial(trials, p) within k_sigma standard deviations of the mean."""
+    return abs(count - trials * p) < k_sigma * math.sqrt(trials * p * (1 - p))
+
+
+def test_silence_kinds_parse_and_a_link_outage_names_no_source():
+    assert {"nav_silence", "link_outage"} <= set(NAV_FAULT_KINDS)
+    silence = NAV_FAULT_ADAPTER.validate_python({"kind": "nav_silence", "source": "a", "from_t_s": 1.0, "to_t_s": 2.0})
+    outage = NAV_FAULT_ADAPTER.validate_python({"kind": "link_outage", "from_t_s": 40.0, "to_t_s": 45.0})
+    assert silence.missing_probability == 1.0 and outage.missing_probability == 1.0  # total silence by default
+    assert outage.to_t_s == 45.0 and not hasattr(outage, "source")
+    check_nav_fault_names([silence, outage], ["a", "b"], ["A", "B"])  # nothing to name for the outage
+    with pytest.raises(ValueError, match=r"nav fault 0 \(nav_silence\) names nav source 'c'.*\['a', 'b'\]"):
+        check_nav_fault_names([silence.model_copy(update={"source": "c"}), outage], ["a", "b"], ["A", "B"])
+    with pytest.raises(ValidationError, match="greater than 0"):
+        NAV_FAULT_ADAPTER.validate_python({"kind": "link_outage", "from_t_s": 0.0, "missing_probability": 0.0})
+    with pytest.raises(ValidationError, match="extra"):
+        NAV_FAULT_ADAPTER.validate_python({"kind": "link_outage", "source": "a", "from_t_s": 0.0})
+    with pytest.raises(ValidationError, match="less than or equal to 1"):
+        NavSourceModelSpec(missing_probability=1.5)
+
+
+def test_every_nav_fault_kind_says_when_it_starts():
+    """Failure-onset bookkeeping (montecarlo.chunks) reads ``onset_t_s`` of every kind."""
+    examples = {
+        "gps_dropout": {"source": "a", "from_t_s": 3.0, "to_t_s": 4.0},
+        "position_jump": {"source": "a", "at_t_s": 3.0, "magnitude_m": 1.0, "direction": "up"},
+        "position_bias": {"source": "a", "from_t_s": 3.0, "offset_m": [1.0, 0.0, 0.0]},
+        "frozen_output": {"source": "a", "from_t_s": 3.0},
+        "noise_increase": {"source": "a", "from_t_s": 3.0, "factor": 2.0},
+        "string_fault": {"string": "A", "at_t_s": 3.0},
+        "nav_silence": {"source": "a", "from_t_s": 3.0},
+        "link_outage": {"from_t_s": 3.0, "to_t_s": 5.0},
+    }
+    assert set(examples) == set(NAV_FAULT_KINDS)
+    for kind, fields in examples.items():
+        assert NAV_FAULT_ADAPTER.validate_python({"kind": kind, **fields}).onset_t_s == 3.0, kind
+
+
+def test_nav_silence_sends_no_batch_in_its_window_and_only_for_that_source():
+    """10 Hz sources called at 20 Hz over 0..3 s: 30 samples each; source a silent for
+    the 10 samples with time of validity in [1, 2); b untouched; the schedule is not shifted."""
+    a, b = one_source([{"kind": "nav_silence", "source": "a", "from_t_s": 1.0, "to_t_s": 2.0}])
+    t_a = np.array([batch.t_s[0] for batch in a])
+    assert len(a) == 20 and len(b) == 30
+    assert not np.any((t_a >= 1.0 - 1e-9) & (t_a < 2.0 - 1e-9))
+    np.testing.assert_allclose(t_a, np.concatenate([np.arange(10), np.arange(20, 30)]) * 0.1, atol=1e-9)
+    assert all(batch.valid.all() and batch.present is None for batch in a + b)
+
+
+def test_link_outage_silences_every_source_by_time_of_validity():
+    """With a latency of 0.05 s, the sample output at call time t is in the window when
+    t - 0.05 is: a link cut from receive time 1.05 s is the window [1.0, 1.5)."""
+    model = perfect(10.0, latency_s=0.05)
+    a, b = one_source([{"kind": "link_outage", "from_t_s": 1.0, "to_t_s": 1.5}], model=model)
+    for batches in (a, b):
+        t = np.array([batch.t_s[0] for batch in batches])
+        assert not np.any((t >= 1.0) & (t < 1.5))
+        assert np.count_nonzero(t >= 1.5) > 0 and np.count_nonzero(t < 1.0) > 0
+        assert len(batches) == 30 - 5
+
+
+@pytest.mark.parametrize("per_vehicle", [False, True])
+def test_silence_draws_and_discards_its_noise_so_later_samples_are_unchanged(per_vehicle):
+    """Common random numbers: a silent sample still draws its numbers, so every sample outside
+    the window is bit-identical to the nominal run of the same seed (noise and dropouts)."""
+    n = 40
+    spec = spec_of(NavSourceModelSpec(latency_s=0.0, output_rate_hz=10.0, dropout_probability=0.2))
+
+    def batches(faults):
+        rng = [np.random.default_rng([5, i]) for i in range(n)] if per_vehicle else np.random.default_rng(5)
+        model = SensorModel(spec, ["a", "b"], n, rng, faults=faults)
+        return {(round(float(b.t_s[0]), 6), b.source): b for _, b in run(model, np.arange(0, 3.0, 0.1), lambda t: static_truth(n))}
+
+    nominal = batches([])
+    silent = batches([{"kind": "nav_silence", "source": "a", "from_t_s": 0.5, "to_t_s": 1.0},
+                      {"kind": "link_outage", "from_t_s": 2.0, "to_t_s": 2.3}])  # fmt: skip
+    assert set(silent) < set(nominal) and len(nominal) - len(silent) == 5 + 2 * 3
+    for key, b in silent.items():
+        ref = nominal[key]
+        np.testing.assert_array_equal(b.valid, ref.valid)
+        np.testing.assert_array_equal(b.r_ecef, ref.r_ecef)
+        np.testing.assert_array_equal(b.q_body_to_ecef, ref.q_body_to_ecef)
+
+
+def test_missing_fraction_matches_the_probability_and_is_independent_of_dropouts():
+    """10 000 vehicles x 5 samples, missing_probability 0.2 and dropout_probability 0.1:
+    missing ~ Binomial(50 000, 0.2); among the samples that arrive, invalid ~ Binomial(., 0.1);
+    both ~ Binomial(50 000, 0.02) (independent draws). Accept within 5 standard deviations."""
+    n, p_miss, p_drop = 10_000, 0.2, 0.1
+    spec = spec_of(perfect(10.0, missing_probability=p_miss, dropout_probability=p_drop))
+    out = run(SensorModel(spec, ["a"], n, np.random.default_rng(9)), np.arange(5) * 0.1, lambda t: static_truth(n))
+    assert len(out) == 5
+    present = np.concatenate([b.present for _, b in out])
+    valid = np.concatenate([b.valid for _, b in out])
+    assert _binomial_ok(np.count_nonzero(~present), present.size, p_miss)
+    assert not valid[~present].any()  # a missing sample is never valid
+    assert _binomial_ok(np.count_nonzero(~valid[present]), np.count_nonzero(present), p_drop)
+    # dropouts are drawn for missing samples too (the same draws whatever arrives)
+    b = out[0][1]
+    assert np.isnan(b.r_ecef[~b.present]).all() and np.isfinite(b.r_ecef[b.valid]).all()
+    # a binomial check that can fail: the same counts do not fit p = 0.22
+    assert not _binomial_ok(np.count_nonzero(~present), present.size, 0.22)
+
+
+def test_missing_probability_zero_draws_nothing_more():
+    """With missing_probability 0 the source's numbers are exactly the documented stream: its
+    child of ``rng.spawn(len(sources))`` gives (N, 3) normals per sample for position noise only;
+    batches carry no present mask."""
+    n, sigma = 7, 3.0
+    model = NavSourceModelSpec.perfect(10.0).model_copy(update={"position_noise_m": sigma})
+    sm = SensorModel(spec_of(model), ["a", "b"], n, np.random.default_rng(21))
+    ref = np.random.default_rng(21).spawn(2)
+    for t in (0.0, 0.1, 0.2):
+        for b in sm.measure(t, static_truth(n)):
+            assert b.present is None
+            np.testing.assert_allclose(b.r_ecef - R_EQ, sigma * ref[b.source].standard_normal((n, 3)), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("per_vehicle", [False, True])
+def test_turning_misses_on_leaves_the_noise_of_the_samples_that_arrive(per_vehicle):
+    """The miss uniforms come from a link stream of their own: every sample that arrives
+    carries the same noise and dropouts as with missing_probability 0."""
+    n = 30
+    base = NavSourceModelSpec(latency_s=0.0, output_rate_hz=10.0, dropout_probability=0.1)
+
+    def batches(p):
+        rng = [np.random.default_rng([8, i]) for i in range(n)] if per_vehicle else np.random.default_rng(8)
+        sm = SensorModel(spec_of(base.model_copy(update={"missing_probability": p})), ["a", "b"], n, rng)
+        return [b for _, b in run(sm, np.arange(0, 2.0, 0.1), lambda t: static_truth(n))]
+
+    off, on = batches(0.0), batches(0.4)
+    assert len(off) == len(on) == 40
+    missing = 0
+    for x, y in zip(off, on, strict=True):
+        arrived = y.present
+        missing += np.count_nonzero(~arrived)
+        np.testing.assert_array_equal(y.r_ecef[arrived], x.r_ecef[arrived])
+        np.testing.assert_array_equal(y.valid[arrived], x.valid[arrived])
+        assert not y.valid[~arrived].any() and np.isnan(y.v_ecef[~arrived]).all()
+    assert 0 < missing < 40 * n
+
+
+def test_intermittent_silence_adds_to_the_random_misses_and_keeps_theirs():
+    """missing_probability 0.2 on the source and a nav_silence at 0.5 in [1, 2): inside the window
+    a sample is missing with 1 - 0.8 x 0.5 = 0.6; every sample missing without the fault is
+    missing with it too (one uniform, a higher threshold)."""
+    n = 5000
+    spec = spec_of(perfect(10.0, missing_probability=0.2))
+    times = np.arange(0, 3.0, 0.1)
+
+    def batches(faults):
+        sm = SensorModel(spec, ["a"], n, np.random.default_rng(4), faults=faults)
+        return [b for _, b in run(sm, times, lambda t: static_truth(n))]
+
+    nominal = batches([])
+    lossy = batches([{"kind": "nav_silence", "source": "a", "from_t_s": 1.0, "to_t_s": 2.0, "missing_probability": 0.5}])
+    inside = outside = trials_in = trials_out = 0
+    for x, y in zip(nominal, lossy, strict=True):
+        assert not np.any(~x.present & y.present)
+        if 1.0 <= y.t_s[0] < 2.0 - 1e-9:
+            inside += np.count_nonzero(~y.present)
+            trials_in += n
+        else:
+            np.testing.assert_array_equal(x.present, y.present)
+            outside += np.count_nonzero(~y.present)
+            trials_out += n
+    assert trials_in == 10 * n
+    assert _binomial_ok(inside, trials_in, 0.6) and _binomial_ok(outside, trials_out, 0.2)
+
+
+def test_a_vehicle_misses_the_same_samples_in_any_batch():
+    """Per-vehicle generators: the link stream is the vehicle's own too (over more than one block)."""
+    spec = spec_of(perfect(10.0, missing_probability=0.3))
+    steps = STREAM_BLOCK + 10
+
+    def mask(runs):
+        sm = SensorModel(spec, ["a", "b"], len(runs), [np.random.default_rng([3, k]) for k in runs])
+        return np.array([[b.present for b in sm.measure(0.1 * k, static_truth(len(runs)))] for k in range(steps)])
+
+    alone = mask([6])[:, :, 0]
+    np.testing.assert_array_equal(alone, mask([1, 6, 2])[:, :, 1])
+    assert alone.any() and not alone.all()
+
+
+def test_nav_logs_have_no_row_for_a_missing_sample():
+    """nav_log_from_batches keeps vehicle k's row of a batch only where it arrived, with its own
+    receive time and health; nav_log_from_truth has no rows in a silence window."""
+    r = np.tile(R_EQ, (2, 1))
+    v = np.zeros((2, 3))
+    batches = [
+        NavBatch.from_arrays([0.0, 0.0], r, v),
+        NavBatch(np.array([0.1, 0.1]), r, v, np.full((2, 4), np.nan), np.full((2, 3), np.nan),
+                 np.array([False, True]), 0, np.array([False, True])),
+        NavBatch.from_arrays([0.2, 0.2], r, v),
+    ]  # fmt: skip
+    health = [np.array([True]), np.array([False]), np.array([True])]
+    kw = {"receive_time_s": [0.01, 0.11, 0.21], "health": health, "strings": ["A"]}
+    log0 = nav_log_from_batches(batches, ["a"], 0, **kw).to_pydict()
+    log1 = nav_log_from_batches(batches, ["a"], 1, **kw).to_pydict()
+    assert log0["t_s"] == [0.0, 0.2] and log0["receive_time_s"] == [0.01, 0.21] and log0["health_A"] == [True, True]
+    assert log1["t_s"] == [0.0, 0.1, 0.2] and log1["health_A"] == [True, False, True]
+    with pytest.raises(InputError, match="one entry per batch"):
+        nav_log_from_batches(batches, ["a"], 0, receive_time_s=[0.0])
+
+    t = np.arange(300) * 0.01
+    truth = {"t_s": t, "r_ecef": np.tile(R_EQ, (t.size, 1)), "v_ecef": np.zeros((t.size, 3))}
+    table = nav_log_from_truth(
+        truth, sources=["a", "b"], rng=np.random.default_rng(0), sensors=spec_of(perfect(10.0, missing_probability=0.25)),
+        faults=[{"kind": "nav_silence", "source": "a", "from_t_s": 1.0, "to_t_s": 2.0}],
+    ).to_pydict()
+    ts, src = np.array(table["t_s"]), np.array(table["source"])
+    assert not np.any((src == "a") & (ts >= 1.0 - 1e-9) & (ts < 2.0 - 1e-9))
+    assert all(table["valid"])  # perfect sources: every row that is there is valid; the missing are not rows
+    # 30 + 20 due samples, each kept with probability 0.75
+    assert _binomial_ok(len(ts), 50, 0.75) and len(ts) < 50

@@ -2,13 +2,22 @@
 
 ``sensors`` says how the simulator turns truth into the navigation data the
 AFSS sees: one :class:`NavSourceModelSpec` per nav source (GPS/INS unit), with
-noise, output rate, latency and random dropouts. Sources without an entry use
-``sensors.default``, whose defaults are those of a launch-vehicle GPS/INS.
+noise, output rate, latency, random dropouts and random missing samples.
+Sources without an entry use ``sensors.default``, whose defaults are those of
+a launch-vehicle GPS/INS.
 
 A nav fault (:data:`NavFaultSpec`, tagged by ``kind``) injects a failure on
 the navigation side rather than in the vehicle: a GPS dropout window, a
-position jump or bias, a frozen output, a noise increase, or an AFTS string
-declaring itself faulty (Kairos flight 3 was terminated at T+68.8 s this way).
+position jump or bias, a frozen output, a noise increase, an AFTS string
+declaring itself faulty (Kairos flight 3 was terminated at T+68.8 s this way),
+or silence: one source sending nothing (``nav_silence``) or the whole link to
+the AFSS cut (``link_outage``).
+
+Invalid is not missing. A dropout (``dropout_probability``, ``gps_dropout``)
+delivers a sample flagged invalid: the AFSS hears the unit say it has no
+solution. A missing sample (``missing_probability``, ``nav_silence``,
+``link_outage``) never arrives: the AFSS hears nothing, and only its clock
+(the data-loss rule's green time) can tell.
 
 Time windows are half-open ``[from_t_s, to_t_s)`` in flight time (T+ seconds)
 and are compared with a sample's time of validity (the state it reports).
@@ -30,6 +39,8 @@ NAV_FAULT_KINDS = (
     "frozen_output",
     "noise_increase",
     "string_fault",
+    "nav_silence",
+    "link_outage",
 )
 """The ``kind`` tags a nav fault may have."""
 
@@ -51,7 +62,7 @@ vehicle's position; along/against_velocity follow the Earth-relative velocity.
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
 
 
 class NavSourceModelSpec(_Strict):
@@ -79,6 +90,13 @@ class NavSourceModelSpec(_Strict):
     dropout_probability: float = Field(
         0.0, ge=0, le=1, description="Probability that a sample is lost (output invalid), independently per sample and vehicle (0..1)."
     )
+    missing_probability: float = Field(
+        0.0, ge=0, le=1,
+        description=(
+            "Probability that a sample never arrives (silence, not an invalid sample: a packet lost on the link), "
+            "independently per sample and vehicle (0..1)."
+        ),
+    )
     attitude_noise_deg: float = Field(
         0.05, ge=0, description="Attitude noise, 1-sigma small rotation about each body axis, degrees."
     )
@@ -88,13 +106,14 @@ class NavSourceModelSpec(_Strict):
 
     @classmethod
     def perfect(cls, output_rate_hz: float = 50.0) -> NavSourceModelSpec:
-        """A source with no noise, no latency and no dropouts (truth at the given rate)."""
+        """A source with no noise, no latency, no dropouts and no missing samples (truth at the given rate)."""
         return cls(
             position_noise_m=0.0,
             velocity_noise_mps=0.0,
             output_rate_hz=output_rate_hz,
             latency_s=0.0,
             dropout_probability=0.0,
+            missing_probability=0.0,
             attitude_noise_deg=0.0,
             rate_noise_deg_s=0.0,
         )
@@ -183,6 +202,11 @@ class _Window(_Strict):
             raise ValueError("to_t_s must be greater than from_t_s (the window is [from_t_s, to_t_s))")
         return self
 
+    @property
+    def onset_t_s(self) -> float:
+        """When the fault starts acting, flight time (T+ seconds)."""
+        return self.from_t_s
+
 
 def _source_field():
     return Field(..., min_length=1, description="Name of the nav source affected (an entry of nav_sources).")
@@ -209,6 +233,11 @@ class PositionJumpFault(_OffsetMixin):
     duration_s: float | None = Field(
         None, gt=0, description="How long the offset lasts, s; default: for the rest of the flight."
     )
+
+    @property
+    def onset_t_s(self) -> float:
+        """When the fault starts acting, flight time (T+ seconds)."""
+        return self.at_t_s
 
 
 class PositionBiasFault(_OffsetMixin, _Window):
@@ -254,9 +283,62 @@ class StringFault(_Strict):
     string: str = Field(..., min_length=1, description="Name of the AFTS string (an entry of strings).")
     at_t_s: float = Field(..., description="Time the string declares itself faulty, flight time (T+ seconds).")
 
+    @property
+    def onset_t_s(self) -> float:
+        """When the fault starts acting, flight time (T+ seconds)."""
+        return self.at_t_s
+
+
+def _missing_probability_field():
+    return Field(
+        1.0, gt=0, le=1,
+        description=(
+            "Probability that a sample in the window is missing, independently per sample and vehicle "
+            "(default 1: nothing arrives at all; below 1: an intermittent, lossy link)."
+        ),
+    )
+
+
+class NavSilenceFault(_Window):
+    """Source ``source`` sends nothing in ``[from_t_s, to_t_s)``: no sample arrives, valid or not.
+
+    Unlike gps_dropout (the unit says it has no solution), the AFSS hears
+    nothing from the source: only the data-loss rule's green time can judge
+    the gap. With ``missing_probability`` below 1 the source is intermittent
+    instead: each of its samples in the window is missing with that
+    probability. Like every nav fault the window is compared with the time of
+    validity, so silence from receive time T is a window from T - latency_s.
+    """
+
+    kind: Literal["nav_silence"]
+    source: str = _source_field()
+    missing_probability: float = _missing_probability_field()
+
+
+class LinkOutageFault(_Window):
+    """Every nav source sends nothing in ``[from_t_s, to_t_s)``: the telemetry link to the AFSS is cut.
+
+    Silence on every string at once: the data-loss rule judges it, and an
+    outage longer than its green time leaves no string with data. With
+    ``missing_probability`` below 1 the link is lossy instead: each sample of
+    each source in the window is missing with that probability, independently
+    per sample, source and vehicle. Windows compare with the time of validity,
+    as for nav_silence.
+    """
+
+    kind: Literal["link_outage"]
+    missing_probability: float = _missing_probability_field()
+
 
 NavFaultSpec = Annotated[
-    GpsDropoutFault | PositionJumpFault | PositionBiasFault | FrozenOutputFault | NoiseIncreaseFault | StringFault,
+    GpsDropoutFault
+    | PositionJumpFault
+    | PositionBiasFault
+    | FrozenOutputFault
+    | NoiseIncreaseFault
+    | StringFault
+    | NavSilenceFault
+    | LinkOutageFault,
     Field(discriminator="kind"),
 ]
 """A nav-side failure, tagged by ``kind`` (one of :data:`NAV_FAULT_KINDS`)."""
@@ -269,7 +351,8 @@ def check_nav_fault_names(faults: Iterable, sources: Iterable[str], strings: Ite
     """Raise ValueError if a fault names a nav source or string that does not exist.
 
     ``sources`` and ``strings`` are the names from the mission's nav_sources
-    and strings; the message lists the allowed names.
+    and strings; the message lists the allowed names. A link_outage names
+    nothing (it acts on every source).
     """
     sources, strings = list(sources), list(strings)
     for i, fault in enumerate(faults):
@@ -278,6 +361,8 @@ def check_nav_fault_names(faults: Iterable, sources: Iterable[str], strings: Ite
                 raise ValueError(
                     f"nav fault {i} ({fault.kind}) names string {fault.string!r}; allowed strings: {strings}"
                 )
+        elif isinstance(fault, LinkOutageFault):
+            continue
         elif fault.source not in sources:
             raise ValueError(
                 f"nav fault {i} ({fault.kind}) names nav source {fault.source!r}; allowed sources: {sources}"

@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from rangeguard.engine import AfssState
-from rangeguard.montecarlo.closedloop import DEFAULT_NAV_DT_S, fly
+from rangeguard.montecarlo.closedloop import fly
 from rangeguard.montecarlo.sampling import DispersionSampler
 from rangeguard.rules.kinematics import QUANTITY_COLUMNS, row_kinematics
 
@@ -58,7 +58,7 @@ class ChunkTask:
     start: int
     stop: int
     probe: bool = False
-    nav_dt_s: float = DEFAULT_NAV_DT_S
+    nav_dt_s: float | None = None  # None: the engine mission's cycle_hz
     t_max_s: float = T_MAX_S
 
     @property
@@ -176,7 +176,11 @@ def _error_rows(task: ChunkTask, run: int, exc: BaseException) -> pa.Table:
 
 
 def _failure_onsets(task: ChunkTask, res, n: int) -> np.ndarray:
-    """Per run: the first failure event of the simulator, or the first timed nav fault, s."""
+    """Per run: the first failure event of the simulator, or the first nav fault's onset, s.
+
+    Every nav fault kind (a source's or every source's silence, a string
+    declaring itself faulty, ...) says when it starts acting (``onset_t_s``).
+    """
     out = np.full(n, np.nan)
     if task.case is None:
         return out
@@ -184,9 +188,6 @@ def _failure_onsets(task: ChunkTask, res, n: int) -> np.ndarray:
         if name in FAILURE_EVENTS and not t >= out[i]:
             out[i] = t
     sc = task.mission.scenarios[task.case]
-    nav_t = [getattr(f, "at_t_s", None) if getattr(f, "at_t_s", None) is not None else getattr(f, "from_t_s", None)
-             for f in sc.nav_faults]
-    nav_t = [t for t in nav_t if t is not None]
-    if nav_t:
-        out = np.fmin(out, min(nav_t))
+    if sc.nav_faults:
+        out = np.fmin(out, min(f.onset_t_s for f in sc.nav_faults))
     return out

@@ -25,7 +25,8 @@ from rangeguard.sim.api import scenario_failures
 from rangeguard.sim.sensors import SensorModel
 
 DEFAULT_NAV_DT_S = 0.1
-"""Engine cycle in the closed loop, s (10 Hz, ArduPilot's failsafe rate; the sim step divides it)."""
+"""Shortest failure onset after liftoff when onsets are dispersed, s (one cycle at the default 10 Hz).
+The closed loop itself steps the engine at the mission's ``cycle_hz`` (the sim step divides it)."""
 DEFAULT_T_MAX_S = 7200.0
 AFTER_DECISION_STEP_S = 1.0
 """Once every vehicle is terminated or safed the loop only flies the physics, this many seconds a step."""
@@ -137,7 +138,7 @@ def fly(
     seed: int | None = None,
     engine_mission=None,
     per_vehicle_params=None,
-    nav_dt_s: float = DEFAULT_NAV_DT_S,
+    nav_dt_s: float | None = None,
     t_max_s: float = DEFAULT_T_MAX_S,
     record: bool = False,
     record_every: int = 1,
@@ -170,6 +171,8 @@ def fly(
     change it, so an outcome does not depend on which vehicles share the batch.
     """
     engine_mission = mission if engine_mission is None else engine_mission
+    if nav_dt_s is None:
+        nav_dt_s = 1.0 / engine_mission.cycle_hz
     sc = mission.scenarios.get(scenario) if scenario is not None else None
     failures = scenario_failures(mission, scenario)
     nav_faults = list(sc.nav_faults) if sc is not None else []

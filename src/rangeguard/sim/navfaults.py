@@ -9,10 +9,14 @@ validity, the questions :class:`rangeguard.sim.sensors.SensorModel` asks:
 - by how much is its noise multiplied (``noise_increase``)?
 - what position offset (``position_jump``, ``position_bias``) is added, in ECEF?
 - is its output frozen, and is the time tag frozen too?
+- with what probability is its sample missing (``nav_silence`` on the
+  source, ``link_outage`` on every source; 1 inside a total silence)?
 
 and, for the strings, which have declared themselves faulty by a given time.
 Windows are half-open ``[from, to)`` in flight time (T+ seconds). Every vehicle
-of a batch gets the same faults (they are scenario events, not dispersions).
+of a batch gets the same faults (they are scenario events, not dispersions);
+only which samples an intermittent silence drops is drawn per vehicle (by the
+sensor model).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from rangeguard.mission.sensors import (
     NAV_FAULT_ADAPTER,
     FrozenOutputFault,
     GpsDropoutFault,
+    LinkOutageFault,
+    NavSilenceFault,
     NoiseIncreaseFault,
     PositionBiasFault,
     PositionJumpFault,
@@ -98,12 +104,17 @@ class NavFaults:
         self.faults = tuple(parsed)
         self._by_source: list[list] = [[] for _ in self.sources]
         self._string_fault_t_s = np.full(len(self.strings), np.inf)
+        self._outages: list[LinkOutageFault] = []
         for f in parsed:
             if isinstance(f, StringFault):
                 k = self.strings.index(f.string)
                 self._string_fault_t_s[k] = min(self._string_fault_t_s[k], f.at_t_s)
+            elif isinstance(f, LinkOutageFault):
+                self._outages.append(f)  # every source
             else:
                 self._by_source[self.sources.index(f.source)].append(f)
+        # What silences each source: its own nav_silence faults and every link_outage.
+        self._silences = [[f for f in fs if isinstance(f, NavSilenceFault)] + self._outages for fs in self._by_source]
 
     def has_faults(self, source: int) -> bool:
         """True if any fault acts on source index ``source``."""
@@ -118,6 +129,24 @@ class NavFaults:
         return any(
             isinstance(f, GpsDropoutFault) and f.from_t_s <= t_s < f.to_t_s for f in self._by_source[source]
         )
+
+    def has_intermittent_silence(self, source: int) -> bool:
+        """True if a nav_silence or link_outage with missing_probability below 1 can act on the source
+        (its samples are then missing at random, one uniform draw per sample and vehicle)."""
+        return any(f.missing_probability < 1.0 for f in self._silences[source])
+
+    def missing_probability(self, source: int, t_s: float) -> float:
+        """Probability that the source's sample of time of validity ``t_s`` is missing.
+
+        The active silences (nav_silence of the source, every link_outage) act
+        independently: ``1 - prod(1 - p)`` over them, 0.0 when none is active
+        and exactly 1.0 inside a total silence (nothing arrives).
+        """
+        keep = 1.0
+        for f in self._silences[source]:
+            if f.from_t_s <= t_s < f.to_t_s:
+                keep *= 1.0 - f.missing_probability
+        return 1.0 - keep
 
     def noise_factor(self, source: int, t_s: float) -> float:
         """Product of the active noise_increase factors (1.0 when none)."""

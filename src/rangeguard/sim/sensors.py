@@ -19,24 +19,44 @@ is due, applying for each source (``rangeguard.mission.sensors``):
 - random dropouts: each sample of each vehicle is lost with
   ``dropout_probability`` (``valid`` False, values NaN: a lost sample carries
   no data);
+- random misses (silence, not an invalid sample): each sample of each vehicle
+  never arrives with ``missing_probability``; the batch then carries a
+  ``present`` mask, False for the vehicles whose sample is missing (their
+  rows are NaN and invalid, and the engine skips them as silence);
 - nav faults (:mod:`rangeguard.sim.navfaults`), evaluated at the time of
   validity: gps_dropout, position_jump, position_bias, frozen_output,
-  noise_increase; and string_fault for :meth:`SensorModel.health`.
+  noise_increase, nav_silence and link_outage; and string_fault for
+  :meth:`SensorModel.health`. A source inside a total silence (nav_silence of
+  it, or a link_outage) produces no NavBatch at all; an intermittent one
+  (``missing_probability`` below 1) adds its probability to the random
+  misses (independently: ``1 - (1 - p_source) (1 - p_fault)``).
 
 Randomness comes only from the generator passed in. Each source gets its own
 child generator (``Generator.spawn``), so sources have independent noise and
 adding a source does not change another source's noise; every sample draws
-the same numbers whatever the faults, so a fault scenario and the nominal run
-of the same seed see identical noise until the fault. Pass one generator per
-vehicle instead (a sequence of N) and each vehicle's noise comes from its own
-stream only, so a Monte Carlo run draws the same noise whatever batch it is
-flown in (the draws are taken in fixed blocks of :data:`STREAM_BLOCK` samples
-per vehicle and source). ``noise_scale`` multiplies every noise sigma per
-vehicle (and optionally per source): dispersed sensor quality.
+the same numbers whatever the faults (a silent sample draws them too and
+throws them away), so a fault scenario and the nominal run of the same seed
+see identical noise until the fault and again after it. Pass one generator
+per vehicle instead (a sequence of N) and each vehicle's noise comes from its
+own stream only, so a Monte Carlo run draws the same noise whatever batch it
+is flown in (the draws are taken in fixed blocks of :data:`STREAM_BLOCK`
+samples per vehicle and source). ``noise_scale`` multiplies every noise sigma
+per vehicle (and optionally per source): dispersed sensor quality.
+
+Random misses draw one uniform per sample and vehicle from a separate *link*
+stream per source: the next ``len(sources)`` children spawned from the same
+generator(s), spawned only when a source can miss at random
+(``missing_probability`` > 0, or an intermittent nav_silence/link_outage).
+Turning misses on therefore leaves every noise and dropout draw as it was,
+and missions without them spawn nothing more. With one threshold on one
+uniform, a sample missing at ``missing_probability`` p is also missing in a
+scenario that raises the probability above p (common random numbers for the
+link too).
 
 :func:`nav_log_from_truth` runs the model over recorded truth and returns the
 nav log table that ``rangeguard replay`` and the UDP streamer read
-(:data:`NAV_LOG_COLUMNS` plus receive_time_s and health_<STRING>).
+(:data:`NAV_LOG_COLUMNS` plus receive_time_s and health_<STRING>). A missing
+sample is not a row of a nav log: silence shows as a gap in the receive times.
 """
 
 from __future__ import annotations
@@ -69,7 +89,7 @@ NAV_LOG_COLUMNS = (
     "p_rad_s", "q_rad_s", "r_rad_s",
     "source", "valid",
 )  # fmt: skip
-"""Core columns of a nav log (one row per sample per source, sorted by time).
+"""Core columns of a nav log (one row per sample that arrived, per source, sorted by time).
 
 t_s: time of validity (T+ s); position (m) and Earth-relative velocity (m/s)
 in WGS84 ECEF; attitude quaternion body->ECEF, scalar first, Hamilton; body
@@ -275,8 +295,10 @@ class _VehicleStreams:
     """Per-vehicle random streams of one source, drawn in blocks of STREAM_BLOCK samples.
 
     Each refill draws, from each vehicle's generator in turn, ``STREAM_BLOCK``
-    uniforms (if the source has dropouts) and then ``(STREAM_BLOCK, k)``
-    standard normals: vehicle i's numbers depend only on its generator.
+    uniforms (if ``uniforms``: the source has dropouts) and then
+    ``(STREAM_BLOCK, k)`` standard normals: vehicle i's numbers depend only on
+    its generator. A source's link stream (random misses) is one of these with
+    uniforms only (``k = 0``), on generators of its own.
     """
 
     def __init__(self, gens, uniforms: bool, k: int):
@@ -307,7 +329,7 @@ class _VehicleStreams:
 
 
 class SensorModel:
-    """Nav sources of N vehicles: noise, rate, latency, dropouts and nav faults.
+    """Nav sources of N vehicles: noise, rate, latency, dropouts, missing samples and nav faults.
 
     Parameters
     ----------
@@ -327,7 +349,8 @@ class SensorModel:
 
     Call :meth:`measure` with non-decreasing times, at every integration step
     (or at least as often as the fastest source: latency is interpolated from
-    the truth passed in). A source produces at most one sample per call.
+    the truth passed in). A source produces at most one sample per call, and
+    none while it is silent.
     """
 
     def __init__(
@@ -365,12 +388,23 @@ class SensorModel:
         self.faults = NavFaults(faults, self.sources, self.strings)
         self.t_start_s = float(t_start_s)
         n_src = len(self.sources)
+        # Sources whose samples can go missing at random draw a uniform per sample from a link stream.
+        self._random_miss = [
+            self.models[s].missing_probability > 0 or self.faults.has_intermittent_silence(s) for s in range(n_src)
+        ]
+        self._link: list = [None] * n_src  # per source that can miss: a Generator, or _VehicleStreams of uniforms
         try:
             if per_vehicle:
                 children = [g.spawn(n_src) for g in rng]
                 self._rngs = None
+                if any(self._random_miss):  # spawned after the noise children: those stay as they were
+                    link = [g.spawn(n_src) for g in rng]
+                    self._link = [_VehicleStreams([c[s] for c in link], True, 0) if miss else None
+                                  for s, miss in enumerate(self._random_miss)]  # fmt: skip
             else:
                 self._rngs = rng.spawn(n_src)
+                if any(self._random_miss):
+                    self._link = [g if miss else None for g, miss in zip(rng.spawn(n_src), self._random_miss, strict=True)]
         except TypeError as exc:  # its bit generator was not seeded from a SeedSequence
             raise InputError(
                 "rng cannot spawn child generators: create it with numpy.random.default_rng(seed_sequence)"
@@ -431,8 +465,10 @@ class SensorModel:
         ``q_body_to_ecef`` (N, 4) and ``omega_body_rad_s`` (N, 3). Returns one
         :class:`NavBatch` per source that produced a sample at this call, in
         source order (``batch.source`` is the index into ``sources``); an empty
-        list when no source is due. NaN truth gives invalid rows, never an
-        exception.
+        list when no source is due or every due source is silent. A source
+        that can miss samples at random gives its batch a ``present`` mask
+        (False: that vehicle's sample never arrived). NaN truth gives invalid
+        rows, never an exception.
         """
         t_s = float(t_s)
         if not math.isfinite(t_s):
@@ -445,26 +481,33 @@ class SensorModel:
             packed = self._history.push(t_s, truth)
         elif due:
             packed = pack_truth(truth, self.n)
-        return [self._sample(s, t_s, packed) for s in due]
+        batches = [self._sample(s, t_s, packed) for s in due]
+        return [b for b in batches if b is not None]
 
-    def _sample(self, s: int, t_s: float, packed: np.ndarray) -> NavBatch:
+    def _sample(self, s: int, t_s: float, packed: np.ndarray) -> NavBatch | None:
         m, n = self.models[s], self.n
         rng = None if self._rngs is None else self._rngs[s]
         t_valid = t_s - m.latency_s
+
+        # Random numbers: the same draws whatever the faults (common random numbers), silent or not.
+        if self._streams is not None:
+            u, z = self._streams[s].next()
+        else:
+            u = rng.random(n) if m.dropout_probability > 0 else None
+            z = rng.standard_normal((n, self._n_normals[s])) if self._n_normals[s] else None
+        link = self._link[s]
+        u_miss = None if link is None else (link.random(n) if self._streams is None else link.next()[0])
+        p_miss = 1.0 - (1.0 - m.missing_probability) * (1.0 - self.faults.missing_probability(s, t_valid))
+        if p_miss >= 1.0:
+            return None  # silence: nothing comes from this source at this call (nor does a frozen_output hold it)
+        lost = u < m.dropout_probability if u is not None else None
+
         if m.latency_s > 0:
             x = self._history.at(t_valid)
             x = np.full((n, _WIDTH), np.nan) if x is None else x
         else:
             x = packed.copy()
         true_r, true_v = (x[:, _R].copy(), x[:, _V].copy()) if self.faults.has_faults(s) else (None, None)
-
-        # Random numbers: the same draws whatever the faults (common random numbers).
-        if self._streams is not None:
-            u, z = self._streams[s].next()
-        else:
-            u = rng.random(n) if m.dropout_probability > 0 else None
-            z = rng.standard_normal((n, self._n_normals[s])) if self._n_normals[s] else None
-        lost = u < m.dropout_probability if u is not None else None
         if self._n_normals[s]:
             f = self.faults.noise_factor(s, t_valid)
             if self._noise_scale is not None:
@@ -494,9 +537,13 @@ class SensorModel:
             self._held[s][ok] = x[ok]
             self._held_t[s][ok] = t_valid
             self._held_ok[s] |= ok
+        present = None
+        if u_miss is not None and p_miss > 0.0:  # lost on the way, after the source output it (a frozen one holds it)
+            present = u_miss >= p_miss
+            ok &= present
         r, v, q, w = np.empty((n, 3)), np.empty((n, 3)), np.empty((n, 4)), np.empty((n, 3))
-        _split_nb(x, ok, r, v, q, w)  # a lost or invalid sample carries no data (NaN)
-        return NavBatch(t_out, r, v, q, w, ok, s)
+        _split_nb(x, ok, r, v, q, w)  # a lost, invalid or missing sample carries no data (NaN)
+        return NavBatch(t_out, r, v, q, w, ok, s, present)
 
     def health(self, t_s: float) -> np.ndarray:
         """(N, n_strings) bool self-health of the AFTS strings at flight time ``t_s``.
@@ -521,16 +568,27 @@ def nav_log_from_batches(
 ) -> pa.Table:
     """Nav log table (:func:`nav_log_schema`) of one vehicle from a sequence of NavBatches.
 
-    Row ``vehicle`` of each batch becomes one row; ``source`` is the name
-    ``sources[batch.source]``. ``receive_time_s`` (one per batch; default:
-    the time of validity) and ``health`` (one (n_strings,) or (N, n_strings)
-    bool array per batch, columns ``health_<STRING>`` named by ``strings``)
-    fill the optional columns. Rows are sorted by time of validity (stable, so
-    samples with equal times keep their order).
+    Row ``vehicle`` of each batch becomes one row, unless the batch's
+    ``present`` mask says that sample never arrived (a missing sample is not a
+    row of a nav log); ``source`` is the name ``sources[batch.source]``.
+    ``receive_time_s`` (one per batch; default: the time of validity) and
+    ``health`` (one (n_strings,) or (N, n_strings) bool array per batch,
+    columns ``health_<STRING>`` named by ``strings``) fill the optional
+    columns. Rows are sorted by time of validity (stable, so samples with
+    equal times keep their order).
     """
     batches = list(batches)
     strings = list(strings)
     schema = nav_log_schema(strings)
+    if receive_time_s is not None and len(receive_time_s) != len(batches):
+        raise InputError(f"receive_time_s needs one entry per batch ({len(batches)}); got {len(receive_time_s)}")
+    if health is not None and len(health) != len(batches):
+        raise InputError(f"health needs one entry per batch ({len(batches)}); got {len(health)}")
+    arrived = [b.present is None or bool(b.present[vehicle]) for b in batches]
+    if not all(arrived):
+        batches = [b for b, a in zip(batches, arrived, strict=True) if a]
+        receive_time_s = None if receive_time_s is None else [x for x, a in zip(receive_time_s, arrived, strict=True) if a]
+        health = None if health is None else [h for h, a in zip(health, arrived, strict=True) if a]
     if not batches:
         return schema.empty_table()
     t = np.array([b.t_s[vehicle] for b in batches], dtype=np.float64)
