@@ -220,10 +220,24 @@ def test_single_nan_sample_never_terminates_and_is_counted():
 
 
 def test_single_outlier_sample_never_terminates_with_persistence():
+    """150 m/s for one sample among 50 m/s ones is a jump of 100 m/s in 0.1 s, inside the nav gate's
+    bound (100 m/s + 300 m/s^2 x 0.1 s = 130 m/s): it is judged, violates once, and persistence holds."""
     e = Engine(_p_mission(0.5))
-    ds = fly(e, [(t, 1e4 if t == 2.0 else 50.0) for t in ticks(0, 5)])
+    ds = fly(e, [(t, 150.0 if t == 2.0 else 50.0) for t in ticks(0, 5)])
     assert all(d.states[0] == ARMED for d in ds)
     assert ds[20].violated[0, 0, 0] and not ds[21].violated[0, 0, 0]
+
+
+def test_single_impossible_sample_is_rejected_by_the_nav_gate():
+    """1e4 m/s for one sample among 50 m/s ones: a velocity jump far beyond 130 m/s in 0.1 s. The gate
+    rejects it (counted as a jump), so it is never judged and no clock moves."""
+    from rangeguard.engine.state import Rejection
+
+    e = Engine(_p_mission(0.0))
+    ds = fly(e, [(t, 1e4 if t == 2.0 else 50.0) for t in ticks(0, 5)])
+    assert all(d.states[0] == ARMED for d in ds)
+    assert not ds[20].violated.any() and ds[20].state.rejected_by[0, Rejection.JUMP] == 1
+    assert ds[-1].state.rejected[0] == 1
 
 
 def test_nan_sample_does_not_reset_persistence():
@@ -253,13 +267,16 @@ def test_termination_latches():
 
 
 def orbit_nav(t, h=200e3):
-    """200 km up, 7800 m/s east relative to the Earth (inertial ~8.2 km/s > circular 7.78 km/s): no impact."""
+    """200 km up, 7800 m/s east relative to the Earth (inertial ~8.2 km/s > circular 7.78 km/s): no impact.
+
+    The position moves along the velocity from T+100 (a straight line: over the tests' 10 s it stays within
+    a kilometre of the 200 km height), so consecutive samples are a track the nav gate accepts."""
     r, v = state(PAD_LAT - 5.0, PAD_LON, h, (7800.0, 0.0, 0.0))
-    return NavBatch.from_arrays(t, r, v)
+    return NavBatch.from_arrays(t, r + v * (t - 100.0), v)
 
 
 def test_orbit_state_has_no_impact_point():
-    n = orbit_nav(0.0)
+    n = orbit_nav(100.0)
     assert np.isnan(impact_point(n.r_ecef, n.v_ecef)[0]).all()
 
 
@@ -314,7 +331,9 @@ def test_no_iip_clear_safing_within_clearance_of_a_protected_area():
 
 
 def test_iip_clear_timer_restarts_when_the_condition_breaks():
-    m = make_mission([], areas=[LAND], safing={"iip_clear": {"min_iip_range_m": 500e3, "persistence_s": 2.0}})
+    """The vehicle is teleported between far out and over the pad (a nav gate wide enough to let it)."""
+    m = make_mission([], areas=[LAND], safing={"iip_clear": {"min_iip_range_m": 500e3, "persistence_s": 2.0}},
+                     nav_gate={"position_tolerance_m": 1e7})
     e = Engine(m)
     lats = [26.3, 26.3, PAD_LAT, 26.3, 26.3, 26.3]
     ds = [e.step(nav(50.0 + k, 0.0, lat=lat), 50.0 + k) for k, lat in enumerate(lats)]

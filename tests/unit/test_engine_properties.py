@@ -1,5 +1,5 @@
-"""Property: whatever the nav data, the engine never raises, never un-terminates,
-and never terminates a vehicle it has safed.
+"""Property: whatever the nav data, the engine never raises (not even into its own fail-safe
+path), never un-terminates, and never terminates a vehicle it has safed.
 
 Hypothesis drives ``Engine.step`` with arbitrary batches: NaN and inf anywhere,
 huge values, times out of order and repeated, random validity flags, sources
@@ -77,6 +77,10 @@ def _base_states():
 BASES = _base_states()
 NONFINITE = st.sampled_from([math.nan, math.inf, -math.inf])
 EXTREME = st.sampled_from([math.nan, math.inf, -math.inf, 0.0, 1e300, -1e300])
+QUATERNIONS = st.sampled_from([
+    [0.0, 0.0, 0.0, 0.0], [5e-324, 0.0, 0.0, 0.0], [0.0, 1e-310, -1e-310, 0.0], [1e300, 1e300, 0.0, 0.0],
+    [0.5, 0.5, 0.5, 0.5], [2.0, 0.0, 0.0, 0.0], [math.nan, 0.0, 0.0, 0.0], [math.inf, 0.0, 0.0, 0.0],
+])
 TIMES = st.one_of(
     st.sampled_from([-1.0, 0.0, 0.0, 0.1, 0.2, 1.0, 5.0, 10.0, 10.0, 20.0, 30.0, 61.0]),
     st.floats(-50.0, 400.0),
@@ -101,8 +105,11 @@ def batch(draw, source, special):
     v = np.stack([draw(vectors(BASES[i][1], 50.0, special)) for i in rows])
     t = np.array([draw(TIMES) for _ in range(N)])
     q = None
-    if draw(st.booleans()):
+    kind = draw(st.integers(0, 3))
+    if kind == 1:
         q = np.array([[draw(st.one_of(st.floats(-1.0, 1.0), special)) for _ in range(4)] for _ in range(N)])
+    elif kind == 2:  # degenerate quaternions: zero, denormal, huge (a zero one crashed the attitude kernel)
+        q = np.array([draw(QUATERNIONS) for _ in range(N)], dtype=np.float64)
     w = None
     if draw(st.booleans()):
         w = np.array([[draw(st.one_of(st.floats(-3.0, 3.0), special)) for _ in range(3)] for _ in range(N)])
@@ -141,10 +148,15 @@ def check_invariants(key, steps):
         assert np.array_equal(d.terminate, mode == AfssState.TERMINATED)
         for i in range(N):
             assert isinstance(d.reason(i), str)
+        # nothing raised inside the cycle: the engine's fail-safe path (every string faulty) was not needed
+        assert engine.faults == [] and not d.state.cycle_faults.any(), engine.faults
         prev_mode, prev_t_term, prev_t_safed = mode, t_term, d.state.t_safed_s.copy()
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# Derandomized, so `make test` explores the same large set of cases every time (a random draw found a
+# zero-quaternion crash only on some runs); the budget is what the 2-core CI machine affords (~1 min).
+SETTINGS = settings(max_examples=500, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @SETTINGS

@@ -118,7 +118,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from rangeguard.jit import kernel
 
 from rangeguard.constants import DEG, WGS84_A_M, WGS84_B_M, WGS84_E2
 
@@ -182,7 +184,7 @@ PARALLEL_CHUNK = 1024
 """Points per task of the parallel kernel (each task allocates its search stack once)."""
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def unit_vector(lat_rad, lon_rad):
     """Geocentric unit vector of the ellipsoid surface point at (lat, lon)."""
     cl = math.cos(lat_rad)
@@ -193,12 +195,12 @@ def unit_vector(lat_rad, lon_rad):
     return x * inv, y * inv, z * inv
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _dot(e, k, o, px, py, pz):
     return e[k, o] * px + e[k, o + 1] * py + e[k, o + 2] * pz
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def edge_chord2(e, k, px, py, pz):
     """Squared chord from p to the nearest point of edge k, and where it is.
 
@@ -225,7 +227,7 @@ def edge_chord2(e, k, px, py, pz):
     return ca, 1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _finish(e, gp, k, code, c2, px, py, pz):
     """Signed distance (m) and inside flag from the nearest edge k.
 
@@ -268,7 +270,7 @@ def _finish(e, gp, k, code, c2, px, py, pz):
     return inside, (d if inside else -d)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _nearest_all(e, px, py, pz):
     best = np.inf
     best_k = 0
@@ -282,7 +284,7 @@ def _nearest_all(e, px, py, pz):
     return best, best_k, best_code
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _nearest_cell(e, cell_edges, lo, hi, px, py, pz):
     best = np.inf
     best_k = 0
@@ -297,7 +299,7 @@ def _nearest_cell(e, cell_edges, lo, hi, px, py, pz):
     return best, best_k, best_code
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _cell_of(gp, px, py, pz):
     """Grid cell index of p, or -1 when p is off the grid (or not projectable)."""
     w = gp[GP_C] * px + gp[GP_C + 1] * py + gp[GP_C + 2] * pz
@@ -327,7 +329,7 @@ _TREE_COLS = 8
 (T_LO, T_HI, T_RIGHT, T_PARENT) = (0, 1, 2, 3)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _bound(tf, j, px, py, pz):
     """Lower bound on the chord from p to any boundary point of node j."""
     qx = px - tf[j, T_S0]
@@ -341,7 +343,7 @@ def _bound(tf, j, px, py, pz):
     return math.sqrt(qx * qx + qy * qy + qz * qz) - tf[j, T_RAD]
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _search(e, tf, ti, node, best, best_k, best_code, px, py, pz, s_node, s_lb):
     """Depth-first search of the subtree at ``node`` (nearer child first), improving
     (best chord^2, its edge, its code); the caller has checked node's own bound."""
@@ -384,7 +386,7 @@ def _search(e, tf, ti, node, best, best_k, best_code, px, py, pz, s_node, s_lb):
 # --- queries -------------------------------------------------------------------------
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _nearest(e, gp, cell_start, cell_edges, tf, ti, accelerated, px, py, pz, s_node, s_lb):
     """(chord^2, edge, code) of p's nearest edge: the grid cell's candidates when
     the cell has a list, else the edge tree; all edges when not ``accelerated``."""
@@ -396,7 +398,7 @@ def _nearest(e, gp, cell_start, cell_edges, tf, ti, accelerated, px, py, pz, s_n
     return _search(e, tf, ti, 0, np.inf, 0, 1, px, py, pz, s_node, s_lb)
 
 
-@njit(cache=True)
+@kernel()
 def evaluate_one(lat_deg, lon_deg, e, gp, cell_start, cell_edges, tf, ti, accelerated):
     """(inside, signed_distance_m) for one point; NaN / |lat| > 90 -> (False, NaN).
 
@@ -410,7 +412,7 @@ def evaluate_one(lat_deg, lon_deg, e, gp, cell_start, cell_edges, tf, ti, accele
     return _finish(e, gp, k, code, c2, px, py, pz)
 
 
-@njit(cache=True)
+@kernel()
 def units_from_latlon(lat_deg, lon_deg, u):
     """Geocentric unit vectors (n, 3) of (lat_deg, lon_deg); NaN rows where |lat| > 90 or not finite."""
     for i in range(lat_deg.shape[0]):
@@ -422,7 +424,7 @@ def units_from_latlon(lat_deg, lon_deg, u):
             u[i, 0] = u[i, 1] = u[i, 2] = np.nan
 
 
-@njit(cache=True)
+@kernel()
 def _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist):
     """:func:`evaluate_one` for unit vectors start..stop-1 (at most ``PARALLEL_CHUNK``),
     written into inside / dist (NaN rows: outside, NaN distance). Two passes: grid
@@ -468,7 +470,7 @@ def _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accel
             dist[i] = np.nan
 
 
-@njit(cache=True)
+@kernel()
 def _evaluate_serial(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist):
     n = u.shape[0]
     for start in range(0, n, PARALLEL_CHUNK):
@@ -476,7 +478,7 @@ def _evaluate_serial(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, insi
         _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist)
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def _evaluate_parallel(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist):
     n = u.shape[0]
     n_chunks = (n + PARALLEL_CHUNK - 1) // PARALLEL_CHUNK
@@ -494,8 +496,8 @@ def evaluate_units(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, parall
     n = u.shape[0]
     inside = np.empty(n, dtype=np.bool_)
     dist = np.empty(n, dtype=np.float64)
-    kernel = _evaluate_parallel if parallel and n >= PARALLEL_MIN_POINTS else _evaluate_serial
-    kernel(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist)
+    run = _evaluate_parallel if parallel and n >= PARALLEL_MIN_POINTS else _evaluate_serial
+    run(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist)
     return inside, dist
 
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, vectorize
+from numba import vectorize
+
+from rangeguard.jit import kernel
 
 from rangeguard.constants import WGS84_A_M, WGS84_E2, WGS84_F
 from rangeguard.errors import InputError
@@ -56,7 +58,7 @@ def _geodetic_from_ecef(x, y, z):
     return lat, lon, h
 
 
-geodetic_from_ecef_nb = njit(cache=True, fastmath=False)(_geodetic_from_ecef)
+geodetic_from_ecef_nb = kernel(fastmath=False)(_geodetic_from_ecef)
 """Scalar numba kernel: (x_m, y_m, z_m) -> (lat_rad, lon_rad, h_m)."""
 
 
@@ -71,7 +73,7 @@ def _ecef_from_geodetic(lat, lon, h):
     return x, y, z
 
 
-ecef_from_geodetic_nb = njit(cache=True)(_ecef_from_geodetic)
+ecef_from_geodetic_nb = kernel()(_ecef_from_geodetic)
 """Scalar numba kernel: (lat_rad, lon_rad, h_m) -> (x_m, y_m, z_m)."""
 
 
@@ -148,7 +150,7 @@ def ecef_to_ned(r_ecef, lat0_deg, lon0_deg, h0_m=0.0):
     return np.stack([enu[..., 1], enu[..., 0], -enu[..., 2]], axis=-1)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _reduced_sin_cos(lat_rad):
     """(sin, cos) of the reduced latitude beta, tan(beta) = (1 - f) tan(lat), without
     tan/atan: (g sin(lat), cos(lat)) / sqrt(cos^2(lat) + g^2 sin^2(lat)), g = 1 - f."""
@@ -159,7 +161,7 @@ def _reduced_sin_cos(lat_rad):
     return g * sl * inv, cl * inv
 
 
-@njit(cache=True)
+@kernel()
 def geodesic_distance_nb(lat1_rad, lon1_rad, lat2_rad, lon2_rad):
     """Scalar kernel of :func:`geodesic_distance_m` (radians in, metres out).
 

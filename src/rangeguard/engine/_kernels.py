@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from rangeguard.jit import kernel
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
              tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held, vote_margin, degrade,
              degrade_rule, degrade_margin):
@@ -53,7 +55,7 @@ def _vote_arrays(n, k_strings):
             np.full((n, k_strings), -1, np.int64), np.full((n, k_strings), np.nan))
 
 
-@njit(cache=True)
+@kernel()
 def _votes_range(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
                  tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held, vote_margin, degrade,
                  degrade_rule, degrade_margin, lo, hi):
@@ -63,7 +65,7 @@ def _votes_range(active, violated, margin, since, t_rows, t_est, receive_clock, 
                  vote_margin, degrade, degrade_rule, degrade_margin)
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def _votes_chunks(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
                   k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held,
                   vote_margin, degrade, degrade_rule, degrade_margin):
@@ -115,41 +117,108 @@ def persistence_and_votes(active, violated, margin, since, t_rows, t_est, receiv
     independent, so the parallel loop (over vehicles) gives the serial one's
     results exactly.
     """
-    kernel = _votes_parallel if n >= PARALLEL_MIN_VEHICLES else _votes_serial
-    return kernel(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
+    run = _votes_parallel if n >= PARALLEL_MIN_VEHICLES else _votes_serial
+    return run(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
                   k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin)
 
 
-@njit(cache=True)
-def ingest_source(s, t_s, r, v, q, w, valid, receive_s, src_t, src_r, src_v, src_q, src_w, has, recv, samples,
-                  rejected, r_min_m, r_max_m, v_max_mps):
-    """Accept source ``s``'s samples into the per-source store in place; count accepted and rejected.
+# Rejection reasons (columns of EngineState.rejected_by; rangeguard.engine.state.Rejection).
+_INVALID, _IMPLAUSIBLE, _NOT_NEWER, _TIME_AHEAD, _STALE, _JUMP = 0, 1, 2, 3, 4, 5
 
-    A sample is accepted when flagged valid, plausible (|r| within [r_min_m, r_max_m], |v| <=
-    v_max_mps; NaN is not plausible) and newer than the source's last accepted sample.
+
+@kernel(inline="always")
+def _jumped(t0, r0, v0, t1, r1, v1, a_max, r_tol, v_tol):
+    """True if going from (t0, r0, v0) to (t1, r1, v1) needs more than ``a_max`` (m/s^2).
+
+    Velocity: |v1 - v0| <= v_tol + a_max dt. Position against the trapezoid
+    r0 + (v0 + v1) dt / 2 (exact for constant acceleration; with |a| <= a_max
+    the error is at most a_max dt^2 / 2): |r1 - prediction| <= r_tol + a_max dt^2 / 2.
+    """
+    dt = t1 - t0
+    dv2 = 0.0
+    dr2 = 0.0
+    for c in range(3):
+        dv = v1[c] - v0[c]
+        dr = r1[c] - (r0[c] + 0.5 * (v0[c] + v1[c]) * dt)
+        dv2 += dv * dv
+        dr2 += dr * dr
+    bound_v = v_tol + a_max * dt
+    bound_r = r_tol + 0.5 * a_max * dt * dt
+    return not (dv2 <= bound_v * bound_v and dr2 <= bound_r * bound_r)
+
+
+@kernel()
+def ingest_source(s, t_s, r, v, q, w, valid, present, receive_s, src_t, src_r, src_v, src_q, src_w, has, recv,
+                  cand_t, cand_r, cand_v, cand_n, samples, rejected, rejected_by, resynced, r_min_m, r_max_m,
+                  v_max_mps, max_ahead_s, max_age_s, a_max, r_tol, v_tol, resync_n):
+    """The nav gate: accept source ``s``'s samples into the per-source store in place, or reject and count.
+
+    Rows with ``present`` False carry no sample (silence) and are skipped uncounted. A present
+    sample is rejected, in this order, when it is: flagged invalid or not finite; implausible
+    (|r| outside [r_min_m, r_max_m] or |v| > v_max_mps); ahead of the receive clock by more
+    than ``max_ahead_s`` (far future) or older than ``max_age_s`` (stale); not after the source's
+    last accepted sample; or moved further from it than ``a_max`` allows (:func:`_jumped`).
+    The receive-clock window bounds every time jump: two accepted samples' times differ from
+    the receive time between them by at most ``max_ahead_s + max_age_s``. A stored sample that
+    is itself ahead of the receive clock (the clock was re-anchored) is no reference: the next
+    plausible sample replaces it.
+
+    Jump-rejected samples are kept as a candidate track: once ``resync_n`` consecutive ones
+    agree with each other, the newest is accepted (the source is re-acquired; ``resynced``
+    counts it). A rejected sample changes nothing else: no clock, no reference.
     """
     r_min2 = r_min_m * r_min_m
     r_max2 = r_max_m * r_max_m
     v_max2 = v_max_mps * v_max_mps
     for i in range(t_s.shape[0]):
+        if not present[i]:
+            continue
+        t = t_s[i]
+        now = receive_s[i]
         r2 = r[i, 0] * r[i, 0] + r[i, 1] * r[i, 1] + r[i, 2] * r[i, 2]
         v2 = v[i, 0] * v[i, 0] + v[i, 1] * v[i, 1] + v[i, 2] * v[i, 2]
-        if valid[i] and r2 >= r_min2 and r2 <= r_max2 and v2 <= v_max2 and t_s[i] > src_t[s, i]:
-            src_t[s, i] = t_s[i]
+        reference = has[s, i] and not (src_t[s, i] - now > max_ahead_s)
+        reason = -1
+        if not (valid[i] and t == t and r2 == r2 and v2 == v2):
+            reason = _INVALID
+        elif not (r2 >= r_min2 and r2 <= r_max2 and v2 <= v_max2):
+            reason = _IMPLAUSIBLE
+        elif t - now > max_ahead_s:
+            reason = _TIME_AHEAD
+        elif now - t > max_age_s:
+            reason = _STALE
+        elif reference and not t > src_t[s, i]:
+            reason = _NOT_NEWER
+        elif reference and _jumped(src_t[s, i], src_r[s, i], src_v[s, i], t, r[i], v[i], a_max, r_tol, v_tol):
+            agrees = cand_n[s, i] > 0 and t > cand_t[s, i] and not _jumped(
+                cand_t[s, i], cand_r[s, i], cand_v[s, i], t, r[i], v[i], a_max, r_tol, v_tol)
+            cand_n[s, i] = cand_n[s, i] + 1 if agrees else 1
+            cand_t[s, i] = t
             for c in range(3):
-                src_r[s, i, c] = r[i, c]
-                src_v[s, i, c] = v[i, c]
-                src_w[s, i, c] = w[i, c]
-            for c in range(4):
-                src_q[s, i, c] = q[i, c]
-            has[s, i] = True
-            recv[s, i] = receive_s[i]
-            samples[i] += 1
-        else:
+                cand_r[s, i, c] = r[i, c]
+                cand_v[s, i, c] = v[i, c]
+            if cand_n[s, i] >= resync_n:
+                resynced[i] += 1
+            else:
+                reason = _JUMP
+        if reason >= 0:
             rejected[i] += 1
+            rejected_by[i, reason] += 1
+            continue
+        cand_n[s, i] = 0
+        src_t[s, i] = t
+        for c in range(3):
+            src_r[s, i, c] = r[i, c]
+            src_v[s, i, c] = v[i, c]
+            src_w[s, i, c] = w[i, c]
+        for c in range(4):
+            src_q[s, i, c] = q[i, c]
+        has[s, i] = True
+        recv[s, i] = now
+        samples[i] += 1
 
 
-@njit(cache=True)
+@kernel()
 def safing_timer(candidates, use, row_cond, since, t_vehicle, persistence_s, tol_s, already):
     """One safing condition's timer, per vehicle, updated in place; returns the vehicles it safes now.
 

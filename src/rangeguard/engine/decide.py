@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
 from rangeguard.constants import WGS84_B_M
 from rangeguard.engine._kernels import ingest_source, persistence_and_votes, safing_timer
 from rangeguard.engine.setup import EngineSetup
-from rangeguard.engine.state import AfssState, Cause, EngineState
+from rangeguard.engine.state import AfssState, Cause, EngineState, Rejection
 from rangeguard.errors import InputError
 from rangeguard.nav import NavBatch
 from rangeguard.rules import kinematics, quantities
@@ -66,55 +67,86 @@ def _row_vehicles(n: int, k: int) -> np.ndarray:
     out.flags.writeable = False
     return out
 
-# Gross-error gate on incoming nav (a failed unit often reports zeros or garbage):
+# Gross-error limits of the nav gate (a failed unit often reports zeros or garbage):
 # a position inside the Earth's core or beyond the Moon, or a speed far above
 # escape speed, is not a navigation solution; such samples are rejected and
-# counted like NaN ones, and the data-loss rule judges the gap.
+# counted like NaN ones, and the data-loss rule judges the gap. The mission's
+# nav_gate section sets the finer checks (time against the receive clock, jumps).
 _R_MIN_M = 0.5 * WGS84_B_M
 _R_MAX_M = 1.0e9
 _V_MAX_MPS = 1.0e5
 
 
-def _ingest(setup: EngineSetup, state: EngineState, navs, receive_s: np.ndarray):
-    """Accept new, valid, in-order samples into the per-source store; count the rest."""
+class _Store(NamedTuple):
+    """The per-source sample store after this cycle's ingest (copies of the state's arrays)."""
+
+    t_s: np.ndarray
+    r_ecef: np.ndarray
+    v_ecef: np.ndarray
+    q: np.ndarray
+    w: np.ndarray
+    has: np.ndarray
+    recv_s: np.ndarray
+    cand_t_s: np.ndarray
+    cand_r_ecef: np.ndarray
+    cand_v_ecef: np.ndarray
+    cand_n: np.ndarray
+    samples: np.ndarray
+    rejected: np.ndarray
+    rejected_by: np.ndarray
+    resynced: np.ndarray
+
+
+def _ingest(setup: EngineSetup, state: EngineState, navs, receive_s: np.ndarray) -> _Store:
+    """Pass each source's new samples through the nav gate into the store; count the rejected ones."""
     n = state.mode.shape[0]
-    src_t = state.src_t_s.copy()
-    src_r = state.src_r_ecef.copy()
-    src_v = state.src_v_ecef.copy()
-    src_q = state.src_q.copy()
-    src_w = state.src_w.copy()
-    has = state.src_has.copy()
-    recv = state.src_recv_s.copy()
-    samples = state.samples.copy()
-    rejected = state.rejected.copy()
+    st = _Store(
+        state.src_t_s.copy(), state.src_r_ecef.copy(), state.src_v_ecef.copy(), state.src_q.copy(),
+        state.src_w.copy(), state.src_has.copy(), state.src_recv_s.copy(), state.src_cand_t_s.copy(),
+        state.src_cand_r_ecef.copy(), state.src_cand_v_ecef.copy(), state.src_cand_n.copy(), state.samples.copy(),
+        state.rejected.copy(), state.rejected_by.copy(), state.resynced.copy(),
+    )  # fmt: skip
+    gate = setup.nav_gate
     for nav in navs:
-        s = nav.source
-        if not 0 <= s < src_t.shape[0]:
-            rejected += 1
-            continue
         if nav.n != n:
             raise InputError(f"nav batch has {nav.n} rows; this engine steps {n} vehicles (one row per vehicle)")
+        present = _all_present(n) if nav.present is None else np.ascontiguousarray(nav.present, dtype=np.bool_)
+        s = nav.source
+        if not 0 <= s < st.t_s.shape[0]:  # a source the mission does not know
+            st.rejected[present] += 1
+            st.rejected_by[present, int(Rejection.INVALID)] += 1
+            continue
         ingest_source(
-            s, nav.t_s, nav.r_ecef, nav.v_ecef, nav.q_body_to_ecef, nav.omega_body_rad_s, nav.valid, receive_s,
-            src_t, src_r, src_v, src_q, src_w, has, recv, samples, rejected, _R_MIN_M, _R_MAX_M, _V_MAX_MPS,
-        )
-    return src_t, src_r, src_v, src_q, src_w, has, recv, samples, rejected
+            s, nav.t_s, nav.r_ecef, nav.v_ecef, nav.q_body_to_ecef, nav.omega_body_rad_s, nav.valid, present,
+            receive_s, st.t_s, st.r_ecef, st.v_ecef, st.q, st.w, st.has, st.recv_s, st.cand_t_s, st.cand_r_ecef,
+            st.cand_v_ecef, st.cand_n, st.samples, st.rejected, st.rejected_by, st.resynced, _R_MIN_M, _R_MAX_M,
+            _V_MAX_MPS, gate.max_time_ahead_s, gate.max_age_s, gate.max_accel_mps2, gate.position_tolerance_m,
+            gate.velocity_tolerance_mps, gate.resync_samples,
+        )  # fmt: skip
+    return st
 
 
-def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
-    src_t, src_r, src_v, src_q, src_w, has, recv, _, _ = src
+@lru_cache(maxsize=16)
+def _all_present(n: int) -> np.ndarray:
+    out = np.ones(n, np.bool_)
+    out.flags.writeable = False
+    return out
+
+
+def _context(setup: EngineSetup, src: _Store, receive_s: np.ndarray) -> RuleContext:
     k = setup.string_source
-    n = src_t.shape[1]
-    t = src_t[k].reshape(-1)
-    r = src_r[k].reshape(-1, 3)
-    v = src_v[k].reshape(-1, 3)
-    ok = has[k].reshape(-1)
-    nav = NavBatch(t, r, v, src_q[k].reshape(-1, 4), src_w[k].reshape(-1, 3), ok, -1)
+    n = src.t_s.shape[1]
+    t = src.t_s[k].reshape(-1)
+    r = src.r_ecef[k].reshape(-1, 3)
+    v = src.v_ecef[k].reshape(-1, 3)
+    ok = src.has[k].reshape(-1)
+    nav = NavBatch(t, r, v, src.q[k].reshape(-1, 4), src.w[k].reshape(-1, 3), ok, -1)
     kin = kinematics.kinematics(r, v, setup.site, setup.needs_iip_range)
     recv_rows = _rows_of(receive_s, len(k))
-    since = recv_rows - recv[k].reshape(-1)
+    since = recv_rows - src.recv_s[k].reshape(-1)
     source_navs = [
-        NavBatch(src_t[s], src_r[s], src_v[s], src_q[s], src_w[s], has[s], s) for s in range(src_t.shape[0])
+        NavBatch(src.t_s[s], src.r_ecef[s], src.v_ecef[s], src.q[s], src.w[s], src.has[s], s)
+        for s in range(src.t_s.shape[0])
     ]
     ctx = RuleContext(
         nav=nav,
@@ -130,7 +162,7 @@ def _context(setup: EngineSetup, src, receive_s: np.ndarray) -> RuleContext:
         receive_time_s=receive_s,
         vehicle=_row_vehicles(n, len(k)),
         source_navs=source_navs,
-        source_t_s=np.where(has, src_t, np.nan),
+        source_t_s=np.where(src.has, src.t_s, np.nan),
         site=setup.site,
         source_index={name: i for i, name in enumerate(setup.source_names)},
     )
@@ -181,8 +213,8 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
         mode[armed_now] = _ARMED
         event_t[armed_now, 0] = t_cue[armed_now]
         # a source with no valid sample yet starts its data-loss clock at arming
-        recv = src[6]
-        silent = ~src[5] & armed_now[None, :]
+        recv = src.recv_s
+        silent = ~src.has & armed_now[None, :]
         if silent.any():
             recv[silent] = np.broadcast_to(receive_s, recv.shape)[silent]
             ctx.since_valid_s = _rows_of(receive_s, len(setup.string_source)) - recv[setup.string_source].reshape(-1)
@@ -277,7 +309,7 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
     if terminate_now.any():
         idx = np.nonzero(terminate_now)[0]
         mode[idx] = _TERMINATED
-        t_term[idx] = np.where(np.isnan(t_vehicle[idx]), receive_s[idx], t_vehicle[idx])
+        t_decided = _decision_time(ctx.flight_time_s, receive_s, n)
         cause[idx] = cause_now[idx]
         for i in idx:
             if cause_now[i] == _RULE:
@@ -290,6 +322,10 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
                 if degraded[i, s]:  # faulty because one of its own rules degraded it
                     fired_rule[i] = degrade_rule[i, s]
                     fired_margin[i] = degrade_margin[i, s]
+            # a violation of the data is dated by the data; anything judged on the receive clock
+            # (data loss, string health) by the estimated flight time at which it was decided
+            by_data = fired_rule[i] >= 0 and not setup.receive_clock[fired_rule[i]] and np.isfinite(t_vehicle[i])
+            t_term[i] = t_vehicle[i] if by_data else t_decided[i]
     if safe_now.any():
         mode[safe_now] = _SAFED
         t_safed[safe_now] = t_vehicle[safe_now]
@@ -307,15 +343,21 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
         fired_string=fired_string,
         fired_margin=fired_margin,
         fired_held_s=fired_held,
-        src_t_s=src[0],
-        src_r_ecef=src[1],
-        src_v_ecef=src[2],
-        src_q=src[3],
-        src_w=src[4],
-        src_has=src[5],
-        src_recv_s=src[6],
-        samples=src[7],
-        rejected=src[8],
+        src_t_s=src.t_s,
+        src_r_ecef=src.r_ecef,
+        src_v_ecef=src.v_ecef,
+        src_q=src.q,
+        src_w=src.w,
+        src_has=src.has,
+        src_recv_s=src.recv_s,
+        src_cand_t_s=src.cand_t_s,
+        src_cand_r_ecef=src.cand_r_ecef,
+        src_cand_v_ecef=src.cand_v_ecef,
+        src_cand_n=src.cand_n,
+        samples=src.samples,
+        rejected=src.rejected,
+        rejected_by=src.rejected_by,
+        resynced=src.resynced,
         viol_since=since,
         memory=tuple(memory),
         orbit_since=orbit_since,
@@ -338,6 +380,14 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
         health=health_ok,
     )
     return new_state, decisions
+
+
+def _decision_time(flight_time_s: np.ndarray, receive_s: np.ndarray, n: int) -> np.ndarray:
+    """(N,) the estimated flight time of this cycle per vehicle: the latest over its rows of the last
+    sample's time plus the receive time elapsed since it arrived; the receive time where no row has one."""
+    rows = np.where(np.isfinite(flight_time_s), flight_time_s, -np.inf)
+    latest = _per_vehicle(rows, n, np.max)
+    return np.where(np.isfinite(latest), latest, receive_s)
 
 
 def _active(setup: EngineSetup, flying_rows, ok, t_rows, t_est, ev_rows) -> np.ndarray:
@@ -402,3 +452,51 @@ def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
         safe_now |= done
         cause[done] = _IIP_CLEAR
     return orbit_since, clear_since, safe_now, cause
+
+
+def fault_cycle(setup: EngineSetup, state: EngineState, receive_s: np.ndarray):
+    """The cycle's answer when :func:`decide` failed: every string counts as faulty, the policy decides.
+
+    Nothing of the cycle's input is used (it may be what made it fail): the sample store and the
+    rule histories are kept as they were. Under health_degraded no healthy string is left, so
+    ``termination.all_strings_faulty`` decides; under 1oo2/2oo2 each faulty string votes to
+    terminate when ``termination.faulty_string_votes`` says so. Only armed vehicles terminate.
+    Returns ``(new_state, Decisions)`` like :func:`decide`.
+    """
+    from rangeguard.engine.decisions import Decisions
+
+    n = state.mode.shape[0]
+    k_strings = len(setup.string_names)
+    if setup.policy == "health_degraded":
+        votes = setup.terminate_if_no_healthy
+    else:
+        votes = setup.faulty_string_votes  # every string is faulty: 1oo2 and 2oo2 agree
+    terminate_now = (state.mode == _ARMED) & bool(votes)
+    mode = state.mode.copy()
+    t_term = state.t_terminate_s.copy()
+    cause = state.cause.copy()
+    fired_string = state.fired_string.copy()
+    mode[terminate_now] = _TERMINATED
+    t_term[terminate_now] = receive_s[terminate_now]
+    cause[terminate_now] = int(Cause.CYCLE_FAULT)
+    fired_string[terminate_now] = 0
+    new_state = replace(
+        state, mode=mode, t_terminate_s=t_term, cause=cause, fired_string=fired_string,
+        cycle_faults=state.cycle_faults + 1,
+    )  # fmt: skip
+    n_rules = len(setup.rules)
+    nan_rows = np.full((k_strings, n), np.nan)
+    decisions = Decisions(
+        setup=setup,
+        state=new_state,
+        t_s=np.full(n, np.nan),
+        receive_time_s=np.array(receive_s, dtype=np.float64),
+        terminate_now=terminate_now,
+        margin_rm=np.full((n_rules, k_strings * n), np.nan),
+        violated_rm=np.zeros((n_rules, k_strings * n), bool),
+        active_rm=np.zeros((n_rules, k_strings * n), bool),
+        iip_lat_deg=nan_rows,
+        iip_lon_deg=nan_rows.copy(),
+        health=np.zeros((n, k_strings), bool),
+    )
+    return new_state, decisions

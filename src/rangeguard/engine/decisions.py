@@ -73,12 +73,19 @@ class Decisions:
 
     @property
     def margins(self) -> np.ndarray:
-        """(N, R) smallest margin over the strings whose votes count this cycle."""
+        """(N, R) smallest margin over the strings whose votes count this cycle.
+
+        Under health_degraded only healthy strings vote; a vehicle with no healthy string left
+        shows the smallest margin over all its strings (what degraded them, e.g. data loss).
+        """
         m = self.margin
-        if self.setup.policy == "health_degraded":
-            m = np.where(self.health.T[:, :, None], m, np.nan)
         with np.errstate(invalid="ignore"):
-            return np.fmin.reduce(m, axis=0)
+            every = np.fmin.reduce(m, axis=0) if m.shape[0] else np.full(m.shape[1:], np.nan)
+            if self.setup.policy != "health_degraded":
+                return every
+            voting = np.fmin.reduce(np.where(self.health.T[:, :, None], m, np.nan), axis=0)
+        none_healthy = ~self.health.any(axis=1)
+        return np.where(none_healthy[:, None], every, voting)
 
     def state_name(self, i: int = 0) -> str:
         return AfssState(int(self.state.mode[i])).name
@@ -100,6 +107,8 @@ class Decisions:
         cause = int(self.state.cause[i])
         if cause == Cause.FAULTY_STRING:
             return f"string-fault:{self.setup.string_names[int(self.state.fired_string[i])]}"
+        if cause == Cause.CYCLE_FAULT:
+            return "cycle-fault"
         return "no-healthy-string"
 
     def reason(self, i: int = 0) -> str:
@@ -128,6 +137,11 @@ class Decisions:
                 f"TERMINATE at T+{t:.2f} s: rule '{rule.name}': {rule.describe(float(st.fired_margin[i]))} "
                 f"(margin {st.fired_margin[i]:.4g} {rule.unit}; held {st.fired_held_s[i]:.2f} s >= "
                 f"persistence {setup.persistence_s[j]:g} s; string {s}; policy {policy})"
+            )
+        if cause == Cause.CYCLE_FAULT:
+            return (
+                f"TERMINATE at T+{t:.2f} s: the engine cycle failed to compute, so every string counted as "
+                f"faulty and policy {policy} terminates (see the engine's fault log)"
             )
         s = setup.string_names[int(st.fired_string[i])]
         j = int(st.fired_rule[i])

@@ -56,6 +56,8 @@ class EngineSetup:
     clear_min_range_m: float
     arming: object
     safing: object
+    nav_gate: object            # mission.nav_gate: what the ingest accepts
+    cycle_s: float              # the engine is stepped at least this often (1 / mission.cycle_hz)
     needs_iip_range: bool       # some rule, event or safing condition reads the IIP range
     thresholds: ThresholdProgram  # the threshold rules, evaluated together in one compiled pass
     fused: np.ndarray           # (R,) bool: the rule is evaluated by ``thresholds``
@@ -126,6 +128,8 @@ class EngineSetup:
             clear_min_range_m=float(min_range),
             arming=mission.arming,
             safing=mission.safing,
+            nav_gate=mission.nav_gate,
+            cycle_s=1.0 / mission.cycle_hz,
             needs_iip_range=(
                 any(getattr(r.spec, "quantity", None) == "iip_range_m" for r in rules)
                 or any(e.when is not None and e.when.quantity == "iip_range_m" for e in mission.events)

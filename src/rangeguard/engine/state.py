@@ -17,6 +17,21 @@ class AfssState(IntEnum):
     SAFED = 3       # the vehicle can no longer threaten anyone; no rule can terminate
 
 
+class Rejection(IntEnum):
+    """Why the nav gate rejected a sample (columns of ``EngineState.rejected_by``)."""
+
+    INVALID = 0      # the source's own flag says invalid, or a value is not finite
+    IMPLAUSIBLE = 1  # position inside the Earth's core or beyond the Moon, or speed far above escape speed
+    NOT_NEWER = 2    # not after the source's last accepted sample (duplicate, late or reordered)
+    TIME_AHEAD = 3   # time of validity ahead of the receive clock, or advanced beyond the receive time elapsed
+    STALE = 4        # older than the receive clock allows (far past)
+    JUMP = 5         # position or velocity moved further than any vehicle can since the last accepted sample
+
+
+REJECTION_NAMES = tuple(r.name.lower() for r in Rejection)
+"""Counter names of the rejection reasons, in column order."""
+
+
 class Cause(IntEnum):
     """Why a vehicle was terminated or safed."""
 
@@ -26,6 +41,7 @@ class Cause(IntEnum):
     NO_HEALTHY_STRING = 3  # health_degraded with every string faulty
     ORBIT = 4             # safed: no impact point (orbit)
     IIP_CLEAR = 5         # safed: IIP beyond every protected area for good
+    CYCLE_FAULT = 6       # a cycle failed to compute: every string counted faulty and the policy decided
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +69,10 @@ class EngineState:
     src_w: np.ndarray           # (S, N, 3)
     src_has: np.ndarray         # (S, N) bool: a valid sample has been received
     src_recv_s: np.ndarray      # (S, N) receive time of the latest valid sample (-inf: none)
+    src_cand_t_s: np.ndarray    # (S, N) time of the newest sample rejected as a jump (the candidate new track)
+    src_cand_r_ecef: np.ndarray  # (S, N, 3)
+    src_cand_v_ecef: np.ndarray  # (S, N, 3)
+    src_cand_n: np.ndarray      # (S, N) consecutive jump-rejected samples agreeing with each other
     viol_since: np.ndarray      # (R, M) time a still-running violation started (NaN: none)
     memory: tuple               # per rule: memory array or None
     orbit_since: np.ndarray     # (N,) safing timers (NaN: condition not holding)
@@ -61,7 +81,10 @@ class EngineState:
     first_violation_t_s: np.ndarray  # (N, R) first time each rule was violated (active)
     min_margin: np.ndarray      # (N, R) smallest margin seen while active
     samples: np.ndarray         # (N,) nav samples accepted
-    rejected: np.ndarray        # (N,) nav samples rejected (invalid, NaN, duplicate, out of order)
+    rejected: np.ndarray        # (N,) nav samples rejected by the nav gate (all reasons)
+    rejected_by: np.ndarray     # (N, len(Rejection)) rejected samples by reason
+    resynced: np.ndarray        # (N,) times a source's track was re-acquired after consistent jumps
+    cycle_faults: np.ndarray    # (N,) cycles that failed and were judged as every string faulty
 
     @classmethod
     def initial(cls, n: int, n_sources: int, n_strings: int, n_events: int, rules) -> EngineState:
@@ -86,6 +109,10 @@ class EngineState:
             src_w=np.full((n_sources, n, 3), nan),
             src_has=np.zeros((n_sources, n), bool),
             src_recv_s=np.full((n_sources, n), -np.inf),
+            src_cand_t_s=np.full((n_sources, n), nan),
+            src_cand_r_ecef=np.full((n_sources, n, 3), nan),
+            src_cand_v_ecef=np.full((n_sources, n, 3), nan),
+            src_cand_n=np.zeros((n_sources, n), np.int64),
             viol_since=np.full((r, m), nan),
             memory=tuple(rule.initial_memory(m) for rule in rules),
             orbit_since=np.full(n, nan),
@@ -95,6 +122,9 @@ class EngineState:
             min_margin=np.full((n, r), np.inf),
             samples=np.zeros(n, np.int64),
             rejected=np.zeros(n, np.int64),
+            rejected_by=np.zeros((n, len(Rejection)), np.int64),
+            resynced=np.zeros(n, np.int64),
+            cycle_faults=np.zeros(n, np.int64),
         )
 
     def take(self, index) -> EngineState:

@@ -63,7 +63,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from rangeguard.jit import kernel
 
 from rangeguard.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, WGS84_B_M, WGS84_E2
 from rangeguard.earth._polygon_kernels import unit_vector
@@ -87,7 +89,7 @@ _NEWTON_TOL = 1e-5  # rad; Halley leaves an error ~ step^3, the last step is app
 _SCAN_SAMPLES = 128  # per shell arc, fallback search only
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
     """Position on the conic and its derivative w.r.t. dE (f and g functions)."""
     s = math.sin(dE)
@@ -107,7 +109,7 @@ def _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
     return px, py, pz, dx, dy, dz, s, c, omc
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _surface_fn(px, py, pz, dx, dy, dz):
     """Ellipsoid function F and dF/ddE."""
     F = (px * px + py * py) * _IA2 + pz * pz * _IB2 - 1.0
@@ -115,7 +117,7 @@ def _surface_fn(px, py, pz, dx, dy, dz):
     return F, Fp
 
 
-@njit(cache=True)
+@kernel()
 def _bracket_root(lo, hi, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
     """Safeguarded Newton on F within [lo, hi], F(lo) > 0 >= F(hi). Returns dE."""
     dE = 0.5 * (lo + hi)
@@ -135,7 +137,7 @@ def _bracket_root(lo, hi, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
     return dE
 
 
-@njit(cache=True)
+@kernel()
 def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
     """Fallback: the first descending root of F after dE = 0, by sampling the
     arcs where the radius lies between b and a (the only place F changes sign),
@@ -183,7 +185,7 @@ def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv
     return np.nan
 
 
-@njit(cache=True)
+@kernel()
 def _impact(x, y, z, vx, vy, vz):
     """The vacuum IIP (lat_rad, lon_rad, tof_s) and the inertial impact point (px, py, pz), m.
 
@@ -367,7 +369,7 @@ def _impact(x, y, z, vx, vy, vz):
     return lat, lon, tof, px, py, pz
 
 
-@njit(cache=True)
+@kernel()
 def impact_point_nb(x, y, z, vx, vy, vz):
     """Vacuum IIP of one state: numba scalar kernel for other numba code.
 
@@ -381,7 +383,7 @@ def impact_point_nb(x, y, z, vx, vy, vz):
     return lat, lon, tof
 
 
-@njit(cache=True)
+@kernel()
 def impact_point_unit_nb(x, y, z, vx, vy, vz):
     """:func:`impact_point_nb` and the geocentric unit vector of the impact point.
 
@@ -405,7 +407,7 @@ def impact_point_unit_nb(x, y, z, vx, vy, vz):
     return lat, lon, tof, np.nan, np.nan, np.nan
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _conic_point_cs(s, c, omc, x, y, z, wx, wy, wz, r0, a, esin0, n_inv):
     """Position on the conic for given sin dE, cos dE, 1 - cos dE."""
     ar = a / r0
@@ -414,7 +416,7 @@ def _conic_point_cs(s, c, omc, x, y, z, wx, wy, wz, r0, a, esin0, n_inv):
     return f * x + g * wx, f * y + g * wy, f * z + g * wz
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def _impact_batch(r, v, lat, lon, tof):
     for i in prange(r.shape[0]):
         la, lo, t = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])
@@ -423,7 +425,7 @@ def _impact_batch(r, v, lat, lon, tof):
         tof[i] = t
 
 
-@njit(cache=True)
+@kernel()
 def _impact_batch_serial(r, v, lat, lon, tof):
     for i in range(r.shape[0]):
         la, lo, t = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])

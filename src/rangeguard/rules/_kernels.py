@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from rangeguard.jit import kernel
 
 # gate memory columns: previous side (+1/-1, 0 unknown), crossed, failed, frozen margin (m)
 GATE_SIDE, GATE_CROSSED, GATE_FAILED, GATE_FROZEN = range(4)
@@ -22,7 +24,7 @@ CHUNK_ROWS = 2048
 """Rows per parallel task."""
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def gate_rows_parallel(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s,
                        new_memory, failed_out, margin_out):
     """:func:`gate_rows` in chunks on the thread pool (rows are independent: the same results)."""
@@ -33,7 +35,7 @@ def gate_rows_parallel(u, ok, t_s, memory, normal, in_plane, a, length_rad, radi
                   failed_out, margin_out, lo, min(np.int64(m_rows), lo + CHUNK_ROWS))
 
 
-@njit(cache=True)
+@kernel()
 def gate_rows(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s, new_memory,
               failed_out, margin_out, start, stop):
     """One cycle of the gate rule on rows start..stop-1; see :class:`rangeguard.rules.boundary.GateRule`.
@@ -78,7 +80,7 @@ def gate_rows(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, ope
         margin_out[m] = margin
 
 
-@njit(cache=True)
+@kernel()
 def disagreement_rows(t_a, r_a, v_a, t_b, r_b, v_b, position, max_difference, max_age_s, k_strings, margin_out,
                       violated_out):
     """Source disagreement per vehicle, written to each of its ``k_strings`` rows (string-major).

@@ -19,7 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from rangeguard.jit import kernel
 
 KIND_ENVELOPE, KIND_ATTITUDE, KIND_BODY_RATE, KIND_DATA_LOSS = range(4)
 
@@ -37,7 +39,7 @@ CHUNK_ROWS = 2048
 """Rows per parallel task: every rule runs over a task's rows before the next task."""
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def interp_inside(t, xp, fp, start, length):
     """np.interp(t, xp, fp, left=nan, right=nan) on the table slice, with numpy's own arithmetic."""
     if not (t >= xp[start] and t <= xp[start + length - 1]):
@@ -59,7 +61,7 @@ def interp_inside(t, xp, fp, start, length):
     return y
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def interp_clamped(t, xp, fp, start, length):
     """np.interp(t, xp, fp) on the table slice: the end values hold outside the table."""
     if t != t:
@@ -71,7 +73,7 @@ def interp_clamped(t, xp, fp, start, length):
     return interp_inside(t, xp, fp, start, length)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _limits(k, ints, tab_t, tab_a, tab_b, t):
     """The rule's two table values at time t (NaN outside the table or where a limit is null)."""
     start, length = ints[k, I_TAB], ints[k, I_LEN]
@@ -80,7 +82,7 @@ def _limits(k, ints, tab_t, tab_a, tab_b, t):
     return a, b
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _envelope(k, ints, tab_t, tab_a, tab_b, values, t_s, active, margin, violated, lo_row, hi_row):
     j = ints[k, I_ROW]
     col = ints[k, I_COL]
@@ -112,7 +114,7 @@ def _envelope(k, ints, tab_t, tab_a, tab_b, values, t_s, active, margin, violate
         violated[j, m] = mg < 0.0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _attitude(k, ints, floats, tab_t, tab_a, tab_b, frame, t_s, q, active, margin, violated, lo_row, hi_row):
     j = ints[k, I_ROW]
     limit = floats[k, F_LIMIT]
@@ -132,8 +134,15 @@ def _attitude(k, ints, floats, tab_t, tab_a, tab_b, frame, t_s, q, active, margi
             cy = e * frame[0, 1] + n * frame[1, 1] + u * frame[2, 1]
             cz = e * frame[0, 2] + n * frame[1, 2] + u * frame[2, 2]
             t_prev = t
-        # body +x from the normalised scalar-first quaternion (Diebel 2006, eq. 125)
+        # body +x from the normalised scalar-first quaternion (Diebel 2006, eq. 125). Any finite,
+        # non-zero quaternion is a rotation: scaled by its largest component first, so a denormal or a
+        # huge one normalises without underflow or overflow. A zero, NaN or infinite one is no
+        # attitude: the row is left unjudged (margin NaN, not violated; the rule's history holds).
         q0, q1, q2, q3 = q[m, 0], q[m, 1], q[m, 2], q[m, 3]
+        big = max(abs(q0), abs(q1), abs(q2), abs(q3))
+        if not (big > 0.0 and big < math.inf):
+            continue
+        q0, q1, q2, q3 = q0 / big, q1 / big, q2 / big, q3 / big
         norm = math.sqrt(q0 * q0 + q1 * q1 + q2 * q2 + q3 * q3)
         q0, q1, q2, q3 = q0 / norm, q1 / norm, q2 / norm, q3 / norm
         xx = 1.0 - 2.0 * (q2 * q2 + q3 * q3)
@@ -148,7 +157,7 @@ def _attitude(k, ints, floats, tab_t, tab_a, tab_b, frame, t_s, q, active, margi
         violated[j, m] = mg < 0.0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _body_rate(k, ints, floats, w, active, margin, violated, lo_row, hi_row):
     j = ints[k, I_ROW]
     limit = floats[k, F_LIMIT]
@@ -161,7 +170,7 @@ def _body_rate(k, ints, floats, w, active, margin, violated, lo_row, hi_row):
         violated[j, m] = mg < 0.0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margin, violated, lo_row, hi_row):
     j = ints[k, I_ROW]
     table = ints[k, I_FLAG_A] != 0
@@ -180,7 +189,7 @@ def _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margi
         violated[j, m] = mg < 0.0
 
 
-@njit(cache=True)
+@kernel()
 def _rows(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, flight_t_s, since_s, q, w, active, margin,
           violated, lo_row, hi_row):
     """Every rule on rows lo_row..hi_row-1, one rule at a time (a tight loop per rule kind).
@@ -195,7 +204,7 @@ def _rows(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, flight_t_s, sin
             _attitude(k, ints, floats, tab_t, tab_a, tab_b, frame, t_s, q, active, margin, violated, lo_row, hi_row)
         elif kind == KIND_BODY_RATE:
             _body_rate(k, ints, floats, w, active, margin, violated, lo_row, hi_row)
-        else:
+        elif kind == KIND_DATA_LOSS:
             _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margin, violated, lo_row, hi_row)
 
 
@@ -206,7 +215,7 @@ def evaluate_serial(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, fligh
           violated, 0, t_s.shape[0])
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def evaluate_parallel(ints, floats, tab_t, tab_a, tab_b, frame, values, t_s, flight_t_s, since_s, q, w, active,
                       margin, violated):
     """Every rule on every row, chunks of rows on the thread pool (the serial loop's results)."""
