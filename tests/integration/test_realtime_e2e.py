@@ -34,8 +34,8 @@ from rangeguard.telemetry.packets import HeartbeatPacket, StatusPacket, Terminat
 ROOT = Path(__file__).resolve().parents[2]
 MISSION = ROOT / "missions" / "kii-sso.yaml"
 CLI = [sys.executable, "-m", "rangeguard.cli"]
-SPEED = 40.0
-TIME_SCALE = 5.0
+SPEED = 20.0
+TIME_SCALE = SPEED  # the receive clock must run at the source's speed: the nav gate rejects data from its future
 UNTIL_S = 106.0
 
 

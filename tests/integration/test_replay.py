@@ -72,8 +72,11 @@ def test_replay_json_matches_the_hand_calculation(files, capsys):
     assert out["t_terminate_s"] == pytest.approx(8.1, abs=1e-9)
     assert out["rule"] == "speed"
     assert out["state"] == "TERMINATED"
-    assert out["samples"] == 240
+    # nothing is stepped after the decision (as in `rangeguard run`): epochs 0.1 .. 8.1 s, two sources each
+    assert out["samples"] == 81 * 2
     assert out["rejected_samples"] == 3
+    assert out["rejected_by"] == {"invalid": 1, "implausible": 0, "not_newer": 2, "time_ahead": 0, "stale": 0,
+                                  "jump": 0}
 
 
 def test_csv_and_parquet_give_identical_decision_logs_and_reruns_are_byte_identical(files, tmp_path):

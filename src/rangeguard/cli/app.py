@@ -2,7 +2,8 @@
 
 Each subcommand is a thin shell: it parses arguments, calls the library and
 prints. Errors a user can fix (``RangeguardError``) are printed as plain lines
-and exit with status 2, never as a traceback.
+and exit with status 2, never as a traceback; so is anything unexpected (one
+line naming the error). Exit 1 is only ever a FAIL verdict.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def _root() -> None:
     """rangeguard: an autonomous flight safety system (AFSS) for launch vehicles."""
 
 EXIT_USER_ERROR = 2
+"""Bad input or an infrastructure error (exit 1 is kept for a FAIL verdict)."""
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C (128 + SIGINT, the shell convention)."""
 
 
 def _register() -> None:
@@ -46,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - an infrastructure error is exit 2 with one line, never a traceback
+        typer.echo(f"rangeguard: internal error ({type(exc).__name__}: {exc}); this is a bug in rangeguard or its "
+                   "environment; please report it with the command line", err=True)
+        return EXIT_USER_ERROR
     return 0
 
 

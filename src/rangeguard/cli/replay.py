@@ -38,8 +38,11 @@ def replay_cmd(
         table.add_row(f"{t:.2f}", text)
     console.print(table)
     s = result.summary()
+    reasons = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s["rejected_by"].items() if v)
     console.print(
         f"final state {s['state']}; samples {s['samples']} accepted, {s['rejected_samples']} rejected"
+        + (f" ({reasons})" if reasons else "")
+        + f"; {s['silent_cycles']} silent cycle(s) stepped on the clock"
         + (f"; decision log: {Path(out) / 'decisions.parquet'}" if out else "")
     )
     if log.unknown_sources:

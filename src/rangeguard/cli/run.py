@@ -10,7 +10,6 @@ from pathlib import Path
 import typer
 
 from rangeguard.cli.app import app
-from rangeguard.errors import InputError
 from rangeguard.mission import load_mission
 
 
@@ -23,9 +22,9 @@ def run_cmd(
     log: Path = typer.Option(None, "--log", help="Decision log to write (Parquet) on exit, SIGINT or SIGTERM; the nav log goes beside it."),
     navlog: Path = typer.Option(None, "--navlog", help="Nav log of the accepted samples (Parquet; default: LOG with .nav.parquet)."),
     allow: str = typer.Option("127.0.0.1", "--allow", help="Comma-separated source IPv4 addresses accepted."),
-    time_scale: float = typer.Option(1.0, "--time-scale", help="Receive-clock speed factor: the source's playback speed (1 in flight)."),
+    time_scale: float = typer.Option(1.0, "--time-scale", help="Receive-clock speed factor: the source's playback speed (1 in flight; must match the source, see docs/telemetry.md)."),
     status_hz: float = typer.Option(10.0, "--status-hz", help="Status packet rate (Hz); also sent on every state change."),
-    terminate_hz: float = typer.Option(10.0, "--terminate-hz", help="Repeat rate of the latched terminate command (Hz)."),
+    terminate_hz: float = typer.Option(10.0, "--terminate-hz", help="Repeat rate of the latched terminate command, 1..1000 Hz (it repeats until the process stops)."),
     flush_s: float = typer.Option(1.0, "--flush-s", help="Append the newly accepted nav samples to LOG.nav.parquet.parts/ every this many seconds (s)."),
     max_backlog: int = typer.Option(4, "--max-backlog", help="Most queued cycles stepped at once; older ones are superseded."),
     max_s: float = typer.Option(None, "--max-s", help="Stop after this many seconds (default: run until SIGINT/SIGTERM)."),
@@ -38,8 +37,6 @@ def run_cmd(
     from rangeguard.telemetry.afss import RealtimeAfss
     from rangeguard.telemetry.link import UdpAddress, parse_allow
 
-    if not time_scale > 0:
-        raise InputError(f"--time-scale must be > 0; got {time_scale}")
     m = load_mission(mission)
     if navlog is None and log is not None:
         navlog = log.with_name(log.name.removesuffix(".parquet") + ".nav.parquet")
@@ -67,5 +64,6 @@ def run_cmd(
         c = summary["counters"]
         print(f"rangeguard run: {summary['state']}; received {c.get('received', 0)}, nav accepted "
               f"{c.get('nav_accepted', 0)}, malformed {c.get('malformed', 0)}, duplicates {c.get('duplicate', 0)}, "
-              f"out of order {c.get('out_of_order', 0)}, gaps {c.get('gaps', 0)}, superseded {c.get('superseded', 0)}",
+              f"out of order {c.get('out_of_order', 0)}, gaps {c.get('gaps', 0)}, superseded {c.get('superseded', 0)}, "
+              f"rejected by the nav gate {summary['engine_rejected']}, silent cycles {summary['silent_cycles']}",
               file=sys.stderr)

@@ -71,8 +71,9 @@ class DecisionLog:
             "iip_lon_deg": pa.array(self._rows["iip_lon_deg"], pa.float64()),
         }
         r = len(self.rule_names)
-        margins = np.array(self._margins).reshape(-1, r) if self._margins else np.zeros((0, r))
-        violated = np.array(self._violated).reshape(-1, r) if self._violated else np.zeros((0, r), bool)
+        rows = len(self)
+        margins = np.array(self._margins, dtype=np.float64).reshape(rows, r)  # (rows, 0) for a mission without rules
+        violated = np.array(self._violated, dtype=bool).reshape(rows, r)
         for j, name in enumerate(self.rule_names):
             cols[f"margin__{name}"] = pa.array(margins[:, j], pa.float64())
         for j, name in enumerate(self.rule_names):

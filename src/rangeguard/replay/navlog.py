@@ -12,9 +12,19 @@ qw, qx, qy, qz     no        attitude quaternion body->ECEF, scalar first
 p_rad_s ...        no        body rates about x, y, z (rad/s): p_rad_s, q_rad_s, r_rad_s
 source             yes       nav source name (as in the mission) or index
 valid              no        the source's validity flag (default true)
-receive_time_s     no        when the sample arrived (default: t_s)
+receive_time_s     no        when the sample arrived, on the T+ axis (default: derived from t_s, below)
 health_<STRING>    no        that AFTS string's self-reported health (default true)
 =================  ========  ===============================================
+
+The receive clock. ``rangeguard replay`` steps the engine on the same clock
+as ``rangeguard run`` (rangeguard.engine.driver): on each sample, and on
+silent cycles whenever nothing arrived for one cycle, at the receive times.
+A log without ``receive_time_s`` (e.g. a GPS log) gets a clock derived from
+its times of validity that one glitched time tag cannot move
+(:func:`derived_receive_clock`). A Parquet log written by ``rangeguard run``
+also carries, in its schema metadata, the receive time at which the run's
+clock stopped (``rangeguard.clock_end_s``): replay steps silent cycles up to
+it, so a run that ended in silence replays to the same decision.
 """
 
 from __future__ import annotations
@@ -51,6 +61,10 @@ class NavLog:
     receive_time_s: np.ndarray
     health: np.ndarray | None   # (rows, K) or None
     unknown_sources: tuple[str, ...]
+    has_receive_times: bool = True
+    """False when the file had no receive_time_s column (``receive_time_s`` is then derived)."""
+    clock_end_s: float | None = None
+    """Receive time at which the recording's clock stopped (schema metadata), or None."""
 
     def __len__(self) -> int:
         return self.t_s.shape[0]
@@ -114,25 +128,77 @@ def from_table(table: pa.Table, source_names: list[str], string_names: list[str]
         valid = vcol.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     else:
         valid = np.ones(n, bool)
-    recv = _column(table, "receive_time_s", t.copy())
+    has_receive = "receive_time_s" in table.column_names
+    recv = derived_receive_clock(t)
+    if has_receive:  # recorded receive times; a missing one (null, NaN) falls back to the derived clock
+        recorded = _column(table, "receive_time_s")
+        recv = np.where(np.isfinite(recorded), recorded, recv)
     health = None
     hcols = [f"health_{s}" for s in string_names]
     if any(c in table.column_names for c in hcols):
         health = np.stack([(_column(table, c, np.ones(n)) != 0) for c in hcols], axis=1)
-    return NavLog(t, r, v, q, w, source, valid, recv, health, tuple(sorted(unknown)))
+    return NavLog(t, r, v, q, w, source, valid, recv, health, tuple(sorted(unknown)), has_receive,
+                  clock_end_s(table))
+
+
+CLOCK_END_KEY = b"rangeguard.clock_end_s"
+"""Schema metadata key of a recorded nav log: the receive time (T+ s) at which the run's clock stopped."""
+
+DERIVED_CLOCK_NEIGHBOURS = 3
+"""Rows on each side a time of validity is compared with when a receive clock is derived from them."""
+DERIVED_CLOCK_MIN_TOLERANCE_S = 1.0
+"""Smallest time difference (s) within which two nearby rows count as agreeing (see derived_receive_clock)."""
+
+
+def clock_end_s(table: pa.Table) -> float | None:
+    """The ``rangeguard.clock_end_s`` metadata of a nav log table (None when absent or unreadable)."""
+    meta = table.schema.metadata or {}
+    try:
+        value = float(meta[CLOCK_END_KEY].decode())
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+def derived_receive_clock(t_s: np.ndarray) -> np.ndarray:
+    """A receive clock (T+ s, one value per row) for a log that recorded none.
+
+    A row's time of validity is *supported* by each of its w nearest rows on either side (w =
+    :data:`DERIVED_CLOCK_NEIGHBOURS`) whose time differs from it by at most a tolerance (the larger
+    of :data:`DERIVED_CLOCK_MIN_TOLERANCE_S` and w + 1 sample periods, the period being the median
+    positive step of the log). A row with at least w supporters is on the log's timeline; the clock
+    is the running maximum of those rows' times, carried over the others. So the clock follows the
+    log, a real gap included (the first row after it is supported by the w after it), never goes
+    back, and a burst of up to w glitched time tags (1e9, or a time in the past) moves it not at
+    all: the engine's nav gate then sees those samples ahead of or behind the clock and rejects
+    them. A log with no supported row (fewer than w + 1 rows) uses its own running maximum.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    n = t.size
+    w = DERIVED_CLOCK_NEIGHBOURS
+    finite = np.isfinite(t)
+    steps = np.diff(t[finite])
+    steps = steps[steps > 0]
+    period = float(np.median(steps)) if steps.size else 0.0
+    tol = max(DERIVED_CLOCK_MIN_TOLERANCE_S, (w + 1) * period)
+    support = np.zeros(n, np.int64)
+    with np.errstate(invalid="ignore"):
+        for d in range(1, w + 1):
+            agree = np.abs(t[d:] - t[:-d]) <= tol  # row k and row k + d agree (False with NaN)
+            support[:-d] += agree
+            support[d:] += agree
+    on_line = finite & (support >= w)
+    if not on_line.any():
+        on_line = finite
+    times = np.where(on_line, t, -np.inf)
+    clock = np.maximum.accumulate(times) if n else times
+    first = np.flatnonzero(on_line)
+    if first.size == 0:
+        return np.zeros_like(t)
+    clock[: first[0]] = t[first[0]]
+    return clock
 
 
 def read_navlog(path, source_names: list[str], string_names: list[str]) -> NavLog:
     """Read and validate a nav log file (CSV or Parquet)."""
     return from_table(read_table(path), source_names, string_names, where=str(path))
-
-
-def groups(log: NavLog) -> list[tuple[int, int]]:
-    """(start, stop) row ranges of consecutive samples with the same time: one engine cycle each."""
-    if len(log) == 0:
-        return []
-    t = log.t_s
-    same = (t[1:] == t[:-1]) | (np.isnan(t[1:]) & np.isnan(t[:-1]))
-    starts = np.concatenate([[0], np.nonzero(~same)[0] + 1])
-    stops = np.concatenate([starts[1:], [len(log)]])
-    return list(zip(starts.tolist(), stops.tolist(), strict=True))

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rangeguard.engine import AfssState, Engine
+from rangeguard.engine.driver import CycleDriver, CycleSample
+from rangeguard.engine.state import REJECTION_NAMES
 from rangeguard.nav import NavBatch
 from rangeguard.replay.decisionlog import DecisionLog
-from rangeguard.replay.navlog import NavLog, groups
+from rangeguard.replay.navlog import NavLog
 
 
 @dataclass
@@ -24,6 +26,10 @@ class ReplayResult:
     rejected_samples: int
     timeline: list[tuple[float, str]] = field(default_factory=list)
     log: DecisionLog | None = None
+    rejected_by: dict[str, int] = field(default_factory=dict)
+    """Samples the engine's nav gate rejected, by reason (rows of unknown sources not included)."""
+    silent_cycles: int = 0
+    """Cycles stepped with no sample (silence judged on the clock)."""
 
     def summary(self) -> dict:
         """The ``--json`` object of ``rangeguard replay``."""
@@ -34,36 +40,31 @@ class ReplayResult:
             "state": self.state,
             "samples": self.samples,
             "rejected_samples": self.rejected_samples,
+            "rejected_by": self.rejected_by,
+            "silent_cycles": self.silent_cycles,
         }
 
 
 def replay(mission, log: NavLog) -> ReplayResult:
-    """Step a fresh engine through every cycle of ``log`` (rows with equal t_s form one cycle)."""
+    """Step a fresh engine through ``log`` on the real-time process's clock (rangeguard.engine.driver).
+
+    Rows are offered in file order with their receive times; consecutive rows with the same time of
+    validity form one cycle, and a silent cycle is stepped whenever nothing arrived for one engine
+    cycle, up to the log's recorded clock end (if any). Rows from sources the mission does not know
+    are counted as rejected.
+    """
     engine = Engine(mission, n=1)
     setup = engine.setup
     dlog = DecisionLog(setup.rule_names)
     timeline: list[tuple[float, str]] = []
     seen_events: set[int] = set()
     first_violation: set[int] = set()
-    last_state = AfssState.SAFE
-    unknown_rows = int((log.source < 0).sum())
-    decisions = None
-    for start, stop in groups(log):
-        navs = []
-        for k in range(start, stop):
-            if log.source[k] < 0:
-                continue
-            navs.append(
-                NavBatch.from_arrays(
-                    log.t_s[k], log.r_ecef[k], log.v_ecef[k], log.q_body_to_ecef[k], log.omega_body_rad_s[k],
-                    log.valid[k], source=int(log.source[k]),
-                )
-            )
-        receive = float(np.nanmax(log.receive_time_s[start:stop])) if np.isfinite(log.receive_time_s[start:stop]).any() else float(log.t_s[start])
-        health = None if log.health is None else log.health[stop - 1][None, :]
-        decisions = engine.step(navs, receive, health)
+    last_state = [AfssState.SAFE]
+
+    def on_cycle(decisions) -> None:
         dlog.add(decisions)
-        st = engine.state
+        st = decisions.state
+        receive = float(decisions.receive_time_s[0])
         t_now = float(decisions.t_s[0]) if np.isfinite(decisions.t_s[0]) else receive
         for e, name in enumerate(setup.event_names):
             if e not in seen_events and np.isfinite(st.event_t_s[0, e]):
@@ -77,11 +78,29 @@ def replay(mission, log: NavLog) -> ReplayResult:
                 rule = setup.rules[j]
                 timeline.append((t_now, f"first violation of '{rule.name}' (margin {decisions.margins[0, j]:.4g} {rule.unit})"))
         state = AfssState(int(decisions.states[0]))
-        if state != last_state and state in (AfssState.TERMINATED, AfssState.SAFED):
-            timeline.append((t_now, decisions.reason(0)))
-        last_state = state
+        if state != last_state[0] and state in (AfssState.TERMINATED, AfssState.SAFED):
+            t_change = float(st.t_terminate_s[0] if state == AfssState.TERMINATED else st.t_safed_s[0])
+            timeline.append((t_change if np.isfinite(t_change) else t_now, decisions.reason(0)))
+        last_state[0] = state
+
+    driver = CycleDriver(engine, on_cycle=on_cycle)
+    unknown_rows = int((log.source < 0).sum())
+    known = np.nonzero(log.source >= 0)[0]
+    driver.feed(
+        CycleSample(
+            NavBatch.from_arrays(log.t_s[k], log.r_ecef[k], log.v_ecef[k], log.q_body_to_ecef[k],
+                                 log.omega_body_rad_s[k], log.valid[k], source=int(log.source[k])),
+            float(log.receive_time_s[k]),
+            None if log.health is None else log.health[k],
+        )
+        for k in known
+    )  # fmt: skip
+    if log.clock_end_s is not None:
+        driver.advance(log.clock_end_s)
+    driver.close()
     st = engine.state
     terminated = bool(st.mode[0] == AfssState.TERMINATED)
+    decisions = driver.last
     return ReplayResult(
         terminated=terminated,
         t_terminate_s=float(st.t_terminate_s[0]) if terminated else None,
@@ -91,4 +110,6 @@ def replay(mission, log: NavLog) -> ReplayResult:
         rejected_samples=int(st.rejected[0]) + unknown_rows,
         timeline=timeline,
         log=dlog,
+        rejected_by={name: int(c) for name, c in zip(REJECTION_NAMES, st.rejected_by[0], strict=True)},
+        silent_cycles=driver.silent_cycles,
     )

@@ -2,52 +2,61 @@
 
 :class:`RealtimeAfss` is the thin I/O shell around the pure engine
 (rangeguard.engine.Engine): it owns the sockets, the receive clock and the
-logs; the engine decides.
+logs; the engine decides, and rangeguard.engine.driver.CycleDriver decides
+when it steps, exactly as ``rangeguard replay`` does.
 
-Receive clock. The engine takes time from the data; only the data-loss rule
-judges against receive time. The shell reads a monotonic clock when each
-datagram arrives and maps it onto the mission's flight-time axis, anchored at
-the first accepted nav sample: ``receive_time_s = t0_s + time_scale *
-(monotonic - monotonic0)``, where t0_s is that sample's time of validity.
-``time_scale`` is the playback speed of the source (1 in flight; 20 for a
-stream replayed 20 times faster, so the data-loss green time keeps its
-meaning). A source played faster than ``time_scale`` makes the receive clock
-slow relative to the data, which can only delay a data-loss verdict, never
-invent one.
+Receive clock. Each datagram is stamped with its arrival time (the kernel's
+receive timestamp where the platform gives one, Linux SO_TIMESTAMPNS, so a
+stall of this process does not make waiting data look late; else the time it
+was read), and that is mapped onto the mission's flight-time axis, anchored
+at the first nav packet: ``receive_time_s = t0_s + time_scale * (monotonic - monotonic0)``,
+where t0_s is that packet's time of validity. ``time_scale`` is the playback
+speed of the source (1 in flight; 20 for a stream replayed 20 times faster):
+it must match the source, because the engine's nav gate rejects samples
+whose time runs ahead of (or lags) the receive clock by more than the
+mission's ``nav_gate`` allows. Before liftoff (engine SAFE) the anchor is
+refined: a nav packet whose time of validity is ahead of the clock was read
+with less delay than the anchor, and becomes the anchor; and when
+``nav_gate.resync_samples`` nav packets in a row lag the clock by more than
+``nav_gate.max_age_s``, the newest becomes the anchor (a glitched packet
+before liftoff cannot blind the AFSS). Once armed, the anchor is fixed.
+
+The clock drives the loop. The engine is stepped on every accepted nav
+sample and, whenever no sample arrived for one engine cycle (the mission's
+``cycle_hz``), on its own: the loop wakes at the receive time the driver
+gives and steps a silent cycle, so a source that stops is judged by the
+data-loss rule within its green time plus one cycle.
 
 Cycles. Datagrams are read as they come; everything queued is drained at
 once. Accepted nav samples with equal time of validity that arrive one after
-another form one engine cycle, as ``rangeguard replay`` groups them. A cycle
-is stepped as soon as its first sample arrives (no waiting: the terminate
-latency counts); when the next sample carries the same time (the other nav
-source of the same epoch), the cycle is re-stepped from the state before it
-with both samples, and replaces the first result. Once the engine has
-terminated, its decision is final: nothing is stepped or recorded after it.
-
-Linger. A flight computer sends each nav source's sample of an epoch back to
-back. When a read yields fewer datagrams than there are nav sources, the
-shell keeps reading for at most ``linger_s`` (150 us) so that the epoch is
-usually stepped once with all its samples rather than stepped and re-stepped;
-this adds at most 0.15 ms to the latency of a lone sample and halves the
-engine work at high rates (bench/realtime.py).
+another form one engine cycle (the driver's data cycle). Linger: when a read
+yields fewer datagrams than there are nav sources, the shell keeps reading
+for at most ``linger_s`` (150 us) so that an epoch is usually stepped once
+with all its samples rather than stepped and re-stepped.
 
 Backlog policy. If a drained batch holds more than ``max_backlog_cycles``
 cycles (the shell fell behind), only the newest that many are stepped; the
 older samples are counted as ``superseded`` and are neither stepped nor
-recorded (the engine judges the newest data). This bounds the work between
-the newest sample's arrival and its verdict to a few engine steps whatever the
-load, which keeps the terminate latency target under overload; the cost is
-that a stall (scheduler, log flush) drops intermediate samples, never the
-newest. bench/realtime.py reports how many were superseded at each rate.
+recorded (the engine judges the newest data).
 
 Output. The terminate command (TC) goes to the command address in the cycle
-that decides it and is repeated at ``terminate_hz`` until the process stops
-(a latched output). Status packets go to the status address at
-``status_hz`` and on every state change; a heartbeat with the link counters
-once a second. The decision log (rangeguard.replay.DecisionLog) and the nav
-log of accepted samples (rangeguard.telemetry.recorder) are written
-on exit (and SIGINT/SIGTERM); every ``flush_s`` seconds the nav samples accepted since
-the last flush are appended as a new Parquet part (see :meth:`RealtimeAfss.flush`).
+that decides it and is repeated at ``terminate_hz`` (at least
+:data:`MIN_TERMINATE_HZ`) until the process stops: a latched output, never
+sent once only. Status packets go to the status address at ``status_hz`` and
+on every state change, trimmed to one datagram (rangeguard.telemetry.packets
+.fit_margins); a heartbeat with the counters once a second.
+
+Logs. The decision log (rangeguard.replay.DecisionLog) and the nav log of
+the samples the engine stepped (rangeguard.telemetry.recorder) are written
+on exit (and SIGINT/SIGTERM); every ``flush_s`` seconds the nav samples
+since the last flush are appended as a new Parquet part (see
+:meth:`RealtimeAfss.flush`). The nav log records where the clock stopped, so
+replay reproduces silent cycles to the end. Logging never stops the AFSS: a
+failed write is counted (``log_errors``), reported on stderr once per kind
+of error, retried at the next flush, and nothing is dropped from memory.
+
+Nothing in the loop raises: a cycle that fails inside the engine counts every
+string as faulty and the voting policy decides (rangeguard.engine.Engine).
 """
 
 from __future__ import annotations
@@ -56,6 +65,8 @@ import gc
 import math
 import select
 import socket
+import struct
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -63,6 +74,9 @@ from pathlib import Path
 import numpy as np
 
 from rangeguard.engine import AfssState, Engine
+from rangeguard.engine.driver import CycleDriver, CycleSample
+from rangeguard.engine.state import REJECTION_NAMES
+from rangeguard.errors import InputError
 from rangeguard.nav import NavBatch
 from rangeguard.replay.decisionlog import DecisionLog
 from rangeguard.telemetry.link import SequenceChecker, UdpAddress
@@ -88,10 +102,83 @@ RCVBUF_BYTES = 4 << 20
 DRAIN_MAX = 4096
 """Most datagrams read in one drain of the socket."""
 POLL_S = 0.05
+"""Longest the loop blocks without checking the stop flag and its timers (s)."""
 LINGER_S = 150e-6
 """After reading fewer datagrams than there are nav sources, keep reading this long (s) for the
 rest of the epoch: one engine step with every source instead of a step and a re-step."""
-"""Longest the loop blocks without checking the stop flag and its timers (s)."""
+TICK_GUARD_NS = 1_000_000
+"""Silent cycles are stepped only up to this long (ns) before the latest drain of the socket."""
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
+"""Linux: the kernel stamps each datagram's arrival (CLOCK_REALTIME, struct timespec) as ancillary data."""
+_TIMESPEC = struct.Struct("@ll")
+_ANC_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
+
+
+def _kernel_stamp_ns(ancillary) -> int | None:
+    for level, kind, raw in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack_from(raw)
+            return sec * 1_000_000_000 + nsec
+    return None
+
+
+MIN_TERMINATE_HZ = 1.0
+MAX_RATE_HZ = 1000.0
+"""The terminate command repeats at MIN_TERMINATE_HZ .. MAX_RATE_HZ; status and heartbeat at most MAX_RATE_HZ."""
+
+
+def check_options(*, time_scale: float, status_hz: float, terminate_hz: float, heartbeat_hz: float, flush_s: float,
+                  max_backlog_cycles: int, listen_host: str, allow, log_paths=()) -> None:
+    """Refuse, before anything starts, options the AFSS cannot run with (InputError: what, why, how to fix)."""
+
+    def rate(name: str, value: float, low: float, allow_zero: bool) -> None:
+        ok = math.isfinite(value) and (low <= value <= MAX_RATE_HZ or (allow_zero and value == 0))
+        if not ok:
+            zero = " (0 = only on state changes)" if allow_zero else ""
+            raise InputError(f"{name} must be between {low:g} and {MAX_RATE_HZ:g} Hz{zero}; got {value}")
+
+    if not (math.isfinite(time_scale) and time_scale > 0):
+        raise InputError(f"--time-scale must be a positive number (1 in flight); got {time_scale}")
+    rate("--terminate-hz", terminate_hz, MIN_TERMINATE_HZ, allow_zero=False)
+    rate("--status-hz", status_hz, 0.1, allow_zero=True)
+    rate("--heartbeat-hz", heartbeat_hz, 0.1, allow_zero=True)
+    if not (math.isfinite(flush_s) and flush_s > 0):
+        raise InputError(f"--flush-s must be a positive number of seconds; got {flush_s}")
+    if int(max_backlog_cycles) < 1:
+        raise InputError(f"--max-backlog must be at least 1 cycle; got {max_backlog_cycles}")
+    _check_allow(listen_host, allow)
+    for what, path in log_paths:
+        if path is not None:
+            _check_writable(Path(path), what)
+
+
+def _check_allow(listen_host: str, allow) -> None:
+    import ipaddress
+
+    listen = ipaddress.ip_address(listen_host)
+    for item in sorted(allow):
+        addr = ipaddress.ip_address(item)
+        if addr.is_unspecified or addr.is_multicast or item == "255.255.255.255":
+            raise InputError(f"--allow {item}: not the address of a sender; give the nav sources' IPv4 addresses")
+        if listen.is_loopback and not addr.is_loopback:
+            raise InputError(
+                f"--allow {item} can never match: run listens on {listen_host}, which only senders on this machine "
+                f"reach. Listen on the interface the nav packets arrive on (e.g. --listen udp://0.0.0.0:PORT) "
+                f"or allow 127.0.0.1")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    import os
+
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a directory; give a file name, e.g. {path / 'decisions.parquet'}")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot create its folder {parent} ({exc.strerror})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path}: the folder {parent} is not writable; choose another path")
 
 
 class RealtimeAfss:
@@ -100,11 +187,15 @@ class RealtimeAfss:
     def __init__(self, mission, listen: UdpAddress, command: UdpAddress, status: UdpAddress | None = None, *,
                  log_path=None, navlog_path=None, allow=frozenset({"127.0.0.1"}), time_scale: float = 1.0,
                  status_hz: float = 10.0, terminate_hz: float = 10.0, heartbeat_hz: float = 1.0,
-                 flush_s: float = 1.0, max_backlog_cycles: int = 4,
-                 linger_s: float = LINGER_S):
+                 flush_s: float = 1.0, max_backlog_cycles: int = 4, linger_s: float = LINGER_S, err=None):
+        check_options(time_scale=time_scale, status_hz=status_hz, terminate_hz=terminate_hz,
+                      heartbeat_hz=heartbeat_hz, flush_s=flush_s, max_backlog_cycles=max_backlog_cycles,
+                      listen_host=listen.host, allow=allow,
+                      log_paths=(("--log", log_path), ("--navlog", navlog_path)))  # fmt: skip
         self.mission = mission
         self.engine = Engine(mission, n=1)
         setup = self.engine.setup
+        self.gate = mission.nav_gate
         self.sources = [s.name for s in mission.nav_sources]
         self.strings = list(setup.string_names)
         self.command = command.tuple
@@ -114,40 +205,45 @@ class RealtimeAfss:
         self.log_path = None if log_path is None else Path(log_path)
         self.navlog_path = None if navlog_path is None else Path(navlog_path)
         self.status_dt = 1.0 / status_hz if status_hz > 0 else math.inf
-        self.terminate_dt = 1.0 / terminate_hz if terminate_hz > 0 else math.inf
+        self.terminate_dt = 1.0 / terminate_hz
         self.heartbeat_dt = 1.0 / heartbeat_hz if heartbeat_hz > 0 else math.inf
         self.flush_s = flush_s
-        self.max_backlog_cycles = max(1, int(max_backlog_cycles))
+        self.max_backlog_cycles = int(max_backlog_cycles)
         self.n_sources = len(self.sources)
         self.linger_ns = int(linger_s * 1e9)
+        self.err = sys.stderr if err is None else err
         self.counters: Counter = Counter()
         self.seq = SequenceChecker(self.counters)
         self.dlog = DecisionLog(setup.rule_names)
         self.navlog = NavRecorder(self.sources, self.strings)
+        self.driver = CycleDriver(self.engine, on_samples=self._record, on_cycle=self._decided)
         self.health = (True,) * len(self.strings)
         self.stop = False
-        self.latency_ns: list[int] = []        # per cycle: last datagram received -> decided (and command sent)
+        self.latency_ns: list[int] = []        # per stepping: newest datagram read (or silent cycle due) -> decided
         self.terminate_latency_ns: int | None = None
         self._out_seq = Counter()
         self._anchor: tuple[float, int] | None = None
-        self._prev_state = None               # engine state before the open cycle
-        self._open: list[tuple[NavPacket, float]] = []  # rows of the open (last stepped) cycle
-        self._pending = None                  # decisions of the open cycle, not yet in the decision log
-        self._last = None                     # latest decisions
+        self._misfits = 0                     # consecutive nav packets off the receive clock (before arming)
+        self._last_silent_s = -math.inf       # receive time of the latest silent cycle
+        self._trigger_ns = 0                  # what the cycle being stepped answers: its datagram or its due time
         self._last_nav: NavPacket | None = None
         self._last_state = int(AfssState.SAFE)
         self._terminate: TerminateCommand | None = None
+        self._reported: set[str] = set()
         self._start = time.monotonic()
         now = self._start
         self._due = {"status": now, "terminate": math.inf, "heartbeat": now, "flush": now + flush_s}
         self.rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
+        if SO_TIMESTAMPNS is not None:
+            try:
+                self.rx.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            except OSError:
+                pass  # no kernel timestamps here: arrival is the time of reading
         try:
             self.rx.bind(listen.tuple)
         except OSError as exc:
             self.rx.close()
-            from rangeguard.errors import InputError
-
             raise InputError(f"--listen {listen}: cannot bind ({exc.strerror}); is another process using it?") from None
         self.listen = self.rx.getsockname()
         self.tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -168,10 +264,52 @@ class RealtimeAfss:
         self.rx.close()
         self.tx.close()
 
+    # --- the clock -----------------------------------------------------------------
+
+    def _clock_s(self, ns: int) -> float:
+        """The receive clock (flight-time axis, s) at monotonic time ``ns`` (NaN before the first nav packet)."""
+        if self._anchor is None:
+            return math.nan
+        t0, ns0 = self._anchor
+        return t0 + self.time_scale * (ns - ns0) * 1e-9
+
+    def _wall_ns(self, clock_s: float) -> int:
+        """The monotonic time (ns) at which the receive clock reads ``clock_s``."""
+        t0, ns0 = self._anchor
+        return ns0 + int(math.ceil((clock_s - t0) / self.time_scale * 1e9))
+
+    def _nav_receive_s(self, pkt: NavPacket, rx_ns: int) -> float:
+        """The receive time of a nav packet; anchors the clock, and re-anchors it before liftoff (see the
+        module docstring) when ``nav_gate.resync_samples`` packets in a row disagree with it. Never before
+        a silent cycle already stepped (a late-queued datagram is dated after it, as replay will see it)."""
+        if self._anchor is None:
+            self._anchor = (pkt.t_s, rx_ns)
+        receive = self._clock_s(rx_ns)
+        if self.engine.state.mode[0] != AfssState.SAFE:
+            return max(receive, self._last_silent_s)
+        if pkt.t_s > receive:
+            # read sooner after its time of validity than the anchor was: a better anchor (least delay)
+            if pkt.t_s - receive > self.gate.max_time_ahead_s:
+                self.counters["clock_reanchored"] += 1
+            self._anchor = (pkt.t_s, rx_ns)
+            self._misfits = 0
+            return pkt.t_s
+        self._misfits = self._misfits + 1 if receive - pkt.t_s > self.gate.max_age_s else 0
+        if self._misfits >= self.gate.resync_samples:
+            self._anchor = (pkt.t_s, rx_ns)
+            self._misfits = 0
+            self.counters["clock_reanchored"] += 1
+            receive = pkt.t_s
+        return receive
+
     # --- the loop ----------------------------------------------------------------
 
     def serve(self, max_s: float | None = None) -> None:
-        """Run until :attr:`stop` is set (e.g. by a signal handler) or ``max_s`` seconds pass."""
+        """Run until :attr:`stop` is set (e.g. by a signal handler) or ``max_s`` seconds pass.
+
+        Never raises: anything unexpected in one pass of the loop is counted (``loop_errors``),
+        reported on stderr, and the loop goes on.
+        """
         end = math.inf if max_s is None else time.monotonic() + max_s
         rx = self.rx
         rx.setblocking(False)
@@ -181,26 +319,86 @@ class RealtimeAfss:
             now = time.monotonic()
             if now >= end:
                 break
-            wait = min(POLL_S, min(self._due.values()) - now, end - now)
-            batch = []
-            if poller.poll(max(0, math.ceil(wait * 1000.0))):
-                linger_end = time.monotonic_ns() + self.linger_ns
-                while len(batch) < DRAIN_MAX:
-                    try:
-                        data, addr = rx.recvfrom(MAX_PACKET_LEN)
-                    except (BlockingIOError, InterruptedError):
-                        if time.monotonic_ns() < linger_end and len(batch) < self.n_sources:
-                            continue  # the other sources' samples of this epoch are usually microseconds behind
-                        break
-                    batch.append((data, addr, time.monotonic_ns()))
+            try:
+                wait = min(POLL_S, min(self._due.values()) - now, end - now, self._until_silent_cycle_s(now))
+                poller.poll(max(0, math.ceil(wait * 1000.0)))
+                drained_ns = time.monotonic_ns()
+                batch = self._drain(rx)
+                if batch:
+                    self.handle(batch)
+                # silent cycles only up to shortly before the drain: a datagram that arrived earlier is
+                # in the batch just handled, so the cycles follow the arrivals in order (replay agrees)
+                self.tick(drained_ns - TICK_GUARD_NS)
+                self._periodic(time.monotonic())
+            except Exception as exc:  # noqa: BLE001 - the AFSS loop must go on; counted and reported
+                self.counters["loop_errors"] += 1
+                self._report("loop", f"rangeguard run: error in the loop ({type(exc).__name__}: {exc}); continuing")
+        try:  # what arrived before the stop is judged and logged too
+            drained_ns = time.monotonic_ns()
+            batch = self._drain(rx)
             if batch:
                 self.handle(batch)
-            self._periodic(time.monotonic())
+            self.tick(drained_ns - TICK_GUARD_NS)
+        except Exception as exc:  # noqa: BLE001 - stopping must not raise either
+            self.counters["loop_errors"] += 1
+            self._report("loop", f"rangeguard run: error while stopping ({type(exc).__name__}: {exc})")
+
+    def _drain(self, rx) -> list:
+        """Read what is queued: (datagram, address, arrival monotonic_ns) in arrival order.
+
+        The arrival time is the kernel's receive timestamp (SO_TIMESTAMPNS, mapped from the realtime
+        clock onto the monotonic one) where the platform gives it, else the time of reading: a stall of
+        this process then does not make data that was waiting in the socket look late.
+        """
+        batch = []
+        now = time.monotonic_ns()
+        linger_end = now + self.linger_ns
+        realtime_to_mono = time.time_ns() - now
+        while len(batch) < DRAIN_MAX:
+            try:
+                data, anc, _, addr = rx.recvmsg(MAX_PACKET_LEN, _ANC_SPACE)
+            except (BlockingIOError, InterruptedError):
+                if batch and time.monotonic_ns() < linger_end and len(batch) < self.n_sources:
+                    continue  # the other sources' samples of this epoch are usually microseconds behind
+                break
+            except OSError:
+                self.counters["receive_errors"] += 1
+                break
+            read_ns = time.monotonic_ns()
+            stamp = _kernel_stamp_ns(anc)
+            arrived = read_ns if stamp is None else min(read_ns, stamp - realtime_to_mono)
+            batch.append((data, addr, arrived))
+        return batch
+
+    def _until_silent_cycle_s(self, now: float) -> float:
+        """Seconds (monotonic) until the driver's next silent cycle is due (inf: none scheduled)."""
+        due = self.driver.next_due_s
+        if due is None or self._anchor is None:
+            return math.inf
+        return (self._wall_ns(due) - time.monotonic_ns()) * 1e-9
+
+    def tick(self, now_ns: int) -> None:
+        """Step the silent cycles due by monotonic time ``now_ns`` (the engine's own clock)."""
+        if self._anchor is None:
+            return
+        due = self.driver.next_due_s
+        if due is None:
+            return
+        now_s = self._clock_s(now_ns)
+        if not now_s > due:
+            return
+        self._trigger_ns = self._wall_ns(due)
+        before = self.driver.silent_cycles
+        self.driver.advance(now_s)
+        if self.driver.silent_cycles != before:
+            self._last_silent_s = self.driver.last_step_s
+            self.latency_ns.append(time.monotonic_ns() - self._trigger_ns)
+            self._after_step()
 
     def handle(self, batch) -> None:
         """Validate a drained batch of (datagram, address, monotonic_ns) and step the engine on it."""
         c = self.counters
-        rows: list[tuple[NavPacket, int, tuple]] = []
+        rows: list[CycleSample] = []
         for data, addr, rx_ns in batch:
             c["received"] += 1
             if addr[0] not in self.allow:
@@ -222,7 +420,9 @@ class RealtimeAfss:
                     c["rejected_time"] += 1
                     continue
                 c["nav_accepted"] += 1
-                rows.append((pkt, rx_ns, self.health))
+                nav = NavBatch.from_arrays(pkt.t_s, pkt.r_ecef, pkt.v_ecef, pkt.q_body_to_ecef, pkt.omega_body_rad_s,
+                                           pkt.valid, source=pkt.source)  # fmt: skip
+                rows.append(CycleSample(nav, self._nav_receive_s(pkt, rx_ns), self.health, (pkt, rx_ns)))
             elif isinstance(pkt, HealthPacket):
                 if self.seq.check(APID_HEALTH, pkt.seq) is not None:
                     continue
@@ -235,65 +435,50 @@ class RealtimeAfss:
                 c["rejected_apid"] += 1
         if not rows:
             return
-        if self._terminate is not None:
+        if self.driver.terminated:
             c["after_terminate"] += len(rows)
             return
-        cycles: list[list] = []
-        for row in rows:
-            if cycles and cycles[-1][-1][0].t_s == row[0].t_s:
-                cycles[-1].append(row)
-            else:
-                cycles.append([row])
-        if len(cycles) > self.max_backlog_cycles:
-            dropped = cycles[: -self.max_backlog_cycles]
-            c["superseded"] += sum(len(cy) for cy in dropped)
-            cycles = cycles[-self.max_backlog_cycles :]
-        for cycle in cycles:
-            self._step(cycle)
-            if self._terminate is not None:
-                rest = cycles[cycles.index(cycle) + 1 :]
-                c["after_terminate"] += sum(len(cy) for cy in rest)
-                break
+        cycles = 1 + sum(1 for a, b in zip(rows, rows[1:], strict=False) if a.t_s != b.t_s)
+        if cycles > self.max_backlog_cycles:
+            keep = cycles - self.max_backlog_cycles  # cycles to drop from the front
+            first = 0
+            while keep:
+                first += 1
+                keep -= rows[first].t_s != rows[first - 1].t_s
+            c["superseded"] += first
+            rows = rows[first:]
+        self._trigger_ns = rows[-1].tag[1]
+        after = self.driver.after_terminate
+        self.driver.feed(rows)
+        c["after_terminate"] += self.driver.after_terminate - after
+        self.latency_ns.append(time.monotonic_ns() - rows[-1].tag[1])
+        self._after_step()
 
-    def _receive_s(self, nav: NavPacket, rx_ns: int) -> float:
-        if self._anchor is None:
-            self._anchor = (nav.t_s, rx_ns)
-        t0, ns0 = self._anchor
-        return t0 + self.time_scale * (rx_ns - ns0) * 1e-9
+    def _record(self, samples: list[CycleSample]) -> None:
+        """The driver's on_samples: every sample the engine steps goes into the nav log."""
+        for s in samples:
+            pkt = s.tag[0]
+            self.navlog.add(pkt, s.receive_s, s.health)
+            self._last_nav = pkt
 
-    def _step(self, cycle) -> None:
-        """Step one cycle, merging it into the open cycle if it carries the same time."""
-        new = [(nav, self._receive_s(nav, rx_ns), health) for nav, rx_ns, health in cycle]
-        if self._open and self._open[-1][0].t_s == new[0][0].t_s and self._prev_state is not None:
-            self.engine.state = self._prev_state   # re-step the open cycle with the new samples too
-            rows = self._open + new
-            self.counters["merged"] += 1
-        else:
-            if self._pending is not None:
-                self.dlog.add(self._pending)
-            self._prev_state = self.engine.state
-            rows = new
-        for nav, recv, health in new:
-            self.navlog.add(nav, recv, health)
-        navs = [NavBatch.from_arrays(n.t_s, n.r_ecef, n.v_ecef, n.q_body_to_ecef, n.omega_body_rad_s, n.valid,
-                                     source=n.source) for n, _, _ in rows]  # fmt: skip
-        receive = max(r for _, r, _ in rows)
-        health = np.asarray(rows[-1][2], dtype=bool)[None, :] if self.strings else None
-        decisions = self.engine.step(navs, receive, health)
-        self._open = rows
-        self._pending = decisions
-        self._last = decisions
-        self._last_nav = rows[-1][0]
-        self.counters["cycles"] += 1
-        if decisions.terminate_now[0]:
+    def _decided(self, decisions) -> None:
+        """The driver's on_cycle: a final cycle goes into the decision log; a terminate goes out at once."""
+        self.dlog.add(decisions)
+        if decisions.terminate_now[0] and self._terminate is None:
             self._terminate = TerminateCommand(float(self.engine.state.t_terminate_s[0]), 0, decisions.fired_by(0))
             self._send_terminate()
-            self.terminate_latency_ns = time.monotonic_ns() - cycle[-1][1]
+            self.terminate_latency_ns = time.monotonic_ns() - self._trigger_ns
             self._due["terminate"] = time.monotonic() + self.terminate_dt
-            self.dlog.add(decisions)  # final: no later sample can change it
-            self._pending = None
-        self.latency_ns.append(time.monotonic_ns() - cycle[-1][1])
-        state = int(decisions.states[0])
+
+    def _after_step(self) -> None:
+        self.counters["cycles"] = self.driver.cycles
+        faults = int(self.engine.state.cycle_faults[0])
+        if faults > self.counters["cycle_faults"]:
+            self.counters["cycle_faults"] = faults
+            error = self.engine.faults[-1][1]
+            self._report(f"fault:{error}", f"rangeguard run: an engine cycle failed ({error}); every string "
+                                           "counted faulty for that cycle and the voting policy decided")
+        state = int(self.engine.state.mode[0])
         if state != self._last_state:
             self._last_state = state
             self._send_status()
@@ -323,16 +508,18 @@ class RealtimeAfss:
         """The current status (what the status packets carry)."""
         from rangeguard.earth import ecef_to_geodetic
 
-        d = self._last
+        d = self.driver.last
         if d is None:
             return StatusPacket(math.nan, "SAFE", None, "no nav yet", {}, counters=dict(self.counters))
-        nav = self._last_nav
-        with np.errstate(invalid="ignore"):
-            lat, lon, h = ecef_to_geodetic(np.asarray(nav.r_ecef))
         margins = {name: float(m) for name, m in zip(d.rule_names, d.margins[0], strict=True)}
+        lat = lon = h = speed = math.nan
+        nav = self._last_nav
+        if nav is not None:
+            with np.errstate(invalid="ignore"):
+                lat, lon, h = (float(x) for x in ecef_to_geodetic(np.asarray(nav.r_ecef)))
+            speed = float(math.sqrt(sum(x * x for x in nav.v_ecef)))
         return StatusPacket(
-            float(d.t_s[0]), d.state_name(0), d.fired_by(0), d.reason(0), margins,
-            float(lat), float(lon), float(h), float(math.sqrt(sum(x * x for x in nav.v_ecef))),
+            float(d.t_s[0]), d.state_name(0), d.fired_by(0), d.reason(0), margins, lat, lon, h, speed,
             float(d.iip_lat_deg[0, 0]), float(d.iip_lon_deg[0, 0]), dict(self.counters),
         )  # fmt: skip
 
@@ -352,13 +539,22 @@ class RealtimeAfss:
             due["status"] = now + self.status_dt
         if now >= due["heartbeat"]:
             if self.status is not None:
-                t = math.nan if self._anchor is None else self._receive_s(self._last_nav, time.monotonic_ns())
-                hb = HeartbeatPacket(t, now - self._start, dict(self.counters))
+                hb = HeartbeatPacket(self._clock_s(time.monotonic_ns()), now - self._start, dict(self.counters))
                 self._send(encode_heartbeat(hb, self._next_seq(0x103)), self.status)
             due["heartbeat"] = now + self.heartbeat_dt
         if now >= due["flush"]:
             self.flush()
             due["flush"] = now + self.flush_s
+
+    def _report(self, kind: str, message: str) -> None:
+        """One line on stderr per kind of problem (the counters keep the totals)."""
+        if kind in self._reported:
+            return
+        self._reported.add(kind)
+        try:
+            print(message, file=self.err, flush=True)
+        except Exception:  # noqa: BLE001 - reporting must not stop the AFSS (e.g. a closed stderr)
+            pass
 
     # --- logs and summary --------------------------------------------------------
 
@@ -368,50 +564,62 @@ class RealtimeAfss:
         return None if self.navlog_path is None else self.navlog_path.with_name(self.navlog_path.name + ".parts")
 
     def flush(self, final: bool = False) -> None:
-        """Persist what has been decided.
+        """Persist what has been decided; never raises (a failed write is counted and retried).
 
-        Periodic (``final`` False): append the nav samples accepted since the last flush as a new
+        Periodic (``final`` False): append the nav samples stepped since the last flush as a new
         part under :attr:`parts_dir`; the cost is bounded by the rows since then, never the whole
         flight. The decision log is a pure function of that nav log (``rangeguard replay``
-        reproduces it exactly), so after a crash nothing is lost: replay the parts
-        (rangeguard.telemetry.recorder.read_parts).
-        Final (on exit and on SIGINT/SIGTERM): close the open cycle, write the decision log and the
-        whole nav log atomically, and remove the parts.
+        reproduces it exactly, silent cycles included up to the clock end the part records), so
+        after a crash nothing is lost: replay the parts (rangeguard.telemetry.recorder.read_parts).
+        Final (on exit and on SIGINT/SIGTERM): step the silent cycles due, close the open cycle,
+        write the decision log and the whole nav log atomically, and remove the parts.
         """
+        now_ns = time.monotonic_ns()
+        clock_end = None if self._anchor is None else self._clock_s(now_ns)
+        if clock_end is not None:
+            self.tick(now_ns)
         if not final:
             if self.parts_dir is not None:
-                self.navlog.write_part(self.parts_dir)
+                self._write("nav log part", lambda: self.navlog.write_part(self.parts_dir, clock_end))
             return
-        if self._pending is not None:
-            self.dlog.add(self._pending)
-            self._pending = None
-            self._open = []
-            self._prev_state = None
+        self.driver.close()
         if self.log_path is not None:
-            self.dlog.write(self.log_path)
-        if self.navlog_path is not None:
-            self.navlog.write(self.navlog_path)
+            self._write("decision log", lambda: self.dlog.write(self.log_path))
+        if self.navlog_path is not None and self._write("nav log", lambda: self.navlog.write(self.navlog_path,
+                                                                                             clock_end)):
             parts = self.parts_dir
-            if parts.is_dir():
+            try:
                 for f in parts.glob("nav-*.parquet"):
                     f.unlink()
-                try:
-                    parts.rmdir()
-                except OSError:
-                    pass
+                parts.rmdir()
+            except OSError:
+                pass
+
+    def _write(self, what: str, write) -> bool:
+        try:
+            write()
+            return True
+        except Exception as exc:  # noqa: BLE001 - logging degrades, the AFSS goes on; kept in memory for a retry
+            self.counters["log_errors"] += 1
+            self._report(f"log:{what}:{type(exc).__name__}", f"rangeguard run: cannot write the {what} "
+                         f"({type(exc).__name__}: {exc}); the AFSS goes on and keeps the data in memory to retry")
+            return False
 
     def summary(self) -> dict:
         """Counters, state and latency figures (ms), as printed on exit."""
         lat = np.asarray(self.latency_ns, dtype=np.float64) * 1e-6
-        d = self._last
-        out = {
+        d = self.driver.last
+        st = self.engine.state
+        return {
             "state": "SAFE" if d is None else d.state_name(0),
             "fired_by": None if d is None else d.fired_by(0),
             "t_terminate_s": None if self._terminate is None else self._terminate.t_terminate_s,
             "terminate_latency_ms": None if self.terminate_latency_ns is None else self.terminate_latency_ns * 1e-6,
             "cycle_latency_p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
             "cycle_latency_p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
-            "engine_rejected": int(self.engine.state.rejected[0]),
+            "silent_cycles": self.driver.silent_cycles,
+            "engine_rejected": int(st.rejected[0]),
+            "engine_rejected_by": {name: int(n) for name, n in zip(REJECTION_NAMES, st.rejected_by[0], strict=True)},
+            "cycle_faults": int(st.cycle_faults[0]),
             "counters": dict(sorted(self.counters.items())),
         }
-        return out

@@ -11,7 +11,15 @@ APID by :class:`SequenceChecker`:
 - a count behind the newest (reordered or late) is rejected as
   **out_of_order**: the engine judges the newest data, and a late sample of
   a source is older than one it already has. ``gaps - out_of_order`` is then
-  the number of packets that never arrived.
+  the number of packets that never arrived;
+- **resynchronisation**: one packet whose count jumps ahead (a corrupted or
+  forged count that passed the CRC) would otherwise make every later genuine
+  packet "behind the newest" and blind the receiver. When
+  :data:`RESYNC_RUN` consecutive counts behind the newest follow each other
+  (c, c + 1, c + 2), they are the live stream: the checker resynchronises to
+  them (``resync`` counts it), accepts the last of them and forgets the
+  counts it had remembered ahead of it. The packets of that run before the
+  last stay rejected (counted out_of_order).
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from urllib.parse import urlsplit
 from rangeguard.errors import InputError
 from rangeguard.telemetry.packets import SEQ_MODULO
 
+RESYNC_RUN = 3
+"""Consecutive counts behind the newest (each one after the other) that resynchronise the checker."""
 SEQ_WINDOW = 256
 """How many recent sequence counts per APID are remembered to reject duplicates."""
 _HALF = SEQ_MODULO // 2
@@ -85,9 +95,10 @@ class SequenceChecker:
         self._last: dict[int, int] = {}
         self._seen: dict[int, set[int]] = {}
         self._order: dict[int, list[int]] = {}
+        self._behind: dict[int, tuple[int, int]] = {}  # per APID: (latest count behind the newest, run length)
 
     def check(self, apid: int, seq: int) -> str | None:
-        """None if the packet is new and in order; else 'duplicate' or 'out_of_order'."""
+        """None if the packet is new and in order (or resynchronises); else 'duplicate' or 'out_of_order'."""
         last = self._last.get(apid)
         seen = self._seen.setdefault(apid, set())
         if seq in seen:
@@ -99,11 +110,27 @@ class SequenceChecker:
             return None
         d = (seq - last) % SEQ_MODULO
         if d >= _HALF:
+            run = self._behind.get(apid)
+            length = run[1] + 1 if run is not None and (seq - run[0]) % SEQ_MODULO == 1 else 1
+            if length >= RESYNC_RUN:
+                self._resync(apid, seq, seen)
+                return None
+            self._behind[apid] = (seq, length)
             self.counters["out_of_order"] += 1
             return "out_of_order"
+        self._behind.pop(apid, None)
         self.counters["gaps"] += d - 1
         self._last[apid] = seq
         return None
+
+    def _resync(self, apid: int, seq: int, seen: set[int]) -> None:
+        """Make ``seq`` the newest count again and forget the remembered counts ahead of it."""
+        ahead = {c for c in seen if 0 < (c - seq) % SEQ_MODULO < _HALF}
+        seen -= ahead
+        self._order[apid] = [c for c in self._order[apid] if c not in ahead]
+        self._last[apid] = seq
+        self._behind.pop(apid, None)
+        self.counters["resync"] += 1
 
     def _remember(self, apid: int, seq: int, seen: set[int]) -> None:
         order = self._order.setdefault(apid, [])

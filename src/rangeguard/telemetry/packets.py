@@ -27,7 +27,7 @@ from __future__ import annotations
 import binascii
 import math
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rangeguard.errors import RangeguardError
 
@@ -56,6 +56,10 @@ HEADER_LEN = 6
 CRC_LEN = 2
 SEQ_MODULO = 1 << 14
 MAX_PACKET_LEN = 65542  # 6 + 65536: the largest CCSDS space packet
+MAX_FIRED_BY_LEN = 1024
+"""Longest ``fired_by`` text a status packet carries, bytes (a rule name; longer ones are cut)."""
+MAX_DATAGRAM_LEN = 65507
+"""The largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header bytes): no packet we send is longer."""
 _NONE_LEN = 0xFFFF
 
 _HDR = struct.Struct(">HHH")
@@ -314,12 +318,60 @@ def encode_health(health: HealthPacket, seq: int) -> bytes:
     return _frame(APID_HEALTH, seq, _HEALTH.pack(health.t_s, len(health.healthy), mask))
 
 
-def encode_status(status: StatusPacket, seq: int) -> bytes:
-    """A status packet (APID_STATUS); the layout is in docs/telemetry.md."""
+def fit_margins(status: StatusPacket, max_len: int = MAX_DATAGRAM_LEN) -> tuple[dict[str, float], int]:
+    """The margins of ``status`` that fit a status packet of at most ``max_len`` bytes, and how many were left out.
+
+    A mission may have more rules than one datagram can list. Left out first: rules not judged
+    (NaN), then passing rules from the last one up; violated rules (negative margins) stay as
+    long as anything can. The count of omitted margins goes into the ``margins_omitted`` counter.
+    """
+    fixed = HEADER_LEN + CRC_LEN + _STATUS_HEAD.size + 2 + 2 + 8 + 32  # head, string lengths, counter slack
+    fixed += _str_len(status.fired_by) + _str_len(status.reason) + _counters_len(status.counters)
+    items = list(status.margins.items())
+    sizes = [1 + len(name.encode("utf-8")[:255]) + 8 for name, _ in items]
+    budget = max_len - fixed
+    if sum(sizes) <= budget:
+        return dict(items), 0
+    order = sorted(range(len(items)), key=lambda j: (not math.isnan(items[j][1]), items[j][1] < 0, -j))
+    keep = set(range(len(items)))
+    total = sum(sizes)
+    for j in order:
+        if total <= budget:
+            break
+        keep.discard(j)
+        total -= sizes[j]
+    return {items[j][0]: items[j][1] for j in sorted(keep)}, len(items) - len(keep)
+
+
+def _str_len(text: str | None) -> int:
+    return 2 if text is None else 2 + min(len(text.encode("utf-8")), _NONE_LEN - 1)
+
+
+def _counters_len(counters: dict[str, int]) -> int:
+    return 1 + sum(1 + len(name.encode("utf-8")[:255]) + 8 for name in list(counters)[:255])
+
+
+def encode_status(status: StatusPacket, seq: int, max_len: int = MAX_DATAGRAM_LEN) -> bytes:
+    """A status packet (APID_STATUS) of at most ``max_len`` bytes; the layout is in docs/telemetry.md.
+
+    Margins that do not fit are left out (:func:`fit_margins`) and counted in the
+    ``margins_omitted`` counter; a reason longer than the room left is cut.
+    """
     try:
         code = STATES.index(status.state)
     except ValueError:
         raise PacketError("payload", f"status state must be one of {', '.join(STATES)}; got {status.state!r}") from None
+    if status.fired_by is not None and len(status.fired_by.encode("utf-8")) > MAX_FIRED_BY_LEN:
+        status = replace(status, fired_by=status.fired_by.encode("utf-8")[:MAX_FIRED_BY_LEN].decode("utf-8", "ignore"))
+    margins, omitted = fit_margins(status, max_len)
+    counters = dict(status.counters)
+    if omitted:
+        counters["margins_omitted"] = omitted
+    reason = status.reason
+    room = max_len - (HEADER_LEN + CRC_LEN + _STATUS_HEAD.size + _str_len(status.fired_by) + 2
+                      + _counters_len(counters) + 2 + sum(1 + len(n.encode("utf-8")[:255]) + 8 for n in margins))
+    if len(reason.encode("utf-8")) > max(0, room):
+        reason = reason.encode("utf-8")[: max(0, room)].decode("utf-8", "ignore")
     out = bytearray(
         _STATUS_HEAD.pack(
             status.t_s, code, status.lat_deg, status.lon_deg, status.alt_m, status.speed_mps,
@@ -327,9 +379,9 @@ def encode_status(status: StatusPacket, seq: int) -> bytes:
         )
     )  # fmt: skip
     _put_str(out, status.fired_by)
-    _put_str(out, status.reason)
-    _put_margins(out, status.margins)
-    _put_counters(out, status.counters)
+    _put_str(out, reason)
+    _put_margins(out, margins)
+    _put_counters(out, counters)
     return _frame(APID_STATUS, seq, bytes(out))
 
 

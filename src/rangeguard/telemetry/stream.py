@@ -171,8 +171,8 @@ def inject_faults(frames: list[Frame], faults: LinkFaults) -> tuple[list[tuple[f
             report["lost"] += 1
         elif u[1] < faults.corrupt:
             data = bytearray(f.data)
-            for _ in range(int(rng.integers(1, 4))):
-                bit = int(rng.integers(0, 8 * len(data)))
+            # distinct bits: flipping one bit twice would leave the packet intact, yet counted as corrupted
+            for bit in rng.choice(8 * len(data), size=int(rng.integers(1, 4)), replace=False).tolist():
                 data[bit // 8] ^= 1 << (bit % 8)
             emitted.append((t, bytes(data), f.apid, f.seq, False))
             report["corrupted"] += 1
