@@ -46,12 +46,12 @@ def bench_mission(strings: int = 2):
         {"name": "iip-corridor", "type": "iip_polygon", "area": "corridor"},
         {"name": "pp-corridor", "type": "position_polygon", "area": "corridor", "alt_max_m": 1e6},
         {"name": "gate", "type": "gate", "start_lat_deg": 30, "start_lon_deg": 134, "end_lat_deg": 30, "end_lon_deg": 138,
-         "open_t_s": 0, "close_t_s": 1e6},
+         "open_t_s": 0, "close_t_s": 1e4},
         *env,
         {"name": "attitude", "type": "attitude_error", "max_error_deg": 179,
          "commanded": {"t_s": [0, 1e6], "azimuth_deg": [185, 185], "elevation_deg": [80, 80]}},
         {"name": "rate", "type": "body_rate", "max_rate_deg_s": 1e6},
-        {"name": "data-loss", "type": "data_loss", "green_time_s": 1e6},
+        {"name": "data-loss", "type": "data_loss", "green_time_s": 1e4},
         {"name": "disagree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 1e9},
     ]
     sources = [{"name": "a"}, {"name": "b"}]
