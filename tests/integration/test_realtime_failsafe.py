@@ -209,6 +209,12 @@ def _climb_packets(n: int, t0: float = 0.1, dt: float = 0.1):
     return out
 
 
+def _send(tx, afss, packets, gap_s: float = 0.02) -> None:
+    for data in packets:
+        tx.sendto(data, afss.listen)
+        time.sleep(gap_s)
+
+
 def test_a_log_write_error_is_reported_and_the_afss_goes_on(tmp_path):
     """Every nav-log part write fails (a full disk): the loop counts it, says so once on stderr, and goes on
     judging packets; the final logs are still written when the disk is back."""
@@ -230,9 +236,7 @@ def test_a_log_write_error_is_reported_and_the_afss_goes_on(tmp_path):
     th = _serve(afss)
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        for data in _climb_packets(20):
-            tx.sendto(data, afss.listen)
-            time.sleep(0.02)
+        _send(tx, afss, _climb_packets(20))
         deadline = time.monotonic() + 10
         while afss.counters["nav_accepted"] < 20 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -282,9 +286,7 @@ def test_a_run_with_300_rules_sends_status_and_does_not_crash(tmp_path):
     th = _serve(afss)
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        for data in _climb_packets(10):
-            tx.sendto(data, afss.listen)
-            time.sleep(0.02)
+        _send(tx, afss, _climb_packets(10))
         got = []
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not any(isinstance(p, StatusPacket) and p.state == "ARMED" for p in got):

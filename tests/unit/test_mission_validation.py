@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from rangeguard.mission import Mission, MissionError, load_mission, mission_from_dict
+from test_mission_docs import _models_in  # the same walk over the model tree that ties the docs to the schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = {"lat_deg": 33.5, "lon_deg": 135.9, "launch_azimuth_deg": 175.0}
@@ -83,12 +84,6 @@ def _models(cls, seen):
             _models(sub, seen)
 
 
-def _models_in(annotation):
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation
-        return
-    for arg in typing.get_args(annotation):
-        yield from _models_in(arg)
 
 
 def _bad(annotation, value):

@@ -1,21 +1,10 @@
-"""RASP ``.eng`` motor files: read and write.
+"""RASP ``.eng`` motor files: written here; read by :mod:`rangeguard.mission.motors`.
 
-The RASP format (G. Simon's RASP simulator, used by ThrustCurve.org,
-OpenRocket and RockSim) is plain text:
-
-- lines starting with ``;`` are comments;
-- one header line ``name diameter_mm length_mm delays propellant_kg total_kg maker``
-  (delays is a dash-separated list such as ``6-10-P``, or ``0``/``P``);
-- then one ``time_s thrust_n`` pair per line, time strictly increasing,
-  the last point normally at zero thrust (burnout).
-
-We treat the curve as the motor's *vacuum* thrust (the simulator subtracts
-exit area x ambient pressure) and prepend a ``(0, 0)`` point when the file
-starts later than ``t = 0``, as RASP does.
-
-Reading is the mission loader's strict reader (:mod:`rangeguard.mission.motors`,
-re-exported here: the simulator flies exactly the curve ``check`` accepted);
-this module adds writing.
+Reading is the mission loader's strict reader (format, units and checks
+documented there), re-exported here so the simulator flies exactly the curve
+``rangeguard check`` accepted; this module adds writing (:func:`format_eng`,
+:func:`write_eng`), in the same format: a header line, then ``time_s
+thrust_n`` pairs, the leading ``(0, 0)`` point omitted as RASP files do.
 """
 
 from __future__ import annotations
