@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from scipy.stats import binom
 
 from rangeguard.mission import load_mission
-from rangeguard.montecarlo.stats import clopper_pearson_upper, json_view, statistics_table, summarize
+from rangeguard.montecarlo import stats
+from rangeguard.montecarlo.stats import (
+    clopper_pearson_upper,
+    json_view,
+    statistics_table,
+    summarize,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -42,7 +48,7 @@ def test_bound_is_where_the_binomial_tail_is_five_percent(n, x):
 
 def _rows(rows: list[dict], rule_names) -> pa.Table:
     cols = {k: [r.get(k) for r in rows] for k in ("case", "run", "terminated", "t_terminate_s", "rule", "iip_entered",
-                                                  "t_fail_s", "error")}
+                                                  "t_fail_s", "error", "state", "t_final_s")}
     for name in rule_names:
         cols[f"margin:{name}"] = [r.get("margins", {}).get(name) for r in rows]
     return pa.table(cols)
@@ -106,3 +112,91 @@ def test_json_view_has_the_documented_keys_and_no_nan():
     assert set(s["scenarios"]["tumble"]) >= {"runs", "terminated", "missed", "t_detect_p50_s", "t_detect_p99_s"}
     assert s["scenarios"]["tumble"]["t_detect_p50_s"] is None
     assert not any(isinstance(v, float) and not np.isfinite(v) for v in s["false_termination"].values())
+
+
+def _clean_nominal(n=3000):
+    """Enough clean nominal runs for the bound to meet 1e-3, so only the scenario decides the verdict."""
+    return [_nominal(k, state="SAFED", t_final_s=205.0) for k in range(n)]
+
+
+def _f1(k, terminated=False, rule=None, t_s=math.nan):
+    """A run of the Kairos-flight-1 scenario (expect: continue), flown on or terminated by ``rule`` at ``t_s``."""
+    return {"case": "f1-thrust-low", "run": k, "terminated": terminated, "t_terminate_s": t_s, "rule": rule,
+            "iip_entered": False, "t_fail_s": 0.0, "error": None, "state": "TERMINATED" if terminated else "SAFED",
+            "t_final_s": t_s if terminated else 210.0}
+
+
+def test_a_terminated_flyable_vehicle_fails_the_verdict_and_is_listed():
+    """Issue 13: 7 of 100 dispersed Kairos-F1 weak motors (expect: continue) were terminated by the
+    altitude rule and the verdict said PASS. A termination of a flyable vehicle is a false termination:
+    FAIL, with a reason naming the scenario, the count and the rule, and the runs listed with their
+    rule and termination time."""
+    m = _mission()
+    names = [r.name for r in m.rules]
+    assert m.scenarios["f1-thrust-low"].expect == "continue"
+    f1 = [_f1(k) for k in range(100)]
+    f1[7] = _f1(7, True, "altitude", 194.88)
+    f1[12] = _f1(12, True, "altitude", 207.68)
+    f1[40] = _f1(40, True, "speed", 5.3)
+    s = summarize(_rows(_clean_nominal() + f1, names), m, ["f1-thrust-low"])
+    assert s["false_termination"]["upper95"] < 1e-3  # the nominal flights alone would pass
+    assert s["verdict"] == "FAIL"
+    reason = next(r for r in s["reasons"] if "f1-thrust-low" in r)
+    assert "3 of 100" in reason and "altitude: 2" in reason and "speed: 1" in reason
+    sc = s["scenarios"]["f1-thrust-low"]
+    assert (sc["unexpected"], sc["against_verdict"]) == (3, 3)
+    assert sc["unexpected_runs"] == [
+        {"run": 7, "rule": "altitude", "t_terminate_s": 194.88, "t_fail_s": 0.0},
+        {"run": 12, "rule": "altitude", "t_terminate_s": 207.68, "t_fail_s": 0.0},
+        {"run": 40, "rule": "speed", "t_terminate_s": 5.3, "t_fail_s": 0.0},
+    ]
+    doc = json_view(s)
+    assert doc["scenarios"]["f1-thrust-low"]["unexpected_runs"][0]["rule"] == "altitude"
+    assert any("expect: continue" in line for line in doc["verdict_basis"])
+    statistics_table(s)  # the listed runs are not figures: the long table still builds
+    s_ok = summarize(_rows(_clean_nominal() + [_f1(k) for k in range(100)], names), m, ["f1-thrust-low"])
+    assert s_ok["verdict"] == "PASS" and s_ok["scenarios"]["f1-thrust-low"]["unexpected_runs"] == []
+
+
+def test_listed_runs_are_capped_but_counted():
+    m = _mission()
+    cap = stats.LISTED_RUNS_MAX
+    f1 = [_f1(k, True, "speed", 5.3) for k in range(cap + 50)]
+    s = summarize(_rows(f1, [r.name for r in m.rules]), m, ["f1-thrust-low"])
+    sc = s["scenarios"]["f1-thrust-low"]
+    assert sc["unexpected"] == cap + 50 and len(sc["unexpected_runs"]) == cap
+
+
+def _tumble(k, terminated=True, state=None, t_final_s=60.6, entered=False):
+    return {"case": "tumble", "run": k, "terminated": terminated, "t_terminate_s": 60.6 if terminated else math.nan,
+            "rule": "tumble" if terminated else None, "iip_entered": entered, "t_fail_s": 60.0, "error": None,
+            "state": state or ("TERMINATED" if terminated else "ARMED"), "t_final_s": t_final_s}
+
+
+def test_a_real_failure_not_terminated_fails_only_when_not_shown_harmless():
+    """expect: terminate. A run not terminated that came down at sea without its true IIP reaching a
+    protected area endangered no one: listed and noted, the verdict stands. One still flying, undecided,
+    when the simulation stopped cannot be shown harmless: FAIL. One whose IIP reached a protected area is
+    a missed termination: FAIL (as for every run)."""
+    m = _mission()
+    names = [r.name for r in m.rules]
+    assert m.scenarios["tumble"].expect == "terminate"
+    runs = [_tumble(k) for k in range(8)] + [_tumble(8, terminated=False, t_final_s=412.0)]
+    s = summarize(_rows(_clean_nominal() + runs, names), m, ["tumble"])
+    sc = s["scenarios"]["tumble"]
+    assert s["verdict"] == "PASS", s["reasons"]
+    assert (sc["unexpected"], sc["against_verdict"]) == (1, 0)
+    assert sc["unexpected_runs"] == [{"run": 8, "outcome": "harmless", "state": "ARMED", "t_final_s": 412.0}]
+    assert len(s["notes"]) == 1 and "tumble" in s["notes"][0] and "1 of 9" in s["notes"][0]
+
+    undecided = runs + [_tumble(9, terminated=False, t_final_s=None)]
+    s = summarize(_rows(_clean_nominal() + undecided, names), m, ["tumble"])
+    assert s["verdict"] == "FAIL" and s["scenarios"]["tumble"]["against_verdict"] == 1
+    reason = next(r for r in s["reasons"] if "tumble" in r)
+    assert "1 of 10" in reason and "--t-max" in reason
+    assert s["scenarios"]["tumble"]["unexpected_runs"][-1]["outcome"] == "undecided"
+
+    missed = runs + [_tumble(9, terminated=False, t_final_s=300.0, entered=True)]
+    s = summarize(_rows(_clean_nominal() + missed, names), m, ["tumble"])
+    assert s["verdict"] == "FAIL" and any("missed" in r for r in s["reasons"])
+    assert s["scenarios"]["tumble"]["unexpected_runs"][-1]["outcome"] == "missed"

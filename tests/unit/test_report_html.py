@@ -210,3 +210,40 @@ def test_montecarlo_reads_the_validate_columns(tmp_path):
     assert mc.verdict == {"passed": False, "text": "too few runs"}
     assert mc.extra["false_termination.upper95"] == 0.77 and "param:cd_scale" not in mc.runs
     assert "FAIL: too few runs" in write_report(tmp_path).read_text()
+
+
+def test_montecarlo_report_lists_the_runs_against_their_scenarios_expect(tmp_path):
+    """Issue 13: the report lists each terminated run of an `expect: continue` scenario with its rule and
+    termination time (and says how many more there are when summary.json capped its list), the runs of
+    an `expect: terminate` scenario that were not terminated with their outcome, and the notes."""
+    import pyarrow as pa
+
+    pq.write_table(pa.table({
+        "case": ["", "f1-thrust-low", "f1-thrust-low", "tumble"], "run": [0, 7, 12, 3],
+        "terminated": [False, True, True, False], "rule": [None, "altitude", "altitude", None],
+        "t_terminate_s": [float("nan"), 194.88, 207.68, float("nan")],
+    }), tmp_path / "runs.parquet")
+    (tmp_path / "summary.json").write_text(json.dumps({
+        "verdict": "FAIL", "mission": "kii-sso",
+        "reasons": ["scenario 'f1-thrust-low' (expect: continue, a flyable vehicle): 150 of 1000 runs terminated"],
+        "notes": ["scenario 'tumble' (expect: terminate): 1 of 10 runs were not terminated; harmless"],
+        "scenarios": {
+            "f1-thrust-low": {"expect": "continue", "unexpected": 150, "unexpected_runs": [
+                {"run": 7, "rule": "altitude", "t_terminate_s": 194.88, "t_fail_s": 0.0},
+                {"run": 12, "rule": "altitude", "t_terminate_s": 207.68, "t_fail_s": 0.0}]},
+            "tumble": {"expect": "terminate", "unexpected": 1, "unexpected_runs": [
+                {"run": 3, "outcome": "harmless", "state": "ARMED", "t_final_s": 412.0}]},
+            "f2-nozzle": {"expect": "terminate", "unexpected": 0, "unexpected_runs": []},
+        },
+    }))
+    mc = read_montecarlo(tmp_path)
+    assert [(r["scenario"], r["run"]) for r in mc.expectation_runs] == [("f1-thrust-low", 7), ("f1-thrust-low", 12),
+                                                                         ("tumble", 3)]
+    text = write_report(tmp_path, mission="kii-sso.yaml").read_text()
+    assert "<td>f1-thrust-low</td><td>continue</td><td>7</td><td>terminated</td><td>altitude</td><td>194.88</td>" in text
+    assert "<td>f1-thrust-low</td><td>continue</td><td>12</td><td>terminated</td><td>altitude</td><td>207.68</td>" in text
+    assert "... and 148 more (runs.parquet)" in text
+    assert "<td>tumble</td><td>terminate</td><td>3</td><td>not terminated: harmless (ARMED)</td><td></td><td>412.00</td>" \
+           in text
+    assert "note: scenario &#x27;tumble&#x27; (expect: terminate)" in text
+    assert "FAIL: scenario &#x27;f1-thrust-low&#x27;" in text

@@ -1,24 +1,42 @@
 """``rangeguard validate``: Monte Carlo rule validation, with statistics, a verdict and ``--suggest``.
 
-Exit status: 0 when the verdict is PASS (with ``--suggest``: the suggested
-mission's verdict), 1 when it is FAIL, 2 for an error the user can fix.
+Exit status (the verdict with ``--suggest`` is the suggested mission's):
+
+- 0: the verdict is PASS;
+- 1: the verdict is FAIL (and nothing else went wrong);
+- 2: bad input (a mission or argument error, named on stderr), an
+  infrastructure error (a file that cannot be written, a worker pool or
+  cluster that broke, any unexpected exception: one line on stderr, never a
+  traceback), or runs that ended in an error (the validation is incomplete,
+  so its FAIL is not a verdict on the rules);
+- 130: interrupted (Ctrl-C); finished chunks are kept, a rerun resumes.
+
+Chunk files that fail their check on resume are recomputed with a
+``warning:`` line on stderr naming the file and the reason.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+import warnings
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from rangeguard.cli.app import app
-from rangeguard.errors import InputError
+from rangeguard.cli.app import EXIT_INTERRUPTED, EXIT_USER_ERROR, app
+from rangeguard.errors import InputError, RangeguardError
 from rangeguard.mission import load_mission
+
+EXIT_PASS, EXIT_FAIL = 0, 1
+LISTED_IN_CONSOLE = 10
+"""Runs against a scenario's expect printed per scenario (all are in summary.json and the report)."""
 
 
 def _backend(backend: str, workers: int | None, scheduler: str | None) -> tuple[str, int]:
@@ -77,6 +95,33 @@ def _fmt(x, spec=".3g") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _warning_line(text: str) -> None:
+    # plain print to the current sys.stderr: rich's live progress display redirects it above the bar
+    print(f"warning: {text}", file=sys.stderr, flush=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _print_expectations(console: Console, s: dict) -> None:
+    """The runs against each scenario's expect (first few; all are in summary.json and the report)."""
+    for name, v in s["scenarios"].items():
+        listed = v.get("unexpected_runs") or []
+        if not listed:
+            continue
+        if v["expect"] == "continue":
+            what = "terminated (expect: continue)"
+            items = [f"run {r['run']} by {r['rule']} at T+{_fmt(r['t_terminate_s'], '.2f')} s" for r in listed]
+        else:
+            what = "not terminated (expect: terminate)"
+            items = [f"run {r['run']} {r['outcome']} ({r['state']})" for r in listed]
+        more = v["unexpected"] - min(len(items), LISTED_IN_CONSOLE)
+        console.print(escape(f"{name}: {v['unexpected']} run(s) {what}: " + "; ".join(items[:LISTED_IN_CONSOLE])
+                             + (f"; and {more} more (summary.json, report.html)" if more > 0 else "")))
+
+
 def _print_report(console: Console, s: dict, title: str, seconds: float) -> None:
     ft = s["false_termination"]
     console.print(f"[bold]{title}[/bold]: {s['runs']} dispersed nominal flights, "
@@ -101,8 +146,11 @@ def _print_report(console: Console, s: dict, title: str, seconds: float) -> None
                        _fmt(v["t_detect_p99_s"], ".2f"), str(v["missed"]), v["expect"] or "-", str(v["unexpected"]),
                        ", ".join(f"{k} {n}" for k, n in v["rules"].items()))
         console.print(sc)
+        _print_expectations(console, s)
+    for note in s.get("notes", []):
+        console.print(escape(f"note: {note}"))
     colour = "green" if s["verdict"] == "PASS" else "red"
-    console.print(f"[bold {colour}]{s['verdict']}[/bold {colour}]" + "".join(f"\n  - {r}" for r in s["reasons"]))
+    console.print(f"[bold {colour}]{s['verdict']}[/bold {colour}]" + "".join(f"\n  - {escape(r)}" for r in s["reasons"]))
 
 
 @app.command()
@@ -124,7 +172,29 @@ def validate(
     report: bool = typer.Option(True, "--report/--no-report", help="Also write the HTML report (report.html in --out)."),
     t_max: float = typer.Option(3600.0, "--t-max", min=0.1, help="End every flight at this flight time, s (quick checks)."),
 ) -> None:
-    """Fly dispersed nominal and failure flights through simulator, sensors and AFSS; judge the rules."""
+    """Fly dispersed nominal and failure flights through simulator, sensors and AFSS; judge the rules.
+
+    Exit status: 0 PASS, 1 FAIL, 2 bad input, an infrastructure error or runs that ended in an error."""
+    try:
+        code = _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backend, chunk_size, out, json_out,
+                         suggest, suggest_spread, progress, report, t_max)
+    except (typer.Exit, RangeguardError):
+        raise
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; the finished chunks are kept in {out / 'chunks'}: rerun the same command to resume",
+                   err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # noqa: BLE001 - exit 2 with one line, never a traceback (nor exit 1, kept for FAIL)
+        typer.echo(f"rangeguard validate stopped: {_one_line(exc)}; no verdict (an infrastructure error or a bug, "
+                   f"not a FAIL); finished chunks are kept in {out / 'chunks'}: fix the cause and rerun to resume",
+                   err=True)
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    raise typer.Exit(code)
+
+
+def _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backend, chunk_size, out, json_out, suggest,
+              suggest_spread, progress, report, t_max) -> int:
+    from rangeguard.montecarlo.runner import ChunkWarning
     from rangeguard.montecarlo.stats import json_view
     from rangeguard.montecarlo.suggest import derive_envelopes, write_suggested
     from rangeguard.montecarlo.validation import validate as run_validation
@@ -133,6 +203,7 @@ def validate(
     kind, n_workers = _backend(backend, workers, scheduler)
     console = Console() if Console().is_terminal else Console(width=160)
     common = {"chunk_size": chunk_size, "backend": kind, "workers": n_workers, "scheduler": scheduler}
+    errors = []
 
     def one(mis, out_dir, label):
         names = list(mis.scenarios) if scenarios == "all" else ([] if scenarios == "none" else scenarios.split(","))
@@ -140,7 +211,8 @@ def validate(
         t0 = time.perf_counter()
         with _Progress(label, total, progress and not json_out) as bar:
             result = run_validation(mis, runs=runs, scenarios=scenarios, failure_runs=failure_runs, out_dir=out_dir,
-                                    on_chunk=bar, t_max_s=t_max, **common)
+                                    on_chunk=bar, t_max_s=t_max, on_warning=_warning_line, **common)
+        errors.extend(result.summary["errors"])
         seconds = time.perf_counter() - t0
         written = "runs.parquet, statistics.parquet, summary.json"
         if report:
@@ -157,9 +229,16 @@ def validate(
     final = first
     doc = json_view(first.summary)
     if suggest is not None:
-        with _Progress(f"suggest: {runs} monitor-only flights", runs, progress and not json_out) as bar:
+        with _Progress(f"suggest: {runs} monitor-only flights", runs, progress and not json_out) as bar, \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ChunkWarning)
             env = derive_envelopes(m, runs, spread=suggest_spread, out_dir=out / "suggest", on_chunk=bar,
                                    **common)
+        for w in caught:
+            if issubclass(w.category, ChunkWarning):
+                _warning_line(str(w.message))
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         path = write_suggested(m, env, suggest, suggest_spread)
         if not json_out:
             console.print(f"wrote {path}: {len(env)} envelope rule(s) re-derived from {runs} dispersed nominal "
@@ -168,4 +247,10 @@ def validate(
         doc["suggested"] = {"path": str(path), **json_view(final.summary)}
     if json_out:
         typer.echo(json.dumps(doc))
-    raise typer.Exit(0 if final.verdict == "PASS" else 1)
+    if errors:
+        first = errors[0]
+        typer.echo(f"{len(errors)} run(s) ended in an error (first: {first['case']} run {first['run']}: "
+                   f"{' '.join(str(first['error']).split())}); the validation is incomplete, so there is no verdict on "
+                   f"the rules: fix the cause (the 'error' column of runs.parquet) and rerun", err=True)
+        return EXIT_USER_ERROR
+    return EXIT_PASS if final.verdict == "PASS" else EXIT_FAIL

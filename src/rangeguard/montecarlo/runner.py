@@ -1,14 +1,20 @@
 """Chunked Monte Carlo execution: in-process, local processes or a Dask cluster, resumable.
 
 :func:`run_tasks` takes a list of :class:`~rangeguard.montecarlo.chunks.ChunkTask`
-and a directory. A task whose Parquet file is already there is skipped (a
-rerun with the same arguments resumes an interrupted one); every other task
-runs on the chosen backend and its table is written, atomically (temporary
-file, then rename), as soon as it arrives. The files are named by the
-mission fingerprint, case and run range, so runs of a different mission or
-different dispersions never mix, and because run k depends only on (mission
-seed, k) the answer does not depend on the chunk size, the worker count or
-the backend.
+and a directory. A task whose Parquet file is already there, and checks out
+against the folder's manifest (:mod:`rangeguard.montecarlo.manifest`: its
+SHA-256 digest, and rows that are exactly the task's case and run range), is
+skipped, so a rerun with the same arguments resumes an interrupted one; a
+file that does not check out (corrupt, truncated, swapped, foreign, not
+recorded) is recomputed with a warning that names it and says why. Every
+other task runs on the chosen backend and its table is written crash-safely
+(temporary file, manifest entry, rename) as soon as it arrives.
+:func:`read_rows` checks each file the same way again before it reads it,
+and :func:`run_and_read` does both, recomputing a chunk that changed in
+between. The folder is named by the mission fingerprint and the files by
+case and run range, so runs of a different mission or different dispersions
+never mix, and because run k depends only on (mission seed, k) the answer
+does not depend on the chunk size, the worker count or the backend.
 
 Backends:
 
@@ -23,15 +29,15 @@ Backends:
 from __future__ import annotations
 
 import hashlib
-import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from rangeguard.errors import InputError
+from rangeguard.errors import InputError, RangeguardError
 from rangeguard.montecarlo.chunks import ChunkTask, run_chunk
+from rangeguard.montecarlo.manifest import Manifest, check_chunk, write_chunk
 
 BACKENDS = ("inprocess", "processes", "dask")
 FORMAT_VERSION = "1"
@@ -56,15 +62,24 @@ def fingerprint(*missions, extra: str = "") -> str:
     return h.hexdigest()[:16]
 
 
+class ChunkWarning(UserWarning):
+    """A chunk file was not trusted (and is recomputed): the message names it and says why."""
+
+
+class ChunkError(RangeguardError):
+    """A chunk file failed its check when its rows were about to be read."""
+
+
 def chunk_path(directory: Path, task: ChunkTask) -> Path:
     return Path(directory) / f"{task.name}.parquet"
 
 
-def _write(directory: Path, task: ChunkTask, table: pa.Table) -> None:
-    path = chunk_path(directory, task)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+def _warn(message: str) -> None:
+    warnings.warn(message, ChunkWarning, stacklevel=3)
+
+
+def _check_task(manifest: Manifest, task: ChunkTask) -> tuple[pa.Table | None, str]:
+    return check_chunk(manifest, chunk_path(manifest.directory, task).name, task.case or "", task.start, task.stop)
 
 
 def _worker_init() -> None:
@@ -84,26 +99,43 @@ def run_tasks(
     workers: int = 1,
     scheduler: str | None = None,
     on_chunk: Callable[[ChunkTask, int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Run every task whose file is missing in ``directory``; return the files of all tasks, in task order.
+    """Run every task whose file in ``directory`` is missing or fails its check; return the files of all
+    tasks, in task order.
 
     ``on_chunk(task, runs_done)`` is called after each chunk is written (for
-    progress; it may raise to stop the run, e.g. KeyboardInterrupt).
+    progress; it may raise to stop the run, e.g. KeyboardInterrupt);
+    ``on_warning(text)`` gets one line per chunk file that is recomputed
+    because it failed its check (default: a :class:`ChunkWarning`). The
+    folder's name is taken as the mission fingerprint the manifest must carry.
     """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if workers < 1:
         raise InputError(f"workers must be >= 1; got {workers}")
+    warn = on_warning or _warn
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    todo = [t for t in tasks if not chunk_path(directory, t).exists()]
+    manifest, problem = Manifest.load(directory, directory.name)
+    if problem:
+        warn(f"chunk manifest {problem}: no chunk file in {directory} can be verified, each is recomputed")
+    todo = []
+    for t in tasks:
+        if not chunk_path(directory, t).exists():
+            todo.append(t)
+            continue
+        table, why = _check_task(manifest, t)
+        if table is None:
+            warn(f"chunk {chunk_path(directory, t)}: {why}; recomputing it")
+            todo.append(t)
     done_runs = sum(t.n for t in tasks) - sum(t.n for t in todo)
     if on_chunk is not None and done_runs:
         on_chunk(None, done_runs)
 
     def finished(task, table):
         nonlocal done_runs
-        _write(directory, task, table)
+        write_chunk(manifest, chunk_path(directory, task).name, task.case or "", task.start, task.stop, table)
         done_runs += task.n
         if on_chunk is not None:
             on_chunk(task, done_runs)
@@ -168,8 +200,36 @@ def _run_dask(todo, workers, scheduler, finished) -> None:
 
 
 def read_rows(paths: list[Path]) -> pa.Table:
-    """All rows of the chunk files (nullable columns unified), in file order."""
-    tables = [pq.read_table(p) for p in paths]
+    """All rows of the chunk files (nullable columns unified), in file order, each file checked first
+    against its folder's manifest (digest, and rows that are the runs recorded for it); raises
+    :class:`ChunkError` naming a file that fails."""
+    manifests: dict[Path, Manifest] = {}
+    tables = []
+    for p in map(Path, paths):
+        if p.parent not in manifests:
+            manifests[p.parent], problem = Manifest.load(p.parent, p.parent.name)
+            if problem:
+                raise ChunkError(f"chunk manifest {problem}: the chunks cannot be verified; rerun to recompute them")
+        m = manifests[p.parent]
+        entry = m.entries.get(p.name)
+        table, why = (None, "not recorded in the manifest") if entry is None else \
+            check_chunk(m, p.name, entry.case, entry.start, entry.stop)
+        if table is None:
+            raise ChunkError(f"chunk {p}: {why}; it changed after it was checked or written (another process "
+                             f"writing into {p.parent}?); rerun to recompute it")
+        tables.append(table)
     if not tables:
         return pa.table({"case": pa.array([], pa.string()), "run": pa.array([], pa.int64())})
     return pa.concat_tables(tables, promote_options="default")
+
+
+def run_and_read(tasks: list[ChunkTask], directory: Path, on_warning: Callable[[str], None] | None = None,
+                 **kwargs) -> pa.Table:
+    """:func:`run_tasks`, then :func:`read_rows` of every task's file; a file that fails its check
+    between the two is recomputed once (run_tasks warns about it) before the rows are read again."""
+    paths = run_tasks(tasks, directory, on_warning=on_warning, **kwargs)
+    try:
+        return read_rows(paths)
+    except ChunkError:
+        pass
+    return read_rows(run_tasks(tasks, directory, on_warning=on_warning, **kwargs))

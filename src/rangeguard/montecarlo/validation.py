@@ -9,7 +9,9 @@ same dispersed vehicle, with the same noise, as nominal run k (common random
 numbers): the scenario is the only difference.
 
 Files in ``out_dir``: ``chunks/<fingerprint>/*.parquet`` (one per chunk,
-written as it finishes; a rerun skips them), ``runs.parquet`` (every run's
+written as it finishes; a rerun skips those that check out against
+``chunks/<fingerprint>/manifest.json``, their SHA-256 digests and run ranges,
+and recomputes the others with a warning), ``runs.parquet`` (every run's
 row), ``statistics.parquet`` (one row per figure) and ``summary.json``.
 """
 
@@ -25,7 +27,7 @@ import pyarrow.parquet as pq
 
 from rangeguard.errors import InputError
 from rangeguard.montecarlo.chunks import T_MAX_S, ChunkTask
-from rangeguard.montecarlo.runner import fingerprint, read_rows, run_tasks
+from rangeguard.montecarlo.runner import fingerprint, run_and_read
 from rangeguard.montecarlo.stats import json_view, statistics_table, summarize
 
 DEFAULT_RUNS = 3000
@@ -105,12 +107,15 @@ def validate(
     engine_mission=None,
     on_chunk=None,
     t_max_s: float = T_MAX_S,
+    on_warning=None,
 ) -> ValidationResult:
     """Validate ``engine_mission``'s rules (default: ``mission``'s) on ``mission``'s dispersed flights.
 
     ``on_chunk(task, runs_done)`` is called as chunks finish (progress);
-    ``out_dir`` None keeps everything in a temporary directory; ``t_max_s``
-    ends every flight at that flight time (s; for quick checks).
+    ``on_warning(text)`` for each chunk file recomputed because it failed its
+    check (default: a ChunkWarning); ``out_dir`` None keeps everything in a
+    temporary directory; ``t_max_s`` ends every flight at that flight time
+    (s; for quick checks).
     """
     check_mission(mission)
     engine_mission = mission if engine_mission is None else engine_mission
@@ -118,17 +123,16 @@ def validate(
     tasks = build_tasks(mission, engine_mission, runs, names, failure_runs, chunk_size, t_max_s=t_max_s)
     if out_dir is None:
         with tempfile.TemporaryDirectory(prefix="rangeguard-validate-") as tmp:
-            return _validate(tasks, mission, engine_mission, names, Path(tmp), backend, workers, scheduler, on_chunk,
-                             keep=False)
-    return _validate(tasks, mission, engine_mission, names, Path(out_dir), backend, workers, scheduler, on_chunk,
-                     keep=True)
+            return _validate(tasks, mission, engine_mission, names, Path(tmp), keep=False, backend=backend,
+                             workers=workers, scheduler=scheduler, on_chunk=on_chunk, on_warning=on_warning)
+    return _validate(tasks, mission, engine_mission, names, Path(out_dir), keep=True, backend=backend, workers=workers,
+                     scheduler=scheduler, on_chunk=on_chunk, on_warning=on_warning)
 
 
-def _validate(tasks, mission, engine_mission, names, out_dir, backend, workers, scheduler, on_chunk, keep):
+def _validate(tasks, mission, engine_mission, names, out_dir, keep, **run):
     settings = f"t_max={tasks[0].t_max_s!r};nav_dt={tasks[0].nav_dt_s!r}" if tasks else ""
     chunk_dir = out_dir / "chunks" / fingerprint(mission, engine_mission, extra=settings)
-    paths = run_tasks(tasks, chunk_dir, backend=backend, workers=workers, scheduler=scheduler, on_chunk=on_chunk)
-    rows = read_rows(paths)
+    rows = run_and_read(tasks, chunk_dir, **run)
     summary = summarize(rows, engine_mission, names)
     if keep:
         out_dir.mkdir(parents=True, exist_ok=True)

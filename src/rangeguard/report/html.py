@@ -178,6 +178,11 @@ def montecarlo_section(mc: MonteCarloResults, mission) -> str:
                      f'<td class="num">{int(np.sum(runs["terminated"][sel]))}</td>', f"<td>{_e(top)}</td>",
                      f'<td class="num">{"&ndash;" if missed is None else missed}</td>'])
     parts.append(_table(["scenario", "flights", "terminated", "most frequent rule", "IIP reached protected area"], rows))
+    header, listed = mc.expectation_table()
+    if listed:
+        parts.append("<h3>Runs against their scenario's expectation</h3>")
+        parts.append(_table(header, [[f"<td>{_e(x)}</td>" for x in row] for row in listed]))
+    parts += [f'<p class="reason">note: {_e(n)}</p>' for n in mc.notes]
     layer = maps.MapLayer()
     iip = mc.points("iip")
     impact = mc.points("impact")

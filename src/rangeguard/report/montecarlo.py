@@ -34,6 +34,13 @@ other figures (shown as a table), or a string (``"PASS"``/``"FAIL"`` sets
 The column names of ``rangeguard validate --out`` (:mod:`rangeguard.montecarlo.validation`)
 are read through :data:`ALIASES`: ``case`` ("" = nominal), ``rule``,
 ``t_fail_s``, ``iip_entered``, ``margin:<rule>``.
+
+From that summary the report also takes the runs that went against their
+scenario's ``expect`` (``scenarios.<name>.unexpected_runs``: a terminated run
+of an ``expect: continue`` scenario with its rule and termination time, or a
+run of an ``expect: terminate`` scenario that was not terminated, with its
+outcome) and the ``notes``; :meth:`MonteCarloResults.expectation_table` lays
+them out.
 """
 
 from __future__ import annotations
@@ -63,6 +70,12 @@ class MonteCarloResults:
     verdict: dict
     mission_name: str | None = None
     extra: dict = field(default_factory=dict)
+    expectation_runs: list[dict] = field(default_factory=list)
+    """Runs against their scenario's expect: dicts with scenario, expect, run and rule + t_terminate_s
+    (expect: continue) or outcome + state + t_final_s (expect: terminate)."""
+    expectation_counts: dict[str, int] = field(default_factory=dict)
+    """Scenario -> how many of its runs went against its expect (more than listed when the list is capped)."""
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -88,6 +101,26 @@ class MonteCarloResults:
         with np.errstate(invalid="ignore"):
             return self.runs["t_terminate_s"] - t_fault
 
+    def expectation_table(self) -> tuple[list[str], list[list[str]]]:
+        """(header, rows of text) listing the runs against their scenario's expect, one row per run,
+        and a closing row per scenario whose list was capped."""
+        header = ["scenario", "expect", "run", "outcome", "rule", "T+ s"]
+        rows: list[list[str]] = []
+        shown: dict[str, int] = {}
+        for r in self.expectation_runs:
+            name = r.get("scenario", "")
+            shown[name] = shown.get(name, 0) + 1
+            if r.get("expect") == "continue":
+                outcome, t_s = "terminated", r.get("t_terminate_s")
+            else:
+                outcome, t_s = f"not terminated: {r.get('outcome', '?')} ({r.get('state', '?')})", r.get("t_final_s")
+            rows.append([name, str(r.get("expect")), str(r.get("run")), outcome, r.get("rule") or "",
+                         "" if t_s is None else f"{t_s:.2f}"])
+        for name, total in self.expectation_counts.items():
+            if total > shown.get(name, 0):
+                rows.append([name, "", "", f"... and {total - shown.get(name, 0)} more (runs.parquet)", "", ""])
+        return header, rows
+
     def points(self, prefix: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(lat_deg, lon_deg) arrays of ``prefix`` ("iip" or "impact"), or None if absent."""
         lat, lon = self.runs.get(f"{prefix}_lat_deg"), self.runs.get(f"{prefix}_lon_deg")
@@ -107,8 +140,10 @@ def _column(name: str, values) -> np.ndarray:
     return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
-def from_tables(runs: dict, verdict, mission_name: str | None = None, extra: dict | None = None) -> MonteCarloResults:
-    """Build :class:`MonteCarloResults` from columns (name -> sequence) and a verdict (str or dict)."""
+def from_tables(runs: dict, verdict, mission_name: str | None = None, extra: dict | None = None,
+                summary: dict | None = None) -> MonteCarloResults:
+    """Build :class:`MonteCarloResults` from columns (name -> sequence) and a verdict (str or dict);
+    ``summary`` (a validate summary.json object) supplies the runs against expectations and the notes."""
     runs = {_canonical(k): v for k, v in runs.items() if _canonical(k) is not None}
     missing = [c for c in REQUIRED if c not in runs]
     if missing:
@@ -126,7 +161,22 @@ def from_tables(runs: dict, verdict, mission_name: str | None = None, extra: dic
         verdict = {"text": verdict} if word not in ("PASS", "FAIL") else {"passed": word == "PASS", "text": word}
     verdict = dict(verdict or {})
     verdict.setdefault("text", "")
-    return MonteCarloResults(runs=cols, verdict=verdict, mission_name=mission_name, extra=dict(extra or {}))
+    listed, counts = _expectations(summary or {})
+    notes = [str(x) for x in (summary or {}).get("notes") or []]
+    return MonteCarloResults(runs=cols, verdict=verdict, mission_name=mission_name, extra=dict(extra or {}),
+                             expectation_runs=listed, expectation_counts=counts, notes=notes)
+
+
+def _expectations(summary: dict) -> tuple[list[dict], dict[str, int]]:
+    listed, counts = [], {}
+    scenarios = summary.get("scenarios")
+    for name, sc in (scenarios.items() if isinstance(scenarios, dict) else []):
+        if not isinstance(sc, dict) or not sc.get("unexpected"):
+            continue
+        counts[name] = int(sc["unexpected"])
+        listed += [{"scenario": name, "expect": sc.get("expect"), **r} for r in sc.get("unexpected_runs") or []
+                   if isinstance(r, dict)]
+    return listed, counts
 
 
 def _canonical(name: str) -> str | None:
@@ -186,10 +236,10 @@ def read_montecarlo(path: Path) -> MonteCarloResults:
                    "text": "; ".join(str(r) for r in summary["reasons"])}
     extra = {}
     for k, v in summary.items():
-        if k in ("verdict", "reasons"):
+        if k in ("verdict", "reasons", "notes"):
             continue
         if isinstance(v, dict):  # scalar members, e.g. false_termination.upper95
             extra.update({f"{k}.{kk}": x for kk, x in v.items() if not isinstance(x, (list, dict))})
         elif not isinstance(v, (list, dict)):
             extra[k] = v
-    return from_tables(runs, verdict, mission_name=summary.get("mission"), extra=extra)
+    return from_tables(runs, verdict, mission_name=summary.get("mission"), extra=extra, summary=summary)
