@@ -43,6 +43,35 @@ AREAS = ["kii-peninsula", "shikoku", "kyushu", "nansei-islands", "daito-islands"
 SPEED_REL, SPEED_ABS_MPS = 0.15, 30.0
 ALT_REL, ALT_ABS_M = 0.50, 5000.0
 ENVELOPE_END_S = 221.0          # third-stage burnout: beyond it the IIP rules and safing decide
+ALT_LOWER_END_S = 85.0          # first-stage burnout (the stage1_burnout event): the lower altitude limit ends here
+# Why the lower altitude limit ends at first-stage burnout. Evidence: 1,000 dispersed flights of Kairos
+# flight 1's weak motor (scenario f1-thrust-low: first-stage thrust x0.97 on top of the dispersions), every
+# rule monitor-only and safing off, true altitude / nominal altitude at the table times:
+#   T+s      60     85    120    150    180    221
+#   mean   0.91   0.87   0.83   0.79   0.75   0.70
+#   sigma  0.04   0.05   0.07   0.09   0.11   0.13
+#   min    0.79   0.71   0.60   0.50   0.40   0.27
+# A weak first stage leaves the vehicle low and slow at staging and the upper stages' programme flattens
+# the path further, so the altitude deficit of a flyable vehicle keeps growing to third-stage burnout (it
+# reaches orbit, or the weakest come down at sea, their IIP clear of every protected area). With the lower
+# limit at 50 % - 5 km to T+221 s, 47 of those flights were terminated by it (T+165..221 s), far out over
+# the sea with a legal IIP.
+# No lower limit there is both flyable-safe and useful: to hold these flights 4.5 sigma inside at T+221 s
+# it would have to sit at 0.70 - 4.5 x 0.13 = 9 % of nominal (16 km), which catches nothing the speed
+# envelope (stage failures, within 15-20 s) and the IIP rules (the hazard itself) do not catch first.
+# In first-stage flight the vehicle is low, in dense air, near the coast, and the vacuum IIP judges a
+# vehicle that is not climbing poorly: there the lower limit is an independent check, and these flights
+# stay 9.6 sigma inside it (smallest distance 8.6 km where the limit is above ground, T+45..85 s). The upper
+# limit (a vehicle climbing too steeply) stays to third-stage burnout: the same flights stay 6 sigma below it.
+# Tumble: |body rate| above TUMBLE_RATE_DEG_S for TUMBLE_PERSISTENCE_S. The persistence rejects commanded
+# re-pointing: once the altitude limit no longer stops them, the weakest of those 1,000 flights (37 of them,
+# still armed at third-stage separation: no orbit, IIP not yet clear) slew their kick stage 37-56 deg at
+# separation, 70-107 deg/s at the peak and above 15 deg/s for 0.8-1.0 s, and a 0.5 s persistence
+# terminated every one. The attitude loop settles as a first-order lag (tau 0.52 s fitted to those
+# flights), so even a 180 deg slew stays above 15 deg/s for only tau x ln(343/15) = 1.6 s; a loss of
+# control keeps rotating and is caught 2 s after it starts (none of 100 uncaught tumble flights brought
+# its IIP to a protected area).
+TUMBLE_RATE_DEG_S, TUMBLE_PERSISTENCE_S = 15.0, 2.0
 # Strict (Kairos flight 1) speed band: nominal minus 2 % and 0.5 m/s, from T+4.8 s to first-stage burnout.
 STRICT_REL, STRICT_ABS_MPS = 0.02, 0.5
 STRICT_FROM_S, STRICT_TO_S = 4.8, 85.0
@@ -132,13 +161,17 @@ def _grid(t_end, first=0.0):
     return np.unique(np.concatenate([np.arange(first, 20.0, 1.0), np.arange(20.0, t_end, 5.0), [t_end]]))
 
 
-def envelope(t, values, grid, rel, abs_, lower_floor=None):
+def envelope(t, values, grid, rel, abs_, lower_floor=None, lower_end_s=None):
+    """Limits nominal x (1 -+ rel) -+ abs_ at the grid times; the lower one null after ``lower_end_s``."""
     nom = np.interp(grid, t, values)
     lower = nom * (1 - rel) - abs_
     if lower_floor is not None:
         lower = np.maximum(lower, lower_floor)
     upper = nom * (1 + rel) + abs_
-    return [round(float(x), 3) for x in grid], [round(float(x), 1) for x in lower], [round(float(x), 1) for x in upper]
+    end = np.inf if lower_end_s is None else lower_end_s
+    return ([round(float(x), 3) for x in grid],
+            [round(float(x), 1) if g <= end else None for x, g in zip(lower, grid, strict=True)],
+            [round(float(x), 1) for x in upper])
 
 
 def corridor(t, ilat, ilon):
@@ -189,7 +222,7 @@ HEADER = """\
 def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
     grid = _grid(ENVELOPE_END_S)
     st, slo, shi = envelope(t, speed, grid, SPEED_REL, SPEED_ABS_MPS, lower_floor=0.0)
-    at, alo, ahi = envelope(t, h, grid, ALT_REL, ALT_ABS_M)
+    at, alo, ahi = envelope(t, h, grid, ALT_REL, ALT_ABS_M, lower_end_s=ALT_LOWER_END_S)
     clat, clon = corridor(t, ilat, ilon)
     rules = []
     for area in AREAS:
@@ -218,10 +251,15 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
                       "table": {"t_s": st, "lower": slo, "upper": shi}})
     rules += [
         {"name": "altitude", "type": "envelope", "quantity": "altitude_m", "persistence_s": 0.5,
-         "description": "Altitude within 50 % + 5 km of the nominal prediction (a 3 % weak stage flies 33 % low by T+221 s).",
+         "description": "Altitude within 50 % + 5 km of the nominal prediction: below it only in first-stage flight "
+                        "(to T+85 s), above it to T+221 s. A 3 % weak but flyable first stage, dispersed, flies up to "
+                        "30 % low by T+85 s and up to 73 % low by T+221 s; after first-stage burnout the speed and IIP "
+                        "rules judge the flight.",
          "table": {"t_s": at, "lower": alo, "upper": ahi}},
-        {"name": "tumble", "type": "body_rate", "max_rate_deg_s": 15.0, "persistence_s": 0.5,
-         "description": "Tumble detection: |body rate| above 15 deg/s."},
+        {"name": "tumble", "type": "body_rate", "max_rate_deg_s": TUMBLE_RATE_DEG_S,
+         "persistence_s": TUMBLE_PERSISTENCE_S,
+         "description": f"Tumble detection: |body rate| above {TUMBLE_RATE_DEG_S:g} deg/s for {TUMBLE_PERSISTENCE_S:g} s "
+                        f"(a commanded slew at staging is shorter; a loss of control keeps rotating)."},
         {"name": "nav-loss", "type": "data_loss", "green_time_s": 2.0, "persistence_s": 0.0,
          "description": "No valid nav for more than 2 s: the string drops out (degrade); with none left, terminate."},
         {"name": "nav-disagree", "type": "source_disagreement", "sources": ["ins_a", "ins_b"],
@@ -260,6 +298,21 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
         "nav-jump-b": {"description": "Nav source B jumps 5 km east at T+50 s.",
                        "nav_faults": [{"kind": "position_jump", "source": "ins_b", "at_t_s": 50.0,
                                        "magnitude_m": 5000.0, "direction": "east"}]},
+        "nav-silence-a": {"description": "GPS/INS unit A goes silent from T+30 s to T+40 s: nothing arrives from "
+                                         "it, not even invalid samples. String A drops out after the 2 s green "
+                                         "time; string B carries on and the flight continues.",
+                          "nav_faults": [{"kind": "nav_silence", "source": "ins_a", "from_t_s": 30.0, "to_t_s": 40.0}],
+                          "expect": "continue"},
+        "link-outage": {"description": "The telemetry link to the AFSS is cut from T+40 s to T+45 s: neither "
+                                       "GPS/INS unit is heard. Once the 2 s green time has run out on both strings "
+                                       "the AFSS can no longer see the vehicle and must terminate (near T+42 s).",
+                        "nav_faults": [{"kind": "link_outage", "from_t_s": 40.0, "to_t_s": 45.0}],
+                        "expect": "terminate"},
+        "lossy-link": {"description": "A poor telemetry link loses 30 % of the nav samples of each unit, at random, "
+                                      "for the whole flight. The gaps are a few tenths of a second, far inside the 2 s "
+                                      "green time: the flight continues.",
+                       "nav_faults": [{"kind": "link_outage", "from_t_s": 0.0, "missing_probability": 0.3}],
+                       "expect": "continue"},
     }
     doc = {
         "name": "kii-sso-strict" if strict else "kii-sso",
