@@ -6,11 +6,14 @@ Measures, with `rangeguard run` as a separate process on 127.0.0.1:
    played in real time from T+98 s to the termination near T+103 s and on to
    T+106 s), three flights:
    - ``p50_ms`` / ``p99_ms``: measured INSIDE the run process, per engine
-     cycle, from the monotonic timestamp taken when the cycle's last datagram
-     was read off the socket to the moment the cycle is decided (in the
-     terminating cycle: after the terminate command's sendto returned). Every
-     cycle runs the same path as the terminating one, so this is the
-     distribution the terminate command would see.
+     cycle, from the arrival of the cycle's last datagram (the kernel's
+     receive timestamp, so the time it waited in the socket counts) to the
+     moment the cycle is decided (in the terminating cycle: after the
+     terminate command's sendto returned). Every cycle runs the same path as
+     the terminating one, so this is the distribution the terminate command
+     would see. ``read_p50_ms`` / ``read_p99_ms``: the same from the moment
+     the datagram was read off the socket (what ``p50_ms``/``p99_ms`` meant
+     before the shell used kernel timestamps; comparable with older figures).
    - ``terminate_latency_ms``: the run's own figure for each actual
      termination, and ``terminate_external_ms``: measured OUTSIDE, over
      loopback, from this script's sendto of the triggering nav packet to its
@@ -104,7 +107,7 @@ def latency_flights(m, n_flights: int = 3) -> dict:
     table = scenario_navlog(m, "f2-nozzle", rate_hz=100.0, t_max_s=107.0)
     log = navlog_from_table(m, table)
     frames = [f for f in navlog_frames(log, t_max_s=106.0) if f.send_s >= 98.0]
-    cycle_ms, term_ms, ext_ms, rules = [], [], [], []
+    cycle_ms, read_ms, term_ms, ext_ms, rules = [], [], [], [], []
     for _ in range(n_flights):
         cmd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         cmd.bind(("127.0.0.1", 0))
@@ -122,6 +125,8 @@ def latency_flights(m, n_flights: int = 3) -> dict:
             cmd.close()
         cycle_ms.append(summary["cycle_latency_p50_ms"])
         cycle_ms.append(summary["cycle_latency_p99_ms"])
+        read_ms.append(summary.get("read_latency_p50_ms"))
+        read_ms.append(summary.get("read_latency_p99_ms"))
         term_ms.append(summary["terminate_latency_ms"])
         rules.append(summary["fired_by"])
         first = next((c for c in commands if isinstance(c[1], TerminateCommand)), None)
@@ -132,7 +137,11 @@ def latency_flights(m, n_flights: int = 3) -> dict:
             ext_ms.append((first[0] - sent_ns[idx]) * 1e-6)
     p50 = float(np.median(cycle_ms[0::2]))
     p99 = float(np.max(cycle_ms[1::2]))
-    return {"p50_ms": p50, "p99_ms": p99, "terminate_latency_ms": term_ms, "terminate_external_ms": ext_ms,
+    read = [x for x in read_ms if x is not None]
+    return {"p50_ms": p50, "p99_ms": p99,
+            "read_p50_ms": float(np.median(read[0::2])) if read else None,
+            "read_p99_ms": float(np.max(read[1::2])) if read else None,
+            "terminate_latency_ms": term_ms, "terminate_external_ms": ext_ms,
             "fired_by": rules, "latency_rate_hz_per_source": 100.0}
 
 

@@ -91,6 +91,19 @@ class NavBatch:
         finite = np.isfinite(t) & np.isfinite(r).all(axis=1) & np.isfinite(v).all(axis=1)
         return cls(t, r, v, q, w, ok & finite, int(source))
 
+    @classmethod
+    def single(cls, t_s: float, r_ecef, v_ecef, q_body_to_ecef, omega_body_rad_s, valid: bool,
+               source: int = 0) -> NavBatch:
+        """One vehicle's sample from plain numbers (a decoded packet): :meth:`from_arrays` without
+        the broadcasting, for the real-time path. Same rule: a non-finite time, position or
+        velocity makes the row invalid."""
+        r = np.array([r_ecef], dtype=np.float64)
+        v = np.array([v_ecef], dtype=np.float64)
+        t = np.array([t_s], dtype=np.float64)
+        finite = bool(np.isfinite(t[0]) and np.isfinite(r).all() and np.isfinite(v).all())
+        return cls(t, r, v, np.array([q_body_to_ecef], dtype=np.float64),
+                   np.array([omega_body_rad_s], dtype=np.float64), np.array([bool(valid) and finite]), int(source))
+
     @property
     def n(self) -> int:
         """Number of vehicles (rows)."""

@@ -231,3 +231,17 @@ def test_a_mission_without_rules_steps_and_logs():
     buf = io.BytesIO()
     pq.write_table(log.table(), buf)
     assert pq.read_table(io.BytesIO(buf.getvalue())).num_rows == 4
+
+
+@pytest.mark.parametrize("t, r_bad", [(1.0, False), (math.nan, False), (1.0, True)])
+def test_the_real_time_single_sample_batch_equals_from_arrays(t, r_bad):
+    """NavBatch.single (the real-time shell's fast path) builds what from_arrays builds, invalid rows included."""
+    n = climb(1.0)
+    r = (math.nan, 0.0, 0.0) if r_bad else tuple(n.r_ecef[0])
+    q, w = (1.0, 0.0, 0.0, 0.0), (0.1, 0.2, 0.3)
+    a = NavBatch.single(t, r, tuple(n.v_ecef[0]), q, w, True, 1)
+    b = NavBatch.from_arrays(t, r, n.v_ecef[0], q, w, True, source=1)
+    for name in ("t_s", "r_ecef", "v_ecef", "q_body_to_ecef", "omega_body_rad_s", "valid"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert getattr(a, name).shape == getattr(b, name).shape
+    assert a.source == b.source == 1 and a.valid[0] == (not r_bad and t == t)

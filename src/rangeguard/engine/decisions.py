@@ -80,12 +80,13 @@ class Decisions:
         """
         m = self.margin
         with np.errstate(invalid="ignore"):
-            every = np.fmin.reduce(m, axis=0) if m.shape[0] else np.full(m.shape[1:], np.nan)
             if self.setup.policy != "health_degraded":
-                return every
+                return np.fmin.reduce(m, axis=0)
             voting = np.fmin.reduce(np.where(self.health.T[:, :, None], m, np.nan), axis=0)
-        none_healthy = ~self.health.any(axis=1)
-        return np.where(none_healthy[:, None], every, voting)
+            none_healthy = ~self.health.any(axis=1)
+            if none_healthy.any():
+                voting[none_healthy] = np.fmin.reduce(m[:, none_healthy], axis=0)
+        return voting
 
     def state_name(self, i: int = 0) -> str:
         return AfssState(int(self.state.mode[i])).name

@@ -23,11 +23,16 @@ process and a replay of its nav log step the engine identically:
 - once the engine has terminated nothing more is stepped: the decision is
   final. The samples offered after it are counted in :attr:`after_terminate`.
 
-Two callbacks report what happened, in order: ``on_samples(samples)`` when
+``on_step(decisions)`` is called right after every engine step (a data
+cycle's provisional decisions included), before anything is logged: the
+real-time shell sends the terminate command from it. Two more callbacks
+report what happened, in order: ``on_samples(samples)`` when
 samples enter a step (a nav log records exactly these), and
 ``on_cycle(decisions)`` when a cycle is final (a decision log records these):
-a data cycle when the next cycle starts or at :meth:`close`, a silent or
-terminating cycle at once.
+a data cycle once the next data cycle has been stepped (so logging it is not
+on the path to the next decision), before a silent cycle or at :meth:`close`;
+a silent or terminating cycle at once. Cycles are reported in the order they
+were stepped.
 
 Receive times are on the flight-time axis (seconds T+, as the engine's
 receive clock). The clock starts with the first sample; before it, nothing
@@ -48,6 +53,8 @@ from rangeguard.engine.decisions import Decisions
 from rangeguard.engine.engine import Engine
 from rangeguard.engine.state import AfssState
 from rangeguard.nav import NavBatch
+
+_ARMED, _TERMINATED = int(AfssState.ARMED), int(AfssState.TERMINATED)  # plain ints: enum lookups are slow
 
 TICK_TOLERANCE_S = 1e-9
 """A silent cycle is due once more than ``cycle_s + TICK_TOLERANCE_S`` has passed since the last
@@ -75,13 +82,15 @@ class CycleDriver:
 
     def __init__(self, engine: Engine, cycle_s: float | None = None,
                  on_samples: Callable[[list[CycleSample]], None] | None = None,
-                 on_cycle: Callable[[Decisions], None] | None = None):
+                 on_cycle: Callable[[Decisions], None] | None = None,
+                 on_step: Callable[[Decisions], None] | None = None):
         self.engine = engine
         self.cycle_s = float(engine.setup.cycle_s if cycle_s is None else cycle_s)
         if not self.cycle_s > 0:
             raise ValueError(f"cycle_s must be > 0; got {self.cycle_s}")
         self.on_samples = on_samples
         self.on_cycle = on_cycle
+        self.on_step = on_step
         self.last_step_s: float | None = None
         """Receive time of the latest step, or of the group waiting to be stepped (None: not started)."""
         self.health = None
@@ -95,13 +104,15 @@ class CycleDriver:
         self._group: list[CycleSample] = []    # samples joining it, not yet stepped
         self._before_open = None               # engine state before the open cycle
         self._pending: Decisions | None = None  # the open cycle's decisions, not yet final
+        self._deferred: Decisions | None = None  # a closed cycle's decisions, reported after the next step
         self._judges_silence = bool(np.any(engine.setup.receive_clock))
+        self._mode = int(engine.state.mode[0])  # vehicle 0's AfssState after the latest step
 
     # --- state -------------------------------------------------------------------------------
 
     @property
     def terminated(self) -> bool:
-        return bool(self.engine.state.mode[0] == AfssState.TERMINATED)
+        return self._mode == _TERMINATED
 
     @property
     def next_due_s(self) -> float | None:
@@ -111,36 +122,43 @@ class CycleDriver:
         return self.last_step_s + self.cycle_s
 
     def _due(self, now_s: float) -> bool:
-        return (self.last_step_s is not None and not self.terminated
+        return (self.last_step_s is not None and self._mode != _TERMINATED
                 and now_s - self.last_step_s > self.cycle_s + TICK_TOLERANCE_S)
 
     @property
     def _silence_matters(self) -> bool:
         """Silent cycles are stepped only while armed, and only if some rule runs on the receive clock
         (data loss): otherwise a step without data cannot change anything."""
-        return bool(self.engine.state.mode[0] == AfssState.ARMED) and self._judges_silence
+        return self._mode == _ARMED and self._judges_silence
+
+    def _stepped(self, decisions: Decisions) -> None:
+        self.last = decisions
+        self._mode = int(decisions.state.mode[0])
+        if self.on_step is not None:
+            self.on_step(decisions)
 
     # --- input ----------------------------------------------------------------------------
 
     def feed(self, samples: Iterable[CycleSample]) -> None:
         """Samples in arrival order (receive times non-decreasing); steps what they complete."""
         for sample in samples:
-            if self.terminated:
+            if self._mode == _TERMINATED:
                 self.after_terminate += 1
                 continue
             self.advance(sample.receive_s)
-            if self.terminated:
+            if self._mode == _TERMINATED:
                 self.after_terminate += 1
                 continue
-            if self._t_open is not None and sample.t_s == self._t_open:
+            t = sample.t_s
+            if self._t_open is not None and t == self._t_open:
                 self._group.append(sample)
             else:
                 self._step_group()
-                self._finalize()
-                if self.terminated:  # the cycle just stepped terminated: this sample comes after it
+                self._finalize(defer=True)  # logged after the next step: off the path to the next decision
+                if self._mode == _TERMINATED:  # the cycle just stepped terminated: this sample comes after it
                     self.after_terminate += 1
                     continue
-                self._t_open = sample.t_s
+                self._t_open = t
                 self._before_open = self.engine.state
                 self._group = [sample]
             self.last_step_s = sample.receive_s  # a receive clock that went back (re-anchored) restarts here
@@ -156,6 +174,7 @@ class CycleDriver:
             self._step_group()
             if self.terminated:
                 return
+            self._emit_deferred()
             self._finalize()
             if not self._silence_matters:
                 return
@@ -164,12 +183,13 @@ class CycleDriver:
             self.last_step_s = t
             self.cycles += 1
             self.silent_cycles += 1
-            self.last = decisions
+            self._stepped(decisions)
             self._emit(decisions)
 
     def close(self) -> None:
         """Step what is waiting and make the open cycle final (at the end of a log or a run)."""
         self._step_group()
+        self._emit_deferred()
         self._finalize()
 
     # --- stepping --------------------------------------------------------------------------
@@ -189,18 +209,29 @@ class CycleDriver:
         decisions = self.engine.step([s.nav for s in self._open], receive, _health_rows(self.health))
         if len(self._open) == len(group):
             self.cycles += 1
-        self.last = decisions
+        self._stepped(decisions)
         self._pending = decisions
+        self._emit_deferred()
         if decisions.terminate_now.any():
             self._finalize()  # a terminate decision is final: no later sample may replace it
 
-    def _finalize(self) -> None:
+    def _finalize(self, defer: bool = False) -> None:
+        """Close the open data cycle; its decisions go out now, or after the next step (``defer``)."""
         if self._pending is not None:
-            self._emit(self._pending)
+            if defer:
+                self._emit_deferred()
+                self._deferred = self._pending
+            else:
+                self._emit(self._pending)
         self._pending = None
         self._open = []
         self._t_open = None
         self._before_open = None
+
+    def _emit_deferred(self) -> None:
+        if self._deferred is not None:
+            deferred, self._deferred = self._deferred, None
+            self._emit(deferred)
 
     def _emit(self, decisions: Decisions) -> None:
         if self.on_cycle is not None:

@@ -122,6 +122,8 @@ def _kernel_stamp_ns(ancillary) -> int | None:
     return None
 
 
+_SAFE = int(AfssState.SAFE)  # a plain int: enum member lookups are slow in the per-packet path
+
 MIN_TERMINATE_HZ = 1.0
 MAX_RATE_HZ = 1000.0
 """The terminate command repeats at MIN_TERMINATE_HZ .. MAX_RATE_HZ; status and heartbeat at most MAX_RATE_HZ."""
@@ -216,10 +218,13 @@ class RealtimeAfss:
         self.seq = SequenceChecker(self.counters)
         self.dlog = DecisionLog(setup.rule_names)
         self.navlog = NavRecorder(self.sources, self.strings)
-        self.driver = CycleDriver(self.engine, on_samples=self._record, on_cycle=self._decided)
+        self.driver = CycleDriver(self.engine, on_samples=self._record, on_cycle=self.dlog.add, on_step=self._decided)
         self.health = (True,) * len(self.strings)
         self.stop = False
-        self.latency_ns: list[int] = []        # per stepping: newest datagram read (or silent cycle due) -> decided
+        self.latency_ns: list[int] = []        # per stepping: newest datagram's arrival (or silent cycle due) -> decided
+        self.read_latency_ns: list[int] = []   # per data stepping: newest datagram read off the socket -> decided
+        self._read_ns = 0
+        self._decided_ns = 0
         self.terminate_latency_ns: int | None = None
         self._out_seq = Counter()
         self._anchor: tuple[float, int] | None = None
@@ -285,7 +290,7 @@ class RealtimeAfss:
         if self._anchor is None:
             self._anchor = (pkt.t_s, rx_ns)
         receive = self._clock_s(rx_ns)
-        if self.engine.state.mode[0] != AfssState.SAFE:
+        if self.engine.state.mode[0] != _SAFE:
             return max(receive, self._last_silent_s)
         if pkt.t_s > receive:
             # read sooner after its time of validity than the anchor was: a better anchor (least delay)
@@ -368,6 +373,7 @@ class RealtimeAfss:
             stamp = _kernel_stamp_ns(anc)
             arrived = read_ns if stamp is None else min(read_ns, stamp - realtime_to_mono)
             batch.append((data, addr, arrived))
+            self._read_ns = read_ns
         return batch
 
     def _until_silent_cycle_s(self, now: float) -> float:
@@ -392,7 +398,7 @@ class RealtimeAfss:
         self.driver.advance(now_s)
         if self.driver.silent_cycles != before:
             self._last_silent_s = self.driver.last_step_s
-            self.latency_ns.append(time.monotonic_ns() - self._trigger_ns)
+            self.latency_ns.append(self._decided_ns - self._trigger_ns)
             self._after_step()
 
     def handle(self, batch) -> None:
@@ -420,8 +426,8 @@ class RealtimeAfss:
                     c["rejected_time"] += 1
                     continue
                 c["nav_accepted"] += 1
-                nav = NavBatch.from_arrays(pkt.t_s, pkt.r_ecef, pkt.v_ecef, pkt.q_body_to_ecef, pkt.omega_body_rad_s,
-                                           pkt.valid, source=pkt.source)  # fmt: skip
+                nav = NavBatch.single(pkt.t_s, pkt.r_ecef, pkt.v_ecef, pkt.q_body_to_ecef, pkt.omega_body_rad_s,
+                                      pkt.valid, pkt.source)
                 rows.append(CycleSample(nav, self._nav_receive_s(pkt, rx_ns), self.health, (pkt, rx_ns)))
             elif isinstance(pkt, HealthPacket):
                 if self.seq.check(APID_HEALTH, pkt.seq) is not None:
@@ -451,7 +457,9 @@ class RealtimeAfss:
         after = self.driver.after_terminate
         self.driver.feed(rows)
         c["after_terminate"] += self.driver.after_terminate - after
-        self.latency_ns.append(time.monotonic_ns() - rows[-1].tag[1])
+        done = self._decided_ns
+        self.latency_ns.append(done - rows[-1].tag[1])
+        self.read_latency_ns.append(done - max(self._read_ns, rows[-1].tag[1]))
         self._after_step()
 
     def _record(self, samples: list[CycleSample]) -> None:
@@ -462,13 +470,14 @@ class RealtimeAfss:
             self._last_nav = pkt
 
     def _decided(self, decisions) -> None:
-        """The driver's on_cycle: a final cycle goes into the decision log; a terminate goes out at once."""
-        self.dlog.add(decisions)
+        """The driver's on_step, right after each engine step: a terminate goes out at once (before any
+        logging); the time of the decision is kept for the latency figures."""
         if decisions.terminate_now[0] and self._terminate is None:
-            self._terminate = TerminateCommand(float(self.engine.state.t_terminate_s[0]), 0, decisions.fired_by(0))
+            self._terminate = TerminateCommand(float(decisions.state.t_terminate_s[0]), 0, decisions.fired_by(0))
             self._send_terminate()
             self.terminate_latency_ns = time.monotonic_ns() - self._trigger_ns
             self._due["terminate"] = time.monotonic() + self.terminate_dt
+        self._decided_ns = time.monotonic_ns()  # in a terminating cycle: after the command's sendto
 
     def _after_step(self) -> None:
         self.counters["cycles"] = self.driver.cycles
@@ -608,6 +617,7 @@ class RealtimeAfss:
     def summary(self) -> dict:
         """Counters, state and latency figures (ms), as printed on exit."""
         lat = np.asarray(self.latency_ns, dtype=np.float64) * 1e-6
+        read = np.asarray(self.read_latency_ns, dtype=np.float64) * 1e-6
         d = self.driver.last
         st = self.engine.state
         return {
@@ -617,6 +627,8 @@ class RealtimeAfss:
             "terminate_latency_ms": None if self.terminate_latency_ns is None else self.terminate_latency_ns * 1e-6,
             "cycle_latency_p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
             "cycle_latency_p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
+            "read_latency_p50_ms": float(np.percentile(read, 50)) if read.size else None,
+            "read_latency_p99_ms": float(np.percentile(read, 99)) if read.size else None,
             "silent_cycles": self.driver.silent_cycles,
             "engine_rejected": int(st.rejected[0]),
             "engine_rejected_by": {name: int(n) for name, n in zip(REJECTION_NAMES, st.rejected_by[0], strict=True)},
