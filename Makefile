@@ -1,6 +1,9 @@
 # The two commands a user types: `make demo` and `make test`.
 # Both create .venv if it is missing and install rangeguard with its runtime
 # and test dependencies (re-installed whenever pyproject.toml changes).
+# The system packages they need (Debian's python3-venv, and for `make test`
+# Debian's chromium for the browser tests) are installed by
+# tools/system-packages.sh when missing, or it says how and stops.
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +15,7 @@ STAMP := $(VENV)/.rangeguard-installed
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { PYTHON=$(PYTHON) sh tools/system-packages.sh venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --upgrade --quiet pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
@@ -21,6 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/rangeguard demo
 
 test: $(STAMP)
+	@sh tools/system-packages.sh chromium
 	$(PY) -m pytest
 
 bench: $(STAMP)

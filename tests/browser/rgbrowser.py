@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("RANGEGUARD_CHROMIUM", "/usr/bin/chromium"))
+"""Debian's Chromium (tools/system-packages.sh installs it; RANGEGUARD_CHROMIUM points elsewhere)."""
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,6 +37,13 @@ class Proc:
         self.p = subprocess.Popen(RANGEGUARD + args, stdout=self._fh, stderr=subprocess.STDOUT, env=env,
                                   cwd=Path(__file__).parents[2])
 
+    def wait_exit(self, timeout_s: float = 30.0) -> int:
+        """The exit status, waiting at most ``timeout_s`` (AssertionError with the output if still running)."""
+        try:
+            return self.p.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running after {timeout_s} s:\n{self.output()}") from None
+
     def output(self) -> str:
         return self.log.read_text()
 
@@ -49,6 +57,13 @@ class Proc:
                 raise AssertionError(f"process exited ({self.p.returncode}) before printing {text!r}:\n{out}")
             time.sleep(0.05)
         raise AssertionError(f"no {text!r} within {timeout_s} s:\n{self.output()}")
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the process now (Linux /proc), bytes."""
+        for line in Path(f"/proc/{self.p.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS in /proc status")
 
     def close(self) -> None:
         if self.p.poll() is None:

@@ -18,7 +18,6 @@ import re
 import urllib.request
 
 import pytest
-
 from rgbrowser import ARTIFACTS, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.console, pytest.mark.slow]
@@ -56,7 +55,9 @@ def test_browser_console_shows_f2_nozzle_termination(processes, browser_page):
     stream.p.wait(timeout=30)
     assert stream.p.returncode == 0, stream.output()
 
-    page.wait_for_function("document.querySelector('#banner').classList.contains('state-TERMINATED')", timeout=15_000)
+    # a function, not an expression string: the page's CSP forbids eval, which Playwright uses for strings
+    page.wait_for_function("() => document.querySelector('#banner').classList.contains('state-TERMINATED')",
+                           timeout=15_000)
     banner = page.inner_text("#banner")
     assert "TERMINATED" in banner
     assert "iip-corridor" in banner

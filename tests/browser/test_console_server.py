@@ -25,6 +25,11 @@ from rangeguard.telemetry.packets import HeartbeatPacket, StatusPacket, encode_h
 
 pytestmark = [pytest.mark.console, pytest.mark.filterwarnings("ignore:Using .httpx. with .starlette.testclient.")]
 
+BASE = "http://127.0.0.1:8000"
+"""create_app's default page address: the Host the test client must send."""
+AFSS = ("127.0.0.1", 40_000)
+"""A sender on the default allow-list (127.0.0.1, any port)."""
+
 
 @pytest.fixture(scope="module")
 def kii():
@@ -41,7 +46,7 @@ def _status(t_s=0.0, state="ARMED", **margins):
 def test_console_state_colours_and_counters(kii):
     st = ConsoleState(kii)
     msg = st.ingest(encode_status(_status(0.0, iip_corridor=-1.0, iip_shikoku=24_999.0, iip_kyushu=25_000.0,
-                                          speed=2.9, tumble=math.nan), seq=1))
+                                          speed=2.9, tumble=math.nan), seq=1), AFSS, 0.0)
     rows = {r["name"]: r for r in msg["rules"]}
     assert rows["iip-corridor"]["status"] == "red"
     assert rows["iip-shikoku"]["status"] == "amber"
@@ -50,10 +55,11 @@ def test_console_state_colours_and_counters(kii):
     assert rows["tumble"]["status"] == "grey" and rows["tumble"]["margin"] is None
     assert rows["altitude"]["status"] == "grey"  # not in the packet: not judged
     assert [r["name"] for r in msg["rules"]] == [r.name for r in kii.rules if r.enabled]
-    assert st.ingest(b"\x00garbage") is None
-    assert st.ingest(encode_heartbeat(HeartbeatPacket(t_s=1.0, uptime_s=2.0), seq=2)) is None
-    st.ingest(encode_status(_status(103.2, "TERMINATED"), seq=3))
-    assert st.counters == {"datagrams": 4, "status": 2, "heartbeat": 1, "malformed": 1, "other": 0}
+    assert st.ingest(b"\x00garbage", AFSS, 0.1) is None
+    assert st.ingest(encode_heartbeat(HeartbeatPacket(t_s=1.0, uptime_s=2.0), seq=2), AFSS, 0.2) is None
+    st.ingest(encode_status(_status(103.2, "TERMINATED"), seq=3), AFSS, 0.3)
+    assert st.counters == {"datagrams": 4, "status": 2, "heartbeat": 1, "malformed": 1, "other": 0, "oversized": 0,
+                           "rejected_sender": 0, "rejected_auth": 0, "unknown_rules_omitted": 0}
     snap = st.snapshot()
     assert snap["t_terminate_s"] == 103.2 and snap["latest"]["fired_by"] == "iip-corridor"
     assert snap["history"]["t_s"] == [0.0, 103.2]
@@ -63,7 +69,7 @@ def test_console_state_colours_and_counters(kii):
 def test_console_is_read_only_and_serves_the_page(kii):
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app(kii)) as client:
+    with TestClient(create_app(kii), base_url=BASE) as client:
         page = client.get("/")
         assert page.status_code == 200 and 'id="banner"' in page.text
         assert client.get("/static/console.js").status_code == 200
@@ -82,11 +88,11 @@ def test_console_is_read_only_and_serves_the_page(kii):
 def test_console_udp_status_reaches_the_websocket(kii):
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app(kii)) as client:
+    with TestClient(create_app(kii), base_url=BASE) as client:
         udp = client.get("/api/health").json()["status_udp"]
         host, port = udp.removeprefix("udp://").split(":")
         assert host == "127.0.0.1"
-        with client.websocket_connect("/ws") as ws:
+        with client.websocket_connect(BASE.replace("http", "ws") + "/ws") as ws:
             first = json.loads(ws.receive_text())
             assert first["type"] == "snapshot" and first["latest"] is None
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -2,19 +2,27 @@
 
 :class:`ConsoleState` turns datagrams from ``rangeguard run --status`` into
 JSON-ready messages for the web page. It is plain Python (no I/O, no clock):
-the server feeds it bytes and reads messages. Packets are decoded with
-:func:`rangeguard.telemetry.packets.decode_packet`; anything that is not a
-valid packet is counted and dropped, never an exception.
+the server feeds it bytes with their sender and receive time, and reads
+messages. A datagram first passes the intake (:mod:`rangeguard.console.intake`:
+size, sender, authentication), then is decoded with
+:func:`rangeguard.telemetry.packets.decode_packet`; anything turned away or
+not a valid packet is counted and dropped, never an exception.
+
+Memory is bounded whatever arrives: the plotted history is a preallocated
+ring of :data:`HISTORY_KEYS` floats (:class:`History`, bounded by samples and
+bytes), the latest message is one packet's worth, a packet is at most
+``max_packet_bytes`` and rule names the mission does not know are shown up
+to :data:`MAX_UNKNOWN_RULES`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections import deque
 
 import numpy as np
 
+from rangeguard.console.intake import REJECTIONS, SenderAllowList, StatusIntake, default_max_packet_bytes
 from rangeguard.mission.rules_spec import rule_unit
 from rangeguard.report.geometry import area_rings, gate_lines
 from rangeguard.report.maps import auto_bbox
@@ -22,6 +30,16 @@ from rangeguard.report.style import COLORS, caution_band, status_of
 
 HISTORY_MAX = 20_000
 """Most status samples kept for the plots and the track (about 33 min at 10 Hz)."""
+HISTORY_MAX_BYTES = 4 * 1024 * 1024
+"""Most bytes the history ring may take (20,000 samples take 1.1 MB)."""
+HISTORY_KEYS = ("t_s", "alt_m", "speed_mps", "lat_deg", "lon_deg", "iip_lat_deg", "iip_lon_deg")
+"""The values of a status message the plots and the map track keep (float64 each)."""
+MAX_UNKNOWN_RULES = 16
+"""Most margins of rules the mission does not know that one message shows (the rest are counted)."""
+SENDER_WINDOW_S = 5.0
+"""Status senders heard within this time of the newest datagram count as live (the two-sender alarm), s."""
+MAX_SENDERS = 8
+"""Most distinct status senders remembered for the alarm (the oldest is forgotten first)."""
 ENVELOPE_PLOTS = ("altitude_m", "speed_mps")
 
 
@@ -56,7 +74,8 @@ def mission_picture(mission) -> dict:
         "name": mission.name,
         "description": mission.description,
         "site": {"name": site.name, "lat_deg": site.lat_deg, "lon_deg": site.lon_deg},
-        "areas": [{"name": r.name, "kind": r.kind, "lat_deg": _list(r.lat_deg), "lon_deg": _list(r.lon_deg)} for r in rings],
+        "areas": [{"name": r.name, "kind": r.kind, "lat_deg": _list(r.lat_deg), "lon_deg": _list(r.lon_deg)}
+                  for r in rings],
         "gates": [{"name": g.name, "lat_deg": _list(g.lat_deg), "lon_deg": _list(g.lon_deg)} for g in gates],
         "rules": [{"name": r.name, "type": r.type, "unit": rule_unit(r), "description": r.description,
                    "action": r.action or ("degrade" if r.type == "data_loss" else "terminate")}
@@ -81,7 +100,8 @@ def coastline_geojson(bbox) -> dict:
     feats = []
     for p in land_polygons(x0, y0, x1, y1):
         ring = [[round(x, 4), round(y, 4)] for x, y in p.exterior.coords]
-        feats.append({"type": "Feature", "properties": {"kind": "land"}, "geometry": {"type": "Polygon", "coordinates": [ring]}})
+        feats.append({"type": "Feature", "properties": {"kind": "land"},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
     for line in coastline_lines((x0, y0, x1, y1)):
         coords = [[round(float(x), 4), round(float(y), 4)] for x, y in line]
         feats.append({"type": "Feature", "properties": {"kind": "coastline"},
@@ -89,18 +109,61 @@ def coastline_geojson(bbox) -> dict:
     return {"type": "FeatureCollection", "features": feats}
 
 
-class ConsoleState:
-    """Latest AFSS status, its history, and link counters, from raw datagrams."""
+class History:
+    """The newest status samples' plotted values: a preallocated float64 ring, ``len(HISTORY_KEYS)`` per sample.
 
-    def __init__(self, mission, history_max: int = HISTORY_MAX):
+    Its size never changes after construction: ``capacity`` samples, the smaller of ``max_samples`` and
+    what fits in ``max_bytes``; older samples are overwritten. Unknown values (None) are stored as NaN.
+    """
+
+    BYTES_PER_SAMPLE = 8 * len(HISTORY_KEYS)
+
+    def __init__(self, max_samples: int = HISTORY_MAX, max_bytes: int = HISTORY_MAX_BYTES):
+        self.capacity = max(1, min(int(max_samples), int(max_bytes) // self.BYTES_PER_SAMPLE))
+        self._ring = np.full((self.capacity, len(HISTORY_KEYS)), np.nan)
+        self._count = 0  # samples ever appended
+
+    def __len__(self) -> int:
+        return min(self._count, self.capacity)
+
+    @property
+    def nbytes(self) -> int:
+        return self._ring.nbytes
+
+    def append(self, msg: dict) -> None:
+        self._ring[self._count % self.capacity] = [math.nan if msg[k] is None else msg[k] for k in HISTORY_KEYS]
+        self._count += 1
+
+    def columns(self) -> dict[str, list]:
+        """Oldest to newest, per key, JSON-ready (None where unknown)."""
+        n = len(self)
+        start = self._count % self.capacity if self._count > self.capacity else 0
+        rows = np.roll(self._ring[:n], -start, axis=0) if start else self._ring[:n]
+        return {k: [_num(v) for v in rows[:, j].tolist()] for j, k in enumerate(HISTORY_KEYS)}
+
+
+class ConsoleState:
+    """Latest AFSS status, its history, and link counters, from raw datagrams.
+
+    ``intake`` decides which datagrams are decoded (default: senders on 127.0.0.1, packets up to
+    :func:`rangeguard.console.intake.default_max_packet_bytes` of the mission).
+    """
+
+    def __init__(self, mission, intake: StatusIntake | None = None, history_max: int = HISTORY_MAX,
+                 history_max_bytes: int = HISTORY_MAX_BYTES):
         self.mission = mission
         self.rules = {r.name: r for r in mission.rules}
-        self.history: deque = deque(maxlen=history_max)
+        self.intake = intake if intake is not None else StatusIntake(SenderAllowList.parse("127.0.0.1"),
+                                                                     default_max_packet_bytes(mission))
+        self.history = History(history_max, history_max_bytes)
         self.latest: dict | None = None
         self.heartbeat: dict | None = None
-        self.counters = {"datagrams": 0, "status": 0, "heartbeat": 0, "malformed": 0, "other": 0}
+        self.counters = {"datagrams": 0, "status": 0, "heartbeat": 0, "malformed": 0, "other": 0,
+                         **dict.fromkeys(REJECTIONS, 0), "unknown_rules_omitted": 0}
         self.last_error: str | None = None
         self.t_terminate_s: float | None = None
+        self.senders: dict[str, float] = {}  # "host:port" of accepted status/heartbeat senders -> last receive time
+        self._newest_s = -math.inf
         self._decode = None
 
     def _decoder(self):
@@ -110,18 +173,25 @@ class ConsoleState:
             self._decode = decode_packet
         return self._decode
 
-    def ingest(self, data: bytes) -> dict | None:
-        """Decode one datagram; return the status message for the page if it was a status packet."""
+    def ingest(self, data: bytes, sender: tuple, receive_s: float) -> dict | None:
+        """Judge and decode one datagram from ``sender`` ``(host, port)`` received at ``receive_s``
+        (any monotonic clock, s); return the status message for the page if it was an accepted status packet."""
         from rangeguard.errors import RangeguardError
         from rangeguard.telemetry.packets import HeartbeatPacket, StatusPacket
 
         self.counters["datagrams"] += 1
+        packet, rejected = self.intake.admit(data, sender)
+        if rejected is not None:
+            self.counters[rejected] += 1
+            return None
         try:
-            pkt = self._decoder()(bytes(data))
+            pkt = self._decoder()(packet)
         except RangeguardError as exc:
             self.counters["malformed"] += 1
-            self.last_error = str(exc)
+            self.last_error = str(exc)[:500]
             return None
+        if isinstance(pkt, HeartbeatPacket | StatusPacket):
+            self._heard(sender, receive_s)
         if isinstance(pkt, HeartbeatPacket):
             self.counters["heartbeat"] += 1
             fields = dataclasses.asdict(pkt)
@@ -135,13 +205,31 @@ class ConsoleState:
         if pkt.state == "TERMINATED" and self.t_terminate_s is None:
             self.t_terminate_s = msg["t_s"]
         self.latest = msg
-        self.history.append(msg)
+        if msg["t_s"] is not None:
+            self.history.append(msg)
         return msg
+
+    def _heard(self, sender: tuple, receive_s: float) -> None:
+        key = f"{sender[0]}:{sender[1]}"
+        self.senders.pop(key, None)
+        self.senders[key] = receive_s  # newest last
+        self._newest_s = max(self._newest_s, receive_s)
+        while len(self.senders) > MAX_SENDERS:
+            del self.senders[next(iter(self.senders))]
+
+    def recent_senders(self) -> list[str]:
+        """Status senders heard within :data:`SENDER_WINDOW_S` of the newest datagram; more than one is an
+        alarm: the AFSS sends status and heartbeat from one socket, so another sender may be forging."""
+        return sorted(k for k, t in self.senders.items() if t >= self._newest_s - SENDER_WINDOW_S)
 
     def rule_rows(self, t_s: float, margins: dict[str, float]) -> list[dict]:
         """Per rule (mission order, then any unknown names): margin, unit, traffic-light status."""
         rows = []
-        names = [n for n in self.rules if self.rules[n].enabled] + [n for n in margins if n not in self.rules]
+        unknown = [n for n in margins if n not in self.rules]
+        if len(unknown) > MAX_UNKNOWN_RULES:
+            self.counters["unknown_rules_omitted"] += len(unknown) - MAX_UNKNOWN_RULES
+            unknown = unknown[:MAX_UNKNOWN_RULES]
+        names = [n for n in self.rules if self.rules[n].enabled] + unknown
         for name in names:
             m = margins.get(name, math.nan)
             spec = self.rules.get(name)
@@ -155,20 +243,25 @@ class ConsoleState:
         return {
             "type": "status", "seq": pkt.seq, "t_s": _num(pkt.t_s), "state": pkt.state, "fired_by": pkt.fired_by,
             "reason": pkt.reason, "lat_deg": _num(pkt.lat_deg), "lon_deg": _num(pkt.lon_deg), "alt_m": _num(pkt.alt_m),
-            "speed_mps": _num(pkt.speed_mps), "iip_lat_deg": _num(pkt.iip_lat_deg), "iip_lon_deg": _num(pkt.iip_lon_deg),
+            "speed_mps": _num(pkt.speed_mps), "iip_lat_deg": _num(pkt.iip_lat_deg),
+            "iip_lon_deg": _num(pkt.iip_lon_deg),
             "rules": self.rule_rows(pkt.t_s, dict(pkt.margins)),
             "link": dict(pkt.counters),
         }
 
+    def intake_report(self) -> dict:
+        """What the page shows about the link besides status: counters, live senders, the packet limit."""
+        return {"counters": dict(self.counters), "senders": self.recent_senders(),
+                "max_packet_bytes": self.intake.max_packet_bytes}
+
     def snapshot(self) -> dict:
         """Everything a newly connected page needs: the latest status, the history for the plots, counters."""
-        h = list(self.history)
         return {
             "type": "snapshot",
             "latest": self.latest,
             "t_terminate_s": self.t_terminate_s,
-            "history": {k: [m[k] for m in h] for k in ("t_s", "alt_m", "speed_mps", "lat_deg", "lon_deg",
-                                                        "iip_lat_deg", "iip_lon_deg")},
-            "counters": dict(self.counters),
+            "history": self.history.columns(),
+            "history_max": self.history.capacity,
             "heartbeat": self.heartbeat,
+            **self.intake_report(),
         }

@@ -11,6 +11,7 @@ let tTerminate = null;
 let lastMessageAt = 0;
 let proj = null;
 let dirty = false;
+let historyMax = 20000; // the server's history bound (snapshot.history_max): the page keeps no more
 
 function el(tag, attrs, parent) {
   const e = document.createElementNS(SVGNS, tag);
@@ -225,21 +226,42 @@ function push(m) {
   if (m.t_s === null) { latest = m; return; }
   const n = hist.t_s.length;
   if (n && m.t_s < hist.t_s[n - 1]) return; // out of order: keep the plots monotonic
-  for (const k of Object.keys(hist)) hist[k].push(m[k]);
+  for (const k of Object.keys(hist)) {
+    hist[k].push(m[k]);
+    if (hist[k].length > historyMax) hist[k].splice(0, hist[k].length - historyMax);
+  }
   latest = m;
   if (m.state === "TERMINATED" && tTerminate === null) tTerminate = m.t_s;
+}
+
+function updateIntake(msg) {
+  // what the console turned away, and the alarm when two senders on allowed addresses speak at once
+  const c = msg.counters || {};
+  const parts = [["sender", c.rejected_sender], ["oversized", c.oversized], ["auth", c.rejected_auth]]
+    .filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
+  document.getElementById("rejected").textContent = String((c.rejected_sender || 0) + (c.oversized || 0) + (c.rejected_auth || 0));
+  document.getElementById("rejected-detail").textContent = parts.length ? "(" + parts.join(" \u00b7 ") + ")" : "";
+  const alarm = document.getElementById("alarm");
+  const senders = msg.senders || [];
+  if (senders.length > 1) {
+    alarm.textContent = `status from ${senders.length} senders at once (${senders.join(", ")}): one may be forged. ` +
+      "Pin the AFSS with --status-from HOST:PORT.";
+    alarm.hidden = false;
+  } else alarm.hidden = true;
 }
 
 function onMessage(ev) {
   const msg = JSON.parse(ev.data);
   lastMessageAt = Date.now();
   if (msg.type === "snapshot") {
+    historyMax = msg.history_max || historyMax;
     for (const k of Object.keys(hist)) hist[k] = (msg.history[k] || []).slice();
     tTerminate = msg.t_terminate_s;
     if (msg.latest) latest = msg.latest;
   } else if (msg.type === "batch") {
     for (const m of msg.items) push(m);
   }
+  updateIntake(msg);
   document.getElementById("link").textContent = "connected";
   schedule();
 }
