@@ -184,7 +184,7 @@ def test_a_log_path_that_is_a_directory_is_refused_at_start(tmp_path):
     proc = subprocess.run([*CLI, "run", "-m", str(ROOT / "missions" / "sounding.yaml"), "--listen",
                            "udp://127.0.0.1:0", "--command", "udp://127.0.0.1:9", "--max-s", "1",
                            "--log", str(tmp_path)], capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert proc.returncode == 2 and "is a directory" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "is a folder" in proc.stderr, proc.stderr
 
 
 def _serve(afss):

@@ -514,3 +514,49 @@ def test_messages_read_like_the_yaml_path_through_tagged_unions():
     assert "scenarios.x.failures[0].typo: unknown field; allowed here: kind, scale, from_t_s, stage" in p
     assert len(p) == 2, p
     json.dumps(p)  # plain strings
+
+
+# --- 8. included files and special files (issue 14) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "found"), [("", "nothing (it is empty)"), ("~\n", "nothing (it is empty)"),
+                                             ("- a\n", "a list"), ("5\n", "the number 5")])
+@pytest.mark.parametrize("key", ["vehicle", "sensors", "dispersions"])
+def test_an_included_file_that_holds_no_mapping_is_refused(tmp_path, key, body, found):
+    """An empty vehicle file used to drop the section silently (`check` said OK, `simulate` found no vehicle)."""
+    (tmp_path / f"{key}.yaml").write_text(body)
+    d = base()
+    d[key] = f"{key}.yaml"
+    (line,) = problems_of(d, base_dir=tmp_path)
+    assert line == (f"{key}: the file holds {found}; it must hold the {key} section's fields as a mapping "
+                    "(see docs/mission-format.md)")
+
+
+def test_a_problem_in_an_included_file_names_that_file(tmp_path):
+    (tmp_path / "sensors.yaml").write_text("default: {position_noise_m: true}\n")
+    d = base()
+    d["sensors"] = "sensors.yaml"
+    (line,) = problems_of(d, base_dir=tmp_path)
+    assert line == f"sensors.default.position_noise_m: must be a number, not true (a boolean is not a number) " \
+                   f"(in {tmp_path / 'sensors.yaml'})"
+
+
+@pytest.mark.timeout(20)  # reading a FIFO to its end used to wait for a writer forever
+@pytest.mark.parametrize("slot", ["mission", "vehicle", "geojson", "eng_file"])
+def test_a_pipe_or_device_is_refused_not_read(tmp_path, slot):
+    import os
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    missions = ROOT / "missions"
+    vehicle = yaml.safe_load((missions / "vehicles" / "sounding.yaml").read_text())
+    vehicle["stages"][0]["eng_file"] = str(pipe if slot == "eng_file" else missions / "motors" / "rg-snd30.eng")
+    (tmp_path / "vehicle.yaml").write_text(yaml.safe_dump(vehicle))
+    d = base()
+    d["vehicle"] = str(pipe if slot == "vehicle" else tmp_path / "vehicle.yaml")
+    area = pipe if slot == "geojson" else missions / "areas" / "shikoku.geojson"
+    d["areas"] = [{"name": "land", "kind": "protected", "geojson": str(area)}]
+    path = _write(tmp_path, yaml.safe_dump(d))
+    (line,) = file_problems(pipe if slot == "mission" else path)
+    assert "pipe is not a regular file (a device, pipe or socket)" in line, line
+    assert "not a regular file" in file_problems(Path("/dev/zero"))[0]

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rangeguard.cli import paths
 from rangeguard.cli.app import app
 
 
@@ -30,6 +31,7 @@ def demo(
     """Replay Kairos flights 1-3 through the AFSS on the bundled Kii missions."""
     from rangeguard.demo import json_view, run_demo
 
+    paths.output_folder(out, "--out")
     console = Console(stderr=json_out)
     if not json_out:
         console.print("[bold]rangeguard demo[/]: Kairos-class launches from Spaceport Kii, AFSS in the loop "

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
+from rangeguard.cli import paths
 from rangeguard.cli.app import app
+from rangeguard.errors import InputError
 
 
 @app.command()
@@ -20,5 +22,12 @@ def export(
     """Export FOLDER's mission geometry and flights for Google Earth (KML) and QGIS (GeoJSON)."""
     from rangeguard.report.export import export as do_export
 
+    paths.input_folder(folder, "FOLDER", "the output folder of `rangeguard demo`, `simulate` or `validate --out`")
+    if kml is not None:
+        paths.output_file(kml, "--kml", example="flight.kml")
+    if geojson is not None:
+        paths.output_file(geojson, "--geojson", example="flight.geojson")
+        if kml is not None and geojson.resolve() == kml.resolve():
+            raise InputError(f"--kml and --geojson are the same file ({kml}); give each its own name")
     for p in do_export(folder, kml=kml, geojson=geojson, mission=mission):
         typer.echo(f"wrote {p}")

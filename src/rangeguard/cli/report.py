@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from rangeguard.cli import paths
 from rangeguard.cli.app import app
 
 
@@ -19,5 +20,7 @@ def report(
     """Write a self-contained HTML report (works offline) for FOLDER."""
     from rangeguard.report import write_report
 
+    paths.input_folder(folder, "FOLDER", "the output folder of `rangeguard demo`, `simulate` or `validate --out`")
+    paths.output_file(folder / "report.html" if output is None else output, "--output", example="report.html")
     path = write_report(folder, mission=mission, output=output)
     typer.echo(f"wrote {path}")

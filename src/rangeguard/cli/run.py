@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from rangeguard.cli import options, paths
 from rangeguard.cli.app import app
 from rangeguard.mission import load_mission
 
@@ -37,9 +38,14 @@ def run_cmd(
     from rangeguard.telemetry.afss import RealtimeAfss
     from rangeguard.telemetry.link import UdpAddress, parse_allow
 
-    m = load_mission(mission)
+    if log is not None:
+        paths.output_file(log, "--log", example="decisions.parquet")
     if navlog is None and log is not None:
         navlog = log.with_name(log.name.removesuffix(".parquet") + ".nav.parquet")
+    if navlog is not None:
+        paths.output_file(navlog, "--navlog", example="nav.parquet")
+    options.finite(max_s, "--max-s", at_least=0.0, unit="s")
+    m = load_mission(mission)
     afss = RealtimeAfss(
         m, UdpAddress.parse(listen, "--listen"), UdpAddress.parse(command, "--command"),
         None if status is None else UdpAddress.parse(status, "--status"),

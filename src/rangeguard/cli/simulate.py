@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rangeguard.cli import options, paths
 from rangeguard.cli.app import app
 from rangeguard.errors import InputError
 from rangeguard.mission import load_mission
@@ -29,6 +30,8 @@ def simulate(
     """Fly MISSION with the AFSS in the loop; write trajectories, decisions and a summary."""
     from rangeguard.montecarlo import fly
 
+    paths.output_folder(out, "--out")
+    options.seed(seed, "--seed")
     m = load_mission(mission)
     if m.vehicle is None:
         raise InputError(f"{mission}: the mission has no vehicle section; simulate needs one")

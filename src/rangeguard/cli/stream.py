@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from rangeguard.cli import options, paths
 from rangeguard.cli.app import app
 from rangeguard.errors import InputError
 from rangeguard.mission import load_mission
@@ -38,8 +39,17 @@ def stream_cmd(
     from rangeguard.telemetry.link import UdpAddress
     from rangeguard.telemetry.stream import LinkFaults, inject_faults, navlog_frames, navlog_from_table, play, scenario_navlog
 
-    m = load_mission(mission)
-    address = UdpAddress.parse(to, "--to")
+    if navlog is not None and scenario is not None:
+        raise InputError("give either --scenario or --navlog, not both")
+    if navlog is not None:
+        paths.input_file(navlog, "--navlog", "nav log (CSV or Parquet)")
+    if save_navlog is not None:
+        paths.output_file(save_navlog, "--save-navlog", example="nav.parquet")
+    options.finite(rate_hz, "--rate-hz", above=0.0, unit="Hz")
+    options.finite(until_s, "--until-s", unit="s")
+    options.finite(delay_ms, "--delay-ms", at_least=0.0, unit="ms")
+    options.seed(seed, "--seed")
+    options.seed(sim_seed, "--sim-seed")
     if speed.strip().lower() == "max":
         factor = None
     else:
@@ -47,9 +57,10 @@ def stream_cmd(
             factor = float(speed)
         except ValueError:
             raise InputError(f"--speed must be a number > 0 or 'max'; got {speed!r}") from None
+        options.finite(factor, "--speed", above=0.0)
     faults = LinkFaults(loss, duplicate, reorder, corrupt, delay_ms, seed)
-    if navlog is not None and scenario is not None:
-        raise InputError("give either --scenario or --navlog, not both")
+    address = UdpAddress.parse(to, "--to")
+    m = load_mission(mission)
     if navlog is not None:
         table = read_table(navlog)
         where = str(navlog)

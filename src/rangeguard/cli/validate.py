@@ -30,6 +30,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from rangeguard.cli import options, paths
 from rangeguard.cli.app import EXIT_INTERRUPTED, EXIT_USER_ERROR, app
 from rangeguard.errors import InputError, RangeguardError
 from rangeguard.mission import load_mission
@@ -192,6 +193,21 @@ def validate(
     raise typer.Exit(code)
 
 
+def _check_paths_and_options(mission: Path, out: Path, suggest: Path | None, scheduler: str | None, t_max: float,
+                              suggest_spread: float) -> str | None:
+    """Everything about the command line that can be wrong, checked before the first flight (InputError).
+    Returns the scheduler address in full (a bare HOST:PORT is tcp)."""
+    paths.output_folder(out, "--out")
+    if suggest is not None:
+        paths.output_file(suggest, "--suggest", example="mission-suggested.yaml")
+        if suggest.resolve() == Path(mission).resolve():
+            raise InputError(f"--suggest {suggest} is the mission file itself; give a new file name for the "
+                             "suggested mission (the original stays as it is)")
+    options.finite(t_max, "--t-max", unit="s")
+    options.finite(suggest_spread, "--suggest-spread")
+    return options.dask_address(scheduler)
+
+
 def _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backend, chunk_size, out, json_out, suggest,
               suggest_spread, progress, report, t_max) -> int:
     from rangeguard.montecarlo.runner import ChunkWarning
@@ -199,6 +215,7 @@ def _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backen
     from rangeguard.montecarlo.suggest import derive_envelopes, write_suggested
     from rangeguard.montecarlo.validation import validate as run_validation
 
+    scheduler = _check_paths_and_options(mission, out, suggest, scheduler, t_max, suggest_spread)
     m = load_mission(mission)
     kind, n_workers = _backend(backend, workers, scheduler)
     console = Console() if Console().is_terminal else Console(width=160)

@@ -90,6 +90,12 @@ def read_geojson_outline(path: Path, feature: str | None = None) -> tuple[list[f
 def _read_json(path: Path) -> dict:
     """The JSON object in ``path``; ValueError with a readable message otherwise."""
     try:
+        special = path.exists() and not (path.is_file() or path.is_dir())  # reading /dev/zero or a FIFO never ends
+    except (OSError, ValueError):
+        special = False  # read_bytes says what is wrong with the path
+    if special:
+        raise InputError(f"{path} is not a regular file (a device, pipe or socket); give a GeoJSON file")
+    try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"file not found: {path} (paths are relative to the mission file)") from None

@@ -39,13 +39,14 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from rangeguard.mission.config import MODEL_CONFIG, TUPLE_FROM_LIST
 from rangeguard.mission.vehicle import WindSpec
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
+    model_config = MODEL_CONFIG  # see docs: "Numbers"
 
 
 class NormalDist(_Strict):
@@ -108,7 +109,8 @@ class CorrelationSpec(_Strict):
     """Correlation of two dispersed parameters (Gaussian copula)."""
 
     between: tuple[str, str] = Field(
-        ..., description="The two parameter names, e.g. ['stages[0].burn_rate_scale', 'stages[1].burn_rate_scale']."
+        ..., **TUPLE_FROM_LIST,
+        description="The two parameter names, e.g. ['stages[0].burn_rate_scale', 'stages[1].burn_rate_scale'].",
     )
     rho: float = Field(..., gt=-1, lt=1, description="Correlation of their underlying standard normals (-1..1, exclusive).")
     description: str = Field("", description="The physics behind it.")

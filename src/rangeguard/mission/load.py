@@ -129,12 +129,57 @@ def _describe(err: typing.Mapping) -> str:
         kind = str(ctx.get("discriminator", "tag")).strip("'")
         msg = f"{kind} {ctx.get('tag')!r} is not one of {ctx.get('expected_tags', '')}"
     elif err["type"] == "finite_number":
-        msg = "must be a finite number (NaN and .inf are not allowed in a mission file)"
+        msg = _NOT_FINITE
+    elif err["type"] in _WRONG_TYPE:
+        msg = _wrong_type(err["type"], err.get("input"))
+    if msg == _NOT_FINITE:  # also the text 'nan' or 'inf' where a number goes
         field = owner.model_fields.get(name) if owner is not None and name is not None else None
         default = getattr(field, "default", None)
         if isinstance(default, float) and math.isinf(default) and str(err["loc"][-1]) == name:
             msg += f"; leave {name} out for no bound (its default, {default:g}, is open)"
     return f"{path}: {msg}"
+
+
+_NOT_FINITE = "must be a finite number (NaN and .inf are not allowed in a mission file)"
+
+_WRONG_TYPE = {"float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
+               "string_type": "text", "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping",
+               "model_attributes_type": "a mapping"}
+"""pydantic's type errors (the schema is strict: docs/mission-format.md, "Numbers") and what the field takes."""
+
+
+def _wrong_type(kind: str, value) -> str:
+    """What a field of a strict type says about a value of another type, with the fix where there is one."""
+    wanted = _WRONG_TYPE[kind]
+    if isinstance(value, str) and kind in ("float_type", "int_type"):
+        try:
+            number = float(value)
+        except ValueError:
+            return f"must be {wanted}, not the text {value!r}"
+        if not math.isfinite(number):
+            return _NOT_FINITE
+        return f"must be {wanted}, not the text {value!r}: write the number without quotes"
+    if isinstance(value, bool):
+        return f"must be {wanted}, not {str(value).lower()}" + (
+            " (a boolean is not a number)" if kind in ("float_type", "int_type") else "")
+    if kind == "float_type" and isinstance(value, int):  # an integer beyond the float range
+        return _NOT_FINITE
+    if kind == "int_type" and isinstance(value, float) and value.is_integer():
+        return f"must be {wanted}, not {value!r}: write {int(value)}"
+    if kind == "string_type" and isinstance(value, int | float):
+        return f"must be text, not the number {value!r}: put it in quotes if it is a name"
+    return f"must be {wanted}, not {_kind(value)}"
+
+
+def _kind(value) -> str:
+    """A YAML value in a message: 'the number 5', "the text 'x'", 'a list', 'a mapping', 'null'."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value!r}" if len(value) <= 40 else "a text"
+    return {dict: "a mapping", list: "a list", type(None): "null"}.get(type(value), f"a {type(value).__name__}")
 
 
 def _describe_all(errors: typing.Sequence[typing.Mapping]) -> list[str]:
@@ -164,11 +209,11 @@ def mission_from_dict(data, base_dir=".", source: str = "<mission>") -> m.Missio
     if not isinstance(data, dict):
         raise MissionError(source, ["(top level): the file must hold a mapping of sections (name, site, rules, ...)"])
     base_dir = Path(base_dir)
-    data, vehicle_dir = _resolve_includes(dict(data), base_dir)
+    data, vehicle_dir, included = _resolve_includes(dict(data), base_dir)
     try:
         mission = m.Mission.model_validate(data)
     except ValidationError as exc:
-        raise MissionError(source, _describe_all(exc.errors())) from None
+        raise MissionError(source, _in_included_files(_describe_all(exc.errors()), included)) from None
     problems, outlines = _cross_check(mission, base_dir)
     if mission.vehicle is not None:
         vehicle, bad = vehicle_path_problems(mission.vehicle, vehicle_dir)
@@ -181,19 +226,36 @@ def mission_from_dict(data, base_dir=".", source: str = "<mission>") -> m.Missio
     return mission
 
 
-def _resolve_includes(data: dict, base_dir: Path) -> tuple[dict, Path]:
+def _resolve_includes(data: dict, base_dir: Path) -> tuple[dict, Path, dict[str, Path]]:
     """Sections given as a file path (e.g. ``vehicle: vehicles/kairos.yaml``) are read in place.
 
-    Returns the data and the directory the vehicle's own relative paths (motor files) start from.
+    Returns the data, the directory the vehicle's own relative paths (motor files) start from, and the
+    file each included section came from.
     """
     vehicle_dir = base_dir
+    included = {}
     for key in ("vehicle", "sensors", "dispersions"):
         value = data.get(key)
         if isinstance(value, str):
-            data[key] = _read_yaml(base_dir / value, key, str(base_dir / value))
+            path = included[key] = base_dir / value
+            data[key] = _read_yaml(path, key, str(path))
+            if not isinstance(data[key], dict):  # an empty file would silently drop the section
+                found = "nothing (it is empty)" if data[key] is None else _kind(data[key])
+                raise MissionError(str(path), [f"{key}: the file holds {found}; it must hold the {key} section's "
+                                               "fields as a mapping (see docs/mission-format.md)"])
             if key == "vehicle":
                 vehicle_dir = (base_dir / value).parent
-    return data, vehicle_dir
+    return data, vehicle_dir, included
+
+
+def _in_included_files(lines: list[str], included: dict[str, Path]) -> list[str]:
+    """Each problem of a section read from its own file also names that file (where to fix it)."""
+    out = []
+    for line in lines:
+        path = line.split(": ", 1)[0]
+        key = next((k for k in included if path == k or path.startswith((k + ".", k + "["))), None)
+        out.append(line if key is None else f"{line} (in {included[key]})")
+    return out
 
 
 def _read_yaml(path: Path, key: str | None, source: str):
@@ -201,6 +263,8 @@ def _read_yaml(path: Path, key: str | None, source: str):
     what = f"{key}: " if key else ""
     hint = "paths are relative to the mission file" if key else "give the path to a mission YAML file (see missions/)"
     try:
+        if path.exists() and not (path.is_file() or path.is_dir()):  # reading /dev/zero or a FIFO never ends
+            raise MissionError(source, [f"{what}{path} is not a regular file (a device, pipe or socket); {hint}"])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise MissionError(source, [f"{what}file not found" + (f" ({path})" if key else "") + f"; {hint}"]) from None

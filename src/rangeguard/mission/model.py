@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from rangeguard.mission.config import MODEL_CONFIG
 from rangeguard.mission.dispersions import DispersionsSpec
 from rangeguard.mission.feasibility import (
     MAX_LIFTOFF_HEIGHT_M,
@@ -46,7 +47,7 @@ from rangeguard.mission.vehicle import VehicleFailureSpec, VehicleSpec
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
+    model_config = MODEL_CONFIG  # see docs: "Numbers"
 
 
 class NavSourceSpec(_Strict):
@@ -315,7 +316,7 @@ class RequirementsSpec(_Strict):
 class Mission(BaseModel):
     """A validated mission. Build it with :func:`rangeguard.mission.load_mission`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
+    model_config = ConfigDict(**MODEL_CONFIG, arbitrary_types_allowed=True)
 
     name: str = Field(..., min_length=1, description="Mission name.")
     description: str = Field("", description="Free text.")

@@ -141,6 +141,8 @@ def read_eng(path: str | os.PathLike) -> EngMotor:
     try:
         if p.is_dir():
             raise InputError(f"motor file {p} is a directory; give the path of a .eng file")
+        if p.exists() and not p.is_file():  # opening a FIFO waits for a writer forever
+            raise InputError(f"motor file {p} is not a regular file (a device, pipe or socket); give a .eng file")
         with p.open("rb") as fh:
             data = fh.read(MAX_ENG_BYTES + 1)
     except OSError as exc:

@@ -12,11 +12,13 @@ import itertools
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from rangeguard.mission.config import MODEL_CONFIG, TUPLE_FROM_LIST
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
+    model_config = MODEL_CONFIG  # see docs: "Numbers"
 
 
 def _increasing(values: list[float]) -> list[float]:
@@ -234,7 +236,7 @@ class SourceDisagreementRule(_RuleBase):
     """Two redundant nav sources disagree. Margin unit: m (position) or m/s (velocity)."""
 
     type: Literal["source_disagreement"]
-    sources: tuple[str, str] = Field(..., description="Names of the two nav sources to compare.")
+    sources: tuple[str, str] = Field(..., **TUPLE_FROM_LIST, description="Names of the two nav sources to compare.")
     quantity: Literal["position_m", "velocity_mps"] = Field("position_m", description="What to compare.")
     max_difference: float = Field(..., gt=0, description="Largest allowed |difference| in the quantity's unit.")
     max_age_s: float = Field(

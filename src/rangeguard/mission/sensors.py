@@ -30,7 +30,9 @@ import math
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
+
+from rangeguard.mission.config import MODEL_CONFIG, TUPLE_FROM_LIST
 
 NAV_FAULT_KINDS = (
     "gps_dropout",
@@ -62,7 +64,7 @@ vehicle's position; along/against_velocity follow the Earth-relative velocity.
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
+    model_config = MODEL_CONFIG  # see docs: "Numbers"
 
 
 class NavSourceModelSpec(_Strict):
@@ -159,7 +161,7 @@ class _OffsetMixin(_Strict):
     """A position offset: a vector in a frame, or a magnitude along a named direction."""
 
     offset_m: tuple[float, float, float] | None = Field(
-        None, description="Offset vector, m, in `frame` (give this OR magnitude_m + direction)."
+        None, **TUPLE_FROM_LIST, description="Offset vector, m, in `frame` (give this OR magnitude_m + direction)."
     )
     frame: Literal["enu", "ecef"] = Field(
         "enu", description="Frame of offset_m: enu = local East-North-Up at the vehicle; ecef = WGS84 ECEF axes."

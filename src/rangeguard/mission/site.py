@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, field_validator
+
+from rangeguard.mission.config import MODEL_CONFIG
 
 
 class SiteSpec(BaseModel):
     """Launch site: pad position on WGS84, liftoff epoch and nominal flight azimuth."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs: "Numbers"
+    model_config = MODEL_CONFIG  # see docs: "Numbers"
 
     name: str = Field("launch site", description="Human-readable site name.")
     lat_deg: float = Field(..., ge=-90, le=90, description="Pad geodetic latitude, degrees (WGS84).")
     lon_deg: float = Field(..., ge=-180, le=360, description="Pad longitude, degrees east (WGS84).")
     alt_m: float = Field(0.0, ge=-500, le=9000, description="Pad height above the WGS84 ellipsoid, m.")
     liftoff_epoch_utc: datetime | None = Field(
-        None, description="Planned liftoff epoch (ISO 8601, UTC). Nav time t_s is seconds from it (T+)."
+        None, strict=False,  # the date-time is written as ISO 8601 text; _date_time_text refuses a number
+        description="Planned liftoff epoch (ISO 8601, UTC). Nav time t_s is seconds from it (T+)."
     )
     launch_azimuth_deg: float = Field(
         ..., ge=-360, le=360,
         description="Nominal flight azimuth from the pad, degrees clockwise from north; defines downrange/crossrange.",
     )
+
+    @field_validator("liftoff_epoch_utc", mode="before")
+    @classmethod
+    def _date_time_text(cls, v):
+        # Lax datetime parsing would read a number as seconds since 1970 (``liftoff_epoch_utc: 5``).
+        if v is None or isinstance(v, (str, datetime)):
+            return v
+        raise ValueError(f"must be an ISO 8601 date-time such as 2026-03-05T02:00:00Z, not {type(v).__name__} {v!r}")

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rangeguard.errors import InputError
+from rangeguard.mission.config import MODEL_CONFIG
 from rangeguard.mission.motors import read_eng
 from rangeguard.mission.yaml_io import describe_yaml_error, load_yaml
 
-_CFG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # see docs/mission-format.md, "Numbers"
+_CFG = MODEL_CONFIG  # see docs/mission-format.md, "Numbers"
 
 
 def _strictly_increasing(values: list[float], name: str) -> None:

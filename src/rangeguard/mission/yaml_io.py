@@ -3,9 +3,13 @@
 PyYAML's ``safe_load`` builds only plain data (no ``!!python`` tags), but it
 silently keeps the last of two equal keys in a mapping, and its composer
 recurses once per nesting level, so a file nested a few thousand levels deep
-ends in a ``RecursionError`` instead of an answer. :class:`StrictSafeLoader`
-keeps the safe loader's tags and adds three refusals, each a
-``yaml.MarkedYAMLError`` that carries the line and column:
+ends in a ``RecursionError`` instead of an answer. It also follows YAML 1.1,
+where a number with an exponent but no decimal point or no exponent sign
+(``1e-3``, ``1.5e6``) is a string; the mission schema takes no string for a
+number (docs, "Numbers"), so :class:`StrictSafeLoader` reads such a plain
+scalar as the float YAML 1.2 (sec. 10.3.2) makes it. It keeps the safe
+loader's tags and adds three refusals, each a ``yaml.MarkedYAMLError`` that
+carries the line and column:
 
 - a key given twice in one mapping (YAML 1.2, sec. 3.2.1.1: keys are unique;
   merge keys ``<<`` may still be overridden, as YAML merge keys intend);
@@ -18,6 +22,8 @@ are all read with :func:`load_yaml`.
 """
 
 from __future__ import annotations
+
+import re
 
 import yaml
 from yaml.composer import ComposerError
@@ -32,6 +38,10 @@ MAX_NODES = 5_000_000
 file: ten times a 200 000-vertex inline area outline."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+"""A plain scalar such as ``1e-3``, ``-2E6`` or ``1.5e6``: a float in YAML 1.2's core schema, a string to
+PyYAML's YAML 1.1 resolver, whose float needs both a decimal point and a signed exponent (``1.5e+6``)."""
 
 
 class StrictSafeLoader(yaml.SafeLoader):
@@ -104,6 +114,9 @@ class StrictSafeLoader(yaml.SafeLoader):
                     )
                 first[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
+
+
+StrictSafeLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
 
 
 def load_yaml(text: str):

@@ -181,7 +181,7 @@ def collect_features(path, mission=None) -> tuple[object, list[Feature]]:
         mc = read_montecarlo(path)
         runs = [fl.read_flight(d) for d in sorted(path.iterdir()) if d.is_dir() and fl.is_flight_dir(d)]
     else:
-        raise InputError(f"{path}: not an output folder of rangeguard demo, simulate or validate")
+        raise fl.not_an_output_folder(path)
     if mc is not None:
         summary = {"mission": mc.mission_name} if mc.mission_name else {}
     else:

@@ -23,14 +23,14 @@ found from ``summary.json`` (:func:`resolve_mission`) or given by the user.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from rangeguard.errors import InputError
+from rangeguard.report import files
+from rangeguard.report.files import BOOLEAN, NUMBER, TEXT
 
 TRACK_FILES = ("track.parquet", "trajectories.parquet")
 DEMO_RULES_MISSIONS = {"validated": "kii-sso.yaml", "strict": "kii-sso-strict.yaml"}
@@ -107,6 +107,30 @@ def is_flight_dir(path: Path) -> bool:
     )
 
 
+def not_an_output_folder(path: Path) -> InputError:
+    """Why ``path`` is none of the output folders a report is made of: an InputError naming what is missing or
+    unreadable, to raise."""
+    from rangeguard.report.montecarlo import PREFERRED_TABLES
+
+    path = Path(path)
+    why = [f"{name} is a folder, not a file" for name in ("demo.json", "summary.json", "decisions.parquet",
+                                                          *TRACK_FILES, *PREFERRED_TABLES) if (path / name).is_dir()]
+    flight = {"summary.json": (path / "summary.json").is_file(),
+              "decisions.parquet": (path / "decisions.parquet").is_file(),
+              "trajectories.parquet (or track.parquet)": any((path / f).is_file() for f in TRACK_FILES)}
+    if (flight["decisions.parquet"] or flight["trajectories.parquet (or track.parquet)"]) and not all(flight.values()):
+        why.append("a flight folder needs summary.json, decisions.parquet and trajectories.parquet; missing: "
+                   + ", ".join(k for k, ok in flight.items() if not ok))
+    why += [f"{name} is not a readable Parquet table with the columns scenario (or case) and terminated"
+            for name in PREFERRED_TABLES if (path / name).is_file()]
+    return InputError(
+        f"{path}: nothing to report: not an output folder of rangeguard demo, simulate or validate --out (expected "
+        "demo.json; "
+        "or summary.json, decisions.parquet and trajectories.parquet; or runs.parquet)"
+        + "".join(f"; {w}" for w in why) + ("; " + files.RERUN if why else "")
+    )
+
+
 def is_demo_dir(path: Path) -> bool:
     return (Path(path) / "demo.json").is_file()
 
@@ -114,30 +138,54 @@ def is_demo_dir(path: Path) -> bool:
 def demo_run_dirs(path: Path) -> list[Path]:
     """The flight folders of a demo folder, in the order of demo.json."""
     path = Path(path)
-    runs = json.loads((path / "demo.json").read_text())
+    runs = files.read_json(path / "demo.json", top=list)
     out = []
-    for r in runs:
-        d = path / f"{r['scenario']}-{r['rules']}-{r['policy']}"
+    for k, r in enumerate(runs):
+        where = f"{path / 'demo.json'}: run {k}"
+        if not isinstance(r, dict):
+            raise InputError(f"{where} must be an object, found {files.describe(r)}; {files.RERUN}")
+        files.check_fields(r, {"scenario": (TEXT,), "rules": (TEXT,), "policy": (TEXT,)}, where)
+        d = path / f"{r.get('scenario')}-{r.get('rules')}-{r.get('policy')}"
         if is_flight_dir(d):
             out.append(d)
     extra = sorted(p for p in path.iterdir() if p.is_dir() and is_flight_dir(p) and p not in out)
     return out + extra
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read it as JSON ({exc}); rerun the command that wrote it") from None
+VEHICLE_FIELDS = {"terminated": (BOOLEAN,), "t_terminate_s": (NUMBER, "null"), "rule": (TEXT, "null"),
+                  "state": (TEXT, NUMBER), "orbit": ("object", "null"), "iip_entered_protected_area": (BOOLEAN, NUMBER)}
+SUMMARY_FIELDS = {**VEHICLE_FIELDS, "terminated": (BOOLEAN, NUMBER), "mission": (TEXT,), "scenario": (TEXT, "null"),
+                  "rules": (TEXT, "object"), "policy": (TEXT,), "lesson": (TEXT,), "reason": (TEXT, "null"),
+                  "n": (NUMBER,), "vehicles": ("list",)}
+"""The kinds of the members of a flight summary (demo: one vehicle; simulate: counts and a ``vehicles`` list
+of VEHICLE_FIELDS) that the report reads."""
+
+
+def _read_summary(path: Path) -> dict:
+    """A flight folder's summary.json, its members of the kinds the report reads (InputError otherwise)."""
+    summary = files.read_json(path)
+    files.check_fields(summary, SUMMARY_FIELDS, str(path))
+    for k, v in enumerate(summary.get("vehicles") or []):
+        if not isinstance(v, dict):
+            raise InputError(f"{path}: vehicles[{k}] must be an object, found {files.describe(v)}; {files.RERUN}")
+        files.check_fields(v, VEHICLE_FIELDS, f"{path}: vehicles[{k}]")
+    for k, v in enumerate(summary.get("vehicles") or [summary]):
+        if v.get("terminated") is True and not files.is_number(v.get("t_terminate_s")):
+            raise InputError(f"{path}: vehicle {k} is terminated but has no t_terminate_s; {files.RERUN}")
+    return summary
+
+
+TRACK_COLUMNS = {"vehicle": NUMBER, "t_s": NUMBER, "x_ecef_m": NUMBER, "y_ecef_m": NUMBER, "z_ecef_m": NUMBER,
+                 "vx_ecef_mps": NUMBER, "vy_ecef_mps": NUMBER, "vz_ecef_mps": NUMBER, "lat_deg": NUMBER,
+                 "lon_deg": NUMBER, "alt_m": NUMBER, "iip_lat_deg": NUMBER, "iip_lon_deg": NUMBER}
+DECISION_COLUMNS = {"t_s": NUMBER, "state": TEXT, "terminate_now": BOOLEAN, "fired_by": TEXT, "reason": TEXT,
+                    "iip_lat_deg": NUMBER, "iip_lon_deg": NUMBER}
+"""The columns (and their kinds) the report reads from a track file and from a decision log."""
 
 
 def read_tracks(path: Path) -> list[VehicleTrack]:
     """Every vehicle's truth track from a ``track.parquet`` / ``trajectories.parquet`` file."""
-    table = pq.read_table(path)
-    need = {"vehicle", "t_s", "x_ecef_m", "lat_deg", "lon_deg", "alt_m", "iip_lat_deg", "iip_lon_deg"}
-    missing = need - set(table.column_names)
-    if missing:
-        raise InputError(f"{path}: missing columns {sorted(missing)}; it is not a rangeguard track file")
+    table = files.read_table(path, TRACK_COLUMNS, "a rangeguard track file")
     cols = {k: table.column(k).to_numpy() for k in table.column_names}
     out = []
     for v in np.unique(cols["vehicle"]):
@@ -159,9 +207,9 @@ def read_tracks(path: Path) -> list[VehicleTrack]:
 
 def read_decisions(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
     """Columns of a decision log as arrays (strings as object arrays) and its rule names in order."""
-    table = pq.read_table(path)
-    if "t_s" not in table.column_names or "state" not in table.column_names:
-        raise InputError(f"{path}: not a rangeguard decision log (no t_s/state columns)")
+    table = files.read_table(path, DECISION_COLUMNS, "a rangeguard decision log")
+    files.columns_of_kind(table, "margin__", NUMBER, path)
+    files.columns_of_kind(table, "violated__", BOOLEAN, path)
     cols = {}
     for name in table.column_names:
         col = table.column(name)
@@ -191,7 +239,7 @@ def read_flight(path: Path) -> FlightRun:
             f"{path}: not a flight folder (needs summary.json, decisions.parquet and track.parquet or "
             "trajectories.parquet, as `rangeguard demo` or `rangeguard simulate` write)"
         )
-    summary = _read_json(path / "summary.json")
+    summary = _read_summary(path / "summary.json")
     track_file = next(path / f for f in TRACK_FILES if (path / f).is_file())
     decisions, rules = read_decisions(path / "decisions.parquet")
     vehicles = summary.get("vehicles") or [summary]
@@ -208,9 +256,17 @@ def mission_hint(path: Path, summary: dict) -> str | None:
     """
     if summary.get("mission"):
         return f"{summary['mission']}.yaml"
-    if summary.get("rules") in DEMO_RULES_MISSIONS:
+    if isinstance(summary.get("rules"), str) and summary["rules"] in DEMO_RULES_MISSIONS:
         return DEMO_RULES_MISSIONS[summary["rules"]]
     return None
+
+
+def _present(path: Path) -> bool:
+    """Something is at ``path``, or the path cannot even be looked at (a name too long): load_mission says which."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
 
 
 def resolve_mission(path: Path, summary: dict, mission=None):
@@ -227,12 +283,12 @@ def resolve_mission(path: Path, summary: dict, mission=None):
         return mission
     if mission is not None:
         p = Path(mission)
-        if p.is_file():
+        if _present(p):  # a file, or a folder or unreadable file that load_mission names as such
             return load_mission(p)
         from rangeguard.demo import missions_dir
 
         cand = missions_dir() / (p.name if p.suffix in (".yaml", ".yml") else f"{p.name}.yaml")
-        if cand.is_file():
+        if _present(cand):
             return load_mission(cand)
         raise InputError(f"mission '{mission}': no such file, nor a bundled mission {cand}; give a mission YAML path")
     hint = mission_hint(path, summary)

@@ -232,7 +232,8 @@ def build_report(path: Path, mission=None) -> tuple[str, str]:
     """(title, HTML text) of the report for a results folder (see the module docstring)."""
     path = Path(path)
     if not path.is_dir():
-        raise InputError(f"{path}: no such folder; give the output folder of demo, simulate or validate")
+        what = "is a file, not a folder" if path.exists() else "no such folder"
+        raise InputError(f"{path}: {what}; give the output folder of demo, simulate or validate")
     if fl.is_demo_dir(path):
         dirs = fl.demo_run_dirs(path)
         if not dirs:
@@ -259,10 +260,7 @@ def build_report(path: Path, mission=None) -> tuple[str, str]:
             run = fl.read_flight(d)
             sections.append(flight_section(run, m, d.name))
         return f"rangeguard validate: {m.name}", "\n".join(sections)
-    raise InputError(
-        f"{path}: nothing to report: expected demo.json (rangeguard demo), summary.json + decisions.parquet "
-        "(rangeguard simulate) or Monte Carlo results (rangeguard validate --out)"
-    )
+    raise fl.not_an_output_folder(path)
 
 
 def write_report(out_dir, mission=None, output=None) -> Path:

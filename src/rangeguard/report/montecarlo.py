@@ -53,6 +53,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from rangeguard.errors import InputError
+from rangeguard.report import files
+from rangeguard.report.files import BOOLEAN, NUMBER, TEXT
 
 REQUIRED = ("scenario", "terminated")
 ALIASES = {"case": "scenario", "rule": "fired_by", "t_fail_s": "t_fault_s", "iip_entered": "iip_entered_protected"}
@@ -210,8 +212,16 @@ def _has_columns(p: Path) -> bool:
 def _json_with_verdict(p: Path) -> bool:
     try:
         return "verdict" in json.loads(p.read_text())
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError):
         return False
+
+
+SUMMARY_FIELDS = {"verdict": (TEXT, "object"), "reasons": ("list",), "notes": ("list",), "mission": (TEXT,),
+                  "scenarios": ("object",)}
+"""The kinds of the members of a validate summary.json the report reads."""
+COLUMN_KINDS = {"scenario": TEXT, "case": TEXT, "terminated": BOOLEAN, "t_terminate_s": NUMBER, "t_fail_s": NUMBER,
+                "t_fault_s": NUMBER, "fired_by": TEXT, "rule": TEXT}
+"""The kinds of the per-flight columns the report computes with (any of them present)."""
 
 
 def is_montecarlo_dir(path: Path) -> bool:
@@ -226,10 +236,16 @@ def read_montecarlo(path: Path) -> MonteCarloResults:
     table_path = _first(path, PREFERRED_TABLES, "*.parquet", _has_columns)
     if table_path is None:
         raise InputError(f"{path}: no Parquet table with columns {list(REQUIRED)}; is this a `rangeguard validate --out` folder?")
-    table = pq.read_table(table_path)
+    names = set(pq.read_schema(table_path).names)
+    table = files.read_table(table_path, {k: v for k, v in COLUMN_KINDS.items() if k in names},
+                             "a Monte Carlo results table")
     runs = {k: table.column(k).to_pylist() for k in table.column_names}
+    for name in PREFERRED_JSON:  # a summary the folder names must be readable, not skipped as if absent
+        if (path / name).exists():
+            files.read_json(path / name)
     summary_path = _first(path, PREFERRED_JSON, "*.json", _json_with_verdict)
-    summary = json.loads(summary_path.read_text()) if summary_path else {}
+    summary = files.read_json(summary_path) if summary_path else {}
+    files.check_fields(summary, SUMMARY_FIELDS, str(summary_path))
     verdict = summary.get("verdict", {"text": "(no verdict found)"})
     if isinstance(verdict, str) and summary.get("reasons"):
         verdict = {"passed": verdict.strip().upper() == "PASS",

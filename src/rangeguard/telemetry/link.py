@@ -24,6 +24,7 @@ APID by :class:`SequenceChecker`:
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from collections import Counter
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class UdpAddress:
             raise InputError(f"{what} must look like udp://127.0.0.1:PORT; got {text!r}")
         try:
             host = socket.gethostbyname(parts.hostname)
-        except OSError:
+        except (OSError, UnicodeError):  # UnicodeError: a name the IDNA codec refuses (a label over 63 characters)
             raise InputError(f"{what}: cannot resolve host {parts.hostname!r}") from None
         return cls(host, port)
 
@@ -77,9 +78,9 @@ def parse_allow(text: str) -> frozenset[str]:
     for item in (s.strip() for s in text.split(",")):
         if not item:
             continue
-        try:
-            socket.inet_aton(item)
-        except OSError:
+        try:  # the dotted quad a sender's address is compared with (socket.inet_aton would also take '0' or '127.1')
+            ipaddress.IPv4Address(item)
+        except ValueError:
             raise InputError(f"--allow: {item!r} is not an IPv4 address (e.g. 127.0.0.1)") from None
         out.add(item)
     if not out:
