@@ -1,36 +1,47 @@
-"""Nav logs: the documented table of navigation samples that replay and the streamer read.
+"""Nav logs: the table of navigation samples that replay and the streamer read (CSV or Parquet).
 
-Columns (CSV with a header row, or Parquet):
+The format, one place: :data:`COLUMNS` lists every column with its kind, unit
+and meaning, and :data:`KINDS` what each kind of column may hold;
+``docs/navlog.md`` (where ``rangeguard replay --help`` points) shows that
+table and is checked against it by tests/unit/test_navlog.py. Types are
+strict: a number column (``t_s``, positions, velocities, attitude, rates,
+``receive_time_s``) holds integers or floats, never booleans or text; a flag
+column (``valid``, ``health_<STRING>``) holds booleans or 0/1. An empty
+(null) or NaN ``valid`` counts as invalid.
 
-=================  ========  ===============================================
-column             required  meaning
-=================  ========  ===============================================
-t_s                yes       time of validity, s from the liftoff epoch (T+)
-x_ecef_m ...       yes       ECEF position x, y, z (m): x_ecef_m, y_ecef_m, z_ecef_m
-vx_ecef_mps ...    yes       Earth-relative ECEF velocity (m/s): vx_, vy_, vz_ecef_mps
-qw, qx, qy, qz     no        attitude quaternion body->ECEF, scalar first
-p_rad_s ...        no        body rates about x, y, z (rad/s): p_rad_s, q_rad_s, r_rad_s
-source             yes       nav source name (as in the mission) or index
-valid              no        the source's validity flag (default true)
-receive_time_s     no        when the sample arrived, on the T+ axis (default: derived from t_s, below)
-health_<STRING>    no        that AFTS string's self-reported health (default true)
-=================  ========  ===============================================
+Reading. :class:`NavLogReader` reads a log in batches of ``batch_rows``
+rows (Parquet page by page, even from one large row group; CSV in small
+text blocks) and yields :class:`NavLog` chunks in file order, so a log of
+any length replays in bounded memory; :func:`read_navlog` and
+:func:`from_table` concatenate the same chunks for callers that want the
+whole log at once.
 
 The receive clock. ``rangeguard replay`` steps the engine on the same clock
 as ``rangeguard run`` (rangeguard.engine.driver): on each sample, and on
 silent cycles whenever nothing arrived for one cycle, at the receive times.
 A log without ``receive_time_s`` (e.g. a GPS log) gets a clock derived from
 its times of validity that one glitched time tag cannot move
-(:func:`derived_receive_clock`). A Parquet log written by ``rangeguard run``
-also carries, in its schema metadata, the receive time at which the run's
-clock stopped (``rangeguard.clock_end_s``): replay steps silent cycles up to
-it, so a run that ended in silence replays to the same decision.
+(:func:`derived_receive_clock`). The derived clock of a row depends on the
+:data:`DERIVED_CLOCK_NEIGHBOURS` rows on each side of it and on three
+figures of the whole log (its median time step, whether any row is on the
+log's timeline, and the first such row's time): the reader takes those in a
+first pass over the time columns alone (``t_s``, and ``receive_time_s``:
+when every row has one, nothing is derived) and a second that stops at the
+first row on the timeline (usually within the first batch), then holds
+back the last few rows of each batch until the rows after them are read, so
+the clock of a streamed log is exactly the clock of the whole log. A Parquet log written by ``rangeguard
+run`` also carries, in its schema metadata, the receive time at which the
+run's clock stopped (``rangeguard.clock_end_s``): replay steps silent cycles
+up to it, so a run that ended in silence replays to the same decision.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -40,16 +51,71 @@ import pyarrow.parquet as pq
 
 from rangeguard.errors import InputError
 
+DOC = "docs/navlog.md"
+"""Where the nav log format is documented for users (``rangeguard replay --help`` names it)."""
+
+NUMBER, FLAG, SOURCE = "number", "flag", "source"
+KINDS = {
+    NUMBER: "numbers (an integer or floating-point column; in a CSV, decimal numbers), not true/false or text",
+    FLAG: "true/false (a boolean column, or the integers 0 and 1; in a CSV, true/false or 1/0)",
+    SOURCE: "nav source names as in the mission's nav_sources (text) or their indices (integers from 0)",
+}
+"""What a column of each kind may hold (empty cells and NaN: see each column's meaning)."""
+
+
+@dataclass(frozen=True)
+class NavLogColumn:
+    """One column of the nav log format: name, kind (:data:`KINDS`), whether required, unit, meaning."""
+
+    name: str
+    kind: str
+    required: bool
+    unit: str
+    meaning: str
+
+
+_INVALID = "Empty or NaN: the sample is invalid (rejected, counted as invalid)."
+COLUMNS: tuple[NavLogColumn, ...] = (
+    NavLogColumn("t_s", NUMBER, True, "s", f"Time of validity, seconds from the liftoff epoch (T+). {_INVALID}"),
+    *(NavLogColumn(f"{c}_ecef_m", NUMBER, True, "m", f"WGS84 ECEF position, {c}. {_INVALID}") for c in "xyz"),
+    *(NavLogColumn(f"v{c}_ecef_mps", NUMBER, True, "m/s", f"Earth-relative velocity in ECEF, {c}. {_INVALID}")
+      for c in "xyz"),
+    *(NavLogColumn(f"q{c}", NUMBER, False, "—", f"Attitude quaternion body->ECEF (Hamilton, scalar first), {c} part. "
+                   "Absent, empty or NaN: no attitude (attitude rules do not judge the sample).") for c in "wxyz"),
+    *(NavLogColumn(f"{c}_rad_s", NUMBER, False, "rad/s", f"Body rate about body {axis}. Absent, empty or NaN: no rate "
+                   "(body-rate rules do not judge the sample).") for c, axis in zip("pqr", "xyz", strict=True)),
+    NavLogColumn("source", SOURCE, True, "—", "The nav source that produced the sample: its name in the mission's "
+                 "nav_sources, or its index (0 = the first). Rows of other sources are rejected and counted."),
+    NavLogColumn("valid", FLAG, False, "—", "The source's own validity flag. Absent: true. Empty or NaN: false "
+                 "(the sample is rejected as invalid)."),
+    NavLogColumn("receive_time_s", NUMBER, False, "s", "When the sample arrived, on the T+ axis: the clock the "
+                 "engine steps on and judges data loss by. Absent, empty or NaN: derived from t_s (the receive "
+                 "clock, below)."),
+    NavLogColumn("health_<STRING>", FLAG, False, "—", "AFTS string STRING's self-reported health (one column per "
+                 "string of the mission). Absent, empty or NaN: healthy."),
+)  # fmt: skip
+"""The nav log format. Rows are samples in arrival order (never re-sorted: consecutive rows with the same
+``t_s`` form one engine cycle). Other columns are ignored."""
+
+HEALTH_PREFIX = "health_"
 POSITION = ("x_ecef_m", "y_ecef_m", "z_ecef_m")
 VELOCITY = ("vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps")
 QUATERNION = ("qw", "qx", "qy", "qz")
 RATES = ("p_rad_s", "q_rad_s", "r_rad_s")
-REQUIRED = ("t_s", *POSITION, *VELOCITY, "source")
+REQUIRED = tuple(c.name for c in COLUMNS if c.required)
+_KIND = {c.name: c.kind for c in COLUMNS}
+
+DEFAULT_BATCH_ROWS = 16_384
+"""Rows per batch a nav log is read and converted in (memory per batch: a few hundred bytes a row)."""
+CSV_BLOCK_BYTES = 1 << 16
+"""Bytes of CSV text parsed at a time (a row must fit in one; the reader reads a few blocks ahead)."""
+PARQUET_BUFFER_BYTES = 1 << 16
+"""Read buffer per Parquet column: a large row group is read piece by piece, not loaded whole."""
 
 
 @dataclass(frozen=True, eq=False)
 class NavLog:
-    """A nav log as numpy columns (one row per sample, file order)."""
+    """A nav log, or a chunk of one, as numpy columns (one row per sample, file order)."""
 
     t_s: np.ndarray
     r_ecef: np.ndarray
@@ -69,77 +135,256 @@ class NavLog:
     def __len__(self) -> int:
         return self.t_s.shape[0]
 
+    def rows(self, start: int, stop: int | None = None) -> NavLog:
+        """Rows ``start:stop`` (views)."""
+        s = slice(start, stop)
+        rows: dict[str, Any] = {f: getattr(self, f)[s] for f in _ROW_FIELDS if getattr(self, f) is not None}
+        return replace(self, **rows)
 
-def read_table(path) -> pa.Table:
-    """A nav log file as a pyarrow Table (format from the extension: .csv or .parquet)."""
+    @staticmethod
+    def concat(logs: list[NavLog]) -> NavLog:
+        """Chunks of one log (same columns) as one; unknown sources merged."""
+        if len(logs) == 1:
+            return logs[0]
+        first = logs[0]
+        rows: dict[str, Any] = {f: None if getattr(first, f) is None else np.concatenate([getattr(x, f) for x in logs])
+                                for f in _ROW_FIELDS}
+        unknown = tuple(sorted({s for x in logs for s in x.unknown_sources}))
+        return replace(first, **rows, unknown_sources=unknown)
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(NavLog) if f.name not in ("unknown_sources", "has_receive_times",
+                                                                       "clock_end_s"))
+
+
+# --- column types ---------------------------------------------------------------------------
+
+
+def _kind(name: str) -> str | None:
+    return FLAG if name.startswith(HEALTH_PREFIX) else _KIND.get(name)
+
+
+def _type_ok(kind: str, t: pa.DataType) -> bool:
+    if pa.types.is_null(t):
+        return True  # an all-empty column: every cell empty
+    if kind == NUMBER:
+        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+    if kind == FLAG:
+        return pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _describe(t: pa.DataType) -> str:
+    if pa.types.is_boolean(t):
+        return "true/false values"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+        return "text"
+    if pa.types.is_floating(t):
+        return "floating-point numbers"
+    return f"values of type {t}"
+
+
+def _refuse(where: str, name: str, found: str) -> InputError:
+    kind = _kind(name)
+    must = "" if kind is None else f"; it must hold {KINDS[kind]}"
+    return InputError(f"{where}: column '{name}' holds {found}{must} (nav log format: {DOC})")
+
+
+def check_columns(schema: pa.Schema, where: str = "nav log", string_names: list[str] | None = None) -> None:
+    """Raise :class:`InputError` for a missing required column or a column of the wrong type (of the
+    ``health_`` columns, those of ``string_names``; all of them when None)."""
+    names = schema.names
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise InputError(f"{where}: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)} "
+                         f"(nav log format: {DOC})")
+    health = None if string_names is None else {HEALTH_PREFIX + s for s in string_names}
+    for f in schema:
+        kind = _kind(f.name)
+        if kind is None or (health is not None and f.name.startswith(HEALTH_PREFIX) and f.name not in health):
+            continue  # not part of the format, or the health of a string the mission does not have: ignored
+        if not _type_ok(kind, f.type):
+            raise _refuse(where, f.name, _describe(f.type))
+
+
+# --- batch sources: where the rows come from ----------------------------------------------------
+
+
+class _TableSource:
+    def __init__(self, table: pa.Table):
+        self.table = table
+        self.schema = table.schema
+
+    def batches(self, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        yield from self.table.select(columns).to_batches(max_chunksize=batch_rows)
+
+
+class _ParquetSource:
+    def __init__(self, path: Path, where: str):
+        self.path, self.where = path, where
+        with _arrow_errors(where):
+            self.schema = pq.read_schema(path)  # the footer only
+
+    def batches(self, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        with _arrow_errors(self.where):
+            f = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
+            try:
+                yield from f.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False)
+            finally:
+                f.close()
+
+
+_CSV_CONVERSION = re.compile(
+    r"In CSV column #(?P<col>\d+): .*CSV conversion error to \w+: invalid value '(?P<value>.*)'", re.DOTALL)
+
+
+def _csv_read_options() -> pacsv.ReadOptions:
+    # one block at a time: parsing ahead on threads would hold several blocks (and the pool keeps them)
+    return pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False)
+
+
+class _CsvSource:
+    """A CSV log: number columns are read as float64 and flag columns as booleans (so a cell that is
+    neither is a clear error naming its column); the source column's type is inferred (names or indices)."""
+
+    def __init__(self, path: Path, where: str):
+        self.path, self.where = path, where
+        with _arrow_errors(where):
+            reader = pacsv.open_csv(path, read_options=_csv_read_options())
+            inferred = reader.schema
+            reader.close()
+        self.names = inferred.names
+        forced = {NUMBER: pa.float64(), FLAG: pa.bool_()}
+        self.types: dict[str, pa.DataType] = {}
+        for f in inferred:
+            kind = _kind(f.name)
+            self.types[f.name] = forced[kind] if kind in forced else f.type
+        self.schema = pa.schema([(n, self.types[n]) for n in self.names])
+
+    def batches(self, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        convert = pacsv.ConvertOptions(include_columns=columns, column_types={c: self.types[c] for c in columns})
+        try:
+            reader = pacsv.open_csv(self.path, read_options=_csv_read_options(), convert_options=convert)
+            try:
+                yield from reader
+            finally:
+                reader.close()
+        except pa.ArrowInvalid as exc:
+            m = _CSV_CONVERSION.search(str(exc))
+            if m is None:
+                raise InputError(f"cannot read nav log {self.where}: {exc}") from None
+            col = int(m["col"])  # the message numbers the file's columns from 0
+            name = self.names[col] if col < len(self.names) else f"#{col}"
+            raise _refuse(self.where, name, f"'{m['value']}'") from None
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"cannot read nav log {self.where}: {exc}") from None
+
+
+class _arrow_errors:
+    """Turns an unreadable file (not Parquet, truncated, unreadable) into an InputError."""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is not None and isinstance(exc, (pa.ArrowException, OSError)):
+            raise InputError(f"cannot read nav log {self.where}: {exc}") from None
+        return False
+
+
+def _open_source(path, where: str):
     path = Path(path)
     if not path.exists():
         raise InputError(f"nav log not found: {path}")
+    if path.is_dir():
+        raise InputError(f"nav log {path} is a directory; give a .csv or .parquet file")
     suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pq.read_table(path)
-        if suffix in (".csv", ".txt"):
-            return pacsv.read_csv(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"cannot read nav log {path}: {exc}") from None
+    if suffix in (".parquet", ".pq"):
+        return _ParquetSource(path, where)
+    if suffix in (".csv", ".txt"):
+        return _CsvSource(path, where)
     raise InputError(f"nav log {path}: unknown format '{suffix}'; use .csv or .parquet")
 
 
-def _column(table: pa.Table, name: str, default=None) -> np.ndarray:
-    if name not in table.column_names:
-        return default
-    col = table.column(name)
-    try:
-        return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise InputError(f"nav log column '{name}' must hold numbers") from None
+# --- converting a batch -------------------------------------------------------------------------
 
 
-def from_table(table: pa.Table, source_names: list[str], string_names: list[str], where: str = "nav log") -> NavLog:
-    """Validate columns and convert to arrays; a missing column is a clear error naming it."""
-    missing = [c for c in REQUIRED if c not in table.column_names]
-    if missing:
-        raise InputError(
-            f"{where}: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)} "
-            "(see rangeguard.replay.navlog for the format)"
-        )
-    n = table.num_rows
-    t = _column(table, "t_s")
-    r = np.stack([_column(table, c) for c in POSITION], axis=1)
-    v = np.stack([_column(table, c) for c in VELOCITY], axis=1)
-    nan = np.full(n, np.nan)
-    q = np.stack([_column(table, c, nan) for c in QUATERNION], axis=1)
-    w = np.stack([_column(table, c, nan) for c in RATES], axis=1)
-    src_col = table.column("source")
-    unknown: set[str] = set()
-    if pa.types.is_integer(src_col.type):
-        source = src_col.to_numpy(zero_copy_only=False).astype(np.int64)
-        source = np.where((source >= 0) & (source < len(source_names)), source, -1)
-    else:
-        names = [str(s) for s in src_col.cast(pa.string()).to_pylist()]
-        index = {name: i for i, name in enumerate(source_names)}
-        source = np.array([index.get(s, -1) for s in names], dtype=np.int64)
-        unknown = {s for s in names if s not in index}
-    if "valid" in table.column_names:
-        vcol = table.column("valid")
-        if not pa.types.is_boolean(vcol.type):
-            vcol = pc.not_equal(vcol.cast(pa.float64()), 0.0)
-        valid = vcol.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
-    else:
-        valid = np.ones(n, bool)
-    has_receive = "receive_time_s" in table.column_names
-    recv = derived_receive_clock(t)
-    if has_receive:  # recorded receive times; a missing one (null, NaN) falls back to the derived clock
-        recorded = _column(table, "receive_time_s")
-        recv = np.where(np.isfinite(recorded), recorded, recv)
+def _numbers(batch, name: str) -> np.ndarray:
+    """A number column as float64 (a writable copy); empty cells are NaN."""
+    col = batch.column(name)
+    if not pa.types.is_float64(col.type):
+        col = col.cast(pa.float64())
+    return np.array(col.to_numpy(zero_copy_only=False), dtype=np.float64)  # nulls -> NaN; a writable copy
+
+
+def _numbers_if_any(batch, name: str) -> np.ndarray | None:
+    return _numbers(batch, name) if name in batch.schema.names else None
+
+
+def _flags(batch, name: str, empty: bool, where: str, row0: int) -> np.ndarray | None:
+    """A flag column as bool; empty cells and NaN are ``empty``; a number other than 0 or 1 is an error."""
+    if name not in batch.schema.names:
+        return None
+    col = batch.column(name)
+    if pa.types.is_boolean(col.type):
+        return np.asarray(col.fill_null(empty).to_numpy(zero_copy_only=False), dtype=bool)
+    x = np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    missing = np.isnan(x)
+    bad = ~missing & (x != 0.0) & (x != 1.0)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise _refuse(where, name, f"{x[k]:g} (row {row0 + k + 1})")
+    return np.where(missing, empty, x == 1.0)
+
+
+def _stack(batch, names, n: int) -> np.ndarray:
+    cols = [_numbers_if_any(batch, c) for c in names]
+    return np.stack([np.full(n, np.nan) if c is None else c for c in cols], axis=1)
+
+
+def _sources(batch, source_names: list[str]) -> tuple[np.ndarray, set[str]]:
+    col = batch.column("source")
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if pa.types.is_integer(col.type):
+        index = np.asarray(col.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return np.where((index >= 0) & (index < len(source_names)), index, -1), set()
+    if pa.types.is_null(col.type):
+        return np.full(len(col), -1, np.int64), {"(empty)"} if len(col) else set()
+    index = pc.index_in(col, value_set=pa.array(source_names, col.type)).fill_null(-1)
+    index = np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)
+    unknown = set()
+    if (index < 0).any():
+        names = pc.unique(col.filter(pa.array(index < 0))).to_pylist()
+        unknown = {"(empty)" if s is None else s for s in names}
+    return index, unknown
+
+
+def _convert(batch, source_names: list[str], string_names: list[str], where: str, row0: int,
+             clock_end_s: float | None) -> NavLog:
+    """One batch as a NavLog chunk; ``receive_time_s`` as recorded (NaN where absent: the caller derives it)."""
+    n = batch.num_rows
+    t = _numbers(batch, "t_s")
+    recorded = _numbers_if_any(batch, "receive_time_s")
+    source, unknown = _sources(batch, source_names)
+    valid = _flags(batch, "valid", False, where, row0)
     health = None
-    hcols = [f"health_{s}" for s in string_names]
-    if any(c in table.column_names for c in hcols):
-        health = np.stack([(_column(table, c, np.ones(n)) != 0) for c in hcols], axis=1)
-    return NavLog(t, r, v, q, w, source, valid, recv, health, tuple(sorted(unknown)), has_receive,
-                  clock_end_s(table))
+    hcols = [HEALTH_PREFIX + s for s in string_names]
+    if any(c in batch.schema.names for c in hcols):
+        health = np.stack([np.ones(n, bool) if h is None else h
+                           for h in (_flags(batch, c, True, where, row0) for c in hcols)], axis=1)
+    return NavLog(t, _stack(batch, POSITION, n), _stack(batch, VELOCITY, n), _stack(batch, QUATERNION, n),
+                  _stack(batch, RATES, n), source, np.ones(n, bool) if valid is None else valid,
+                  np.full(n, np.nan) if recorded is None else recorded, health, tuple(sorted(unknown)),
+                  recorded is not None, clock_end_s)
 
+
+# --- the derived receive clock ------------------------------------------------------------------
 
 CLOCK_END_KEY = b"rangeguard.clock_end_s"
 """Schema metadata key of a recorded nav log: the receive time (T+ s) at which the run's clock stopped."""
@@ -150,14 +395,147 @@ DERIVED_CLOCK_MIN_TOLERANCE_S = 1.0
 """Smallest time difference (s) within which two nearby rows count as agreeing (see derived_receive_clock)."""
 
 
-def clock_end_s(table: pa.Table) -> float | None:
-    """The ``rangeguard.clock_end_s`` metadata of a nav log table (None when absent or unreadable)."""
-    meta = table.schema.metadata or {}
+def clock_end_s(schema_or_table) -> float | None:
+    """The ``rangeguard.clock_end_s`` metadata of a nav log's schema (None when absent or unreadable)."""
+    schema = getattr(schema_or_table, "schema", schema_or_table)
+    meta = schema.metadata or {}
     try:
         value = float(meta[CLOCK_END_KEY].decode())
     except (KeyError, ValueError, UnicodeDecodeError):
         return None
     return value if np.isfinite(value) else None
+
+
+class _StepCounter:
+    """The positive steps between consecutive finite times of validity, counted by value, so that their
+    median (the log's sample period) is exact however the log is cut into batches. Memory: one value and
+    count per distinct step (a clean periodic log has a handful; a jittered one up to one per row)."""
+
+    def __init__(self):
+        self.values = np.empty(0)
+        self.counts = np.empty(0, np.int64)
+        self._last = np.nan
+        self._new: list[np.ndarray] = []  # steps not yet merged into values/counts
+        self._new_size = 0
+
+    def add(self, t: np.ndarray) -> None:
+        f = t[np.isfinite(t)]
+        if f.size == 0:
+            return
+        steps = np.diff(f if np.isnan(self._last) else np.concatenate(([self._last], f)))
+        self._last = f[-1]
+        self._new.append(steps[steps > 0])
+        self._new_size += self._new[-1].size
+        if self._new_size > max(self.values.size, 1 << 16):  # merge when the new steps outweigh the merged ones
+            self._merge()
+
+    def _merge(self) -> None:
+        values, inverse = np.unique(np.concatenate([self.values, *self._new]), return_inverse=True)
+        counts = np.zeros(values.size, np.int64)
+        np.add.at(counts, inverse, np.concatenate([self.counts, np.ones(self._new_size, np.int64)]))
+        self.values, self.counts = values, counts
+        self._new, self._new_size = [], 0
+
+    def median(self) -> float:
+        """``np.median`` of all the steps (0.0 when there are none)."""
+        self._merge()
+        n = int(self.counts.sum())
+        if n == 0:
+            return 0.0
+        ends = np.cumsum(self.counts)  # rank r (0-based) is values[first index with ends > r]
+        lo, hi = self.values[np.searchsorted(ends, [(n - 1) // 2, n // 2], side="right")]
+        return float(np.mean([lo, hi]))  # numpy's median: the middle value, or the mean of the two middle ones
+
+
+class _Window:
+    """Times of validity with :data:`DERIVED_CLOCK_NEIGHBOURS` rows of context on either side, as chunks
+    arrive: :meth:`push` returns the rows whose following neighbours are known, with their context."""
+
+    def __init__(self):
+        w = DERIVED_CLOCK_NEIGHBOURS
+        self._left = np.full(w, np.nan)  # the rows before the held ones (NaN: before the log)
+        self._held = np.empty(0)
+
+    def push(self, t: np.ndarray) -> tuple[np.ndarray, int]:
+        """``(ext, ready)``: ``ext[w:w + ready]`` are the next ``ready`` rows, with w rows before and after."""
+        w = DERIVED_CLOCK_NEIGHBOURS
+        buf = np.concatenate((self._held, t))
+        ready = max(buf.size - w, 0)
+        ext = np.concatenate((self._left, buf))
+        self._left = ext[ready:ready + w]
+        self._held = buf[ready:]
+        return ext, ready
+
+    def finish(self) -> tuple[np.ndarray, int]:
+        """The held rows, with NaN (nothing) after them."""
+        ext = np.concatenate((self._left, self._held, np.full(DERIVED_CLOCK_NEIGHBOURS, np.nan)))
+        ready, self._held = self._held.size, np.empty(0)
+        return ext, ready
+
+
+class _DerivedClock:
+    """:func:`derived_receive_clock`, chunk by chunk: ``period`` (the log's median step), ``start_s`` (the
+    time of its first row on the timeline; None: no finite time at all) and ``fallback`` (no row of the
+    log is on the timeline: every finite row counts) are figures of the whole log."""
+
+    def __init__(self, period: float, start_s: float | None = None, fallback: bool = False):
+        self.tol = max(DERIVED_CLOCK_MIN_TOLERANCE_S, (DERIVED_CLOCK_NEIGHBOURS + 1) * period)
+        self.start_s = start_s
+        self.fallback = fallback
+        self._running = -np.inf
+
+    def on_line(self, ext: np.ndarray, ready: int) -> np.ndarray:
+        """Which of the rows ``ext[w:w + ready]`` are on the log's timeline (finite and supported)."""
+        w = DERIVED_CLOCK_NEIGHBOURS
+        core = ext[w:w + ready]
+        finite = np.isfinite(core)
+        if self.fallback:
+            return finite
+        support = np.zeros(ready, np.int64)
+        with np.errstate(invalid="ignore"):
+            for d in range(1, w + 1):
+                support += np.abs(core - ext[w - d:w - d + ready]) <= self.tol  # NaN never agrees
+                support += np.abs(core - ext[w + d:w + d + ready]) <= self.tol
+        return finite & (support >= w)
+
+    def __call__(self, ext: np.ndarray, ready: int) -> np.ndarray:
+        """The clock of the rows ``ext[w:w + ready]`` (chunks in order)."""
+        w = DERIVED_CLOCK_NEIGHBOURS
+        if self.start_s is None:
+            return np.zeros(ready)
+        times = np.where(self.on_line(ext, ready), ext[w:w + ready], -np.inf)
+        clock = np.maximum.accumulate(np.concatenate(([self._running], times)))[1:]
+        if ready:
+            self._running = clock[-1]
+        clock[clock == -np.inf] = self.start_s  # before the first row on the timeline
+        return clock
+
+    @classmethod
+    def for_log(cls, period: float, t_chunks: Iterable[np.ndarray]) -> _DerivedClock:
+        """The clock of a log with this median step, its times of validity read in chunks until the
+        first row on the timeline (usually in the first chunk)."""
+        probe = cls(period)
+        window = _Window()
+        first_finite = None
+        for ext, ready in _windows(window, t_chunks):
+            on = probe.on_line(ext, ready)
+            core = ext[DERIVED_CLOCK_NEIGHBOURS:DERIVED_CLOCK_NEIGHBOURS + ready]
+            if on.any():
+                return cls(period, float(core[np.argmax(on)]))
+            finite = np.isfinite(core)
+            if first_finite is None and finite.any():
+                first_finite = float(core[np.argmax(finite)])
+        return cls(period, first_finite, fallback=True)
+
+
+def _windows(window: _Window, t_chunks: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, int]]:
+    for t in t_chunks:
+        ext, ready = window.push(t)
+        if ready:
+            yield ext, ready
+    ext, ready = window.finish()
+    if ready:
+        yield ext, ready
 
 
 def derived_receive_clock(t_s: np.ndarray) -> np.ndarray:
@@ -167,38 +545,142 @@ def derived_receive_clock(t_s: np.ndarray) -> np.ndarray:
     :data:`DERIVED_CLOCK_NEIGHBOURS`) whose time differs from it by at most a tolerance (the larger
     of :data:`DERIVED_CLOCK_MIN_TOLERANCE_S` and w + 1 sample periods, the period being the median
     positive step of the log). A row with at least w supporters is on the log's timeline; the clock
-    is the running maximum of those rows' times, carried over the others. So the clock follows the
-    log, a real gap included (the first row after it is supported by the w after it), never goes
-    back, and a burst of up to w glitched time tags (1e9, or a time in the past) moves it not at
-    all: the engine's nav gate then sees those samples ahead of or behind the clock and rejects
-    them. A log with no supported row (fewer than w + 1 rows) uses its own running maximum.
+    is the running maximum of those rows' times, carried over the others (and the first such row's
+    time before it). So the clock follows the log, a real gap included (the first row after it is
+    supported by the w after it), never goes back, and a burst of up to w glitched time tags (1e9,
+    or a time in the past) moves it not at all: the engine's nav gate then sees those samples ahead
+    of or behind the clock and rejects them. A log with no supported row (fewer than w + 1 rows)
+    uses its own running maximum.
+
+    :class:`NavLogReader` computes the same clock batch by batch (this function is that computation
+    with the whole log as one batch).
     """
-    t = np.asarray(t_s, dtype=np.float64)
-    n = t.size
-    w = DERIVED_CLOCK_NEIGHBOURS
-    finite = np.isfinite(t)
-    steps = np.diff(t[finite])
-    steps = steps[steps > 0]
-    period = float(np.median(steps)) if steps.size else 0.0
-    tol = max(DERIVED_CLOCK_MIN_TOLERANCE_S, (w + 1) * period)
-    support = np.zeros(n, np.int64)
-    with np.errstate(invalid="ignore"):
-        for d in range(1, w + 1):
-            agree = np.abs(t[d:] - t[:-d]) <= tol  # row k and row k + d agree (False with NaN)
-            support[:-d] += agree
-            support[d:] += agree
-    on_line = finite & (support >= w)
-    if not on_line.any():
-        on_line = finite
-    times = np.where(on_line, t, -np.inf)
-    clock = np.maximum.accumulate(times) if n else times
-    first = np.flatnonzero(on_line)
-    if first.size == 0:
-        return np.zeros_like(t)
-    clock[: first[0]] = t[first[0]]
-    return clock
+    t = np.asarray(t_s, dtype=np.float64).reshape(-1)
+    steps = _StepCounter()
+    steps.add(t)
+    clock = _DerivedClock.for_log(steps.median(), [t])
+    return np.concatenate([clock(ext, ready) for ext, ready in _windows(_Window(), [t])] or [np.zeros(0)])
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+class NavLogReader:
+    """A nav log read in batches. Iterating yields :class:`NavLog` chunks in file order (each at most
+    ``batch_rows`` rows plus the few held back for the derived clock); every iteration reads the file
+    again. The columns and their types are checked on opening (a CSV's cells as they are read).
+
+    ``log``: a path (.csv, .txt, .parquet, .pq) or a pyarrow Table. After an iteration,
+    :attr:`unknown_sources` holds the source names of the rows that named none of the mission's.
+    """
+
+    def __init__(self, log, source_names: list[str], string_names: list[str], *, where: str | None = None,
+                 batch_rows: int = DEFAULT_BATCH_ROWS):
+        if batch_rows < 1:
+            raise ValueError(f"batch_rows must be at least 1; got {batch_rows}")
+        if isinstance(log, pa.Table):
+            self.where = where or "nav log"
+            self._source = _TableSource(log)
+        else:
+            self.where = where or str(log)
+            self._source = _open_source(log, self.where)
+        self.source_names = list(source_names)
+        self.string_names = list(string_names)
+        self.batch_rows = int(batch_rows)
+        schema = self._source.schema
+        check_columns(schema, self.where, self.string_names)
+        self.clock_end_s = clock_end_s(schema)
+        self.has_receive_times = "receive_time_s" in schema.names
+        wanted = {c.name for c in COLUMNS} | {HEALTH_PREFIX + s for s in self.string_names}
+        self.columns = [c for c in schema.names if c in wanted]
+        self.unknown_sources: tuple[str, ...] = ()
+
+    def _batches(self, columns: list[str]) -> Iterator[pa.Table]:
+        """The columns in batches of ``batch_rows`` (the last one shorter), whatever the file's own blocks."""
+        parts: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in self._source.batches(columns, self.batch_rows):
+            parts.append(batch)
+            rows += batch.num_rows
+            while rows >= self.batch_rows:
+                table = pa.Table.from_batches(parts)
+                yield table.slice(0, self.batch_rows)
+                parts = table.slice(self.batch_rows).to_batches()
+                rows -= self.batch_rows
+        if rows:
+            yield pa.Table.from_batches(parts)
+
+    def _times(self, columns: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        for batch in self._batches(columns):
+            yield _numbers(batch, "t_s"), _numbers_if_any(batch, "receive_time_s")
+
+    def _clock(self) -> _DerivedClock | None:
+        """First pass over the times: the derived clock's whole-log figures (None: every row has a
+        recorded receive time, nothing to derive)."""
+        steps = _StepCounter()
+        needed = not self.has_receive_times
+        for t, recorded in self._times(["t_s", "receive_time_s"] if self.has_receive_times else ["t_s"]):
+            steps.add(t)
+            needed = needed or (recorded is not None and not np.isfinite(recorded).all())
+        if not needed:
+            clock = None
+        else:
+            clock = _DerivedClock.for_log(steps.median(), (t for t, _ in self._times(["t_s"])))
+        pa.default_memory_pool().release_unused()  # what the pass read is freed; give it back before the replay
+        return clock
+
+    def __iter__(self) -> Iterator[NavLog]:
+        clock = self._clock()
+        unknown: set[str] = set()
+        window = _Window()
+        held: list[NavLog] = []
+        row0 = 0
+        for batch in self._batches(self.columns):
+            chunk = _convert(batch, self.source_names, self.string_names, self.where, row0, self.clock_end_s)
+            row0 += len(chunk)
+            unknown.update(chunk.unknown_sources)
+            if clock is None:
+                yield chunk
+                continue
+            ext, ready = window.push(chunk.t_s)
+            held.append(chunk)
+            if ready:
+                rows = NavLog.concat(held)
+                held = [rows.rows(ready)]
+                yield _with_clock(rows.rows(0, ready), clock(ext, ready))
+        if clock is not None:
+            ext, ready = window.finish()
+            if ready:
+                yield _with_clock(NavLog.concat(held), clock(ext, ready))
+        self.unknown_sources = tuple(sorted(unknown))
+
+    def read(self) -> NavLog:
+        """The whole log as one NavLog."""
+        chunks = list(self)
+        if not chunks:  # no rows
+            empty = pa.schema([self._source.schema.field(c) for c in self.columns]).empty_table()
+            return _convert(empty, self.source_names, self.string_names, self.where, 0, self.clock_end_s)
+        return replace(NavLog.concat(chunks), unknown_sources=self.unknown_sources)
+
+
+def _with_clock(rows: NavLog, derived: np.ndarray) -> NavLog:
+    recorded = rows.receive_time_s
+    return replace(rows, receive_time_s=np.where(np.isfinite(recorded), recorded, derived))
+
+
+def read_table(path) -> pa.Table:
+    """A nav log file as a pyarrow Table (format from the extension: .csv or .parquet), columns checked."""
+    source = _open_source(path, str(path))
+    check_columns(source.schema, str(path))
+    return pa.Table.from_batches(list(source.batches(source.schema.names, DEFAULT_BATCH_ROWS)),
+                                 schema=source.schema)
+
+
+def from_table(table: pa.Table, source_names: list[str], string_names: list[str], where: str = "nav log") -> NavLog:
+    """Validate a nav log table and convert it to arrays; a missing or mistyped column is a clear error."""
+    return NavLogReader(table, source_names, string_names, where=where).read()
 
 
 def read_navlog(path, source_names: list[str], string_names: list[str]) -> NavLog:
-    """Read and validate a nav log file (CSV or Parquet)."""
-    return from_table(read_table(path), source_names, string_names, where=str(path))
+    """Read and validate a whole nav log file (CSV or Parquet); :class:`NavLogReader` streams it."""
+    return NavLogReader(path, source_names, string_names).read()
