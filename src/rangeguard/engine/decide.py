@@ -23,6 +23,7 @@ import numpy as np
 
 from rangeguard.constants import WGS84_B_M
 from rangeguard.engine._kernels import ingest_source, persistence_and_votes, safing_timer
+from rangeguard.engine.decisions import Decisions
 from rangeguard.engine.setup import EngineSetup
 from rangeguard.engine.state import AfssState, Cause, EngineState, Rejection
 from rangeguard.errors import InputError
@@ -186,11 +187,12 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
 
 
 def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health):
-    from rangeguard.engine.decisions import Decisions
-
     n = state.mode.shape[0]
     k_strings = len(setup.string_names)
-    receive_s = np.ascontiguousarray(np.broadcast_to(np.asarray(receive_time_s, dtype=np.float64), (n,)))
+    if isinstance(receive_time_s, float | int):  # the usual scalar clock: no broadcasting machinery
+        receive_s = np.full(n, float(receive_time_s))
+    else:
+        receive_s = np.ascontiguousarray(np.broadcast_to(np.asarray(receive_time_s, dtype=np.float64), (n,)))
     src = _ingest(setup, state, navs, receive_s)
     ctx = _context(setup, src, receive_s)
     ok = ctx.ok
@@ -463,8 +465,6 @@ def fault_cycle(setup: EngineSetup, state: EngineState, receive_s: np.ndarray):
     terminate when ``termination.faulty_string_votes`` says so. Only armed vehicles terminate.
     Returns ``(new_state, Decisions)`` like :func:`decide`.
     """
-    from rangeguard.engine.decisions import Decisions
-
     n = state.mode.shape[0]
     k_strings = len(setup.string_names)
     if setup.policy == "health_degraded":
