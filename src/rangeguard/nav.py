@@ -45,6 +45,11 @@ def _rows(value, n: int, width: int, name: str, fill: float = np.nan) -> np.ndar
     return np.ascontiguousarray(arr)
 
 
+def usable_rows(valid, t_s: np.ndarray, r_ecef: np.ndarray, v_ecef: np.ndarray) -> np.ndarray:
+    """(N,) bool: the source's flag, and a finite time, position and velocity (the rule every batch obeys)."""
+    return valid & np.isfinite(t_s) & np.isfinite(r_ecef).all(axis=1) & np.isfinite(v_ecef).all(axis=1)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class NavBatch:
     """One nav sample per vehicle from one source. See the module docstring."""
@@ -88,8 +93,7 @@ class NavBatch:
             ok = np.broadcast_to(ok, (n,)).copy() if ok.shape in ((), (n,)) else None
             if ok is None:
                 raise InputError(f"valid must have shape ({n},); got {np.shape(valid)}")
-        finite = np.isfinite(t) & np.isfinite(r).all(axis=1) & np.isfinite(v).all(axis=1)
-        return cls(t, r, v, q, w, ok & finite, int(source))
+        return cls(t, r, v, q, w, usable_rows(ok, t, r, v), int(source))
 
     @classmethod
     def single(cls, t_s: float, r_ecef, v_ecef, q_body_to_ecef, omega_body_rad_s, valid: bool,
@@ -100,9 +104,8 @@ class NavBatch:
         r = np.array([r_ecef], dtype=np.float64)
         v = np.array([v_ecef], dtype=np.float64)
         t = np.array([t_s], dtype=np.float64)
-        finite = bool(np.isfinite(t[0]) and np.isfinite(r).all() and np.isfinite(v).all())
         return cls(t, r, v, np.array([q_body_to_ecef], dtype=np.float64),
-                   np.array([omega_body_rad_s], dtype=np.float64), np.array([bool(valid) and finite]), int(source))
+                   np.array([omega_body_rad_s], dtype=np.float64), usable_rows(bool(valid), t, r, v), int(source))
 
     @property
     def n(self) -> int:

@@ -36,7 +36,17 @@ EXIT_INTERRUPTED = 130
 
 def _register() -> None:
     # Imported for their side effect: each module adds its command to ``app``.
-    from rangeguard.cli import console, demo, export, replay, report, run, simulate, stream, validate  # noqa: F401
+    from rangeguard.cli import (  # noqa: F401
+        console,
+        demo,
+        export,
+        replay,
+        report,
+        run,
+        simulate,
+        stream,
+        validate,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

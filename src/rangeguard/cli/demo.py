@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rangeguard.cli import paths
+from rangeguard import paths
 from rangeguard.cli.app import app
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from rangeguard.cli import paths
+from rangeguard import paths
 from rangeguard.cli.app import app
 from rangeguard.errors import InputError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from rangeguard.cli import options, paths
+from rangeguard.cli import options
 from rangeguard.cli.app import app
 from rangeguard.mission import load_mission
 
@@ -38,12 +38,8 @@ def run_cmd(
     from rangeguard.telemetry.afss import RealtimeAfss
     from rangeguard.telemetry.link import UdpAddress, parse_allow
 
-    if log is not None:
-        paths.output_file(log, "--log", example="decisions.parquet")
-    if navlog is None and log is not None:
+    if navlog is None and log is not None:  # --log and --navlog are checked by RealtimeAfss (check_options)
         navlog = log.with_name(log.name.removesuffix(".parquet") + ".nav.parquet")
-    if navlog is not None:
-        paths.output_file(navlog, "--navlog", example="nav.parquet")
     options.finite(max_s, "--max-s", at_least=0.0, unit="s")
     m = load_mission(mission)
     afss = RealtimeAfss(

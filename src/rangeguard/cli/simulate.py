@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rangeguard.cli import options, paths
+from rangeguard import paths
+from rangeguard.cli import options
 from rangeguard.cli.app import app
 from rangeguard.errors import InputError
 from rangeguard.mission import load_mission

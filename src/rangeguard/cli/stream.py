@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from rangeguard.cli import options, paths
+from rangeguard import paths
+from rangeguard.cli import options
 from rangeguard.cli.app import app
 from rangeguard.errors import InputError
 from rangeguard.mission import load_mission
@@ -37,7 +38,14 @@ def stream_cmd(
 
     from rangeguard.replay.navlog import read_table
     from rangeguard.telemetry.link import UdpAddress
-    from rangeguard.telemetry.stream import LinkFaults, inject_faults, navlog_frames, navlog_from_table, play, scenario_navlog
+    from rangeguard.telemetry.stream import (
+        LinkFaults,
+        inject_faults,
+        navlog_frames,
+        navlog_from_table,
+        play,
+        scenario_navlog,
+    )
 
     if navlog is not None and scenario is not None:
         raise InputError("give either --scenario or --navlog, not both")

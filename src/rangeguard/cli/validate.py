@@ -30,7 +30,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from rangeguard.cli import options, paths
+from rangeguard import paths
+from rangeguard.cli import options
 from rangeguard.cli.app import EXIT_INTERRUPTED, EXIT_USER_ERROR, app
 from rangeguard.errors import InputError, RangeguardError
 from rangeguard.mission import load_mission

@@ -23,11 +23,11 @@ sender on an allowed address is shown to the operator as an alarm
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Protocol
 
 from rangeguard.errors import InputError
+from rangeguard.telemetry.link import check_sender
 
 FIXED_ROOM_BYTES = 16_384
 """Room in a status packet besides the margins table, bytes: the header, position and IIP (71 bytes), a
@@ -52,13 +52,6 @@ class Authenticator(Protocol):
     def verify(self, datagram: bytes) -> bytes | None: ...
 
 
-def _ipv4(text: str, what: str) -> ipaddress.IPv4Address:
-    try:
-        return ipaddress.IPv4Address(text)
-    except ValueError:
-        raise InputError(f"{what}: {text!r} is not an IPv4 address (e.g. 127.0.0.1 or 127.0.0.1:PORT)") from None
-
-
 @dataclass(frozen=True)
 class SenderAllowList:
     """The senders whose status the console shows: IPv4 hosts (any port) and ``HOST:PORT`` pairs."""
@@ -77,7 +70,6 @@ class SenderAllowList:
             items = [items]
         hosts: set[str] = set()
         endpoints: set[tuple[str, int]] = set()
-        listen_loopback = ipaddress.IPv4Address(listen_host).is_loopback
         for item in (s.strip() for text in items for s in text.split(",")):
             if not item:
                 continue
@@ -85,13 +77,7 @@ class SenderAllowList:
             if item.startswith("[") or item.count(":") > 1:
                 raise InputError(f"{what}: {item!r} looks like an IPv6 address; the status link is IPv4 only "
                                  "(e.g. 127.0.0.1)")
-            ip = _ipv4(host, what)
-            if ip.is_unspecified or ip == ipaddress.IPv4Address("255.255.255.255") or ip.is_multicast:
-                raise InputError(f"{what}: {item!r} is never the source of a packet; give the AFSS's own address "
-                                 "(e.g. 127.0.0.1)")
-            if listen_loopback and not ip.is_loopback:
-                raise InputError(f"{what}: {item!r} can never reach the status address {listen_host} (loopback); "
-                                 "listen on an address that sender can reach with --status, or drop it")
+            ip = check_sender(host, listen_host, what)  # the same rule as `rangeguard run --allow`
             if sep:
                 if not port_text.isdigit() or not 0 < int(port_text) < 65536:
                     raise InputError(f"{what}: {item!r}: the port must be 1..65535 (HOST or HOST:PORT)")

@@ -9,6 +9,25 @@ import numpy as np
 from rangeguard.engine.state import AfssState, Cause, EngineState
 
 
+def voting_margins(margin: np.ndarray, health: np.ndarray, policy: str) -> np.ndarray:
+    """(rows, R) each rule's smallest margin over the strings whose votes count.
+
+    ``margin`` (rows, R, K) each string's margin, ``health`` (rows, K) which strings are healthy
+    (declared and not degraded); a row is a vehicle, or a cycle of one vehicle. Under
+    health_degraded only healthy strings vote, and a row with no healthy string left shows the
+    smallest margin over all its strings (what degraded them, e.g. data loss); under 1oo2 and 2oo2
+    every string's margin counts. NaN where no counting string judged the rule.
+    """
+    with np.errstate(invalid="ignore"):
+        if policy != "health_degraded":
+            return np.fmin.reduce(margin, axis=2)
+        voting = np.fmin.reduce(np.where(health[:, None, :], margin, np.nan), axis=2)
+        none_healthy = ~health.any(axis=1)
+        if none_healthy.any():
+            voting[none_healthy] = np.fmin.reduce(margin[none_healthy], axis=2)
+    return voting
+
+
 @dataclass(frozen=True, eq=False)
 class Decisions:
     """The engine's answer for N vehicles after one cycle.
@@ -78,15 +97,7 @@ class Decisions:
         Under health_degraded only healthy strings vote; a vehicle with no healthy string left
         shows the smallest margin over all its strings (what degraded them, e.g. data loss).
         """
-        m = self.margin
-        with np.errstate(invalid="ignore"):
-            if self.setup.policy != "health_degraded":
-                return np.fmin.reduce(m, axis=0)
-            voting = np.fmin.reduce(np.where(self.health.T[:, :, None], m, np.nan), axis=0)
-            none_healthy = ~self.health.any(axis=1)
-            if none_healthy.any():
-                voting[none_healthy] = np.fmin.reduce(m[:, none_healthy], axis=0)
-        return voting
+        return voting_margins(self.margin.transpose(1, 2, 0), self.health, self.setup.policy)
 
     def state_name(self, i: int = 0) -> str:
         return AfssState(int(self.state.mode[i])).name

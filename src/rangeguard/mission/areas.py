@@ -16,6 +16,7 @@ from pyproj import Geod
 
 from rangeguard.earth.polygon import GreatCirclePolygon
 from rangeguard.errors import InputError
+from rangeguard.jsonfile import read_json
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -88,40 +89,11 @@ def read_geojson_outline(path: Path, feature: str | None = None) -> tuple[list[f
 
 
 def _read_json(path: Path) -> dict:
-    """The JSON object in ``path``; ValueError with a readable message otherwise."""
-    try:
-        special = path.exists() and not (path.is_file() or path.is_dir())  # reading /dev/zero or a FIFO never ends
-    except (OSError, ValueError):
-        special = False  # read_bytes says what is wrong with the path
-    if special:
-        raise InputError(f"{path} is not a regular file (a device, pipe or socket); give a GeoJSON file")
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"file not found: {path} (paths are relative to the mission file)") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory; give the path of a GeoJSON file") from None
-    except (OSError, ValueError) as exc:  # ValueError: e.g. a NUL byte in the path
-        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")  # RFC 8259: JSON is UTF-8 (a BOM is tolerated)
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not a text file (not UTF-8); give a GeoJSON file") from None
-    try:
-        doc = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply to be GeoJSON") from None
-    except ValueError as exc:  # from _no_constant
-        raise InputError(f"{path} is not valid JSON: {exc}") from None
+    """The GeoJSON object in ``path``; InputError (a ValueError) with a readable message otherwise."""
+    doc = read_json(path, "GeoJSON", " (paths are relative to the mission file)", finite_only=True)
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a GeoJSON object, found {_kind(doc)}")
     return doc
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number (RFC 8259); coordinates must be finite numbers")
 
 
 def _is_number(x) -> bool:

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rangeguard.engine import AfssState
+from rangeguard.engine.decisions import voting_margins
 
 ROW_GROUP_ROWS = 16_384
 """Cycles per Parquet row group (and per buffer in memory)."""
@@ -136,19 +137,9 @@ class DecisionLog:
     # --- the table -----------------------------------------------------------------------------
 
     def _margins(self, rows: int) -> np.ndarray:
-        """(rows, rules) smallest margin over the strings whose votes count: the rule of
-        :attr:`rangeguard.engine.decisions.Decisions.margins`, for a buffer of cycles at once (under
-        health_degraded only healthy strings vote; with none healthy, the smallest over all)."""
-        m = self._buf["margin"][:rows]
-        with np.errstate(invalid="ignore"):
-            if self._policy != "health_degraded":
-                return np.fmin.reduce(m, axis=2)
-            healthy = self._buf["health"][:rows]
-            voting = np.fmin.reduce(np.where(healthy[:, None, :], m, np.nan), axis=2)
-            none_healthy = ~healthy.any(axis=1)
-            if none_healthy.any():
-                voting[none_healthy] = np.fmin.reduce(m[none_healthy], axis=2)
-        return voting
+        """(rows, rules) the voting margins of a buffer of cycles at once (the rule of
+        :attr:`rangeguard.engine.decisions.Decisions.margins`)."""
+        return voting_margins(self._buf["margin"][:rows], self._buf["health"][:rows], self._policy)
 
     def _buffer_table(self) -> pa.Table:
         rows, b = self._n, self._buf

@@ -17,7 +17,7 @@ import numpy as np
 from rangeguard.engine import AfssState, Engine
 from rangeguard.engine.driver import CycleDriver, CycleSample
 from rangeguard.engine.state import REJECTION_NAMES
-from rangeguard.nav import NavBatch
+from rangeguard.nav import NavBatch, usable_rows
 from rangeguard.replay.decisionlog import DecisionLog
 from rangeguard.replay.navlog import NavLog
 
@@ -119,7 +119,7 @@ def _samples(chunks: Iterable[NavLog], seen: _Seen) -> Iterator[CycleSample]:
         seen.unknown_sources.update(chunk.unknown_sources)
         seen.unknown_rows += int(np.count_nonzero(chunk.source < 0))
         t, r, v = chunk.t_s, chunk.r_ecef, chunk.v_ecef
-        ok = chunk.valid & np.isfinite(t) & np.isfinite(r).all(axis=1) & np.isfinite(v).all(axis=1)
+        ok = usable_rows(chunk.valid, t, r, v)
         rows = zip(t.reshape(-1, 1), r.reshape(-1, 1, 3), v.reshape(-1, 1, 3),  # one-row views
                    chunk.q_body_to_ecef.reshape(-1, 1, 4), chunk.omega_body_rad_s.reshape(-1, 1, 3), ok.reshape(-1, 1),
                    chunk.source.tolist(), chunk.receive_time_s.tolist(),

@@ -10,12 +10,12 @@ command that wrote it, never an exception from deep inside a plot.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rangeguard import jsonfile
 from rangeguard.errors import InputError
 
 RERUN = "rerun the command that wrote the folder"
@@ -42,19 +42,7 @@ def _one_line(exc: BaseException) -> str:
 
 def read_json(path: Path, top: type = dict):
     """The JSON document in ``path``, which must be a ``top`` (dict or list); InputError otherwise."""
-    path = Path(path)
-    if path.exists() and not (path.is_file() or path.is_dir()):  # reading a FIFO waits for a writer forever
-        raise InputError(f"{path} is not a regular file (a device, pipe or socket); {RERUN}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except IsADirectoryError:
-        raise InputError(f"{path} is a folder, not a JSON file; {RERUN}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not a text file (not UTF-8), so not the JSON file expected; {RERUN}") from None
-    except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply to be what rangeguard writes; {RERUN}") from None
-    except (OSError, ValueError) as exc:  # ValueError: json.JSONDecodeError
-        raise InputError(f"{path}: cannot read it as JSON ({_one_line(exc)}); {RERUN}") from None
+    doc = jsonfile.read_json(path, "JSON", f"; {RERUN}")
     if not isinstance(doc, top):
         want = "an object" if top is dict else "a list"
         raise InputError(f"{path}: expected {want} at the top, found {describe(doc)}; {RERUN}")

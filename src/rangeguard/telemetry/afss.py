@@ -73,13 +73,14 @@ from pathlib import Path
 
 import numpy as np
 
+from rangeguard import paths
 from rangeguard.engine import AfssState, Engine
 from rangeguard.engine.driver import CycleDriver, CycleSample
 from rangeguard.engine.state import REJECTION_NAMES
 from rangeguard.errors import InputError
 from rangeguard.nav import NavBatch
 from rangeguard.replay.decisionlog import DecisionLog
-from rangeguard.telemetry.link import SequenceChecker, UdpAddress
+from rangeguard.telemetry.link import SequenceChecker, UdpAddress, check_sender
 from rangeguard.telemetry.packets import (
     APID_HEALTH,
     APID_NAV,
@@ -148,39 +149,11 @@ def check_options(*, time_scale: float, status_hz: float, terminate_hz: float, h
         raise InputError(f"--flush-s must be a positive number of seconds; got {flush_s}")
     if int(max_backlog_cycles) < 1:
         raise InputError(f"--max-backlog must be at least 1 cycle; got {max_backlog_cycles}")
-    _check_allow(listen_host, allow)
+    for item in sorted(allow):
+        check_sender(item, listen_host, "--allow")
     for what, path in log_paths:
         if path is not None:
-            _check_writable(Path(path), what)
-
-
-def _check_allow(listen_host: str, allow) -> None:
-    import ipaddress
-
-    listen = ipaddress.ip_address(listen_host)
-    for item in sorted(allow):
-        addr = ipaddress.ip_address(item)
-        if addr.is_unspecified or addr.is_multicast or item == "255.255.255.255":
-            raise InputError(f"--allow {item}: not the address of a sender; give the nav sources' IPv4 addresses")
-        if listen.is_loopback and not addr.is_loopback:
-            raise InputError(
-                f"--allow {item} can never match: run listens on {listen_host}, which only senders on this machine "
-                f"reach. Listen on the interface the nav packets arrive on (e.g. --listen udp://0.0.0.0:PORT) "
-                f"or allow 127.0.0.1")
-
-
-def _check_writable(path: Path, what: str) -> None:
-    import os
-
-    if path.is_dir():
-        raise InputError(f"{what} {path} is a directory; give a file name, e.g. {path / 'decisions.parquet'}")
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{what} {path}: cannot create its folder {parent} ({exc.strerror})") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {path}: the folder {parent} is not writable; choose another path")
+            paths.output_file(Path(path), what, example="decisions.parquet")
 
 
 class RealtimeAfss:
@@ -221,7 +194,7 @@ class RealtimeAfss:
         self.driver = CycleDriver(self.engine, on_samples=self._record, on_cycle=self.dlog.add, on_step=self._decided)
         self.health = (True,) * len(self.strings)
         self.stop = False
-        self.latency_ns: list[int] = []        # per stepping: newest datagram's arrival (or silent cycle due) -> decided
+        self.latency_ns: list[int] = []  # per stepping: newest datagram arrival (or silent cycle due) -> decided
         self.read_latency_ns: list[int] = []   # per data stepping: newest datagram read off the socket -> decided
         self._read_ns = 0
         self._decided_ns = 0

@@ -88,6 +88,26 @@ def parse_allow(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def check_sender(address: str, listen_host: str, what: str) -> ipaddress.IPv4Address:
+    """``address`` (IPv4) as a sender that can deliver to a socket bound to ``listen_host``; InputError otherwise.
+
+    0.0.0.0, broadcast and multicast addresses are never the source of a packet, and nothing from
+    another machine arrives on a loopback address: such an entry can only be a mistake.
+    """
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ValueError:
+        raise InputError(f"{what}: {address!r} is not an IPv4 address (e.g. 127.0.0.1)") from None
+    if ip.is_unspecified or ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255"):
+        raise InputError(f"{what} {address}: not the address of a sender (never the source of a packet); "
+                         "give the sender's own IPv4 address, e.g. 127.0.0.1")
+    if ipaddress.IPv4Address(listen_host).is_loopback and not ip.is_loopback:
+        raise InputError(f"{what} {address} can never match: a sender on another machine can never reach "
+                         f"{listen_host} (loopback). Listen on an address that sender can reach (e.g. "
+                         "udp://0.0.0.0:PORT), or allow 127.0.0.1")
+    return ip
+
+
 class SequenceChecker:
     """Per-APID sequence-count bookkeeping (see the module docstring). Counts go into ``counters``."""
 

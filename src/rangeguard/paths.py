@@ -1,4 +1,4 @@
-"""The paths a command is given, checked before it does any work.
+"""The paths a command (or the real-time shell) is given, checked before it does any work.
 
 A command calls these at its top, so a bad path is one line naming the
 option, the path, what is wrong and what to give instead (an
