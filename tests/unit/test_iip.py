@@ -248,7 +248,8 @@ _states = st.tuples(
 def _state(lat, lon, h, speed, fpa, hdg):
     f, a = math.radians(fpa), math.radians(hdg)
     r = geodetic_to_ecef(lat, lon, h)
-    v = enu_velocity(lat, lon, speed * math.cos(f) * math.sin(a), speed * math.cos(f) * math.cos(a), speed * math.sin(f))
+    v = enu_velocity(lat, lon, speed * math.cos(f) * math.sin(a), speed * math.cos(f) * math.cos(a),
+                     speed * math.sin(f))
     return r, v
 
 
@@ -316,3 +317,43 @@ def test_numba_kernel_is_callable_from_user_numba_code_in_radians(rng):
     np.testing.assert_allclose(np.degrees(out[:, 0]), lat, rtol=0, atol=1e-12)
     np.testing.assert_allclose(np.degrees(out[:, 1]), lon, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(out[:, 2], tof)
+
+
+# --- the Lagrange f and g functions (one definition: vacuum._lagrange_fg) --------------------------
+
+
+@pytest.mark.parametrize("dE", [1e-6, 0.3, 1.5, 3.0, 4.5, 6.0])
+@pytest.mark.parametrize("state", [
+    ([6.6e6, 0.0, 1.0e5], [-200.0, 7.1e3, 900.0]),     # near-circular, ascending
+    ([6.5e6, 1.0e6, -2.0e5], [-3.0e3, 2.0e3, 2.5e3]),  # sub-orbital, descending later
+    ([6.45e6, 0.0, 0.0], [4.0e3, 1.0e2, -1.0e2]),      # nearly radial (e close to 1)
+])
+def test_conic_point_from_f_and_g_is_the_two_body_flight_by_dop853(state, dE):
+    """r(dE) = f r0 + g v0 and its derivative against scipy's DOP853 on r'' = -mu r / r^3 for the
+    Kepler time t(dE) = sqrt(a^3/mu) (dE - e cos E0 sin dE + e sin E0 (1 - cos dE)) (Battin 1999,
+    sec. 4.6), with every conic constant computed here from the state."""
+    from scipy.integrate import solve_ivp
+
+    from rangeguard.iip.vacuum import _conic_point
+
+    r0v, v0v = np.array(state[0]), np.array(state[1])
+    r0 = np.linalg.norm(r0v)
+    alpha = 2.0 / r0 - v0v @ v0v / MU
+    a = 1.0 / alpha
+    n_inv = math.sqrt(a**3 / MU)
+    ecos0 = 1.0 - r0 / a
+    esin0 = (r0v @ v0v) / math.sqrt(MU * a)
+    s, c = math.sin(dE), math.cos(dE)
+    t = n_inv * (dE - ecos0 * s + esin0 * (1.0 - c))
+    px, py, pz, dx, dy, dz, s_out, c_out, omc = _conic_point(dE, *r0v, *v0v, a / r0, n_inv * r0 / a, n_inv * esin0)
+    assert (s_out, c_out) == pytest.approx((s, c), abs=1e-15)
+    assert omc == pytest.approx(1.0 - c, abs=1e-15)
+
+    def rhs(_t, y):
+        return np.concatenate([y[3:], -MU * y[:3] / np.linalg.norm(y[:3]) ** 3])
+
+    sol = solve_ivp(rhs, (0.0, t), np.concatenate([r0v, v0v]), method="DOP853", rtol=1e-12, atol=1e-6)
+    r_ref, v_ref = sol.y[:3, -1], sol.y[3:, -1]
+    np.testing.assert_allclose([px, py, pz], r_ref, rtol=0, atol=5e-3)  # m: DOP853's own error over hours
+    dt_de = n_inv * (1.0 - (ecos0 * c - esin0 * s))  # dt/dE = r / (a n) = sqrt(a^3/mu) (1 - e cos E)
+    np.testing.assert_allclose([dx, dy, dz], v_ref * dt_de, rtol=1e-9, atol=1e-6 * np.linalg.norm(v_ref) * dt_de)

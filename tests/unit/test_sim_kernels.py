@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from rangeguard.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M
+from rangeguard.constants import J2_EARTH, MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M
 from rangeguard.earth.atmosphere import ussa76
 from rangeguard.earth.geodesy import ecef_to_enu_matrix
 from rangeguard.earth.gravity import gravity_j2_ecef
@@ -19,13 +19,25 @@ from rangeguard.sim.build import ATM_TABLE_DH_M, ATM_TABLE_H0_M, atmosphere_tabl
 
 @settings(max_examples=50, deadline=None)
 @given(st.floats(6.3e6, 4.2e7), st.floats(-1.0, 1.0), st.floats(-np.pi, np.pi))
-def test_gravity_twin_matches_earth_module(rn, sz, lon):
+def test_compiled_gravity_is_minus_the_gradient_of_the_j2_potential(rn, sz, lon):
+    """The simulator's gravity (earth.gravity.gravity_j2_nb, inlined into the equations of motion)
+    against -grad V of V = -mu/r + mu J2 R^2 / (2 r^3) (3 z^2/r^2 - 1) (Vallado 2013 eq. 8-30),
+    differentiated by hand here; j2_on = 0 gives -mu r / r^3."""
     cz = np.sqrt(1 - sz * sz)
     r = rn * np.array([cz * np.cos(lon), cz * np.sin(lon), sz])
-    ref = gravity_j2_ecef(r)
+    x, y, z = r
+    r2 = x * x + y * y + z * z
+    rr = np.sqrt(r2)
+    c2 = 1.5 * J2_EARTH * WGS84_A_M**2 / r2
+    common = -MU_EARTH_M3_S2 / rr**3
+    ref = np.array([common * x * (1 + c2 * (1 - 5 * z * z / r2)), common * y * (1 + c2 * (1 - 5 * z * z / r2)),
+                    common * z * (1 + c2 * (3 - 5 * z * z / r2))])
     # atol: a component near zero (z ~ 1e-313 on the equator) keeps only a few digits; compare it
     # to the size of the whole vector
     np.testing.assert_allclose(K.gravity_j2(*r), ref, rtol=1e-13, atol=1e-13 * np.linalg.norm(ref))
+    np.testing.assert_allclose(K.gravity_j2(*r, 0.0), common * r, rtol=1e-13, atol=1e-13 * np.linalg.norm(ref))
+    # one formula, compiled and numpy (which sums r^2 with einsum: a rounding apart)
+    np.testing.assert_allclose(K.gravity_j2(*r), gravity_j2_ecef(r), rtol=4e-16, atol=4e-16 * np.linalg.norm(ref))
 
 
 def test_atmosphere_table_matches_ussa76(rng):

@@ -15,16 +15,22 @@ from __future__ import annotations
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
+from rangeguard.jit import RowsKernel
 from rangeguard.mission.sensors import NavSourceModelSpec, SensorsSpec
 from rangeguard.sim import kernel_math, kernels
 from rangeguard.sim.sensors import STREAM_BLOCK, SensorModel
 
-ENTRY_POINTS = {"advance_parallel", "advance_serial", "terminate_at", "drain_events"}
+ENTRY_POINTS = {"advance", "advance_chunks", "terminate_at", "drain_events"}
 
 
 def _dispatchers(module):
-    return {name: f for name, f in vars(module).items()
-            if isinstance(f, CPUDispatcher) and f.py_func.__module__ == module.__name__}
+    found = {}
+    for f in vars(module).values():
+        compiled = (f.serial, f.parallel) if isinstance(f, RowsKernel) else (f,)
+        for c in compiled:
+            if isinstance(c, CPUDispatcher) and c.py_func.__module__ == module.__name__:
+                found[c.py_func.__name__] = c
+    return found
 
 
 def test_kernels_called_from_kernels_have_no_reference_counting_and_entry_points_do():
@@ -41,7 +47,8 @@ def test_per_vehicle_streams_are_each_vehicles_own_draws_across_block_refills():
     z and dropout uniforms come from the one child that ``spawn(1)`` gives its generator,
     drawn as random(B) then standard_normal((B, 3)) per block of B samples."""
     n, sigma, p_drop = 5, 2.0, 0.3
-    model = NavSourceModelSpec.perfect(10.0).model_copy(update={"position_noise_m": sigma, "dropout_probability": p_drop})
+    model = NavSourceModelSpec.perfect(10.0).model_copy(
+        update={"position_noise_m": sigma, "dropout_probability": p_drop})
     seeds = np.random.SeedSequence(42).spawn(n)
     sm = SensorModel(SensorsSpec(default=model), ["gps"], n, [np.random.default_rng(s) for s in seeds])
     # fresh SeedSequences: spawning counts on the SeedSequence object itself

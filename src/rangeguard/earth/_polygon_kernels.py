@@ -118,11 +118,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
-
-from rangeguard.jit import kernel
 
 from rangeguard.constants import DEG, WGS84_A_M, WGS84_B_M, WGS84_E2
+from rangeguard.jit import CHUNK_ROWS, kernel, rows_kernel
 
 _ONE_MINUS_E2 = 1.0 - WGS84_E2
 _A = WGS84_A_M
@@ -177,11 +175,9 @@ skipped node never holds an edge whose computed chord is <= the best."""
 TREE_STACK = 64
 """Traversal stack size; a tree of V edges is about log2(V / 4) levels deep."""
 
-PARALLEL_MIN_POINTS = 2048
-"""Below this many points the serial kernel is used (thread start-up costs more)."""
-
-PARALLEL_CHUNK = 1024
-"""Points per task of the parallel kernel (each task allocates its search stack once)."""
+PARALLEL_CHUNK = CHUNK_ROWS
+"""Points per call of :func:`_evaluate_range` (each call allocates its search stack once); the
+parallel tasks of :func:`rangeguard.jit.rows_kernel` are this size."""
 
 
 @kernel(inline="always")
@@ -470,21 +466,11 @@ def _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accel
             dist[i] = np.nan
 
 
-@kernel()
-def _evaluate_serial(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist):
-    n = u.shape[0]
-    for start in range(0, n, PARALLEL_CHUNK):
-        stop = min(n, start + PARALLEL_CHUNK)
-        _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist)
-
-
-@kernel(parallel=True)
-def _evaluate_parallel(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist):
-    n = u.shape[0]
-    n_chunks = (n + PARALLEL_CHUNK - 1) // PARALLEL_CHUNK
-    for c in prange(n_chunks):
-        start = np.int64(c) * PARALLEL_CHUNK  # the serial kernel's argument types: one compiled _evaluate_range
-        stop = min(np.int64(n), start + PARALLEL_CHUNK)
+@rows_kernel()
+def _evaluate_rows(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist, lo, hi):
+    """:func:`_evaluate_range` on unit vectors lo..hi-1, at most ``PARALLEL_CHUNK`` at a time."""
+    for start in range(lo, hi, PARALLEL_CHUNK):
+        stop = min(hi, start + PARALLEL_CHUNK)
         _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist)
 
 
@@ -492,12 +478,11 @@ def evaluate_units(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, parall
     """Vectorized :func:`evaluate_one` over geocentric unit vectors (n, 3) -> (inside, dist_m).
 
     Runs on numba's thread pool when ``parallel`` and there are at least
-    ``PARALLEL_MIN_POINTS`` points."""
+    :data:`rangeguard.jit.PARALLEL_MIN_ROWS` points."""
     n = u.shape[0]
     inside = np.empty(n, dtype=np.bool_)
     dist = np.empty(n, dtype=np.float64)
-    run = _evaluate_parallel if parallel and n >= PARALLEL_MIN_POINTS else _evaluate_serial
-    run(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist)
+    _evaluate_rows(n, u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist, parallel=parallel)
     return inside, dist
 
 
@@ -506,3 +491,8 @@ def evaluate_many(lat_deg, lon_deg, e, gp, cell_start, cell_edges, tf, ti, accel
     u = np.empty((lat_deg.shape[0], 3))
     units_from_latlon(lat_deg, lon_deg, u)
     return evaluate_units(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, parallel)
+
+
+evaluate_range = _evaluate_range
+"""The compiled range loop, for other compiled passes (the rules' program evaluates a polygon on
+its own chunk of rows): points start..stop-1 of ``u``, at most ``PARALLEL_CHUNK`` of them."""

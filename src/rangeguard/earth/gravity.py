@@ -36,6 +36,7 @@ import numpy as np
 
 from rangeguard.constants import J2_EARTH, MU_EARTH_M3_S2, WGS84_A_M
 from rangeguard.errors import InputError
+from rangeguard.jit import kernel
 
 _MU = MU_EARTH_M3_S2
 _J2R2_15 = 1.5 * J2_EARTH * WGS84_A_M * WGS84_A_M  # 3/2 J2 R^2, m^2
@@ -64,6 +65,35 @@ def gravity_point_mass_ecef(r_ecef) -> np.ndarray:
         return r * c[..., None]
 
 
+def _gravity_j2(x, y, z, r2, j2_on):
+    """Point mass + J2 gravitation (m/s^2, ECEF axes) at (x, y, z) m with r2 = x^2 + y^2 + z^2, as
+    a 3-tuple; ``j2_on`` 1.0 (J2) or 0.0 (point mass only). The formulas of the module docstring
+    (Vallado 2013 sec. 8.6.1).
+
+    Written once, with arithmetic and ``np.sqrt`` only, so the same source runs on numpy arrays
+    (:func:`gravity_j2_ecef`) and compiled by numba on floats inside other kernels
+    (:func:`gravity_j2_nb`, inlined into the simulator's equations of motion). ``r2`` is the
+    caller's: numpy sums it with ``einsum``, whose rounding differs from ``x*x + y*y + z*z``.
+    """
+    inv_r2 = 1.0 / r2
+    mu_r3 = _MU * inv_r2 * np.sqrt(inv_r2)  # mu / r^3
+    k = _J2R2_15 * inv_r2 * j2_on  # 3/2 J2 (R/r)^2
+    s = 5.0 * z * z * inv_r2  # 5 z^2 / r^2
+    c = -mu_r3 * (1.0 + k * (1.0 - s))  # common factor of x and y
+    # a_z has (3 - s) where x and y have (1 - s): subtract the extra 2k.
+    return c * x, c * y, c * z - 2.0 * k * mu_r3 * z
+
+
+_gravity_j2_compiled = kernel(inline="always")(_gravity_j2)
+
+
+@kernel(inline="always")
+def gravity_j2_nb(x, y, z, j2_on=1.0):
+    """Scalar numba kernel: (x_m, y_m, z_m, j2_on) -> (ax, ay, az) m/s^2, ECEF axes; ``j2_on`` 0.0
+    gives point mass only (see ``_gravity_j2``)."""
+    return _gravity_j2_compiled(x, y, z, x * x + y * y + z * z, j2_on)
+
+
 def gravity_j2_ecef(r_ecef) -> np.ndarray:
     """Point-mass plus J2 gravitational acceleration (m/s^2, ECEF axes).
 
@@ -72,20 +102,13 @@ def gravity_j2_ecef(r_ecef) -> np.ndarray:
     same shape. Gravitation only: the rotating-frame centrifugal and Coriolis
     terms are the caller's (the simulator's) job.
 
-    Written as a handful of whole-array numpy operations because the
-    simulator calls it on ``(10000, 3)`` batches at every RK4 stage.
+    A handful of whole-array numpy operations (``_gravity_j2`` on the columns).
     """
     r = _as_positions(r_ecef)
-    z = r[..., 2]
+    a = np.empty_like(r)
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv_r2 = 1.0 / np.einsum("...i,...i->...", r, r)
-        mu_r3 = _MU * inv_r2 * np.sqrt(inv_r2)  # mu / r^3
-        k = _J2R2_15 * inv_r2  # 3/2 J2 (R/r)^2
-        s = 5.0 * z * z * inv_r2  # 5 z^2 / r^2
-        c = -mu_r3 * (1.0 + k * (1.0 - s))  # common factor of x and y
-        a = r * c[..., None]
-        # a_z has (3 - s) where x and y have (1 - s): subtract the extra 2k.
-        a[..., 2] -= 2.0 * k * mu_r3 * z
+        r2 = np.einsum("...i,...i->...", r, r)
+        a[..., 0], a[..., 1], a[..., 2] = _gravity_j2(r[..., 0], r[..., 1], r[..., 2], r2, 1.0)
     return a
 
 

@@ -48,6 +48,7 @@ from rangeguard.constants import OMEGA_EARTH_RAD_S
 from rangeguard.earth.atmosphere import density
 from rangeguard.earth.geodesy import ecef_to_geodetic
 from rangeguard.earth.gravity import gravity_j2_ecef, gravity_point_mass_ecef
+from rangeguard.earth.motion import rk4_combine, rk4_stage
 from rangeguard.errors import InputError
 from rangeguard.iip.vacuum import _state_arrays
 
@@ -80,21 +81,24 @@ def _accel(r, v, inv_beta, grav):
 
 
 def _rk4(r, v, inv_beta, dt, grav):
-    """One RK4 step of length dt (scalar or (M,)); returns r, v, h at its end."""
+    """One RK4 step of length dt (scalar or (M,)); returns r, v, h at its end.
+
+    The tableau is :mod:`rangeguard.earth.motion`'s (the simulator's too): the state is (r, v),
+    its derivative (v, acceleration)."""
     dt = np.asarray(dt, dtype=np.float64)
     d = dt[:, None] if dt.ndim else dt
     a1 = _accel(r, v, inv_beta, grav)
-    r2 = r + 0.5 * d * v
-    v2 = v + 0.5 * d * a1
+    r2 = rk4_stage(r, 0.5 * d, v)
+    v2 = rk4_stage(v, 0.5 * d, a1)
     a2 = _accel(r2, v2, inv_beta, grav)
-    r3 = r + 0.5 * d * v2
-    v3 = v + 0.5 * d * a2
+    r3 = rk4_stage(r, 0.5 * d, v2)
+    v3 = rk4_stage(v, 0.5 * d, a2)
     a3 = _accel(r3, v3, inv_beta, grav)
-    r4 = r + d * v3
-    v4 = v + d * a3
+    r4 = rk4_stage(r, d, v3)
+    v4 = rk4_stage(v, d, a3)
     a4 = _accel(r4, v4, inv_beta, grav)
-    r_new = r + d / 6.0 * (v + 2.0 * v2 + 2.0 * v3 + v4)
-    v_new = v + d / 6.0 * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
+    r_new = rk4_combine(r, d, v, v2, v3, v4)
+    v_new = rk4_combine(v, d, a1, a2, a3, a4)
     return r_new, v_new, _height(r_new)
 
 

@@ -63,14 +63,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
-
-from rangeguard.jit import kernel
 
 from rangeguard.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, WGS84_B_M, WGS84_E2
 from rangeguard.earth._polygon_kernels import unit_vector
 from rangeguard.earth.geodesy import geodetic_from_ecef_nb
 from rangeguard.errors import InputError
+from rangeguard.jit import kernel, rows_kernel
 
 _A = WGS84_A_M
 _B = WGS84_B_M
@@ -90,16 +88,37 @@ _SCAN_SAMPLES = 128  # per shell arc, fallback search only
 
 
 @kernel(inline="always")
-def _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
-    """Position on the conic and its derivative w.r.t. dE (f and g functions)."""
+def _lagrange_fg(s, c, omc, ar, ra_n, es_n):
+    """The Lagrange f and g functions of the change of eccentric anomaly dE and their first and
+    second derivatives with respect to dE: ``r(dE) = f r0 + g v0`` (Battin 1999, sec. 4.6).
+
+    ``s``, ``c``, ``omc``: sin dE, cos dE, 1 - cos dE; ``ar`` = a / r0; ``ra_n`` = sqrt(a^3/mu) r0 / a;
+    ``es_n`` = sqrt(a^3/mu) e sin E0 (computed once in :func:`_impact`). Returns (f, g, f', g', f'', g'').
+    The one definition of f and g here (unused derivatives are compiled away).
+    """
+    f = 1.0 - ar * omc
+    g = ra_n * s + es_n * omc
+    fp = -ar * s
+    gp = ra_n * c + es_n * s
+    fpp = -ar * c
+    gpp = es_n * c - ra_n * s
+    return f, g, fp, gp, fpp, gpp
+
+
+@kernel(inline="always")
+def _one_minus_cos(s, c):
+    """1 - cos dE from sin dE and cos dE, without cancellation near dE = 0."""
+    return s * s / (1.0 + c) if c > 0.0 else 1.0 - c
+
+
+@kernel(inline="always")
+def _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n):
+    """Position on the conic and its derivative w.r.t. dE (f and g functions); also sin, cos and
+    1 - cos of dE."""
     s = math.sin(dE)
     c = math.cos(dE)
-    omc = s * s / (1.0 + c) if c > 0.0 else 1.0 - c  # 1 - cos dE without cancellation
-    ar = a / r0
-    f = 1.0 - ar * omc
-    g = n_inv * (s / ar + esin0 * omc)
-    fp = -ar * s
-    gp = n_inv * (c / ar + esin0 * s)
+    omc = _one_minus_cos(s, c)
+    f, g, fp, gp, _fpp, _gpp = _lagrange_fg(s, c, omc, ar, ra_n, es_n)
     px = f * x + g * wx
     py = f * y + g * wy
     pz = f * z + g * wz
@@ -118,11 +137,11 @@ def _surface_fn(px, py, pz, dx, dy, dz):
 
 
 @kernel()
-def _bracket_root(lo, hi, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
+def _bracket_root(lo, hi, x, y, z, wx, wy, wz, ar, ra_n, es_n):
     """Safeguarded Newton on F within [lo, hi], F(lo) > 0 >= F(hi). Returns dE."""
     dE = 0.5 * (lo + hi)
     for _ in range(100):
-        px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+        px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
         F, Fp = _surface_fn(px, py, pz, dx, dy, dz)
         if F > 0.0:
             lo = dE
@@ -138,7 +157,7 @@ def _bracket_root(lo, hi, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
 
 
 @kernel()
-def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv):
+def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, ar, ra_n, es_n):
     """Fallback: the first descending root of F after dE = 0, by sampling the
     arcs where the radius lies between b and a (the only place F changes sign),
     then a bracketed Newton. Returns dE, or NaN if the conic never meets the
@@ -173,13 +192,13 @@ def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv
             continue
         for i in range(_SCAN_SAMPLES + 1):
             dE = e0 + (e1 - e0) * i / _SCAN_SAMPLES
-            px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+            px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
             F, Fp = _surface_fn(px, py, pz, dx, dy, dz)
             if F <= 0.0:
                 if i == 0 and k == 0 and dE <= 0.0:
                     return 0.0
                 lo = prev if (i > 0 or prevF > 0.0) else e0
-                return _bracket_root(lo, dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+                return _bracket_root(lo, dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
             prev = dE
             prevF = F
     return np.nan
@@ -224,6 +243,10 @@ def _impact(x, y, z, vx, vy, vz):
     ecos0 = 1.0 - r0 * alpha
     esin0 = rv * sqrt_alpha * _INV_SQRT_MU  # r0.v0 / sqrt(mu a)
     e = math.sqrt(ecos0 * ecos0 + esin0 * esin0)
+    # the constants of the f and g functions (_lagrange_fg)
+    ar = a * inv_r0
+    ra_n = n_inv * r0 * alpha  # n_inv / ar
+    es_n = n_inv * esin0
     if a * (1.0 - e) >= _A:
         return nan, nan, nan, nan, nan, nan  # perigee above the equatorial radius: an orbit
     hx = y * wz - z * wy
@@ -257,17 +280,9 @@ def _impact(x, y, z, vx, vy, vz):
             dE += _TWO_PI
         if dE > _TWO_PI - 1e-9:
             dE -= _TWO_PI  # rounding put a crossing at the start one turn ahead
-        ar = a * inv_r0
-        ra_n = n_inv * r0 * alpha  # n_inv / ar
-        es_n = n_inv * esin0
         for _ in range(_NEWTON_MAX_IT):
-            omc = s * s / (1.0 + c) if c > 0.0 else 1.0 - c
-            f = 1.0 - ar * omc
-            g = ra_n * s + es_n * omc
-            fp = -ar * s
-            gp = ra_n * c + es_n * s
-            fpp = -ar * c
-            gpp = es_n * c - ra_n * s
+            omc = _one_minus_cos(s, c)
+            f, g, fp, gp, fpp, gpp = _lagrange_fg(s, c, omc, ar, ra_n, es_n)
             px = f * x + g * wx
             py = f * y + g * wy
             pz = f * z + g * wz
@@ -331,7 +346,8 @@ def _impact(x, y, z, vx, vy, vz):
                         need = 4.0 * T * T * rref * rref * rref
                         if not (pull > 0.0 and (rref - _A) * pull > need):
                             if rdot0 > 0.0:
-                                gx, gy, gz = _conic_point_cs(sE0, -cE0, 1.0 + cE0, x, y, z, wx, wy, wz, r0, a, esin0, n_inv)
+                                f, g, _fp, _gp, _fpp, _gpp = _lagrange_fg(sE0, -cE0, 1.0 + cE0, ar, ra_n, es_n)
+                                gx, gy, gz = f * x + g * wx, f * y + g * wy, f * z + g * wz
                             else:
                                 gx, gy, gz = x, y, z
                             Fref = (gx * gx + gy * gy) * _IA2 + gz * gz * _IB2
@@ -346,14 +362,14 @@ def _impact(x, y, z, vx, vy, vz):
             py += h2 * ddy - step * dy
             pz += h2 * ddz - step * dz
             s, c = s * (1.0 - h2) - step * c, c * (1.0 - h2) + step * s
-            omc = s * s / (1.0 + c) if c > 0.0 else 1.0 - c
+            omc = _one_minus_cos(s, c)
     if not ok:
         cA = (1.0 - _A * alpha) / e if e > 0.0 else -2.0
         cB = (1.0 - _B * alpha) / e if e > 0.0 else -2.0
-        dE = _scan_first_root(math.atan2(esin0, ecos0), cA, cB, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+        dE = _scan_first_root(math.atan2(esin0, ecos0), cA, cB, x, y, z, wx, wy, wz, ar, ra_n, es_n)
         if not math.isfinite(dE):
             return nan, nan, nan, nan, nan, nan  # an orbit that passes through the shell b < r < a
-        px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, r0, a, ecos0, esin0, n_inv)
+        px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
     if dE < 0.0:
         dE = 0.0
         s = 0.0
@@ -407,34 +423,11 @@ def impact_point_unit_nb(x, y, z, vx, vy, vz):
     return lat, lon, tof, np.nan, np.nan, np.nan
 
 
-@kernel(inline="always")
-def _conic_point_cs(s, c, omc, x, y, z, wx, wy, wz, r0, a, esin0, n_inv):
-    """Position on the conic for given sin dE, cos dE, 1 - cos dE."""
-    ar = a / r0
-    f = 1.0 - ar * omc
-    g = n_inv * (s / ar + esin0 * omc)
-    return f * x + g * wx, f * y + g * wy, f * z + g * wz
-
-
-@kernel(parallel=True)
-def _impact_batch(r, v, lat, lon, tof):
-    for i in prange(r.shape[0]):
-        la, lo, t = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])
-        lat[i] = la
-        lon[i] = lo
-        tof[i] = t
-
-
-@kernel()
-def _impact_batch_serial(r, v, lat, lon, tof):
-    for i in range(r.shape[0]):
-        la, lo, t = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])
-        lat[i] = la
-        lon[i] = lo
-        tof[i] = t
-
-
-_PARALLEL_MIN_N = 2048  # below this, threads cost more than they save
+@rows_kernel()
+def _impact_rows(r, v, lat, lon, tof, lo, hi):
+    """:func:`impact_point_nb` of rows lo..hi-1 of r, v (m, m/s) into lat, lon (rad) and tof (s)."""
+    for i in range(lo, hi):
+        lat[i], lon[i], tof[i] = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])
 
 
 def _state_arrays(r_ecef, v_ecef):
@@ -494,10 +487,7 @@ def impact_point(r_ecef, v_ecef):
     tof = np.empty(n)
     r = np.ascontiguousarray(r)
     v = np.ascontiguousarray(v)
-    if n >= _PARALLEL_MIN_N:
-        _impact_batch(r, v, lat, lon, tof)
-    else:
-        _impact_batch_serial(r, v, lat, lon, tof)
+    _impact_rows(n, r, v, lat, lon, tof)
     np.degrees(lat, out=lat)
     np.degrees(lon, out=lon)
     return lat, lon, tof

@@ -65,6 +65,11 @@ class VehicleArrays:
     stage_names: tuple[str, ...]
     residual_propellant_kg: tuple[float, ...]
 
+    def tables(self) -> K.VehicleTables:
+        """The kernels' read-only arrays of this design (:class:`rangeguard.sim.kernels.VehicleTables`)."""
+        return K.VehicleTables(self.SC, self.THR_T, self.THR_F, self.THR_OFF, self.AER, self.WIND, self.ATM,
+                               self.VC, self.GP, self.PROG, self.PAD)
+
 
 def _stage_curve(stage, k: int) -> tuple[np.ndarray, np.ndarray]:
     if stage.thrust is not None:
@@ -225,7 +230,8 @@ def failure_array(failures, n: int, n_stages: int) -> np.ndarray:
             row[K.F_IGN_FAIL] = f.stage
         elif f.kind == "separation_failure":
             if f.stage >= n_stages - 1:
-                raise InputError(f"failures[{j}] separation_failure: stage {f.stage} is the last stage and never separates; allowed 0..{n_stages - 2}")
+                raise InputError(f"failures[{j}] separation_failure: stage {f.stage} is the last stage and never "
+                                 f"separates; allowed 0..{n_stages - 2}")
             row[K.F_SEP_FAIL] = f.stage
     return np.array(np.broadcast_to(row, (n, K.NFP)), dtype=np.float64, order="C")
 
@@ -237,7 +243,7 @@ def param_arrays(params: PerVehicleParams | None, n: int, n_stages: int) -> tupl
     PS = np.empty((n, n_stages, 5))
     PS[:, :, K.P_THRUST] = p.stage_array("thrust_scale", n, n_stages)
     PS[:, :, K.P_BURN_RATE] = p.stage_array("burn_rate_scale", n, n_stages)
-    PS[:, :, K.P_ISP] = p.stage_array("isp_scale", n, n_stages)
+    PS[:, :, K.P_ISP_SCALE] = p.stage_array("isp_scale", n, n_stages)
     PS[:, :, K.P_DRY] = p.stage_array("dry_mass_scale", n, n_stages)
     PS[:, :, K.P_PROP] = p.stage_array("propellant_mass_scale", n, n_stages)
     PV = np.zeros((n, K.NPV))

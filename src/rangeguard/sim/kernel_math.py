@@ -1,26 +1,32 @@
-"""Small compiled helpers of the simulator kernels: interpolation, quaternions,
-J2 gravity, heights and launch-frame directions (plain floats; see
-:mod:`rangeguard.sim.kernels`, which re-exports them)."""
+"""Small compiled helpers of the simulator kernels: quaternions, heights and launch-frame
+directions (plain floats; see :mod:`rangeguard.sim.kernels`, which re-exports them), and the
+numba options of the simulator's kernels.
+
+Physics shared with the rest of rangeguard is written once elsewhere and re-exported here:
+J2 gravity (:func:`rangeguard.earth.gravity.gravity_j2_nb`), table interpolation
+(:func:`rangeguard.earth.interp.interp_clamped`, numpy's ``np.interp``) and the RK4 tableau
+(:mod:`rangeguard.earth.motion`)."""
 
 from __future__ import annotations
 
 import math
 
-from numba import njit
-
-from rangeguard.constants import J2_EARTH, MU_EARTH_M3_S2, WGS84_A_M, WGS84_B_M
+from rangeguard.constants import WGS84_A_M, WGS84_B_M
 from rangeguard.earth.geodesy import geodetic_from_ecef_nb
+from rangeguard.earth.gravity import gravity_j2_nb as gravity_j2  # noqa: F401 (re-exported)
+from rangeguard.earth.interp import interp_clamped  # noqa: F401 (re-exported)
+from rangeguard.earth.motion import rk4_combine_nb, rk4_stage_nb  # noqa: F401 (re-exported)
+from rangeguard.jit import kernel
 
-_MU = MU_EARTH_M3_S2
-_J2R2_15 = 1.5 * J2_EARTH * WGS84_A_M * WGS84_A_M
 _A = WGS84_A_M
 _B = WGS84_B_M
 # LLVM fast-math flags of every simulator kernel: they keep NaN/inf semantics (no 'nnan'/'ninf'):
 # contraction into FMA, reciprocal approximations and reassociation only.
 _FM = {"contract", "arcp", "reassoc", "nsz", "afn"}
 
-ENTRY_JIT = dict(cache=True, error_model="numpy", fastmath=_FM)
-"""numba options of the kernels called from Python (the batch driver, termination, event drain)."""
+ENTRY_JIT = dict(fastmath=_FM)
+"""numba options, besides :func:`rangeguard.jit.kernel`'s (cache, error_model="numpy"), of the
+kernels called from Python (the batch driver, termination, event drain)."""
 
 HELPER_JIT = dict(ENTRY_JIT, _nrt=False)
 """numba options of every kernel that is called from other kernels (and never allocates).
@@ -40,21 +46,7 @@ numba.core.extending.)
 """
 
 
-@njit(inline="always", **HELPER_JIT)
-def interp_clamped(x, xs, ys, lo, hi):
-    """Linear interpolation of ys(xs) on the slice [lo, hi) of the arrays; held outside."""
-    if x <= xs[lo]:
-        return ys[lo]
-    if x >= xs[hi - 1]:
-        return ys[hi - 1]
-    j = lo
-    while xs[j + 1] < x:
-        j += 1
-    f = (x - xs[j]) / (xs[j + 1] - xs[j])
-    return ys[j] + f * (ys[j + 1] - ys[j])
-
-
-@njit(inline="always", **HELPER_JIT)
+@kernel(inline="always", **HELPER_JIT)
 def qmul(a0, a1, a2, a3, b0, b1, b2, b3):
     """Hamilton product a (x) b of scalar-first quaternions, as a 4-tuple."""
     return (a0 * b0 - a1 * b1 - a2 * b2 - a3 * b3,
@@ -63,7 +55,7 @@ def qmul(a0, a1, a2, a3, b0, b1, b2, b3):
             a0 * b3 + a1 * b2 - a2 * b1 + a3 * b0)
 
 
-@njit(inline="always", **HELPER_JIT)
+@kernel(inline="always", **HELPER_JIT)
 def qrot(w, x, y, z, v0, v1, v2):
     """C(q) v: rotate a body vector into the reference frame (q body-to-reference)."""
     tx = 2.0 * (y * v2 - z * v1)
@@ -74,7 +66,7 @@ def qrot(w, x, y, z, v0, v1, v2):
             v2 + w * tz + (x * ty - y * tx))
 
 
-@njit(**HELPER_JIT)
+@kernel(**HELPER_JIT)
 def q_from_axes(x0, x1, x2, y0, y1, y2, z0, z1, z2):
     """Quaternion (scalar first, w >= 0) of the rotation whose columns are the body axes (Shepperd 1978)."""
     tr = x0 + y1 + z2
@@ -95,7 +87,7 @@ def q_from_axes(x0, x1, x2, y0, y1, y2, z0, z1, z2):
     return w, x, y, z
 
 
-@njit(**HELPER_JIT)
+@kernel(**HELPER_JIT)
 def q_from_direction(d0, d1, d2, ca, sa, pad):
     """Attitude with body x along the unit ECEF vector d and body y horizontal-right for the
     azimuth whose cosine and sine are ``ca``, ``sa``.
@@ -118,22 +110,7 @@ def q_from_direction(d0, d1, d2, ca, sa, pad):
     return q_from_axes(d0, d1, d2, y0, y1, y2, d1 * y2 - d2 * y1, d2 * y0 - d0 * y2, d0 * y1 - d1 * y0)
 
 
-@njit(inline="always", **HELPER_JIT)
-def gravity_j2(x, y, z, j2_on=1.0):
-    """Point mass + J2 gravitation, ECEF axes (m/s^2), as a 3-tuple (``j2_on`` = 0: point mass).
-
-    The compiled twin of :func:`rangeguard.earth.gravity.gravity_j2_ecef`
-    (Vallado 2013 sec. 8.6.1); a test checks the two agree to 1e-13.
-    """
-    inv_r2 = 1.0 / (x * x + y * y + z * z)
-    mu_r3 = _MU * inv_r2 * math.sqrt(inv_r2)
-    k = _J2R2_15 * inv_r2 * j2_on
-    s = 5.0 * z * z * inv_r2
-    c = -mu_r3 * (1.0 + k * (1.0 - s))
-    return c * x, c * y, c * z - 2.0 * k * mu_r3 * z
-
-
-@njit(inline="always", **HELPER_JIT)
+@kernel(inline="always", **HELPER_JIT)
 def height_fast(x, y, z, rn):
     """Height above the ellipsoid along the geocentric radius, m.
 
@@ -147,13 +124,13 @@ def height_fast(x, y, z, rn):
     return rn - _A * _B / math.sqrt(_B * _B * c2 + _A * _A * s2)
 
 
-@njit(**HELPER_JIT)
+@kernel(**HELPER_JIT)
 def geodetic_height(y):
     """Exact WGS84 geodetic height of the state's position (Vermeille 2011)."""
     return geodetic_from_ecef_nb(y[0], y[1], y[2])[2]
 
 
-@njit(inline="always", **HELPER_JIT)
+@kernel(inline="always", **HELPER_JIT)
 def _enu_dir(ca, sa, el, pad):
     """Unit ECEF vector of azimuth (cosine ca, sine sa) and elevation el in the pad's ENU frame."""
     ce = math.cos(el)

@@ -42,7 +42,12 @@ EVENT_NAMES = {
     K.EV_THRUST_SCALE: "thrust_scale",
 }
 
-_PARALLEL_MIN_N = 32
+FAILURE_EVENTS = tuple(EVENT_NAMES[code] for code in (
+    K.EV_THRUST_SCALE, K.EV_THRUST_LOSS, K.EV_EARLY_CUTOFF, K.EV_IGNITION_FAILURE, K.EV_SEPARATION_FAILURE,
+    K.EV_ATTITUDE_FAILURE,
+))
+"""Event names that mark the onset of a vehicle failure (the Monte Carlo statistics date failures by them)."""
+
 _EVENT_SLOTS = 32
 
 
@@ -76,14 +81,16 @@ class Simulator:
     stochastic models; the present physics is deterministic, so dispersions
     enter only through ``per_vehicle_params``), ``wind`` (a WindSpec overriding
     the vehicle's), ``coast_dt`` (RK4 step in ballistic flight, s), ``gravity``
-    ('j2' or 'point_mass'), ``parallel`` (spread the vehicles over numba's threads;
-    off by default: the Monte Carlo runner parallelises over processes, and on a
-    busy machine every 10 Hz step would wait for the slowest thread).
+    ('j2' or 'point_mass'), ``parallel`` (spread the vehicles over numba's threads
+    when there are at least :data:`rangeguard.jit.PARALLEL_MIN_ROWS` of them; off by
+    default: the Monte Carlo runner parallelises over processes, and on a busy machine
+    every 10 Hz step would wait for the slowest thread).
     """
 
-    def __init__(self, vehicle: VehicleSpec, site, n: int = 1, failures=(), per_vehicle_params: PerVehicleParams | None = None,
-                 dt: float = DEFAULT_DT_S, seed: int | None = None, wind=None, coast_dt: float = DEFAULT_COAST_DT_S,
-                 gravity: str = "j2", parallel: bool = False):
+    def __init__(self, vehicle: VehicleSpec, site, n: int = 1, failures=(),
+                 per_vehicle_params: PerVehicleParams | None = None, dt: float = DEFAULT_DT_S,
+                 seed: int | None = None, wind=None, coast_dt: float = DEFAULT_COAST_DT_S, gravity: str = "j2",
+                 parallel: bool = False):
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise InputError(f"n must be a positive integer number of vehicles; got {n!r}")
         if not (coast_dt >= dt and np.isfinite(coast_dt)):
@@ -126,10 +133,10 @@ class Simulator:
         up = self._va.PAD[2]
         az = self._va.azimuth_rad
         xi[:, 7:11] = np.array(K.q_from_direction(up[0], up[1], up[2], np.cos(az), np.sin(az), self._va.PAD))
-        self._ISP = self._IS.copy()
-        self._FSP = self._FS.copy()
+        self._IS_prev = self._IS.copy()
+        self._FS_prev = self._FS.copy()
         self._EVC = np.zeros(N, dtype=np.int64)
-        self._EVCP = np.zeros(N, dtype=np.int64)
+        self._EVC_prev = np.zeros(N, dtype=np.int64)
         self._EVT = np.zeros((N, _EVENT_SLOTS))
         self._EVK = np.zeros((N, _EVENT_SLOTS), dtype=np.int64)
         self._REP = np.zeros((N, 3), dtype=np.int64)
@@ -142,23 +149,31 @@ class Simulator:
         self._out_k = np.zeros(4 * N + 64, dtype=np.int64)
         self.events: list[tuple[int, float, str]] = []
         self.t_s = 0.0
-        self._kernel = K.advance_parallel if (parallel and N >= _PARALLEL_MIN_N) else K.advance_serial
+        self.parallel = bool(parallel)
+        # The kernels' arguments: views of the arrays above (their contents change, never the arrays).
+        self._state = K.BatchState(self._ST, self._TT, self._IS, self._IS_prev, self._FS, self._FS_prev, self._EVC,
+                                   self._EVC_prev, self._REP, self._EVT, self._EVK)
+        self._vehicle = self._va.tables()
+        self._dispersions = K.VehicleDispersions(self._PS, self._PV, self._FP)
+        self._scratch = K.Scratch(self._SCR, self._WK)
+        # Passed as plain tuples (the kernels unpack them by position): numba's dispatcher types a
+        # plain tuple in C but a named tuple in Python, a few microseconds more per 10 Hz call.
+        self._args = tuple(tuple(group) for group in (self._state, self._vehicle, self._dispersions, self._scratch))
+        self._advance = K.advance.bind(N, parallel=self.parallel)  # K.advance(N, ..., parallel=...), chosen once
         self._run(0.0, init=True)  # liftoff events (stage 0 ignition)
 
     # ------------------------------------------------------------------ stepping
-    def _consts(self):
-        va = self._va
-        return (self._ST, self._TT, self._IS, self._ISP, self._FS, self._FSP, self._EVC, self._EVCP, self._REP,
-                va.SC, va.THR_T, va.THR_F, va.THR_OFF, va.AER, va.WIND, va.ATM, va.VC, va.GP, va.PROG, va.PAD,
-                self._PS, self._PV, self._FP, self._EVT, self._EVK, self._SCR, self._WK)
+    def _kernel_args(self):
+        return self._args
 
     def _run(self, t1: float, init: bool = False) -> None:
         # numpy scalars: numba's dispatcher takes a slow path for some Python floats
-        self._kernel(np.float64(t1), np.float64(self.dt), np.float64(self.coast_dt), init, *self._consts())
+        self._advance(np.float64(t1), np.float64(self.dt), np.float64(self.coast_dt), init, *self._args)
         self._drain_events(t1)
 
     def _drain_events(self, t: float) -> None:
-        m = K.drain_events(np.float64(t), self._EVC, self._EVT, self._EVK, self._EVCP, self._out_i, self._out_t, self._out_k)
+        m = K.drain_events(np.float64(t), self._EVC, self._EVT, self._EVK, self._EVC_prev, self._out_i, self._out_t,
+                           self._out_k)
         if m == 0:
             return
         order = np.lexsort((self._out_i[:m], self._out_t[:m]))
@@ -188,7 +203,7 @@ class Simulator:
             m[arr.astype(np.int64)] = True
         new = m & ~self._terminated & (self._REP[:, 2] == 1)
         if new.any():
-            K.terminate_at(np.float64(self.t_s), new, *self._consts())
+            K.terminate_at(np.float64(self.t_s), new, *self._kernel_args())
             self._drain_events(self.t_s)
         self._terminated |= new
 
