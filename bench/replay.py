@@ -56,9 +56,9 @@ from _reference import reference_s  # noqa: E402 - the bench folder is not a pac
 
 from rangeguard.earth import ecef_to_enu_matrix, geodetic_to_ecef  # noqa: E402
 from rangeguard.engine import Engine  # noqa: E402
+from rangeguard.formats.navlog import nav_log_schema  # noqa: E402
 from rangeguard.mission import load_mission  # noqa: E402
 from rangeguard.nav import NavBatch  # noqa: E402
-from rangeguard.sim.sensors import nav_log_schema  # noqa: E402
 
 LAT_DEG, LON_DEG, ALT_M = 33.54, 135.89, 10.0
 RATE_HZ = 100.0

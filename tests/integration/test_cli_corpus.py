@@ -195,7 +195,7 @@ class World:
         self.mission = self.good / "mission.yaml"
 
         from rangeguard.mission import load_mission
-        from rangeguard.telemetry.stream import scenario_navlog
+        from rangeguard.sim.sensors import scenario_navlog
 
         self.table = scenario_navlog(load_mission(self.mission), None, rate_hz=10.0, seed=1, t_max_s=5.0)
         self.nav = {"csv": base / "nav.csv", "parquet": base / "nav.parquet"}

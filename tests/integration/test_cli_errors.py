@@ -80,7 +80,7 @@ def flight(tmp_path_factory) -> Path:
 def navlog_rows(tmp_path_factory) -> Path:
     """A 5-second nav log of the sounding rocket (CSV), to be broken column by column."""
     from rangeguard.mission import load_mission
-    from rangeguard.telemetry.stream import scenario_navlog
+    from rangeguard.sim.sensors import scenario_navlog
 
     table = scenario_navlog(load_mission(SOUNDING), None, rate_hz=10.0, seed=1, t_max_s=5.0)
     path = tmp_path_factory.mktemp("navlog") / "nav.csv"
@@ -212,7 +212,7 @@ def test_a_quoted_number_is_refused(tmp_path):
     refused(p, "site.alt_m: must be a number, not the text '5': write the number without quotes")
 
 
-# --- nav logs (the columns are read by rangeguard.replay.navlog) -----------------------------------------------
+# --- nav logs (the columns are read by rangeguard.formats.navlog) -----------------------------------------------
 
 
 def test_a_nav_log_whose_valid_column_says_yes_or_no(tmp_path, navlog_rows):

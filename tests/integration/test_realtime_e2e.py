@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import socket
 import subprocess
@@ -27,8 +26,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from rangeguard.formats.navlog import read_navlog
 from rangeguard.mission import load_mission
-from rangeguard.replay import read_navlog, replay
+from rangeguard.replay import replay
 from rangeguard.telemetry.packets import HeartbeatPacket, StatusPacket, TerminateCommand, decode_packet
 
 ROOT = Path(__file__).resolve().parents[2]

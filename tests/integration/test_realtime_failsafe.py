@@ -22,8 +22,10 @@ import numpy as np
 import pytest
 import yaml
 
+from rangeguard.formats.navlog import read_navlog
 from rangeguard.mission import load_mission, mission_from_dict
-from rangeguard.replay import read_navlog, replay
+from rangeguard.replay import replay
+from rangeguard.sim.sensors import scenario_navlog
 from rangeguard.telemetry.packets import (
     MAX_DATAGRAM_LEN,
     NavPacket,
@@ -33,7 +35,7 @@ from rangeguard.telemetry.packets import (
     encode_nav,
     encode_status,
 )
-from rangeguard.telemetry.stream import navlog_frames, navlog_from_table, play, scenario_navlog
+from rangeguard.telemetry.stream import navlog_frames, navlog_from_table, play
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "rangeguard.cli"]

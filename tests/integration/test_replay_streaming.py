@@ -1,6 +1,6 @@
 """`rangeguard replay` streams its nav log and its decision log (issue 14).
 
-The log is read in batches (rangeguard.replay.navlog.NavLogReader) and the samples go to the cycle driver
+The log is read in batches (rangeguard.formats.navlog.NavLogReader) and the samples go to the cycle driver
 as they are read; the decision log is written row group by row group as it fills. What must not change:
 the decisions. Streamed in batches of any size (1 row, 3 rows, which splits the two rows of every other
 epoch, ...), with or without recorded receive times, from CSV or Parquet, the decision log is
@@ -30,8 +30,10 @@ import pytest
 import yaml
 
 from rangeguard.earth import ecef_to_enu_matrix, geodetic_to_ecef
+from rangeguard.formats import decisionlog, navlog
+from rangeguard.formats.navlog import read_navlog
 from rangeguard.mission import load_mission
-from rangeguard.replay import decisionlog, navlog, read_navlog, replay
+from rangeguard.replay import replay
 from rangeguard.replay import run as replay_run
 
 SITE = {"lat_deg": 33.54, "lon_deg": 135.89, "alt_m": 0.0, "launch_azimuth_deg": 180.0}

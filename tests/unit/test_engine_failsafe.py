@@ -219,7 +219,7 @@ def test_a_mission_without_rules_steps_and_logs():
     """No rules: the engine arms and steps; the decision log has no rule columns but writes."""
     import pyarrow.parquet as pq
 
-    from rangeguard.replay import DecisionLog
+    from rangeguard.formats.decisionlog import DecisionLog
 
     e = Engine(mission([]))
     log = DecisionLog(e.setup.rule_names)

@@ -1,4 +1,4 @@
-"""Nav logs (rangeguard.replay.navlog): strict column types, the derived clock read in batches, the format doc.
+"""Nav logs (rangeguard.formats.navlog): strict column types, the derived clock read in batches, the format doc.
 
 1. Types are strict (issue 14): a number column holds integers or floats, never booleans or text; a
    flag column holds booleans or 0/1; anything else is one InputError naming the file, the column,
@@ -6,8 +6,9 @@
 2. The reader's receive clock, computed batch by batch with a few rows held back, equals the clock of
    the whole log; the whole-log clock is checked against the definition written out here.
 3. docs/navlog.md (where ``rangeguard replay --help`` points) lists exactly the columns of
-   :data:`rangeguard.replay.navlog.COLUMNS`; regenerate its tables with
+   :data:`rangeguard.formats.navlog.COLUMNS`; regenerate its tables with
    ``python tests/unit/test_navlog.py``.
+4. The writer's schema is the documented format, and what it writes the reader reads back unchanged.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from rangeguard.errors import InputError
-from rangeguard.replay import navlog
+from rangeguard.formats import navlog
+from rangeguard.nav import NavBatch
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "navlog.md"
 SOURCES, STRINGS = ["a", "b"], ["A", "B"]
@@ -255,6 +257,44 @@ def test_the_doc_lists_exactly_the_columns_and_kinds_of_the_code():
     assert navlog.DOC == "docs/navlog.md"
     documented = re.findall(r"^\| `([^`]+)` \|", text, re.MULTILINE)
     assert documented == [c.name for c in navlog.COLUMNS]
+
+
+# --- 4. writing ----------------------------------------------------------------------------------------------
+
+
+def test_the_writer_schema_is_the_documented_format():
+    f64, flag, text = pa.float64(), pa.bool_(), pa.string()
+    expected = [(c, f64) for c in NUMBER_COLUMNS[:-1]]
+    expected += [("source", text), ("valid", flag), ("receive_time_s", f64), ("health_A", flag), ("health_B", flag)]
+    assert navlog.nav_log_schema(STRINGS) == pa.schema(expected)
+    assert navlog.nav_log_schema().names == NUMBER_COLUMNS[:-1] + ["source", "valid", "receive_time_s"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_what_the_writer_writes_the_reader_reads_back(tmp_path, suffix):
+    """Vehicle 1 of three 2-vehicle batches, given out of time order: one row per arrived sample, sorted by
+    t_s; a sample that never arrived (present False) is no row; an invalid one is a row marked invalid."""
+    def batch(t, source, valid=(True, True), present=None):
+        r = np.array([[6.4e6, 0.0, 0.0], [6.4e6 + 10 * t, 1.0, 2.0]])
+        v = np.array([[0.0, 0.0, 0.0], [10.0, 0.5, 0.25]])
+        q = np.array([[1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.5, 0.5]])
+        w = np.array([[0.0, 0.0, 0.0], [0.01, 0.02, 0.03]])
+        return NavBatch(np.full(2, t), r, v, q, w, np.array(valid), source,
+                        None if present is None else np.array(present))
+
+    batches = [batch(0.2, 1, valid=(True, False)), batch(0.1, 0), batch(0.3, 0, present=(True, False))]
+    health = [np.array([True, False]), np.array([True, True]), np.array([False, False])]
+    table = navlog.nav_log_from_batches(batches, SOURCES, 1, receive_time_s=[0.25, 0.15, 0.35], health=health,
+                                        strings=STRINGS)
+    log = navlog.read_navlog(write(tmp_path, table, suffix), SOURCES, STRINGS)
+    assert log.t_s.tolist() == [0.1, 0.2]
+    assert log.source.tolist() == [0, 1] and log.valid.tolist() == [True, False]
+    assert log.receive_time_s.tolist() == [0.15, 0.25]
+    assert log.health.tolist() == [[True, True], [True, False]]
+    np.testing.assert_array_equal(log.r_ecef, [[6.4e6 + 1.0, 1.0, 2.0], [6.4e6 + 2.0, 1.0, 2.0]])
+    np.testing.assert_array_equal(log.v_ecef, [[10.0, 0.5, 0.25]] * 2)
+    np.testing.assert_array_equal(log.q_body_to_ecef, [[0.5, 0.5, 0.5, 0.5]] * 2)
+    np.testing.assert_array_equal(log.omega_body_rad_s, [[0.01, 0.02, 0.03]] * 2)
 
 
 if __name__ == "__main__":  # pragma: no cover - a maintenance helper

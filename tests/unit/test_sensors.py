@@ -21,6 +21,7 @@ from scipy import stats
 from scipy.spatial.transform import Rotation
 
 from rangeguard.errors import InputError
+from rangeguard.formats.navlog import nav_log_from_batches
 from rangeguard.mission.sensors import (
     NAV_FAULT_ADAPTER,
     NAV_FAULT_KINDS,
@@ -29,13 +30,7 @@ from rangeguard.mission.sensors import (
     check_nav_fault_names,
 )
 from rangeguard.nav import NavBatch
-from rangeguard.sim.sensors import (
-    NAV_LOG_COLUMNS,
-    STREAM_BLOCK,
-    SensorModel,
-    nav_log_from_batches,
-    nav_log_from_truth,
-)
+from rangeguard.sim.sensors import STREAM_BLOCK, SensorModel, nav_log_from_truth
 
 R_EQ = np.array([6378137.0, 0.0, 0.0])  # on the equator at longitude 0 (hand-checkable ENU axes)
 DEG = math.pi / 180.0
@@ -479,7 +474,11 @@ def test_nav_log_from_truth_has_the_replay_columns_sorted_by_time():
     spec = SensorsSpec(sources={"a": perfect(10.0), "b": perfect(5.0, latency_s=0.05)})
     table = nav_log_from_truth(truth, sources=["a", "b"], rng=np.random.default_rng(0), sensors=spec)
     assert isinstance(table, pa.Table)
-    assert tuple(table.column_names) == (*NAV_LOG_COLUMNS, "receive_time_s", "health_a", "health_b")
+    assert tuple(table.column_names) == (
+        "t_s", "x_ecef_m", "y_ecef_m", "z_ecef_m", "vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps",
+        "qw", "qx", "qy", "qz", "p_rad_s", "q_rad_s", "r_rad_s", "source", "valid",
+        "receive_time_s", "health_a", "health_b",
+    )  # the nav log format, docs/navlog.md
     d = table.to_pydict()
     assert d["source"].count("a") == 20 and d["source"].count("b") == 10
     assert np.all(np.diff(d["t_s"]) >= 0)

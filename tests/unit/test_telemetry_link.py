@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rangeguard.errors import InputError
-from rangeguard.replay.navlog import NavLog
+from rangeguard.formats.navlog import NavLog
 from rangeguard.telemetry.link import SequenceChecker, UdpAddress, parse_allow
 from rangeguard.telemetry.packets import APID_HEALTH, APID_NAV, NavPacket, PacketError, decode_packet
 from rangeguard.telemetry.stream import LinkFaults, inject_faults, navlog_frames

@@ -11,9 +11,10 @@ from rich.table import Table
 
 from rangeguard import paths
 from rangeguard.cli.app import app
+from rangeguard.formats.navlog import DOC as NAVLOG_DOC
+from rangeguard.formats.navlog import NavLogReader
 from rangeguard.mission import load_mission
-from rangeguard.replay import NavLogReader, replay
-from rangeguard.replay.navlog import DOC as NAVLOG_DOC
+from rangeguard.replay import replay
 
 
 @app.command("replay", help=(

@@ -1,4 +1,8 @@
-"""``rangeguard stream``: play a simulated flight or a recorded nav log as packets, with link faults."""
+"""``rangeguard stream``: play a simulated flight or a recorded nav log as packets, with link faults.
+
+The command wires the simulator to the streamer: the simulated flight's nav log comes from
+rangeguard.sim.sensors.scenario_navlog, and rangeguard.telemetry.stream only plays nav logs.
+"""
 
 from __future__ import annotations
 
@@ -36,16 +40,10 @@ def stream_cmd(
     """Stream nav packets of a flight to a running `rangeguard run`; print what was injected as JSON."""
     import pyarrow.parquet as pq
 
-    from rangeguard.replay.navlog import read_table
+    from rangeguard.formats.navlog import read_table
+    from rangeguard.sim.sensors import scenario_navlog
     from rangeguard.telemetry.link import UdpAddress
-    from rangeguard.telemetry.stream import (
-        LinkFaults,
-        inject_faults,
-        navlog_frames,
-        navlog_from_table,
-        play,
-        scenario_navlog,
-    )
+    from rangeguard.telemetry.stream import LinkFaults, inject_faults, navlog_frames, navlog_from_table, play
 
     if navlog is not None and scenario is not None:
         raise InputError("give either --scenario or --navlog, not both")

@@ -1,7 +1,9 @@
-"""Replaying recorded nav data through the engine, and the decision log it writes."""
+"""Replaying recorded nav data through the engine.
 
-from rangeguard.replay.decisionlog import DecisionLog
-from rangeguard.replay.navlog import NavLog, NavLogReader, read_navlog
+The nav log it reads and the decision log it writes are formats of their own
+(:mod:`rangeguard.formats.navlog`, :mod:`rangeguard.formats.decisionlog`).
+"""
+
 from rangeguard.replay.run import ReplayResult, replay
 
-__all__ = ["DecisionLog", "NavLog", "NavLogReader", "ReplayResult", "read_navlog", "replay"]
+__all__ = ["ReplayResult", "replay"]

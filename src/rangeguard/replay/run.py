@@ -1,6 +1,6 @@
 """Replay a nav log through the engine: timeline, decision log, summary.
 
-The log may be streamed (:class:`~rangeguard.replay.navlog.NavLogReader` chunks): the samples go to
+The log may be streamed (:class:`~rangeguard.formats.navlog.NavLogReader` chunks): the samples go to
 the cycle driver one by one as they are read, and the decision log goes to its file as it grows, so
 memory does not grow with the log (the timeline holds only events, first violations and the final
 state change).
@@ -17,9 +17,9 @@ import numpy as np
 from rangeguard.engine import AfssState, Engine
 from rangeguard.engine.driver import CycleDriver, CycleSample
 from rangeguard.engine.state import REJECTION_NAMES
+from rangeguard.formats.decisionlog import DecisionLog
+from rangeguard.formats.navlog import NavLog
 from rangeguard.nav import NavBatch, usable_rows
-from rangeguard.replay.decisionlog import DecisionLog
-from rangeguard.replay.navlog import NavLog
 
 _TERMINATED, _SAFED = int(AfssState.TERMINATED), int(AfssState.SAFED)
 
@@ -123,7 +123,7 @@ def _samples(chunks: Iterable[NavLog], seen: _Seen) -> Iterator[CycleSample]:
         rows = zip(t.reshape(-1, 1), r.reshape(-1, 1, 3), v.reshape(-1, 1, 3),  # one-row views
                    chunk.q_body_to_ecef.reshape(-1, 1, 4), chunk.omega_body_rad_s.reshape(-1, 1, 3), ok.reshape(-1, 1),
                    chunk.source.tolist(), chunk.receive_time_s.tolist(),
-                   repeat(None) if chunk.health is None else chunk.health, strict=False)
+                   repeat(None) if chunk.health is None else chunk.health[:, None, :], strict=False)
         for t_k, r_k, v_k, q_k, w_k, ok_k, source, receive, health in rows:
             if source >= 0:
                 yield CycleSample(NavBatch(t_k, r_k, v_k, q_k, w_k, ok_k, source), receive, health)
@@ -134,7 +134,7 @@ def replay(mission, log: NavLog | Iterable[NavLog], *, decisions_path=None,
     """Step a fresh engine through ``log`` on the real-time process's clock (rangeguard.engine.driver).
 
     ``log`` is a whole :class:`NavLog` or its chunks in file order (a
-    :class:`~rangeguard.replay.navlog.NavLogReader` streams a file). Rows are offered in file order with
+    :class:`~rangeguard.formats.navlog.NavLogReader` streams a file). Rows are offered in file order with
     their receive times; consecutive rows with the same time of validity form one cycle, and a silent
     cycle is stepped whenever nothing arrived for one engine cycle, up to the log's recorded clock end
     (if any). Rows from sources the mission does not know are counted as rejected.

@@ -54,9 +54,11 @@ scenario that raises the probability above p (common random numbers for the
 link too).
 
 :func:`nav_log_from_truth` runs the model over recorded truth and returns the
-nav log table that ``rangeguard replay`` and the UDP streamer read
-(:data:`NAV_LOG_COLUMNS` plus receive_time_s and health_<STRING>). A missing
-sample is not a row of a nav log: silence shows as a gap in the receive times.
+nav log table that ``rangeguard replay`` and the UDP streamer read (the format
+and its writer: :mod:`rangeguard.formats.navlog`); :func:`scenario_navlog` does
+so for one simulated flight of a mission scenario (what ``rangeguard stream``
+plays). A missing sample is not a row of a nav log: silence shows as a gap in
+the receive times.
 """
 
 from __future__ import annotations
@@ -70,8 +72,10 @@ from numba import njit
 
 from rangeguard.constants import DEG
 from rangeguard.errors import InputError
+from rangeguard.formats.navlog import nav_log_from_batches
 from rangeguard.mission.sensors import NavSourceModelSpec, SensorsSpec
 from rangeguard.nav import NavBatch
+from rangeguard.sim.api import _mission_wind, scenario_failures, simulate_vehicle
 from rangeguard.sim.navfaults import NavFaults
 
 # Packed truth layout: r (0:3), v (3:6), q (6:10), omega (10:13).
@@ -80,32 +84,6 @@ _WIDTH = 13
 _DUE_TOL = 1e-6  # fraction of a period: absorbs round-off in the caller's clock
 STREAM_BLOCK = 64
 """Samples drawn at a time from each vehicle's own stream (per source) when generators are per vehicle."""
-
-NAV_LOG_COLUMNS = (
-    "t_s",
-    "x_ecef_m", "y_ecef_m", "z_ecef_m",
-    "vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps",
-    "qw", "qx", "qy", "qz",
-    "p_rad_s", "q_rad_s", "r_rad_s",
-    "source", "valid",
-)  # fmt: skip
-"""Core columns of a nav log (one row per sample that arrived, per source, sorted by time).
-
-t_s: time of validity (T+ s); position (m) and Earth-relative velocity (m/s)
-in WGS84 ECEF; attitude quaternion body->ECEF, scalar first, Hamilton; body
-rates p, q, r about body x, y, z (rad/s); source: nav source name; valid: the
-source's validity flag. Logs written here also carry the optional columns of
-the format (``rangeguard.replay.navlog``): ``receive_time_s`` (when the sample
-was output: t_s + latency) and ``health_<STRING>`` per AFTS string.
-"""
-
-
-def nav_log_schema(strings: Sequence[str] = ()) -> pa.Schema:
-    """pyarrow schema of a nav log: :data:`NAV_LOG_COLUMNS`, receive_time_s, health_<STRING>."""
-    fields = [(c, pa.float64()) for c in NAV_LOG_COLUMNS[:14]] + [("source", pa.string()), ("valid", pa.bool_())]
-    fields += [("receive_time_s", pa.float64())] + [(f"health_{name}", pa.bool_()) for name in strings]
-    return pa.schema(fields)
-
 
 # --- kernels (numba: one pass over the vehicles) ---------------------------------
 
@@ -557,62 +535,6 @@ class SensorModel:
 # --- nav logs ---------------------------------------------------------------------
 
 
-def nav_log_from_batches(
-    batches: Sequence[NavBatch],
-    sources: Sequence[str],
-    vehicle: int = 0,
-    *,
-    receive_time_s: Sequence[float] | None = None,
-    health: Sequence[np.ndarray] | None = None,
-    strings: Sequence[str] = (),
-) -> pa.Table:
-    """Nav log table (:func:`nav_log_schema`) of one vehicle from a sequence of NavBatches.
-
-    Row ``vehicle`` of each batch becomes one row, unless the batch's
-    ``present`` mask says that sample never arrived (a missing sample is not a
-    row of a nav log); ``source`` is the name ``sources[batch.source]``.
-    ``receive_time_s`` (one per batch; default: the time of validity) and
-    ``health`` (one (n_strings,) or (N, n_strings) bool array per batch,
-    columns ``health_<STRING>`` named by ``strings``) fill the optional
-    columns. Rows are sorted by time of validity (stable, so samples with
-    equal times keep their order).
-    """
-    batches = list(batches)
-    strings = list(strings)
-    schema = nav_log_schema(strings)
-    if receive_time_s is not None and len(receive_time_s) != len(batches):
-        raise InputError(f"receive_time_s needs one entry per batch ({len(batches)}); got {len(receive_time_s)}")
-    if health is not None and len(health) != len(batches):
-        raise InputError(f"health needs one entry per batch ({len(batches)}); got {len(health)}")
-    arrived = [b.present is None or bool(b.present[vehicle]) for b in batches]
-    if not all(arrived):
-        batches = [b for b, a in zip(batches, arrived, strict=True) if a]
-        receive_time_s = None if receive_time_s is None else [x for x, a in zip(receive_time_s, arrived, strict=True) if a]
-        health = None if health is None else [h for h, a in zip(health, arrived, strict=True) if a]
-    if not batches:
-        return schema.empty_table()
-    t = np.array([b.t_s[vehicle] for b in batches], dtype=np.float64)
-    vec = np.array(
-        [np.concatenate([b.r_ecef[vehicle], b.v_ecef[vehicle], b.q_body_to_ecef[vehicle], b.omega_body_rad_s[vehicle]])
-         for b in batches], dtype=np.float64,
-    )  # fmt: skip
-    valid = np.array([b.valid[vehicle] for b in batches], dtype=bool)
-    names = np.asarray(list(sources), dtype=object)[[b.source for b in batches]]
-    recv = t.copy() if receive_time_s is None else np.asarray(receive_time_s, dtype=np.float64)
-    if health is None:
-        ok = np.ones((len(batches), len(strings)), dtype=bool)
-    else:
-        ok = np.array([h[vehicle] if np.ndim(h) == 2 else h for h in health], dtype=bool).reshape(-1, len(strings))
-    if recv.shape != t.shape or ok.shape[0] != t.size:
-        raise InputError(
-            f"receive_time_s and health need one entry per batch ({t.size}); got {recv.shape[0]} and {ok.shape[0]}"
-        )
-    order = np.argsort(t, kind="stable")
-    columns = [t[order]] + [vec[order, j] for j in range(_WIDTH)] + [names[order].tolist(), valid[order], recv[order]]
-    columns += [ok[order, j] for j in range(len(strings))]
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
-
-
 def nav_log_from_truth(
     truth,
     *,
@@ -634,11 +556,11 @@ def nav_log_from_truth(
     (padding after impact) are dropped. A source produces at most one sample
     per truth sample, so the log is never denser than the truth.
 
-    Returns a pyarrow Table (:func:`nav_log_schema`): :data:`NAV_LOG_COLUMNS`,
-    ``receive_time_s`` (the truth time at which the sample was output) and
-    ``health_<STRING>`` for each AFTS string (``strings``, default one per
-    source; string_fault faults act on them); one row per sample per source,
-    sorted by time of validity.
+    Returns a pyarrow Table (:func:`rangeguard.formats.navlog.nav_log_schema`),
+    ``receive_time_s`` being the truth time at which the sample was output and
+    ``health_<STRING>`` one column per AFTS string (``strings``, default one
+    per source; string_fault faults act on them); one row per sample per
+    source, sorted by time of validity.
     """
     t = np.asarray(_field(truth, "t_s"), dtype=np.float64)
     r = np.asarray(_field(truth, "r_ecef"), dtype=np.float64)
@@ -681,3 +603,40 @@ def nav_log_from_truth(
     return nav_log_from_batches(
         batches, model.sources, 0, receive_time_s=recv, health=health, strings=model.strings
     )
+
+
+RECORD_DT_FLOOR_S = 0.01
+"""Finest truth recording step :func:`scenario_navlog` uses for the sensor models (s)."""
+
+
+def scenario_navlog(mission, scenario: str | None, *, rate_hz: float | None = None, seed: int | None = None,
+                    t_max_s: float = 600.0) -> pa.Table:
+    """Nav log table of one simulated flight of ``mission`` under ``scenario`` (None: nominal).
+
+    Flies one vehicle (:func:`rangeguard.sim.simulate_vehicle` with the
+    scenario's failures) and runs the mission's sensor models with the
+    scenario's nav faults over it (:func:`nav_log_from_truth`). ``rate_hz``
+    overrides every nav source's output rate (Hz); the truth is recorded at
+    that rate (at least every :data:`RECORD_DT_FLOOR_S`) so each source
+    produces one sample per period. ``seed`` (default the mission's) seeds the
+    sensor noise: SeedSequence([seed]). ``t_max_s`` caps the flight.
+    """
+    if getattr(mission, "vehicle", None) is None:
+        raise InputError("stream --scenario needs a mission with a vehicle section (or use --navlog FILE)")
+    failures = scenario_failures(mission, scenario)
+    sc = mission.scenarios.get(scenario) if scenario is not None else None
+    nav_faults = list(sc.nav_faults) if sc is not None else []
+    sensors = mission.sensors
+    if rate_hz is not None:
+        if not (rate_hz > 0):
+            raise InputError(f"--rate-hz must be > 0; got {rate_hz}")
+        default = sensors.default.model_copy(update={"output_rate_hz": float(rate_hz)})
+        sources = {k: v.model_copy(update={"output_rate_hz": float(rate_hz)}) for k, v in sensors.sources.items()}
+        sensors = sensors.model_copy(update={"default": default, "sources": sources})
+    rates = [sensors.for_source(s.name).output_rate_hz for s in mission.nav_sources]
+    record_dt = max(RECORD_DT_FLOOR_S, 1.0 / max(rates))
+    truth = simulate_vehicle(mission.vehicle, mission.site, failures=failures, record_dt=record_dt,
+                             t_max_s=t_max_s, wind=_mission_wind(mission))
+    rng = np.random.default_rng(np.random.SeedSequence([mission.seed if seed is None else seed]))
+    return nav_log_from_truth(truth, sources=[s.name for s in mission.nav_sources], rng=rng, sensors=sensors,
+                              faults=nav_faults, strings=[s.name for s in mission.string_specs], vehicle=0)

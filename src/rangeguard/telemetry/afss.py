@@ -46,7 +46,7 @@ sent once only. Status packets go to the status address at ``status_hz`` and
 on every state change, trimmed to one datagram (rangeguard.telemetry.packets
 .fit_margins); a heartbeat with the counters once a second.
 
-Logs. The decision log (rangeguard.replay.DecisionLog) and the nav log of
+Logs. The decision log (rangeguard.formats.decisionlog.DecisionLog) and the nav log of
 the samples the engine stepped (rangeguard.telemetry.recorder) are written
 on exit (and SIGINT/SIGTERM); every ``flush_s`` seconds the nav samples
 since the last flush are appended as a new Parquet part (see
@@ -78,8 +78,8 @@ from rangeguard.engine import AfssState, Engine
 from rangeguard.engine.driver import CycleDriver, CycleSample
 from rangeguard.engine.state import REJECTION_NAMES
 from rangeguard.errors import InputError
+from rangeguard.formats.decisionlog import DecisionLog
 from rangeguard.nav import NavBatch
-from rangeguard.replay.decisionlog import DecisionLog
 from rangeguard.telemetry.link import SequenceChecker, UdpAddress, check_sender
 from rangeguard.telemetry.packets import (
     APID_HEALTH,

@@ -1,6 +1,6 @@
 """The nav log the real-time AFSS writes: every sample it handed the engine, in the order it did.
 
-Rows follow :func:`rangeguard.sim.sensors.nav_log_schema` (the format that
+Rows follow :func:`rangeguard.formats.navlog.nav_log_schema` (the format that
 ``rangeguard replay`` reads) and keep processing order, never re-sorted:
 replay groups consecutive rows with equal t_s into one engine cycle, which is
 exactly how the real-time shell formed its cycles, so replaying this log
@@ -18,8 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rangeguard.replay.navlog import CLOCK_END_KEY
-from rangeguard.sim.sensors import nav_log_schema
+from rangeguard.formats.navlog import CLOCK_END_KEY, nav_log_schema
 from rangeguard.telemetry.packets import NavPacket
 
 
@@ -45,7 +44,7 @@ class NavRecorder:
 
     def table(self, start: int = 0, clock_end_s: float | None = None) -> pa.Table:
         """Rows ``start:`` as a pyarrow Table; ``clock_end_s`` (the receive time at which the run's clock
-        stopped) goes into the schema metadata, where replay reads it (rangeguard.replay.navlog)."""
+        stopped) goes into the schema metadata, where replay reads it (rangeguard.formats.navlog)."""
         schema = self.schema
         if clock_end_s is not None and math.isfinite(clock_end_s):
             schema = schema.with_metadata({CLOCK_END_KEY: repr(float(clock_end_s)).encode()})

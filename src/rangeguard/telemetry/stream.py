@@ -1,8 +1,7 @@
-"""The streamer: a simulated flight or a recorded nav log played as packets, with seeded link faults.
+"""The streamer: a nav log played as packets, with seeded link faults.
 
-:func:`scenario_navlog` flies one vehicle (rangeguard.sim.simulate_vehicle with
-the scenario's failures) and runs the mission's sensor models with the
-scenario's nav faults over it (rangeguard.sim.sensors.nav_log_from_truth).
+The nav log comes from the caller: a recorded one, or a simulated flight
+(``rangeguard stream`` wires the simulator in: rangeguard.sim.sensors.scenario_navlog).
 :func:`navlog_frames` turns a nav log into the packets a flight computer would
 send, in send order (the log's receive_time_s, default t_s): one nav packet
 per row, and a string-health packet whenever the health columns change (and
@@ -23,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from rangeguard.errors import InputError
-from rangeguard.replay.navlog import NavLog, from_table
+from rangeguard.formats.navlog import NavLog, from_table
 from rangeguard.telemetry.packets import (
     APID_HEALTH,
     APID_NAV,
@@ -35,42 +34,6 @@ from rangeguard.telemetry.packets import (
 
 HEALTH_REPEAT_S = 1.0
 """String-health packets are repeated at least this often (s, flight time)."""
-RECORD_DT_FLOOR_S = 0.01
-"""Finest truth recording step used for the sensor models (s)."""
-
-
-def scenario_navlog(mission, scenario: str | None, *, rate_hz: float | None = None, seed: int | None = None,
-                    t_max_s: float = 600.0) -> pa.Table:
-    """Nav log table of one simulated flight of ``mission`` under ``scenario`` (None: nominal).
-
-    ``rate_hz`` overrides every nav source's output rate (Hz); the truth is
-    recorded at that rate (at least every :data:`RECORD_DT_FLOOR_S`) so each
-    source produces one sample per period. ``seed`` (default the mission's)
-    seeds the sensor noise: SeedSequence([seed]). ``t_max_s`` caps the flight.
-    """
-    from rangeguard.sim import simulate_vehicle
-    from rangeguard.sim.api import _mission_wind, scenario_failures
-    from rangeguard.sim.sensors import nav_log_from_truth
-
-    if getattr(mission, "vehicle", None) is None:
-        raise InputError("stream --scenario needs a mission with a vehicle section (or use --navlog FILE)")
-    failures = scenario_failures(mission, scenario)
-    sc = mission.scenarios.get(scenario) if scenario is not None else None
-    nav_faults = list(sc.nav_faults) if sc is not None else []
-    sensors = mission.sensors
-    if rate_hz is not None:
-        if not (rate_hz > 0):
-            raise InputError(f"--rate-hz must be > 0; got {rate_hz}")
-        default = sensors.default.model_copy(update={"output_rate_hz": float(rate_hz)})
-        sources = {k: v.model_copy(update={"output_rate_hz": float(rate_hz)}) for k, v in sensors.sources.items()}
-        sensors = sensors.model_copy(update={"default": default, "sources": sources})
-    rates = [sensors.for_source(s.name).output_rate_hz for s in mission.nav_sources]
-    record_dt = max(RECORD_DT_FLOOR_S, 1.0 / max(rates))
-    truth = simulate_vehicle(mission.vehicle, mission.site, failures=failures, record_dt=record_dt,
-                             t_max_s=t_max_s, wind=_mission_wind(mission))
-    rng = np.random.default_rng(np.random.SeedSequence([mission.seed if seed is None else seed]))
-    return nav_log_from_truth(truth, sources=[s.name for s in mission.nav_sources], rng=rng, sensors=sensors,
-                              faults=nav_faults, strings=[s.name for s in mission.string_specs], vehicle=0)
 
 
 @dataclass(frozen=True)

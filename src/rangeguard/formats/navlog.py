@@ -1,9 +1,12 @@
-"""Nav logs: the table of navigation samples that replay and the streamer read (CSV or Parquet).
+"""Nav logs: the table of navigation samples that replay and the streamer read and that the sensor
+models and ``rangeguard run`` write (CSV or Parquet).
 
 The format, one place: :data:`COLUMNS` lists every column with its kind, unit
 and meaning, and :data:`KINDS` what each kind of column may hold;
 ``docs/navlog.md`` (where ``rangeguard replay --help`` points) shows that
-table and is checked against it by tests/unit/test_navlog.py. Types are
+table and is checked against it by tests/unit/test_navlog.py. The reader
+below checks a log against it, and the writer (:func:`nav_log_schema`,
+:func:`nav_log_from_batches`) takes its columns and types from it. Types are
 strict: a number column (``t_s``, positions, velocities, attitude, rates,
 ``receive_time_s``) holds integers or floats, never booleans or text; a flag
 column (``valid``, ``health_<STRING>``) holds booleans or 0/1. An empty
@@ -33,12 +36,18 @@ the clock of a streamed log is exactly the clock of the whole log. A Parquet log
 run`` also carries, in its schema metadata, the receive time at which the
 run's clock stopped (``rangeguard.clock_end_s``): replay steps silent cycles
 up to it, so a run that ended in silence replays to the same decision.
+
+Writing. :func:`nav_log_schema` is the schema of the logs rangeguard writes
+(every column of :data:`COLUMNS`, numbers as float64, flags as booleans,
+the source by name, one ``health_<STRING>`` per AFTS string), and
+:func:`nav_log_from_batches` turns one vehicle's
+:class:`rangeguard.nav.NavBatch` samples into such a table.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +59,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from rangeguard.errors import InputError
+from rangeguard.nav import NavBatch
 
 DOC = "docs/navlog.md"
 """Where the nav log format is documented for users (``rangeguard replay --help`` names it)."""
@@ -684,3 +694,80 @@ def from_table(table: pa.Table, source_names: list[str], string_names: list[str]
 def read_navlog(path, source_names: list[str], string_names: list[str]) -> NavLog:
     """Read and validate a whole nav log file (CSV or Parquet); :class:`NavLogReader` streams it."""
     return NavLogReader(path, source_names, string_names).read()
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+_WRITTEN_TYPES = {NUMBER: pa.float64(), FLAG: pa.bool_(), SOURCE: pa.string()}
+"""The type each kind of column is written with (the source by name)."""
+_HEALTH_COLUMN = HEALTH_PREFIX + "<STRING>"
+
+
+def nav_log_schema(strings: Sequence[str] = ()) -> pa.Schema:
+    """pyarrow schema of the nav logs rangeguard writes: the columns of :data:`COLUMNS` in their order,
+    ``health_<STRING>`` once per name in ``strings``."""
+    fields: list[tuple[str, pa.DataType]] = []
+    for c in COLUMNS:
+        if c.name == _HEALTH_COLUMN:
+            fields += [(HEALTH_PREFIX + name, _WRITTEN_TYPES[c.kind]) for name in strings]
+        else:
+            fields.append((c.name, _WRITTEN_TYPES[c.kind]))
+    return pa.schema(fields)
+
+
+def nav_log_from_batches(
+    batches: Sequence[NavBatch],
+    sources: Sequence[str],
+    vehicle: int = 0,
+    *,
+    receive_time_s: Sequence[float] | None = None,
+    health: Sequence[np.ndarray] | None = None,
+    strings: Sequence[str] = (),
+) -> pa.Table:
+    """Nav log table (:func:`nav_log_schema`) of one vehicle from a sequence of NavBatches.
+
+    Row ``vehicle`` of each batch becomes one row, unless the batch's
+    ``present`` mask says that sample never arrived (a missing sample is not a
+    row of a nav log); ``source`` is the name ``sources[batch.source]``.
+    ``receive_time_s`` (one per batch; default: the time of validity) and
+    ``health`` (one (n_strings,) or (N, n_strings) bool array per batch,
+    columns ``health_<STRING>`` named by ``strings``) fill the optional
+    columns. Rows are sorted by time of validity (stable, so samples with
+    equal times keep their order).
+    """
+    batches = list(batches)
+    strings = list(strings)
+    schema = nav_log_schema(strings)
+    if receive_time_s is not None and len(receive_time_s) != len(batches):
+        raise InputError(f"receive_time_s needs one entry per batch ({len(batches)}); got {len(receive_time_s)}")
+    if health is not None and len(health) != len(batches):
+        raise InputError(f"health needs one entry per batch ({len(batches)}); got {len(health)}")
+    arrived = [b.present is None or bool(b.present[vehicle]) for b in batches]
+    if not all(arrived):
+        batches = [b for b, a in zip(batches, arrived, strict=True) if a]
+        receive_time_s = (None if receive_time_s is None
+                          else [x for x, a in zip(receive_time_s, arrived, strict=True) if a])
+        health = None if health is None else [h for h, a in zip(health, arrived, strict=True) if a]
+    if not batches:
+        return schema.empty_table()
+    t = np.array([b.t_s[vehicle] for b in batches], dtype=np.float64)
+    vec = np.array(  # per row: position, velocity, attitude, rates (the number columns after t_s, in order)
+        [np.concatenate([b.r_ecef[vehicle], b.v_ecef[vehicle], b.q_body_to_ecef[vehicle], b.omega_body_rad_s[vehicle]])
+         for b in batches], dtype=np.float64,
+    )  # fmt: skip
+    valid = np.array([b.valid[vehicle] for b in batches], dtype=bool)
+    names = np.asarray(list(sources), dtype=object)[[b.source for b in batches]]
+    recv = t.copy() if receive_time_s is None else np.asarray(receive_time_s, dtype=np.float64)
+    if health is None:
+        ok = np.ones((len(batches), len(strings)), dtype=bool)
+    else:
+        ok = np.array([h[vehicle] if np.ndim(h) == 2 else h for h in health], dtype=bool).reshape(-1, len(strings))
+    if recv.shape != t.shape or ok.shape[0] != t.size:
+        raise InputError(
+            f"receive_time_s and health need one entry per batch ({t.size}); got {recv.shape[0]} and {ok.shape[0]}"
+        )
+    order = np.argsort(t, kind="stable")
+    columns = [t[order], *(vec[order, j] for j in range(vec.shape[1])), names[order].tolist(), valid[order],
+               recv[order]]
+    columns += [ok[order, j] for j in range(len(strings))]
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)

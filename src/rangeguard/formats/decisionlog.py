@@ -1,5 +1,10 @@
 """The decision log: one row per engine cycle for one vehicle, written to Parquet.
 
+Written by replay, by ``rangeguard run`` (rangeguard.telemetry.afss) and by
+the Monte Carlo flights (rangeguard.montecarlo.closedloop); read by the
+reports. It takes the engine's :class:`~rangeguard.engine.decisions.Decisions`
+as they are, so it imports the engine (formats sits above the core).
+
 Columns: ``cycle``, ``t_s``, ``receive_time_s``, ``state``, ``terminate_now``,
 ``fired_by`` (rule name or string-fault:NAME, on the cycle of termination),
 ``reason`` (on cycles where the state changed), ``iip_lat_deg``,
