@@ -17,3 +17,8 @@ def reference_s() -> float:
             x = np.sin(x) + np.exp(-x * x)
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def sig(x: float, digits: int = 4) -> float:
+    """``x`` rounded to ``digits`` significant digits, for ratios to the reference (they span 1e-4 to 1e6)."""
+    return float(f"{x:.{digits}g}")

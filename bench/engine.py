@@ -7,7 +7,11 @@ the Kii mission flies. ``batch_vehicle_steps_per_s`` counts vehicles per
 second with both strings judged; ``batch_one_string_vehicle_steps_per_s``
 is the same rule set on one string (one nav source, the disagreement rule
 dropped), as a single-string AFSS runs; both are the best of five blocks of
-20 steps (see ``throughput``). Last line: one JSON object.
+20 steps (see ``throughput``). ``reference_s`` is the shared reference workload
+(bench/_reference.py) timed in the same run; the ``*_over_reference`` figures are
+the step times divided by it and the ``*_per_reference`` figures the vehicle-steps
+done in that time, so runs on different or differently loaded machines compare.
+Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import time
 
 import numpy as np
+from _reference import reference_s, sig  # bench/_reference.py; scripts run from bench/
 
 from rangeguard.earth import ecef_to_enu_matrix, geodetic_to_ecef
 from rangeguard.engine import Engine
@@ -35,18 +40,20 @@ def bench_mission(strings: int = 2):
     for name, (la, lo) in {"kii": (34.0, 136.0), "shikoku": (33.6, 133.5), "kyushu": (32.5, 131.0)}.items():
         lat, lon = circle(la, lo, 0.7)
         areas.append({"name": name, "kind": "protected", "lat_deg": lat, "lon_deg": lon})
-    areas.append({"name": "corridor", "kind": "corridor", "lat_deg": [34.2, 34.2, 20, 20], "lon_deg": [135.0, 137.5, 137.5, 133.5]})
+    areas.append({"name": "corridor", "kind": "corridor", "lat_deg": [34.2, 34.2, 20, 20],
+                  "lon_deg": [135.0, 137.5, 137.5, 133.5]})
     table = {"t_s": [0, 100, 600], "lower": [-1e9, -1e9, -1e9], "upper": [1e9, 1e9, 1e9]}
     env = [{"name": f"env-{q}", "type": "envelope", "quantity": q, "table": table} for q in (
-        "speed_mps", "altitude_m", "downrange_m", "crossrange_m", "flight_path_angle_deg", "vertical_speed_mps", "iip_range_m")]
+        "speed_mps", "altitude_m", "downrange_m", "crossrange_m", "flight_path_angle_deg", "vertical_speed_mps",
+        "iip_range_m")]
     rules = [
         {"name": "iip-kii", "type": "iip_polygon", "area": "kii"},
         {"name": "iip-shikoku", "type": "iip_polygon", "area": "shikoku"},
         {"name": "iip-kyushu", "type": "iip_polygon", "area": "kyushu"},
         {"name": "iip-corridor", "type": "iip_polygon", "area": "corridor"},
         {"name": "pp-corridor", "type": "position_polygon", "area": "corridor", "alt_max_m": 1e6},
-        {"name": "gate", "type": "gate", "start_lat_deg": 30, "start_lon_deg": 134, "end_lat_deg": 30, "end_lon_deg": 138,
-         "open_t_s": 0, "close_t_s": 1e4},
+        {"name": "gate", "type": "gate", "start_lat_deg": 30, "start_lon_deg": 134, "end_lat_deg": 30,
+         "end_lon_deg": 138, "open_t_s": 0, "close_t_s": 1e4},
         *env,
         {"name": "attitude", "type": "attitude_error", "max_error_deg": 179,
          "commanded": {"t_s": [0, 1e6], "azimuth_deg": [185, 185], "elevation_deg": [80, 80]}},
@@ -96,11 +103,18 @@ def main():
     n = 10_000
     rate = throughput(mission, n, 2, rng)
     rate_one = throughput(bench_mission(strings=1), n, 1, rng)
+    ref = reference_s()
     print(f"one vehicle, {len(mission.rules)} rules, 2 strings: step p50 {p50:.0f} us, p99 {p99:.0f} us")
     print(f"{n} vehicles per step: {rate:,.0f} vehicle-steps/s with 2 strings, {rate_one:,.0f} with one string")
+    print(f"reference {ref:.3f} s")
     print(json.dumps({"bench": "engine", "rules": len(mission.rules), "step_p50_us": round(p50, 1),
                       "step_p99_us": round(p99, 1), "batch_vehicle_steps_per_s": round(rate),
-                      "batch_one_string_vehicle_steps_per_s": round(rate_one)}))
+                      "batch_one_string_vehicle_steps_per_s": round(rate_one),
+                      "reference_s": round(ref, 4),
+                      "step_p50_over_reference": sig(p50 * 1e-6 / ref),
+                      "step_p99_over_reference": sig(p99 * 1e-6 / ref),
+                      "batch_vehicle_steps_per_reference": sig(rate * ref),
+                      "batch_one_string_vehicle_steps_per_reference": sig(rate_one * ref)}))
 
 
 def throughput(mission, n: int, n_sources: int, rng, steps: int = 20, blocks: int = 5) -> float:

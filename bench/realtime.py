@@ -25,8 +25,13 @@ Measures, with `rangeguard run` as a separate process on 127.0.0.1:
    (rangeguard.telemetry.afss) queued older cycles may be superseded: each
    trial reports how many (``superseded``) and how many cycles were stepped.
 
-Reference: ``engine_step_ms`` is the median of a bare Engine.step on the
-same machine in this run. Last line: one JSON object.
+References, both measured in this run: ``engine_step_ms`` is the median of
+a bare Engine.step (``p99_over_engine_step``), and ``reference_s`` the shared
+reference workload of bench/_reference.py: ``p50_over_reference`` and
+``p99_over_reference`` are the cycle latencies divided by it, and
+``max_rate_packets_per_reference`` is ``max_rate_pps`` times it (packets taken
+in that time), so runs on different or differently loaded machines compare.
+Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -38,16 +43,17 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
+from _reference import reference_s, sig  # bench/_reference.py; scripts run from bench/
 
+from rangeguard.bundled import mission_path
 from rangeguard.mission import load_mission
+from rangeguard.sim.sensors import scenario_navlog
 from rangeguard.telemetry.packets import TerminateCommand, decode_packet
-from rangeguard.telemetry.stream import navlog_frames, navlog_from_table, scenario_navlog
+from rangeguard.telemetry.stream import navlog_frames, navlog_from_table
 
-ROOT = Path(__file__).resolve().parents[1]
-MISSION = ROOT / "missions" / "kii-sso.yaml"
+MISSION = mission_path("kii-sso")
 CLI = [sys.executable, "-m", "rangeguard.cli"]
 
 
@@ -163,7 +169,8 @@ def max_rate(m, rates=(1000, 2000, 3000, 4000, 6000, 8000), n_packets: int = 600
         ok = (c.get("nav_accepted", 0) == len(frames) and c.get("gaps", 0) == 0 and c.get("malformed", 0) == 0
               and s["cycle_latency_p99_ms"] <= 5.0)
         trials.append({"rate_pps": rate, "ok": ok, "accepted": c.get("nav_accepted", 0),
-                       "superseded": c.get("superseded", 0), "cycles": c.get("cycles", 0), "cycle_p99_ms": s["cycle_latency_p99_ms"]})
+                       "superseded": c.get("superseded", 0), "cycles": c.get("cycles", 0),
+                       "cycle_p99_ms": s["cycle_latency_p99_ms"]})
         print(json.dumps(trials[-1]), file=sys.stderr)
         if ok:
             best = rate
@@ -196,6 +203,11 @@ def main() -> None:
     out.update(latency_flights(m))
     out.update(max_rate(m))
     out["p99_over_engine_step"] = out["p99_ms"] / out["engine_step_ms"]
+    ref = reference_s()
+    out["reference_s"] = round(ref, 4)
+    out["p50_over_reference"] = sig(out["p50_ms"] * 1e-3 / ref)
+    out["p99_over_reference"] = sig(out["p99_ms"] * 1e-3 / ref)
+    out["max_rate_packets_per_reference"] = sig(out["max_rate_pps"] * ref)
     print(json.dumps(out))
 
 

@@ -2,7 +2,7 @@
 
 Two jobs:
 
-``python tools/make_areas.py [--out missions/areas]``
+``python tools/make_areas.py [--out src/rangeguard/missions/areas]``
     Writes one GeoJSON file per protected area near the track of a
     Kairos-class launch from Spaceport Kii (33.54 N, 135.89 E) southward to a
     97.4 deg sun-synchronous orbit (RFC 7946: [lon, lat], one Feature holding a
@@ -51,7 +51,7 @@ from shapely.geometry import Polygon, box
 from rangeguard import geodata
 
 ROOT = Path(__file__).resolve().parents[1]
-AREAS_DIR = ROOT / "missions" / "areas"
+AREAS_DIR = ROOT / "src" / "rangeguard" / "missions" / "areas"  # package data; ./missions links to its parent
 EXTRACT_PATH = ROOT / "src" / "rangeguard" / "data" / geodata.LAND_RESOURCES["10m"]
 
 PAD_LAT_DEG = 33.54

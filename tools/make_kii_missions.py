@@ -1,6 +1,6 @@
 """Generate the bundled Kii missions from the nominal simulated flight.
 
-``python tools/make_kii_missions.py [--out missions]`` writes
+``python tools/make_kii_missions.py [--out src/rangeguard/missions]`` writes
 
 - ``kii-sso.yaml``: the validated mission. Envelopes are the nominal
   prediction with generous margins, the IIP corridor follows the nominal IIP
@@ -18,7 +18,6 @@ on disk are what this script writes.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from rangeguard.mission.vehicle import load_vehicle
 from rangeguard.sim import simulate_vehicle
 
 ROOT = Path(__file__).resolve().parents[1]
+MISSIONS_DIR = ROOT / "src" / "rangeguard" / "missions"  # package data; ./missions links here
 GEOD = Geod(ellps="WGS84")
 
 SITE = {"name": "Spaceport Kii", "lat_deg": 33.54, "lon_deg": 135.89, "alt_m": 10.0,
@@ -103,7 +103,8 @@ DISPERSION_RATIONALE = (
     "day's measured winds (balloon soundings before launch), so what disperses the flight is the error of that "
     "measurement and forecast: a profile peaking at 15 m/s near 12 km (about the 2-sigma error of a few-hour "
     "upper-wind forecast in the jet), scaled 1 +- 0.2 (1-sigma, cut to 0..1.6: a larger error violates the launch "
-    "commit criteria and scrubs the launch) and blowing from any direction (rotation uniform over +-180 deg). Attitude-programme bias (INS alignment and programme tolerance) 0.05 deg 1-sigma per axis. Thrust-line "
+    "commit criteria and scrubs the launch) and blowing from any direction (rotation uniform over +-180 deg). "
+    "Attitude-programme bias (INS alignment and programme tolerance) 0.05 deg 1-sigma per axis. Thrust-line "
     "misalignment 0.05 deg 1-sigma per axis: the geometric misalignment of a motor is 0.1-0.3 deg, but the TVC loop "
     "trims its moment, and what remains as a side-force angle in a 3-DoF model is a fraction of it. Nav "
     "sensor noise 0.5 to 1.5 times the sensor model's sigmas (satellite geometry, vibration). Failure onset +-2 s "
@@ -146,7 +147,7 @@ def dispersions() -> dict:
 
 
 def nominal():
-    vehicle = load_vehicle(ROOT / "missions" / "vehicles" / "kairos-class.yaml")
+    vehicle = load_vehicle(MISSIONS_DIR / "vehicles" / "kairos-class.yaml")
     site = SiteSpec(**SITE)
     tr = simulate_vehicle(vehicle, site, record_dt=0.5)
     t = tr.t_s
@@ -258,13 +259,15 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
          "table": {"t_s": at, "lower": alo, "upper": ahi}},
         {"name": "tumble", "type": "body_rate", "max_rate_deg_s": TUMBLE_RATE_DEG_S,
          "persistence_s": TUMBLE_PERSISTENCE_S,
-         "description": f"Tumble detection: |body rate| above {TUMBLE_RATE_DEG_S:g} deg/s for {TUMBLE_PERSISTENCE_S:g} s "
+         "description": f"Tumble detection: |body rate| above {TUMBLE_RATE_DEG_S:g} deg/s "
+                        f"for {TUMBLE_PERSISTENCE_S:g} s "
                         f"(a commanded slew at staging is shorter; a loss of control keeps rotating)."},
         {"name": "nav-loss", "type": "data_loss", "green_time_s": 2.0, "persistence_s": 0.0,
          "description": "No valid nav for more than 2 s: the string drops out (degrade); with none left, terminate."},
         {"name": "nav-disagree", "type": "source_disagreement", "sources": ["ins_a", "ins_b"],
          "quantity": "position_m", "max_difference": 500.0, "persistence_s": 1.0, "action": "monitor",
-         "description": "The two GPS/INS units disagree by more than 500 m (recorded: with two sources, neither can be blamed)."},
+         "description": "The two GPS/INS units disagree by more than 500 m "
+                        "(recorded: with two sources, neither can be blamed)."},
     ]
     areas = [{"name": a, "kind": "protected", "geojson": f"areas/{a}.geojson", "margin_m": 10000.0} for a in AREAS]
     areas.append({"name": "corridor", "kind": "corridor", "lat_deg": clat, "lon_deg": clon,
@@ -284,7 +287,8 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
                    "failures": [{"kind": "attitude_loss", "from_t_s": 60.0, "mode": "tumble",
                                  "rates_deg_s": [0.0, 30.0, 0.0]}], "expect": "terminate"},
         "tvc-hardover-north": {"description": "TVC hard-over at T+40 s: 3 deg/s pitch-back toward Shikoku/Kii.",
-                               "failures": [{"kind": "tvc_hardover", "from_t_s": 40.0, "rate_deg_s": -3.0, "axis": "y"}],
+                               "failures": [{"kind": "tvc_hardover", "from_t_s": 40.0, "rate_deg_s": -3.0,
+                                             "axis": "y"}],
                                "expect": "terminate"},
         "stage2-ignition-failure": {"description": "Second stage fails to ignite: ballistic fall into the sea. The "
                                                    "flight is lost either way; terminating it over the sea (the "
@@ -351,13 +355,15 @@ def _list_flow(dumper, data):
 
 
 _Dumper.add_representer(list, _list_flow)
-_Dumper.add_representer(_Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
+_Dumper.add_representer(
+    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
 
 
 def render(strict: bool) -> str:
     t, speed, h, ilat, ilon = nominal()
     doc = mission_dict(strict, t, speed, h, ilat, ilon)
-    title = "kii-sso-strict: the Kii mission with a Kairos-flight-1 speed band" if strict else "kii-sso: the validated Kii mission"
+    title = ("kii-sso-strict: the Kii mission with a Kairos-flight-1 speed band" if strict
+             else "kii-sso: the validated Kii mission")
     what = ("The speed envelope is the nominal prediction minus 2 % and 0.5 m/s (plus 2 % and 0.5 m/s above), as "
             "tight as Kairos flight 1's: a 3 % weak but flyable first stage trips it near T+5.3 s." if strict else
             "Rule margins are set to hold for dispersed nominal flights (see `rangeguard validate`).")
@@ -366,7 +372,7 @@ def render(strict: bool) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "missions")
+    ap.add_argument("--out", type=Path, default=MISSIONS_DIR)
     args = ap.parse_args(argv)
     for strict, name in ((False, "kii-sso.yaml"), (True, "kii-sso-strict.yaml")):
         (args.out / name).write_text(render(strict), encoding="utf-8")

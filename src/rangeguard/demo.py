@@ -17,13 +17,12 @@ lesson of Space One's Kairos:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from rangeguard.errors import InputError
+from rangeguard.bundled import DEMO_MISSIONS, missions_dir
 from rangeguard.mission import load_mission
 from rangeguard.montecarlo import fly
 
@@ -58,20 +57,6 @@ RUNS = (
 )
 
 
-def missions_dir() -> Path:
-    """Where the bundled missions are: $RANGEGUARD_MISSIONS, the source checkout, or ./missions."""
-    candidates = []
-    if os.environ.get("RANGEGUARD_MISSIONS"):
-        candidates.append(Path(os.environ["RANGEGUARD_MISSIONS"]))
-    candidates += [Path(__file__).resolve().parents[2] / "missions", Path.cwd() / "missions"]
-    for c in candidates:
-        if (c / "kii-sso.yaml").is_file():
-            return c
-    raise InputError(
-        "cannot find the bundled missions (kii-sso.yaml); run from the rangeguard checkout or set RANGEGUARD_MISSIONS"
-    )
-
-
 def _with_policy(mission, policy: str):
     if mission.termination.policy == policy:
         return mission
@@ -81,8 +66,8 @@ def _with_policy(mission, policy: str):
 def run_demo(out_dir: Path | None = None, missions: Path | None = None, progress=None) -> list[dict]:
     """Fly the six runs; write each run's decision log and truth track under ``out_dir``; return summaries."""
     missions = missions_dir() if missions is None else Path(missions)
-    validated = load_mission(missions / "kii-sso.yaml")
-    strict = load_mission(missions / "kii-sso-strict.yaml")
+    validated = load_mission(missions / DEMO_MISSIONS["validated"])
+    strict = load_mission(missions / DEMO_MISSIONS["strict"])
     results = []
     for run in RUNS:
         rules = strict if run.rules == "strict" else validated
@@ -94,8 +79,9 @@ def run_demo(out_dir: Path | None = None, missions: Path | None = None, progress
         summary["state"] = flight.state[0]
         summary["reason"] = _final_reason(flight)
         summary["mission"] = engine_mission.name
-        summary["mission_file"] = f"{'kii-sso-strict' if run.rules == 'strict' else 'kii-sso'}.yaml"
-        summary["lesson"] = KAIROS_LESSONS[(run.scenario, run.rules if run.scenario != "f3-string-fault" else run.policy)]
+        summary["mission_file"] = DEMO_MISSIONS[run.rules]
+        variant = run.policy if run.scenario == "f3-string-fault" else run.rules
+        summary["lesson"] = KAIROS_LESSONS[(run.scenario, variant)]
         if out_dir is not None:
             d = Path(out_dir) / run.slug
             d.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import sys
 
 import typer
 
+from rangeguard import __version__  # the installed distribution's, i.e. pyproject.toml's [project] version
 from rangeguard.errors import RangeguardError
 
 app = typer.Typer(
@@ -23,10 +24,19 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"rangeguard {__version__}")
+        raise typer.Exit()
+
 
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print rangeguard's version and exit."),
+) -> None:
     """rangeguard: an autonomous flight safety system (AFSS) for launch vehicles."""
+
 
 EXIT_USER_ERROR = 2
 """Bad input or an infrastructure error (exit 1 is kept for a FAIL verdict)."""

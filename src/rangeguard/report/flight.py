@@ -4,7 +4,7 @@ A *flight folder* holds one closed-loop flight (or a batch flown in
 lock-step):
 
 - ``decisions.parquet``: the decision log of vehicle 0
-  (:mod:`rangeguard.replay.decisionlog`: ``t_s``, ``state``, ``fired_by``,
+  (:mod:`rangeguard.formats.decisionlog`: ``t_s``, ``state``, ``fired_by``,
   ``reason``, ``iip_lat_deg``, ``iip_lon_deg``, ``margin__<rule>``,
   ``violated__<rule>``);
 - ``track.parquet`` (demo) or ``trajectories.parquet`` (simulate): the truth
@@ -28,13 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rangeguard.bundled import DEMO_MISSIONS, mission_path
 from rangeguard.errors import InputError
 from rangeguard.report import files
 from rangeguard.report.files import BOOLEAN, NUMBER, TEXT
 
 TRACK_FILES = ("track.parquet", "trajectories.parquet")
-DEMO_RULES_MISSIONS = {"validated": "kii-sso.yaml", "strict": "kii-sso-strict.yaml"}
-"""Which bundled mission file each ``rangeguard demo`` rule set uses (rangeguard.demo.run_demo)."""
 
 
 @dataclass
@@ -256,8 +255,8 @@ def mission_hint(path: Path, summary: dict) -> str | None:
     """
     if summary.get("mission"):
         return f"{summary['mission']}.yaml"
-    if isinstance(summary.get("rules"), str) and summary["rules"] in DEMO_RULES_MISSIONS:
-        return DEMO_RULES_MISSIONS[summary["rules"]]
+    if isinstance(summary.get("rules"), str) and summary["rules"] in DEMO_MISSIONS:
+        return DEMO_MISSIONS[summary["rules"]]
     return None
 
 
@@ -275,7 +274,7 @@ def resolve_mission(path: Path, summary: dict, mission=None):
     ``mission``: a Mission (used as is), a path to a mission YAML, or the
     name of a bundled mission (``kii-sso``). Without it the summary's hint
     (:func:`mission_hint`) is looked up in the bundled missions folder
-    (:func:`rangeguard.demo.missions_dir`).
+    (:func:`rangeguard.bundled.mission_path`).
     """
     from rangeguard.mission import Mission, load_mission
 
@@ -285,18 +284,14 @@ def resolve_mission(path: Path, summary: dict, mission=None):
         p = Path(mission)
         if _present(p):  # a file, or a folder or unreadable file that load_mission names as such
             return load_mission(p)
-        from rangeguard.demo import missions_dir
-
-        cand = missions_dir() / (p.name if p.suffix in (".yaml", ".yml") else f"{p.name}.yaml")
+        cand = mission_path(p.name)
         if _present(cand):
             return load_mission(cand)
         raise InputError(f"mission '{mission}': no such file, nor a bundled mission {cand}; give a mission YAML path")
     hint = mission_hint(path, summary)
     if hint is None:
         raise InputError(f"{path}: summary.json does not say which mission was flown; pass --mission FILE")
-    from rangeguard.demo import missions_dir
-
-    cand = missions_dir() / hint
+    cand = mission_path(hint)
     if not cand.is_file():
-        raise InputError(f"{path}: flown with mission '{hint}', which is not in {missions_dir()}; pass --mission FILE")
+        raise InputError(f"{path}: flown with mission '{hint}', which is not in {cand.parent}; pass --mission FILE")
     return load_mission(cand)
