@@ -18,10 +18,9 @@ from scipy.spatial.transform import Rotation
 
 from rangeguard.engine import _kernels as ek
 from rangeguard.mission import mission_from_dict
-from rangeguard.nav import NavBatch
-from rangeguard.rules import RuleContext, Site, build_rules
-from rangeguard.rules import _threshold_kernels as tk
-from rangeguard.rules.thresholds import ThresholdProgram
+from rangeguard.rules import Site, build_rules
+from rangeguard.rules import _program_kernels as tk
+from rangeguard.rules.program import RuleProgram
 
 SITE = {"lat_deg": 33.5, "lon_deg": 135.9, "alt_m": 0.0, "launch_azimuth_deg": 170.0}
 
@@ -90,18 +89,18 @@ def _reference(mission, rules, ctx, speed, alt):
             el = np.interp(t, cmd.t_s, np.radians(cmd.elevation_deg), left=np.nan, right=np.nan)
             enu = np.stack([np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)], axis=-1)
             c_ecef = enu @ site.enu_from_ecef
-            q = ctx.nav.q_body_to_ecef
+            q = ctx.q
             body_x = Rotation.from_quat(q[:, [1, 2, 3, 0]]).apply([1.0, 0.0, 0.0])
             cosang = np.einsum("ij,ij->i", body_x, c_ecef) / np.linalg.norm(c_ecef, axis=1)
             out[rule.name] = spec.max_error_deg - np.degrees(np.arccos(np.clip(cosang, -1, 1)))
         elif spec.type == "body_rate":
-            out[rule.name] = spec.max_rate_deg_s - np.degrees(np.linalg.norm(ctx.nav.omega_body_rad_s, axis=1))
+            out[rule.name] = spec.max_rate_deg_s - np.degrees(np.linalg.norm(ctx.w, axis=1))
         elif spec.type == "data_loss":
             if spec.table is None:
                 green = np.full(t.shape, spec.green_time_s)
             else:
-                green = np.interp(ctx.flight_time_s, spec.table["t_s"], spec.table["green_time_s"])
-            out[rule.name] = green - ctx.since_valid_s
+                green = np.interp(ctx.flight_t_s, spec.table["t_s"], spec.table["green_time_s"])
+            out[rule.name] = green - ctx.since_s
     return out
 
 
@@ -114,20 +113,20 @@ def test_fused_threshold_pass_matches_each_rules_definition(m_rows):
     t[::7] = np.nan  # rows without a valid sample
     q = Rotation.random(m_rows, random_state=3).as_quat()[:, [3, 0, 1, 2]] * rng.uniform(0.5, 2, (m_rows, 1))
     w = rng.normal(0, 0.2, (m_rows, 3))
-    nav = NavBatch(t, np.zeros((m_rows, 3)), np.zeros((m_rows, 3)), q, w, np.isfinite(t), -1)
     speed = rng.uniform(0, 1000, m_rows)
     alt = rng.uniform(0, 6e4, m_rows)
     since = rng.uniform(0, 4, m_rows)
-    nan = np.full(m_rows, np.nan)
-    ctx = RuleContext(nav=nav, ok=np.isfinite(t), t_s=t, lat_deg=nan, lon_deg=nan, h_m=alt, iip_lat_deg=nan,
-                      iip_lon_deg=nan, iip_tof_s=nan, since_valid_s=since, receive_time_s=0.0,
-                      vehicle=np.arange(m_rows), source_navs=[nav], source_t_s=t[None], site=Site.from_spec(mission.site),
-                      source_index={}, flight_time_s=np.where(np.isfinite(t), t, 25.0))
-    program = ThresholdProgram(list(enumerate(rules)), ctx.site, columns={"speed_mps": 0, "altitude_m": 1})
+    flight_t = np.where(np.isfinite(t), t, 25.0)
+    nan3 = np.full((m_rows, 3), np.nan)
+    ctx = tk.Rows(values=np.column_stack([speed, alt]), pos_unit=nan3, iip_unit=nan3, ok=np.isfinite(t), t_s=t,
+                  flight_t_s=flight_t, since_s=since, q=q, w=w, src_t_s=t[None], src_r_ecef=np.zeros((1, m_rows, 3)),
+                  src_v_ecef=np.zeros((1, m_rows, 3)))
+    site = Site.from_spec(mission.site)
+    program = RuleProgram(list(enumerate(rules)), site, columns={"speed_mps": 0, "altitude_m": 1})
     active = rng.random((len(rules), m_rows)) < 0.9
     margin = np.full((len(rules), m_rows), np.nan)
     violated = np.zeros((len(rules), m_rows), bool)
-    program.evaluate(ctx, np.column_stack([speed, alt]), active, margin, violated)
+    program.evaluate(ctx, active, margin, violated)
 
     want = _reference(mission, rules, ctx, speed, alt)
     for j, rule in enumerate(rules):
@@ -157,10 +156,11 @@ def test_parallel_and_serial_vote_loops_agree_exactly():
     first = np.where(rng.random((n, r)) < 0.5, np.nan, 5.0)
     minm = rng.normal(0, 1, (n, r))
     outs = []
-    for kernel in (ek._votes_serial, ek._votes_parallel):
+    for parallel in (False, True):
         s, f, mm = since.copy(), first.copy(), minm.copy()
-        res = kernel(active, violated, margin, s, t_rows, t_est, receive_clock, persistence, action, n, k, 1e-9,
-                     t_vehicle, f, mm)
+        res = ek._new_vote_arrays(n, k)
+        ek._votes(n, active, violated, margin, s, t_rows, t_est, receive_clock, persistence, action, n, k, 1e-9,
+                  t_vehicle, f, mm, *res, parallel=parallel)
         outs.append((*res, s, f, mm))
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
@@ -187,7 +187,7 @@ def test_gate_rows_in_parallel_equal_the_serial_loop():
     for parallel in (False, True):
         new_mem, failed, margin = np.empty((m, 4)), np.empty(m, bool), np.empty(m)
         args = (u, ok, t, memory, normal, in_plane, a, 0.3, 6.37e6, 20.0, 80.0, new_mem, failed, margin)
-        rk.gate_rows_parallel(*args) if parallel else rk.gate_rows(*args, 0, m)
+        rk.gate_rows(m, *args, parallel=parallel)
         outs.append((new_mem, failed, margin))
     for x, y in zip(*outs):
         np.testing.assert_array_equal(x, y)
@@ -202,7 +202,14 @@ def test_kinematics_unit_vectors_are_those_of_the_reported_latitudes_and_longitu
     from pyproj import Transformer
 
     from rangeguard.earth.polygon import unit_vectors
-    from rangeguard.rules.kinematics import IIP_LAT, IIP_LON, IIP_TOF, LAT, LON, kinematics
+    from rangeguard.rules.kinematics import (
+        IIP_LAT,
+        IIP_LON,
+        IIP_TOF,
+        LAT,
+        LON,
+        kinematics,
+    )
 
     rng = np.random.default_rng(8)
     n = 3000
@@ -226,3 +233,97 @@ def test_kinematics_unit_vectors_are_those_of_the_reported_latitudes_and_longitu
     x, y, z = to_ecef.transform(kin.table[has_iip, IIP_LON], kin.table[has_iip, IIP_LAT], np.zeros(has_iip.sum()))
     p = np.column_stack([x, y, z])
     np.testing.assert_allclose(kin.iip_unit[has_iip], p / np.linalg.norm(p, axis=1)[:, None], atol=1e-12)
+
+
+POLYGON_AREAS = [
+    {"name": "corridor", "kind": "corridor", "lat_deg": [36.0, 36.0, 30.0, 30.0], "lon_deg": [134.0, 138.0, 138.0, 134.0]},
+    {"name": "island", "kind": "protected", "lat_deg": [33.0, 33.0, 32.0, 32.0], "lon_deg": [135.0, 136.5, 136.5, 135.0]},
+]
+POLYGON_RULES = [
+    {"name": "iip-corridor", "type": "iip_polygon", "area": "corridor"},
+    {"name": "iip-island", "type": "iip_polygon", "area": "island", "no_impact": "violate"},
+    {"name": "over-island", "type": "position_polygon", "area": "island", "alt_min_m": 1000.0, "alt_max_m": 5e4},
+    {"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "quantity": "position_m",
+     "max_difference": 300.0, "max_age_s": 0.5},
+    {"name": "agree-v", "type": "source_disagreement", "sources": ["b", "a"], "quantity": "velocity_mps",
+     "max_difference": 5.0, "max_age_s": 0.5},
+]
+
+
+@pytest.mark.parametrize("n", [97, 3000])  # serial and parallel passes (2 strings: M = 2 n rows)
+def test_fused_pass_polygons_and_disagreement_match_their_definitions(n):
+    """IIP polygons (two areas, one shared by a prism), a present-position prism and two disagreement
+    rules packed in one program: each row's margin against the definition written here, the
+    polygon distance from the polygon's own signed distance (tested against pyproj and shapely in
+    test_polygon.py), the prism with numpy's fmin, disagreement from the sources' samples."""
+    from rangeguard.earth.polygon import GreatCirclePolygon, unit_vectors
+    from rangeguard.rules.kinematics import IIP_LAT, IIP_LON, LAT, LON, N_COLS, H
+
+    rng = np.random.default_rng(3)
+    mission = mission_from_dict({"name": "t", "site": SITE, "areas": POLYGON_AREAS, "rules": POLYGON_RULES,
+                                 "nav_sources": [{"name": "a"}, {"name": "b"}],
+                                 "strings": [{"name": "A", "nav_source": "a"}, {"name": "B", "nav_source": "b"}]})
+    rules = build_rules(mission)
+    m_rows = 2 * n
+    table = np.full((m_rows, N_COLS), np.nan)
+    table[:, LAT], table[:, LON] = rng.uniform(29, 37, m_rows), rng.uniform(133, 139, m_rows)
+    table[:, IIP_LAT], table[:, IIP_LON] = rng.uniform(29, 37, m_rows), rng.uniform(133, 139, m_rows)
+    table[::9, IIP_LAT] = table[::9, IIP_LON] = np.nan  # no impact (orbit)
+    table[:, H] = rng.uniform(0, 6e4, m_rows)
+    ok = rng.random(m_rows) < 0.95
+    t = np.where(ok, 10.0, np.nan)
+    src_t = 10.0 + rng.uniform(-0.8, 0.8, (2, n))
+    src_t[0, ::13] = np.nan  # source a has no sample yet
+    src_r = rng.normal(6.4e6, 100.0, (2, n, 3))
+    src_v = rng.normal(0.0, 4.0, (2, n, 3))
+    nan3 = np.full((m_rows, 3), np.nan)
+    rows = tk.Rows(values=table, pos_unit=unit_vectors(table[:, LAT], table[:, LON]),
+                   iip_unit=np.where(np.isnan(table[:, [IIP_LAT]]), nan3,
+                                     unit_vectors(np.nan_to_num(table[:, IIP_LAT]), np.nan_to_num(table[:, IIP_LON]))),
+                   ok=ok, t_s=t, flight_t_s=t, since_s=np.zeros(m_rows), q=np.zeros((m_rows, 4)), w=nan3,
+                   src_t_s=src_t, src_r_ecef=src_r, src_v_ecef=src_v)
+    active = ok[None, :] & (rng.random((len(rules), m_rows)) < 0.9)
+    margin = np.full((len(rules), m_rows), np.nan)
+    violated = np.zeros((len(rules), m_rows), bool)
+    RuleProgram(list(enumerate(rules)), Site.from_spec(mission.site)).evaluate(rows, active, margin, violated)
+
+    corridor = GreatCirclePolygon(POLYGON_AREAS[0]["lat_deg"], POLYGON_AREAS[0]["lon_deg"])
+    island = GreatCirclePolygon(POLYGON_AREAS[1]["lat_deg"], POLYGON_AREAS[1]["lon_deg"])
+    d_corr = corridor.signed_distance_m(table[:, IIP_LAT], table[:, IIP_LON])
+    d_isl = island.signed_distance_m(table[:, IIP_LAT], table[:, IIP_LON])
+    d_pos = island.signed_distance_m(table[:, LAT], table[:, LON])
+    prism = np.fmin(np.fmin(d_pos, table[:, H] - 1000.0), 5e4 - table[:, H])
+    dt = np.tile(src_t[1] - src_t[0], 2)
+    ra, rb, va, vb = (np.concatenate([x, x]) for x in (src_r[0], src_r[1], src_v[0], src_v[1]))
+    within = np.abs(dt) <= 0.5
+    want = {
+        "iip-corridor": d_corr,
+        "iip-island": -d_isl,
+        "over-island": -prism,
+        "agree": np.where(within, 300.0 - np.linalg.norm(rb - (ra + va * dt[:, None]), axis=1), np.nan),
+        "agree-v": np.where(within, 5.0 - np.linalg.norm(va - vb, axis=1), np.nan),
+    }
+    no_iip = np.isnan(table[:, IIP_LAT])
+    for j, rule in enumerate(rules):
+        expect = np.where(active[j], want[rule.name], np.nan)
+        np.testing.assert_allclose(margin[j], expect, rtol=0, atol=1e-6, err_msg=rule.name)
+        bad = want[rule.name] < 0
+        if rule.name == "iip-island":
+            bad = bad | no_iip  # no_impact: violate
+        np.testing.assert_array_equal(violated[j], active[j] & bad, err_msg=rule.name)
+        assert (margin[j] > 0).any() and (violated[j]).any(), rule.name  # both sides occur: not vacuous
+
+
+def test_the_pass_refuses_a_kind_it_does_not_know():
+    """A packed kind the dispatch does not know is an error, never silently evaluated as another rule."""
+    mission = mission_from_dict({"name": "t", "site": SITE, "rules": [RULES[3]]})
+    program = RuleProgram(list(enumerate(build_rules(mission))), Site.from_spec(mission.site))
+    program.ints[0, tk.I_KIND] = tk.N_KINDS  # corrupted after packing
+    m_rows = 4
+    nan3 = np.full((m_rows, 3), np.nan)
+    rows = tk.Rows(values=np.zeros((m_rows, 12)), pos_unit=nan3, iip_unit=nan3, ok=np.ones(m_rows, bool),
+                   t_s=np.ones(m_rows), flight_t_s=np.ones(m_rows), since_s=np.zeros(m_rows),
+                   q=np.zeros((m_rows, 4)), w=np.zeros((m_rows, 3)), src_t_s=np.ones((1, m_rows)),
+                   src_r_ecef=np.zeros((1, m_rows, 3)), src_v_ecef=np.zeros((1, m_rows, 3)))
+    with pytest.raises(ValueError, match="unknown rule kind"):
+        program.evaluate(rows, np.ones((1, m_rows), bool), np.full((1, m_rows), np.nan), np.zeros((1, m_rows), bool))

@@ -9,6 +9,7 @@ margins are those of the rule alone (engine semantics are in test_engine.py).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -19,11 +20,12 @@ from pyproj import Geod
 from scipy.spatial.transform import Rotation
 
 from rangeguard.constants import WGS84_E2
-from rangeguard.earth.geodesy import ecef_to_enu_matrix, ecef_to_geodetic, geodetic_to_ecef
-from rangeguard.iip import impact_point
+from rangeguard.earth.geodesy import ecef_to_enu_matrix, geodetic_to_ecef
+from rangeguard.earth.polygon import unit_vectors
 from rangeguard.mission import mission_from_dict
 from rangeguard.nav import NavBatch
-from rangeguard.rules import RuleContext, Site, build_rules, quantities
+from rangeguard.rules import RuleContext, Site, build_rules, kinematics, quantities
+from rangeguard.rules.base import rule_context
 
 GEOD = Geod(ellps="WGS84")
 PAD_LAT, PAD_LON, PAD_ALT = 33.5, 135.9, 0.0
@@ -46,25 +48,25 @@ def build(rule: dict, areas=(), nav_sources=None):
 
 def ctx_for(mission, t_s, r_ecef, v_ecef=(0.0, 0.0, 0.0), *, q=None, w=None, iip=None, since_valid_s=0.0,
             source_navs=None) -> RuleContext:
-    """One context row per state (one string); IIP computed with impact_point unless given."""
+    """One context row per state (one string), built by the engine's own factory. ``iip``
+    places the IIP at given points instead of the states' own (its range is then not known: NaN)."""
     nav = NavBatch.from_arrays(t_s, r_ecef, v_ecef, q, w)
     n = nav.n
-    lat, lon, h = (np.atleast_1d(x) for x in ecef_to_geodetic(nav.r_ecef))
-    if iip is None:
-        iip_lat, iip_lon, tof = (np.atleast_1d(x) for x in impact_point(nav.r_ecef, nav.v_ecef))
-    else:
-        iip_lat = np.broadcast_to(np.asarray(iip[0], float), (n,)).copy()
-        iip_lon = np.broadcast_to(np.asarray(iip[1], float), (n,)).copy()
-        tof = np.full(n, np.nan)
-    navs = source_navs if source_navs is not None else [nav]
-    return RuleContext(
-        nav=nav, ok=nav.valid.copy(), t_s=np.where(nav.valid, nav.t_s, np.nan),
-        lat_deg=lat, lon_deg=lon, h_m=h, iip_lat_deg=iip_lat, iip_lon_deg=iip_lon, iip_tof_s=tof,
-        since_valid_s=np.broadcast_to(np.asarray(since_valid_s, float), (n,)).copy(), receive_time_s=0.0,
-        vehicle=np.arange(n), source_navs=navs,
+    navs = [nav] if source_navs is None else source_navs
+    ctx = rule_context(
+        Site.from_spec(mission.site), nav.t_s, nav.r_ecef, nav.v_ecef, nav.q_body_to_ecef, nav.omega_body_rad_s,
+        nav.valid, np.broadcast_to(np.asarray(since_valid_s, float), (n,)),
         source_t_s=np.stack([np.where(s.valid, s.t_s, np.nan) for s in navs]),
-        site=Site.from_spec(mission.site), source_index={s.name: i for i, s in enumerate(mission.nav_sources)},
+        source_r_ecef=np.stack([s.r_ecef for s in navs]), source_v_ecef=np.stack([s.v_ecef for s in navs]),
     )
+    if iip is not None:
+        lat = np.broadcast_to(np.asarray(iip[0], float), (n,))
+        lon = np.broadcast_to(np.asarray(iip[1], float), (n,))
+        table = ctx.kin.table.copy()
+        table[:, kinematics.IIP_LAT], table[:, kinematics.IIP_LON] = lat, lon
+        table[:, kinematics.IIP_TOF] = table[:, kinematics.IIP_RANGE] = np.nan
+        ctx = dataclasses.replace(ctx, kin=kinematics.Kinematics(table, ctx.kin.pos_unit, unit_vectors(lat, lon)))
+    return ctx
 
 
 def pad_ecef(n=1):
@@ -601,14 +603,20 @@ def test_flight_path_angle_hand_cases():
 
 
 def test_iip_range_against_pyproj(rng):
-    """pyproj's exact geodesic within the 10 m the engine's distance formula documents, out to 3000 km."""
+    """pyproj's exact geodesic within the 10 m the engine's distance formula documents, out to 3000 km.
+    Each state is at rest 100 m above its point: it falls within a metre of it (Coriolis and the
+    tilt of gravity against the vertical move it by centimetres to decimetres). An escaping state
+    has no IIP (NaN)."""
     k = 30
-    lat = np.concatenate([[30.0, PAD_LAT, np.nan], rng.uniform(10.0, 55.0, k)])
-    lon = np.concatenate([[137.0, PAD_LON, np.nan], rng.uniform(120.0, 152.0, k)])
-    _, _, d = GEOD.inv(np.full(k + 3, PAD_LON), np.full(k + 3, PAD_LAT), lon, lat)
-    ctx = _quantity_ctx(pad_ecef(k + 3), np.zeros((k + 3, 3)), iip=(lat, lon))
-    rng_m = quantities.get(ctx, "iip_range_m")
-    assert rng_m[0] == pytest.approx(d[0], abs=10.0)
-    assert rng_m[1] == pytest.approx(0.0, abs=1e-6)
-    assert np.isnan(rng_m[2])
-    np.testing.assert_allclose(rng_m[3:], d[3:], atol=10.0)
+    lat = np.concatenate([[30.0, PAD_LAT], rng.uniform(10.0, 55.0, k)])
+    lon = np.concatenate([[137.0, PAD_LON], rng.uniform(120.0, 152.0, k)])
+    _, _, d = GEOD.inv(np.full(k + 2, PAD_LON), np.full(k + 2, PAD_LAT), lon, lat)
+    x, y, z = pymap3d.geodetic2ecef(lat, lon, np.full(k + 2, 100.0))
+    up = np.array([pymap3d.geodetic2ecef(PAD_LAT, PAD_LON, 100e3)])
+    r = np.concatenate([np.stack([x, y, z], axis=-1), up])
+    v = np.concatenate([np.zeros((k + 2, 3)), 20e3 * up / np.linalg.norm(up)])  # last: 100 km up, rising at 20 km/s
+    rng_m = quantities.get(_quantity_ctx(r, v), "iip_range_m")
+    assert rng_m[0] == pytest.approx(d[0], abs=11.0)
+    assert rng_m[1] == pytest.approx(0.0, abs=1.0)
+    np.testing.assert_allclose(rng_m[2:-1], d[2:], atol=11.0)
+    assert np.isnan(rng_m[-1])

@@ -6,20 +6,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rangeguard.constants import WGS84_B_M
+from rangeguard.engine._kernels import GATE_LIMITS, POLICIES
 from rangeguard.mission.areas import farthest_vertex_m
 from rangeguard.rules import Rule, Site, build_rules
-from rangeguard.rules.boundary import polygon_for
-from rangeguard.rules.thresholds import FUSED_TYPES, ThresholdProgram
+from rangeguard.rules.boundary import area_polygons
+from rangeguard.rules.kinematics import QUANTITY_COLUMNS, SPEED, H
+from rangeguard.rules.program import RuleProgram
+
+# Gross-error limits of the nav gate (a failed unit often reports zeros or garbage):
+# a position inside the Earth's core or beyond the Moon, or a speed far above
+# escape speed, is not a navigation solution; such samples are rejected and
+# counted like NaN ones, and the data-loss rule judges the gap. The mission's
+# nav_gate section sets the finer checks (time against the receive clock, jumps).
+_R_MIN_M = 0.5 * WGS84_B_M
+_R_MAX_M = 1.0e9
+_V_MAX_MPS = 1.0e5
+
 
 
 ACTION_TERMINATE, ACTION_DEGRADE, ACTION_MONITOR = 0, 1, 2
 ACTIONS = {"terminate": ACTION_TERMINATE, "degrade": ACTION_DEGRADE, "monitor": ACTION_MONITOR}
-
-
-def _action(rule) -> str:
-    if rule.spec.action is not None:
-        return rule.spec.action
-    return "degrade" if rule.type == "data_loss" else "terminate"
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,34 +44,43 @@ class EngineSetup:
     after_event: np.ndarray     # (R,) event index or -1
     until_event: np.ndarray     # (R,)
     phase: np.ndarray           # (R,) phase index or -1
-    windowed: tuple[int, ...]   # rules with a time window, event or phase condition
+    windowed: np.ndarray        # (R,) bool: the rule has a time window, event or phase condition
     event_names: tuple[str, ...]  # event 0 is liftoff
     event_sched_t_s: np.ndarray   # (E,) scheduled time, NaN for detected / liftoff
-    event_detect: tuple           # per event: None or (quantity, above, below)
+    event_col: np.ndarray         # (E,) kinematics column of a detected event's quantity, -1: scheduled
+    event_above: np.ndarray       # (E,) bool: detected when the quantity is above (else below) the threshold
+    event_threshold: np.ndarray   # (E,)
+    arm_params: np.ndarray        # the arming parameters as the front kernel takes them (_kernels.ARM_*)
     phase_start: np.ndarray     # (P,) event index
     phase_end: np.ndarray       # (P,) event index or -1
     phase_from_t_s: np.ndarray
     phase_to_t_s: np.ndarray
     string_names: tuple[str, ...]
     string_source: np.ndarray   # (K,) source index per string
+    strings_are_sources: bool   # string s reads source s for every s (rows are the store's own layout)
     source_names: tuple[str, ...]
     site: Site
     policy: str
+    policy_code: int            # the policy as the vote kernel takes it (_kernels.POLICIES)
     faulty_string_votes: bool
     terminate_if_no_healthy: bool
+    polygons: dict              # every area's polygon by name
     protected_polygons: tuple
     clear_min_range_m: float
     arming: object
     safing: object
     nav_gate: object            # mission.nav_gate: what the ingest accepts
+    gate_limits: np.ndarray     # the gate's limits as the ingest kernel takes them (_kernels.GATE_LIMITS)
     cycle_s: float              # the engine is stepped at least this often (1 / mission.cycle_hz)
     needs_iip_range: bool       # some rule, event or safing condition reads the IIP range
-    thresholds: ThresholdProgram  # the threshold rules, evaluated together in one compiled pass
-    fused: np.ndarray           # (R,) bool: the rule is evaluated by ``thresholds``
+    program: RuleProgram        # the rules with a compiled kind, evaluated together in one compiled pass
+    packed: np.ndarray          # (R,) bool: the rule is evaluated by ``program``
+    unpacked: tuple[int, ...]   # the rules that evaluate themselves (stateful ones: gates)
 
     @classmethod
     def from_mission(cls, mission) -> EngineSetup:
-        rules = tuple(build_rules(mission))
+        polygons = area_polygons(mission)
+        rules = tuple(build_rules(mission, polygons))
         default_p = mission.termination.persistence_s
         events = ["liftoff"] + [e.name for e in mission.events]
         phases = [p.name for p in mission.phases]
@@ -74,7 +90,7 @@ class EngineSetup:
         def idx(table, name):
             return -1 if name is None else table[name]
 
-        protected = tuple(polygon_for(mission, a.name) for a in mission.areas if a.kind == "protected")
+        protected = tuple(polygons[a.name] for a in mission.areas if a.kind == "protected")
         clear = mission.safing.iip_clear
         if clear.min_iip_range_m is not None:
             min_range = clear.min_iip_range_m
@@ -90,51 +106,66 @@ class EngineSetup:
         sources = [s.name for s in mission.nav_sources]
         strings = mission.string_specs
         site = Site.from_spec(mission.site)
-        fused = np.array([r.type in FUSED_TYPES for r in rules], bool)
+        packed = np.array([r.kind is not None for r in rules], bool)
+        string_source = np.array([sources.index(s.nav_source) for s in strings], int)
         return cls(
             mission=mission,
             rules=rules,
             rule_names=tuple(r.name for r in rules),
-            persistence_s=np.array([default_p if r.spec.persistence_s is None else r.spec.persistence_s for r in rules]),
+            persistence_s=np.array(
+                [default_p if r.spec.persistence_s is None else r.spec.persistence_s for r in rules]),
             receive_clock=np.array([r.clock == "receive" for r in rules], bool),
-            action=np.array([ACTIONS[_action(r)] for r in rules], np.int64),
+            action=np.array([ACTIONS[r.action] for r in rules], np.int64),
             from_t_s=np.array([r.spec.active.from_t_s for r in rules], float),
             to_t_s=np.array([r.spec.active.to_t_s for r in rules], float),
             after_event=np.array([idx(ev, r.spec.active.after_event) for r in rules], int),
             until_event=np.array([idx(ev, r.spec.active.until_event) for r in rules], int),
             phase=np.array([idx(ph, r.spec.active.phase) for r in rules], int),
-            windowed=tuple(
-                j for j, r in enumerate(rules)
-                if np.isfinite(r.spec.active.from_t_s) or np.isfinite(r.spec.active.to_t_s)
-                or r.spec.active.after_event or r.spec.active.until_event or r.spec.active.phase
-            ),
+            windowed=np.array([
+                np.isfinite(r.spec.active.from_t_s) or np.isfinite(r.spec.active.to_t_s)
+                or bool(r.spec.active.after_event or r.spec.active.until_event or r.spec.active.phase)
+                for r in rules
+            ], bool).reshape(len(rules)),
             event_names=tuple(events),
             event_sched_t_s=np.array([np.nan] + [np.nan if e.t_s is None else e.t_s for e in mission.events]),
-            event_detect=(None,) + tuple(
-                None if e.when is None else (e.when.quantity, e.when.above, e.when.below) for e in mission.events
-            ),
+            event_col=np.array([-1] + [-1 if e.when is None else QUANTITY_COLUMNS[e.when.quantity]
+                                       for e in mission.events], np.int64),
+            event_above=np.array([False] + [e.when is not None and e.when.above is not None for e in mission.events]),
+            event_threshold=np.array([np.nan] + [
+                np.nan if e.when is None else e.when.above if e.when.above is not None else e.when.below
+                for e in mission.events
+            ], float),
+            arm_params=np.array([mission.arming.not_before_t_s, mission.arming.liftoff_height_m,
+                                 mission.arming.liftoff_speed_mps, mission.site.alt_m, H, SPEED], float),
             phase_start=np.array([ev[p.start_event] for p in mission.phases], int),
             phase_end=np.array([idx(ev, p.end_event) for p in mission.phases], int),
             phase_from_t_s=np.array([p.from_t_s for p in mission.phases], float),
             phase_to_t_s=np.array([p.to_t_s for p in mission.phases], float),
             string_names=tuple(s.name for s in strings),
-            string_source=np.array([sources.index(s.nav_source) for s in strings], int),
+            string_source=string_source,
+            strings_are_sources=np.array_equal(string_source, np.arange(len(sources))),
             source_names=tuple(sources),
             site=site,
             policy=mission.termination.policy,
+            policy_code=POLICIES[mission.termination.policy],
             faulty_string_votes=mission.termination.faulty_string_votes,
             terminate_if_no_healthy=mission.termination.all_strings_faulty == "terminate",
+            polygons=polygons,
             protected_polygons=protected,
             clear_min_range_m=float(min_range),
             arming=mission.arming,
             safing=mission.safing,
             nav_gate=mission.nav_gate,
+            gate_limits=np.array(
+                [_R_MIN_M, _R_MAX_M, _V_MAX_MPS] + [getattr(mission.nav_gate, f) for f in GATE_LIMITS[3:]]
+            ),
             cycle_s=1.0 / mission.cycle_hz,
             needs_iip_range=(
                 any(getattr(r.spec, "quantity", None) == "iip_range_m" for r in rules)
                 or any(e.when is not None and e.when.quantity == "iip_range_m" for e in mission.events)
                 or (mission.safing.iip_clear.enabled and bool(protected))
             ),
-            thresholds=ThresholdProgram([(j, r) for j, r in enumerate(rules) if fused[j]], site),
-            fused=fused,
+            program=RuleProgram([(j, r) for j, r in enumerate(rules) if packed[j]], site),
+            packed=packed,
+            unpacked=tuple(j for j in range(len(rules)) if not packed[j]),
         )

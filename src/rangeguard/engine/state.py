@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -44,6 +44,20 @@ class Cause(IntEnum):
     CYCLE_FAULT = 6       # a cycle failed to compute: every string counted faulty and the policy decided
 
 
+# Columns of the sample store ``EngineState.src_store``: one array, so that a cycle copies it at once
+# and the ingest kernel takes it as one argument.
+ST_T, ST_R, ST_V, ST_Q, ST_W, ST_RECV, ST_CAND_T, ST_CAND_R, ST_CAND_V = 0, 1, 4, 7, 11, 14, 15, 16, 19
+STORE_COLS = 22
+
+
+def _initial_store(n_sources: int, n: int) -> np.ndarray:
+    """No sample yet: times -inf (any first sample is newer, and no receive clock runs), the rest NaN."""
+    store = np.full((n_sources, n, STORE_COLS), np.nan)
+    store[:, :, ST_T] = -np.inf
+    store[:, :, ST_RECV] = -np.inf
+    return store
+
+
 @dataclass(frozen=True, eq=False)
 class EngineState:
     """Everything the decision function remembers between cycles (arrays, first axis vehicles).
@@ -62,16 +76,8 @@ class EngineState:
     degrade_rule: np.ndarray    # (N, K) int16 rule that degrades each string this cycle (-1 none)
     fired_margin: np.ndarray    # (N,) margin of the firing rule at termination
     fired_held_s: np.ndarray    # (N,) how long the firing violation had held
-    src_t_s: np.ndarray         # (S, N) data time of each source's latest accepted sample
-    src_r_ecef: np.ndarray      # (S, N, 3)
-    src_v_ecef: np.ndarray      # (S, N, 3)
-    src_q: np.ndarray           # (S, N, 4)
-    src_w: np.ndarray           # (S, N, 3)
+    src_store: np.ndarray       # (S, N, STORE_COLS) each source's latest accepted sample and jump candidate
     src_has: np.ndarray         # (S, N) bool: a valid sample has been received
-    src_recv_s: np.ndarray      # (S, N) receive time of the latest valid sample (-inf: none)
-    src_cand_t_s: np.ndarray    # (S, N) time of the newest sample rejected as a jump (the candidate new track)
-    src_cand_r_ecef: np.ndarray  # (S, N, 3)
-    src_cand_v_ecef: np.ndarray  # (S, N, 3)
     src_cand_n: np.ndarray      # (S, N) consecutive jump-rejected samples agreeing with each other
     viol_since: np.ndarray      # (R, M) time a still-running violation started (NaN: none)
     memory: tuple               # per rule: memory array or None
@@ -85,6 +91,63 @@ class EngineState:
     rejected_by: np.ndarray     # (N, len(Rejection)) rejected samples by reason
     resynced: np.ndarray        # (N,) times a source's track was re-acquired after consistent jumps
     cycle_faults: np.ndarray    # (N,) cycles that failed and were judged as every string faulty
+
+    def evolve(self, **changes) -> EngineState:
+        """A copy with ``changes`` (the engine's next state): ``dataclasses.replace`` without its
+        per-field machinery, which cost more than the rest of a one-vehicle cycle's bookkeeping."""
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"EngineState has no fields {sorted(unknown)}")
+        new = object.__new__(EngineState)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
+    # the sample store's columns by name (views into ``src_store``)
+    @property
+    def src_t_s(self) -> np.ndarray:
+        """(S, N) data time of each source's latest accepted sample (-inf: none)."""
+        return self.src_store[:, :, ST_T]
+
+    @property
+    def src_r_ecef(self) -> np.ndarray:
+        """(S, N, 3)"""
+        return self.src_store[:, :, ST_R:ST_R + 3]
+
+    @property
+    def src_v_ecef(self) -> np.ndarray:
+        """(S, N, 3)"""
+        return self.src_store[:, :, ST_V:ST_V + 3]
+
+    @property
+    def src_q(self) -> np.ndarray:
+        """(S, N, 4) attitude quaternion body -> ECEF, scalar first."""
+        return self.src_store[:, :, ST_Q:ST_Q + 4]
+
+    @property
+    def src_w(self) -> np.ndarray:
+        """(S, N, 3) body rates, rad/s."""
+        return self.src_store[:, :, ST_W:ST_W + 3]
+
+    @property
+    def src_recv_s(self) -> np.ndarray:
+        """(S, N) receive time of the latest valid sample (-inf: none)."""
+        return self.src_store[:, :, ST_RECV]
+
+    @property
+    def src_cand_t_s(self) -> np.ndarray:
+        """(S, N) time of the newest sample rejected as a jump (the candidate new track)."""
+        return self.src_store[:, :, ST_CAND_T]
+
+    @property
+    def src_cand_r_ecef(self) -> np.ndarray:
+        """(S, N, 3)"""
+        return self.src_store[:, :, ST_CAND_R:ST_CAND_R + 3]
+
+    @property
+    def src_cand_v_ecef(self) -> np.ndarray:
+        """(S, N, 3)"""
+        return self.src_store[:, :, ST_CAND_V:ST_CAND_V + 3]
 
     @classmethod
     def initial(cls, n: int, n_sources: int, n_strings: int, n_events: int, rules) -> EngineState:
@@ -102,16 +165,8 @@ class EngineState:
             degrade_rule=np.full((n, n_strings), -1, np.int16),
             fired_margin=np.full(n, nan),
             fired_held_s=np.full(n, nan),
-            src_t_s=np.full((n_sources, n), -np.inf),
-            src_r_ecef=np.full((n_sources, n, 3), nan),
-            src_v_ecef=np.full((n_sources, n, 3), nan),
-            src_q=np.full((n_sources, n, 4), nan),
-            src_w=np.full((n_sources, n, 3), nan),
+            src_store=_initial_store(n_sources, n),
             src_has=np.zeros((n_sources, n), bool),
-            src_recv_s=np.full((n_sources, n), -np.inf),
-            src_cand_t_s=np.full((n_sources, n), nan),
-            src_cand_r_ecef=np.full((n_sources, n, 3), nan),
-            src_cand_v_ecef=np.full((n_sources, n, 3), nan),
             src_cand_n=np.zeros((n_sources, n), np.int64),
             viol_since=np.full((r, m), nan),
             memory=tuple(rule.initial_memory(m) for rule in rules),
@@ -126,22 +181,3 @@ class EngineState:
             resynced=np.zeros(n, np.int64),
             cycle_faults=np.zeros(n, np.int64),
         )
-
-    def take(self, index) -> EngineState:
-        """The state of a subset of vehicles (an int index array), e.g. to compare with a lone run."""
-        index = np.atleast_1d(np.asarray(index))
-        n = self.mode.shape[0]
-        k = self.viol_since.shape[0] // n
-        rows = (np.arange(k)[:, None] * n + index[None, :]).ravel()
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "memory":
-                out[f.name] = tuple(None if m is None else m[rows] for m in value)
-            elif f.name.startswith("src_"):
-                out[f.name] = value[:, index]
-            elif f.name == "viol_since":
-                out[f.name] = value[:, rows]
-            else:
-                out[f.name] = value[index]
-        return replace(self, **out)

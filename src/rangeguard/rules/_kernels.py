@@ -1,41 +1,21 @@
-"""Compiled row loops of the gate and source-disagreement rules.
+"""Compiled row loop of the gate rule (stateful: it evaluates itself, outside the rule program).
 
-Plain-float, array-in/array-out functions; the rule classes in
-``boundary.py`` and ``link.py`` own the parameters and document the
-semantics. Each row (or vehicle) is independent of the others.
+Plain-float, array-in/array-out functions; the rule class in ``boundary.py``
+owns the parameters and documents the semantics. Each row is independent of
+the others.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-from numba import prange
-
-from rangeguard.jit import kernel
+from rangeguard.jit import rows_kernel
 
 # gate memory columns: previous side (+1/-1, 0 unknown), crossed, failed, frozen margin (m)
 GATE_SIDE, GATE_CROSSED, GATE_FAILED, GATE_FROZEN = range(4)
 
 
-PARALLEL_MIN_ROWS = 4096
-"""Below this many rows the serial loop is faster than starting the thread pool."""
-CHUNK_ROWS = 2048
-"""Rows per parallel task."""
-
-
-@kernel(parallel=True)
-def gate_rows_parallel(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s,
-                       new_memory, failed_out, margin_out):
-    """:func:`gate_rows` in chunks on the thread pool (rows are independent: the same results)."""
-    m_rows = u.shape[0]
-    for c in prange((m_rows + CHUNK_ROWS - 1) // CHUNK_ROWS):
-        lo = np.int64(c) * CHUNK_ROWS  # the same argument types as the serial call: one compiled gate_rows
-        gate_rows(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s, new_memory,
-                  failed_out, margin_out, lo, min(np.int64(m_rows), lo + CHUNK_ROWS))
-
-
-@kernel()
+@rows_kernel()
 def gate_rows(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s, new_memory,
               failed_out, margin_out, start, stop):
     """One cycle of the gate rule on rows start..stop-1; see :class:`rangeguard.rules.boundary.GateRule`.
@@ -78,27 +58,3 @@ def gate_rows(u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, ope
         new_memory[m, GATE_FROZEN] = frozen
         failed_out[m] = failed
         margin_out[m] = margin
-
-
-@kernel()
-def disagreement_rows(t_a, r_a, v_a, t_b, r_b, v_b, position, max_difference, max_age_s, k_strings, margin_out,
-                      violated_out):
-    """Source disagreement per vehicle, written to each of its ``k_strings`` rows (string-major).
-
-    Position: |r_b - (r_a + v_a (t_b - t_a))|; velocity: |v_b - v_a|. Samples further apart
-    than ``max_age_s`` (or missing: NaN time) are not compared (margin NaN).
-    """
-    n = t_a.shape[0]
-    for i in range(n):
-        dt = t_b[i] - t_a[i]
-        d2 = 0.0
-        for c in range(3):
-            if position:
-                diff = r_b[i, c] - (r_a[i, c] + v_a[i, c] * dt)
-            else:
-                diff = v_b[i, c] - v_a[i, c]
-            d2 += diff * diff
-        margin = max_difference - math.sqrt(d2) if abs(dt) <= max_age_s else math.nan
-        for s in range(k_strings):
-            margin_out[s * n + i] = margin
-            violated_out[s * n + i] = margin < 0.0

@@ -19,7 +19,10 @@ import numpy as np
 
 from rangeguard.earth.geodesy import ecef_to_enu_matrix, geodetic_to_ecef
 from rangeguard.mission.rules_spec import rule_unit
-from rangeguard.nav import NavBatch
+from rangeguard.rules import kinematics
+from rangeguard.rules._program_kernels import Rows
+from rangeguard.rules.kinematics import Kinematics
+from rangeguard.rules.program import evaluate_alone
 
 
 @dataclass(frozen=True)
@@ -58,40 +61,98 @@ class Site:
         )
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class RuleContext:
-    """Everything a rule may read for one engine cycle; arrays have M rows.
+    """Everything a rule may read for one engine cycle; arrays have M rows (vehicle x string,
+    string-major: row ``s * N + i`` is string s of vehicle i).
 
-    ``nav`` is each row's latest valid sample; ``ok`` marks rows that have
-    one. Present position (``lat_deg``, ``lon_deg``, ``h_m``) and the vacuum
-    IIP (``iip_*``, NaN where there is no impact) are computed once per cycle
-    by the engine. ``since_valid_s`` is receive time minus the receive time of
-    the row's last valid sample (inf if none yet). ``source_navs`` holds the
-    latest valid sample of every nav source for every vehicle (N rows each),
-    with ``source_t_s`` (S, N) their data times; ``vehicle`` maps rows to
-    vehicles. ``cache`` holds derived quantities shared between rules.
+    Each row holds its string's latest valid sample; ``ok`` marks rows that have one
+    (``t_s`` is NaN elsewhere). ``kin`` holds the row kinematics computed once per cycle
+    (present position, vacuum IIP, the derived quantities and the polygon kernels' unit
+    vectors; :mod:`rangeguard.rules.kinematics`). ``since_valid_s`` is the receive time
+    minus the receive time of the row's last valid sample (inf if none yet);
+    ``flight_time_s`` the best estimate of the current flight time (the sample time plus
+    that, or the vehicle's time for rows without a sample). ``source_*`` hold every nav
+    source's latest valid sample per vehicle, (S, N, ...), with NaN times where a source
+    has none. Build one with :func:`rule_context`.
     """
 
-    nav: NavBatch
+    site: Site
+    kin: Kinematics
     ok: np.ndarray
     t_s: np.ndarray
-    lat_deg: np.ndarray
-    lon_deg: np.ndarray
-    h_m: np.ndarray
-    iip_lat_deg: np.ndarray
-    iip_lon_deg: np.ndarray
-    iip_tof_s: np.ndarray
     since_valid_s: np.ndarray
-    receive_time_s: float
-    vehicle: np.ndarray
-    source_navs: list[NavBatch]
+    flight_time_s: np.ndarray
+    q_body_to_ecef: np.ndarray
+    omega_body_rad_s: np.ndarray
     source_t_s: np.ndarray
-    site: Site
-    source_index: dict[str, int]
-    flight_time_s: np.ndarray | None = None
-    """(M,) best estimate of the current flight time per row: the row's sample time plus the
-    receive time elapsed since it arrived, or the vehicle's time for rows without a sample."""
-    cache: dict[str, np.ndarray] = field(default_factory=dict)
+    source_r_ecef: np.ndarray
+    source_v_ecef: np.ndarray
+
+    @property
+    def lat_deg(self) -> np.ndarray:
+        return self.kin.table[:, kinematics.LAT]
+
+    @property
+    def lon_deg(self) -> np.ndarray:
+        return self.kin.table[:, kinematics.LON]
+
+    @property
+    def h_m(self) -> np.ndarray:
+        return self.kin.table[:, kinematics.H]
+
+    @property
+    def iip_lat_deg(self) -> np.ndarray:
+        return self.kin.table[:, kinematics.IIP_LAT]
+
+    @property
+    def iip_lon_deg(self) -> np.ndarray:
+        return self.kin.table[:, kinematics.IIP_LON]
+
+    @property
+    def iip_tof_s(self) -> np.ndarray:
+        return self.kin.table[:, kinematics.IIP_TOF]
+
+    def rows(self) -> Rows:
+        """The compiled rule pass's view of this context."""
+        return Rows(self.kin.table, self.kin.pos_unit, self.kin.iip_unit, self.ok, self.t_s, self.flight_time_s,
+                    self.since_valid_s, self.q_body_to_ecef, self.omega_body_rad_s, self.source_t_s,
+                    self.source_r_ecef, self.source_v_ecef)
+
+
+def rule_context(site: Site, t_s, r_ecef, v_ecef, q_body_to_ecef, omega_body_rad_s, ok, since_valid_s, *,
+                 flight_time_s=None, source_t_s=None, source_r_ecef=None, source_v_ecef=None,
+                 need_iip_range: bool = True) -> RuleContext:
+    """The context of M rows: their samples (``ok`` marks valid ones), each row's time since its
+    last valid sample, and the nav sources' latest samples (S, N, ...; by default the rows
+    themselves are the one source, N = M). ``flight_time_s`` defaults to ``t_s +
+    since_valid_s``. The kinematics are computed here, in one compiled pass;
+    ``need_iip_range=False`` leaves the costly IIP-range column NaN when nothing reads it.
+    """
+    f64 = np.float64
+    ok = np.ascontiguousarray(ok, dtype=np.bool_)
+    t_s = np.ascontiguousarray(np.where(ok, t_s, np.nan), dtype=f64)
+    since_valid_s = np.ascontiguousarray(since_valid_s, dtype=f64)
+    if flight_time_s is None:
+        with np.errstate(invalid="ignore"):
+            flight_time_s = t_s + since_valid_s
+    r_ecef = np.ascontiguousarray(r_ecef, dtype=f64)
+    v_ecef = np.ascontiguousarray(v_ecef, dtype=f64)
+    if source_t_s is None:
+        source_t_s, source_r_ecef, source_v_ecef = t_s[None], r_ecef[None], v_ecef[None]
+    return RuleContext(
+        site=site,
+        kin=kinematics.kinematics(r_ecef, v_ecef, site, need_iip_range),
+        ok=ok,
+        t_s=t_s,
+        since_valid_s=since_valid_s,
+        flight_time_s=np.ascontiguousarray(flight_time_s, dtype=f64),
+        q_body_to_ecef=np.ascontiguousarray(q_body_to_ecef, dtype=f64),
+        omega_body_rad_s=np.ascontiguousarray(omega_body_rad_s, dtype=f64),
+        source_t_s=np.ascontiguousarray(source_t_s, dtype=f64),
+        source_r_ecef=np.ascontiguousarray(source_r_ecef, dtype=f64),
+        source_v_ecef=np.ascontiguousarray(source_v_ecef, dtype=f64),
+    )
 
 
 class RuleOutput(NamedTuple):
@@ -101,24 +162,44 @@ class RuleOutput(NamedTuple):
 
 
 class Rule:
-    """Base class: a rule built from its mission spec. Subclasses implement ``evaluate``."""
+    """Base class: a rule built from its mission spec.
+
+    A rule type is one subclass. Rules judged from the cycle's rows alone set ``kind`` (their
+    kernel in :mod:`rangeguard.rules._program_kernels`) and :meth:`pack` their parameters; the
+    engine evaluates all of them in one compiled pass and :meth:`evaluate` runs the same pass on
+    one rule. Stateful rules keep ``kind = None`` and implement :meth:`evaluate` themselves.
+    """
 
     stateful = False
     clock = "data"
     """Time base for persistence: "data" (nav time of validity) or "receive" (data-loss rules)."""
+    kind: int | None = None
+    """The compiled pass's kind (``_program_kernels.KIND_*``), or None: the rule evaluates itself."""
+    default_action = "terminate"
+    """The action when the mission gives none."""
 
-    def __init__(self, spec, mission):
+    def __init__(self, spec, mission, polygons):
+        """``polygons``: the mission's area polygons by name (:func:`rangeguard.rules.boundary.area_polygons`)."""
         self.spec = spec
         self.name: str = spec.name
         self.type: str = spec.type
         self.unit: str = rule_unit(spec)
 
+    @property
+    def action(self) -> str:
+        return self.default_action if self.spec.action is None else self.spec.action
+
     def initial_memory(self, m: int):
         """Per-row memory for stateful rules (None for stateless ones)."""
         return None
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:  # pragma: no cover - interface
-        raise NotImplementedError
+    def pack(self, entry) -> None:
+        """Write this rule's parameters into its :class:`~rangeguard.rules.program.Entry`."""
+        raise NotImplementedError(f"{type(self).__name__} has a compiled kind but does not pack")
+
+    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
+        """(violated, margin, new memory) on every row of ``ctx``: the compiled pass on this rule alone."""
+        return RuleOutput(*evaluate_alone(self, ctx), None)
 
     def describe(self, margin: float) -> str:
         """A readable sentence for a violation with this margin."""

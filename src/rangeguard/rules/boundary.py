@@ -7,32 +7,27 @@ positive inside.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from rangeguard.constants import WGS84_A_M, WGS84_B_M
-from rangeguard.rules import _kernels
-from rangeguard.rules.base import Rule, RuleContext, RuleOutput
 from rangeguard.earth.polygon import GreatCirclePolygon, unit_vectors
+from rangeguard.rules import _kernels
+from rangeguard.rules import _program_kernels as pk
+from rangeguard.rules.base import Rule, RuleContext, RuleOutput
 
 
-def polygon_for(mission, area_name: str) -> GreatCirclePolygon:
-    """The polygon of a mission area (GeoJSON already resolved by the loader), cached per mission."""
-    cache = mission._polygons.setdefault("__built__", {})
-    poly = cache.get(area_name)
-    if poly is None:
-        lat, lon = mission.area_outline(area_name)
-        poly = GreatCirclePolygon(lat, lon, name=area_name)
-        cache[area_name] = poly
-    return poly
+def area_polygons(mission) -> dict[str, GreatCirclePolygon]:
+    """The polygon of every area of ``mission``, by name (built once per outline and process)."""
+    return {name: _polygon(name, tuple(lat), tuple(lon)) for name, (lat, lon) in mission.outlines.items()}
 
 
-def _distance(polygon, ctx: RuleContext, unit_key: str, lat_deg, lon_deg) -> np.ndarray:
-    """Signed distance of each row's point; from the unit vectors the engine computed once
-    per cycle when present (the same answers to rounding), else from latitude/longitude."""
-    u = ctx.cache.get(unit_key)
-    if u is not None:
-        return polygon.evaluate_units(u)[1]
-    return polygon.signed_distance_m(lat_deg, lon_deg)
+@functools.lru_cache(maxsize=64)
+def _polygon(name: str, lat_deg: tuple[float, ...], lon_deg: tuple[float, ...]) -> GreatCirclePolygon:
+    """Polygons are immutable and their grid and edge tree cost milliseconds to seconds to build
+    (coastlines of thousands of vertices): a Monte Carlo run's engines share them."""
+    return GreatCirclePolygon(list(lat_deg), list(lon_deg), name=name)
 
 
 def _mode(spec, mission) -> str:
@@ -42,21 +37,22 @@ def _mode(spec, mission) -> str:
 
 
 class IipPolygonRule(Rule):
-    """IIP inside a protected area (exclusion) or outside a corridor (inclusion). Margin: m."""
+    """IIP inside a protected area (exclusion) or outside a corridor (inclusion). Margin: m.
 
-    def __init__(self, spec, mission):
-        super().__init__(spec, mission)
-        self.polygon = polygon_for(mission, spec.area)
+    Without an IIP (orbit) the margin is NaN and the rule passes, or violates where the mission
+    says ``no_impact: violate``.
+    """
+
+    kind = pk.KIND_IIP_POLYGON
+
+    def __init__(self, spec, mission, polygons):
+        super().__init__(spec, mission, polygons)
+        self.polygon = polygons[spec.area]
         self.exclusion = _mode(spec, mission) == "exclusion"
         self.violate_without_iip = spec.no_impact == "violate"
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        d = _distance(self.polygon, ctx, "iip_unit", ctx.iip_lat_deg, ctx.iip_lon_deg)
-        margin = -d if self.exclusion else d
-        violated = margin < 0.0  # NaN (no IIP, no sample) compares False, silently
-        if self.violate_without_iip:
-            violated = violated | (ctx.ok & ~np.isfinite(ctx.iip_lat_deg))
-        return RuleOutput(violated, margin, None)
+    def pack(self, entry) -> None:
+        entry.set(col=entry.polygon(self.polygon), flag_a=self.exclusion, flag_b=self.violate_without_iip)
 
     def describe(self, margin: float) -> str:
         where = "inside protected area" if self.exclusion else "outside corridor"
@@ -70,19 +66,17 @@ class PositionPolygonRule(Rule):
     outline, height above the bottom, depth below the top); positive inside.
     """
 
-    def __init__(self, spec, mission):
-        super().__init__(spec, mission)
-        self.polygon = polygon_for(mission, spec.area)
+    kind = pk.KIND_POSITION_POLYGON
+
+    def __init__(self, spec, mission, polygons):
+        super().__init__(spec, mission, polygons)
+        self.polygon = polygons[spec.area]
         self.exclusion = _mode(spec, mission) == "exclusion"
         self.alt_min_m = spec.alt_min_m
         self.alt_max_m = spec.alt_max_m
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        d = _distance(self.polygon, ctx, "pos_unit", ctx.lat_deg, ctx.lon_deg)
-        inside = np.fmin(np.fmin(d, ctx.h_m - self.alt_min_m), self.alt_max_m - ctx.h_m)
-        inside = np.where(np.isnan(d), np.nan, inside)
-        margin = -inside if self.exclusion else inside
-        return RuleOutput(margin < 0.0, margin, None)
+    def pack(self, entry) -> None:
+        entry.set(col=entry.polygon(self.polygon), flag_a=self.exclusion, low=self.alt_min_m, high=self.alt_max_m)
 
     def describe(self, margin: float) -> str:
         where = "inside keep-out volume" if self.exclusion else "outside its corridor volume"
@@ -102,8 +96,8 @@ class GateRule(Rule):
 
     stateful = True
 
-    def __init__(self, spec, mission):
-        super().__init__(spec, mission)
+    def __init__(self, spec, mission, polygons):
+        super().__init__(spec, mission, polygons)
         a = unit_vectors(spec.start_lat_deg, spec.start_lon_deg)
         b = unit_vectors(spec.end_lat_deg, spec.end_lon_deg)
         n = np.cross(a, b)
@@ -122,9 +116,7 @@ class GateRule(Rule):
         return mem
 
     def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        u = ctx.cache.get("iip_unit")
-        if u is None:
-            u = unit_vectors(ctx.iip_lat_deg, ctx.iip_lon_deg)
+        u = ctx.kin.iip_unit
         m_rows = u.shape[0]
         mem = np.empty((m_rows, 4))
         failed = np.empty(m_rows, bool)
@@ -135,10 +127,7 @@ class GateRule(Rule):
             self.normal, self.in_plane, self.a, self.length_rad, self.radius_m, self.open_t_s, self.close_t_s,
             mem, failed, margin,
         )
-        if m_rows >= _kernels.PARALLEL_MIN_ROWS:
-            _kernels.gate_rows_parallel(*args)
-        else:
-            _kernels.gate_rows(*args, 0, m_rows)
+        _kernels.gate_rows(m_rows, *args)
         return RuleOutput(failed, margin, mem)
 
     def describe(self, margin: float) -> str:

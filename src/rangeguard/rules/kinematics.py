@@ -15,17 +15,13 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import prange
-
-from rangeguard.jit import kernel
 
 from rangeguard.constants import WGS84_E2
 from rangeguard.earth.geodesy import geodesic_distance_nb, geodetic_from_ecef_nb
 from rangeguard.iip import impact_point_unit_nb
+from rangeguard.jit import PARALLEL_MIN_ROWS, kernel, rows_kernel
 
 _ONE_MINUS_E2 = 1.0 - WGS84_E2
-_PARALLEL_MIN_ROWS = 2048  # below this, thread start-up costs more than it saves
-_CHUNK_ROWS = 1024  # rows per parallel task
 
 # columns of the output matrix
 LAT, LON, H, IIP_LAT, IIP_LON, IIP_TOF, SPEED, VSPEED, FPA, DOWN, CROSS, IIP_RANGE = range(12)
@@ -72,20 +68,10 @@ def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
     iip_u[i, 0], iip_u[i, 1], iip_u[i, 2] = iux, iuy, iuz
 
 
-@kernel()
-def _rows_serial(r, v, site, frame, need_range, out, pos_u, iip_u, start, stop):
-    for i in range(start, stop):
+@rows_kernel()
+def _rows(r, v, site, frame, need_range, out, pos_u, iip_u, lo, hi):
+    for i in range(lo, hi):
         _row(r, v, site, frame, need_range, out, pos_u, iip_u, i)
-
-
-@kernel(parallel=True)
-def _rows_parallel(r, v, site, frame, need_range, out, pos_u, iip_u, start, stop):
-    """Chunks of rows on the thread pool, each chunk by the serial kernel: numba's code for a
-    loop body inside ``prange`` measured 25 % slower than the same body compiled on its own."""
-    n_chunks = (stop - start + _CHUNK_ROWS - 1) // _CHUNK_ROWS
-    for c in prange(n_chunks):
-        lo = np.int64(start) + np.int64(c) * _CHUNK_ROWS
-        _rows_serial(r, v, site, frame, need_range, out, pos_u, iip_u, lo, min(stop, lo + _CHUNK_ROWS))
 
 
 class Kinematics(NamedTuple):
@@ -106,8 +92,11 @@ def kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: boo
     v = np.ascontiguousarray(v_ecef, dtype=np.float64)
     m_rows = r.shape[0]
     out = Kinematics(np.empty((m_rows, N_COLS)), np.empty((m_rows, 3)), np.empty((m_rows, 3)))
-    run = _rows_parallel if m_rows >= _PARALLEL_MIN_ROWS else _rows_serial
-    run(r, v, site.pad_vec, site.down_cross_ecef, bool(need_iip_range), *out, 0, m_rows)
+    args = (r, v, site.pad_vec, site.down_cross_ecef, bool(need_iip_range), *out)
+    if m_rows < PARALLEL_MIN_ROWS:  # an onboard cycle: the serial loop directly
+        _rows.serial(*args, 0, m_rows)
+    else:
+        _rows(m_rows, *args)
     return out
 
 
@@ -125,14 +114,3 @@ QUANTITY_COLUMNS = {
     "vertical_speed_mps": VSPEED,
     "iip_range_m": IIP_RANGE,
 }
-
-
-def fill_cache(cache: dict, kin: Kinematics, with_iip_range: bool = True) -> None:
-    """Put a cycle's kinematics into a context's cache: the table (``kinematics``), from which
-    :func:`rangeguard.rules.quantities.get` reads each quantity's column, and the unit vectors
-    the polygon rules read (``pos_unit``, ``iip_unit``). Without ``with_iip_range`` the
-    IIP-range column was not computed and is left out."""
-    cache["kinematics"] = kin.table
-    cache["kinematics_has_iip_range"] = with_iip_range
-    cache["pos_unit"] = kin.pos_unit
-    cache["iip_unit"] = kin.iip_unit

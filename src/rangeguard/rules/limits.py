@@ -1,15 +1,15 @@
 """Threshold rules: envelope tables against time, attitude error, body rate.
 
-Each evaluates through :mod:`rangeguard.rules.thresholds`, the compiled pass
-the engine runs for all threshold rules at once.
+Each packs into :mod:`rangeguard.rules.program`, the compiled pass the engine
+runs for all rules at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rangeguard.rules.base import Rule, RuleContext, RuleOutput, table_array
-from rangeguard.rules.thresholds import evaluate_one
+from rangeguard.rules import _program_kernels as pk
+from rangeguard.rules.base import Rule, table_array
 
 
 class EnvelopeRule(Rule):
@@ -20,16 +20,20 @@ class EnvelopeRule(Rule):
     (margin NaN).
     """
 
-    def __init__(self, spec, mission):
-        super().__init__(spec, mission)
+    kind = pk.KIND_ENVELOPE
+
+    def __init__(self, spec, mission, polygons):
+        super().__init__(spec, mission, polygons)
         tab = spec.table
         self.t_s = np.asarray(tab.t_s, dtype=np.float64)
         self.lower = table_array(tab.lower)
         self.upper = table_array(tab.upper)
         self.quantity = spec.quantity
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        return RuleOutput(*evaluate_one(self, ctx), None)
+    def pack(self, entry) -> None:
+        nan = np.full(self.t_s.shape, np.nan)
+        entry.set(col=entry.column(self.quantity), flag_a=self.lower is not None, flag_b=self.upper is not None)
+        entry.tables = (self.t_s, nan if self.lower is None else self.lower, nan if self.upper is None else self.upper)
 
     def describe(self, margin: float) -> str:
         return f"{self.quantity} outside its envelope by {-margin:.6g} {self.unit}"
@@ -43,16 +47,19 @@ class AttitudeErrorRule(Rule):
     command table the rule does not judge.
     """
 
-    def __init__(self, spec, mission):
-        super().__init__(spec, mission)
+    kind = pk.KIND_ATTITUDE
+
+    def __init__(self, spec, mission, polygons):
+        super().__init__(spec, mission, polygons)
         cmd = spec.commanded
         self.t_s = np.asarray(cmd.t_s, dtype=np.float64)
         self.az_rad = np.unwrap(np.radians(np.asarray(cmd.azimuth_deg, dtype=np.float64)))
         self.el_rad = np.radians(np.asarray(cmd.elevation_deg, dtype=np.float64))
         self.max_error_deg = spec.max_error_deg
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        return RuleOutput(*evaluate_one(self, ctx), None)
+    def pack(self, entry) -> None:
+        entry.set(limit=self.max_error_deg)
+        entry.tables = (self.t_s, self.az_rad, self.el_rad)
 
     def describe(self, margin: float) -> str:
         return f"attitude error {self.max_error_deg - margin:.3g} deg exceeds {self.max_error_deg:g} deg"
@@ -61,12 +68,14 @@ class AttitudeErrorRule(Rule):
 class BodyRateRule(Rule):
     """|omega_body| against a limit (tumble detection). Margin: deg/s."""
 
-    def __init__(self, spec, mission):
-        super().__init__(spec, mission)
+    kind = pk.KIND_BODY_RATE
+
+    def __init__(self, spec, mission, polygons):
+        super().__init__(spec, mission, polygons)
         self.max_rate_deg_s = spec.max_rate_deg_s
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        return RuleOutput(*evaluate_one(self, ctx), None)
+    def pack(self, entry) -> None:
+        entry.set(limit=self.max_rate_deg_s)
 
     def describe(self, margin: float) -> str:
         return f"body rate {self.max_rate_deg_s - margin:.3g} deg/s exceeds {self.max_rate_deg_s:g} deg/s"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rangeguard.rules._kernels import disagreement_rows
-from rangeguard.rules.base import Rule, RuleContext, RuleOutput
-from rangeguard.rules.thresholds import evaluate_one
+from rangeguard.rules import _program_kernels as pk
+from rangeguard.rules.base import Rule
 
 
 class DataLossRule(Rule):
@@ -19,10 +18,12 @@ class DataLossRule(Rule):
     time.
     """
 
+    kind = pk.KIND_DATA_LOSS
     clock = "receive"
+    default_action = "degrade"
 
-    def __init__(self, spec, mission):
-        super().__init__(spec, mission)
+    def __init__(self, spec, mission, polygons):
+        super().__init__(spec, mission, polygons)
         if spec.table is not None:
             self.t_s = np.asarray(spec.table["t_s"], dtype=np.float64)
             self.green_s = np.asarray(spec.table["green_time_s"], dtype=np.float64)
@@ -30,8 +31,12 @@ class DataLossRule(Rule):
             self.t_s = None
             self.green_s = float(spec.green_time_s)
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        return RuleOutput(*evaluate_one(self, ctx), None)
+    def pack(self, entry) -> None:
+        if self.t_s is None:
+            entry.set(limit=self.green_s)
+        else:
+            entry.set(flag_a=True)
+            entry.tables = (self.t_s, self.green_s, np.full(self.t_s.shape, np.nan))
 
     def describe(self, margin: float) -> str:
         return f"no valid nav for {-margin:.3g} s beyond the green time"
@@ -44,8 +49,10 @@ class SourceDisagreementRule(Rule):
     comparison; samples further apart than ``max_age_s`` are not compared.
     """
 
-    def __init__(self, spec, mission):
-        super().__init__(spec, mission)
+    kind = pk.KIND_DISAGREEMENT
+
+    def __init__(self, spec, mission, polygons):
+        super().__init__(spec, mission, polygons)
         names = [s.name for s in mission.nav_sources]
         self.a = names.index(spec.sources[0])
         self.b = names.index(spec.sources[1])
@@ -53,22 +60,8 @@ class SourceDisagreementRule(Rule):
         self.max_difference = spec.max_difference
         self.max_age_s = spec.max_age_s
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
-        na, nb = ctx.source_navs[self.a], ctx.source_navs[self.b]
-        n = na.n
-        m_rows = ctx.t_s.shape[0]
-        if m_rows % n:
-            raise ValueError(f"context has {m_rows} rows, not a whole number of strings of {n} vehicles")
-        margin = np.empty(m_rows)
-        violated = np.empty(m_rows, bool)
-        f64 = np.float64
-        disagreement_rows(
-            np.ascontiguousarray(ctx.source_t_s[self.a], dtype=f64), np.ascontiguousarray(na.r_ecef, dtype=f64),
-            np.ascontiguousarray(na.v_ecef, dtype=f64), np.ascontiguousarray(ctx.source_t_s[self.b], dtype=f64),
-            np.ascontiguousarray(nb.r_ecef, dtype=f64), np.ascontiguousarray(nb.v_ecef, dtype=f64),
-            self.position, self.max_difference, self.max_age_s, m_rows // n, margin, violated,
-        )
-        return RuleOutput(violated, margin, None)
+    def pack(self, entry) -> None:
+        entry.set(src_a=self.a, src_b=self.b, flag_a=self.position, limit=self.max_difference, low=self.max_age_s)
 
     def describe(self, margin: float) -> str:
         what = "position" if self.position else "velocity"
