@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rangeguard.constants import WGS84_A_M, WGS84_B_M
-from rangeguard.errors import InputError
 from rangeguard.earth.polygon import GreatCirclePolygon
+from rangeguard.errors import InputError
 
 GEOD = pyproj.Geod(ellps="WGS84")
 TO_ECEF = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
@@ -176,28 +176,46 @@ def test_square_on_equator_and_meridians():
     assert not inside and -d == pytest.approx(GEOD.inv(1.0, -0.4, 1.0, 0.0)[2], rel=1e-4)
 
 
+def _edge_latitude_on_meridian(vlat, vlon, lon_deg, lat_lo_deg, lat_hi_deg):
+    """Geodetic latitude at which the great-circle edge between two vertices crosses the meridian
+    ``lon_deg``: the edge is the cut of the WGS84 surface by the plane through the Earth's centre and
+    the vertices' ECEF positions (pyproj, EPSG:4978), so the root in latitude of n . r_ecef(lat, lon),
+    n = r_a x r_b, found by scipy's brentq (to 1e-12 deg) in the bracket given."""
+    from scipy.optimize import brentq
+
+    x, y, z = TO_ECEF.transform(np.asarray(vlon, float), np.asarray(vlat, float), np.zeros(2))
+    pole = np.cross([x[0], y[0], z[0]], [x[1], y[1], z[1]])
+
+    def height_above_plane(lat_deg):
+        return pole @ np.array(TO_ECEF.transform(lon_deg, lat_deg, 0.0))
+
+    return brentq(height_above_plane, lat_lo_deg, lat_hi_deg, xtol=1e-12)
+
+
 def test_edge_is_a_great_circle_not_a_parallel():
     """A 600 km edge between (35, 0) and (35, L), L = 600 km / (111.32 km cos 35) = 6.58 deg.
 
-    Its great circle reaches, at lon L/2, the geocentric latitude with
-    tan(phi_c) = tan(phi_c,35) / cos(L/2); converting back (tan phi = tan phi_c / (1 - e^2))
-    the (1 - e^2) factors cancel: phi_mid = atan(tan 35 / cos(L/2)) = 35.0444 deg,
-    about 4.9 km north of the parallel. So (35.02, L/2) is inside (about 2.7 km
-    from the edge), although a polygon with lat/lon-straight edges (shapely on
-    raw degrees) says outside; (35.06, L/2) is outside.
+    Reference: where the edge's plane (through the Earth's centre and both vertices' ECEF positions
+    from pyproj) cuts the meridian L/2, found here by root-finding (scipy brentq, no rangeguard
+    code). By hand it is phi_mid = atan(tan 35 / cos(L/2)) = 35.0444 deg (the geocentric latitude
+    obeys tan(phi_c) = tan(phi_c,35) / cos(L/2) and the (1 - e^2) factors of tan phi_c = (1 - e^2) tan phi
+    cancel), about 4.9 km north of the parallel. So (35.02, L/2) is inside, about 2.7 km from the
+    edge (pyproj.Geod to the edge's crossing with the meridian, the nearest boundary point by the
+    edge's symmetry about that meridian), although a polygon with lat/lon-straight edges (shapely on
+    raw degrees) says outside. Points 0.001 deg (about 110 m) either side of the crossing are inside
+    and outside, which a parallel (35.0) or a rhumb line would get wrong by about 40 times that.
     """
     half = 600.0 / (111.32 * math.cos(math.radians(35.0))) / 2
     vlat, vlon = np.array([35.0, 35.0, 30.0]), np.array([0.0, 2 * half, half])
     poly = GreatCirclePolygon(vlat, vlon, name="wedge")
-    phi_mid = math.degrees(math.atan(math.tan(math.radians(35.0)) / math.cos(math.radians(half))))
-    assert phi_mid == pytest.approx(35.0444, abs=1e-4)
+    phi_mid = _edge_latitude_on_meridian(vlat[:2], vlon[:2], half, 35.0, 36.0)
 
     inside, d = poly.evaluate(35.02, half)
     assert inside
-    assert d == pytest.approx(GEOD.inv(half, 35.02, half, phi_mid)[2], rel=2e-3)
+    assert d == pytest.approx(GEOD.inv(half, 35.02, half, phi_mid)[2], rel=1e-4)  # the file's distance tolerance
     assert not shapely.contains_xy(shapely.Polygon(np.column_stack([vlon, vlat])), half, 35.02)
-    assert not poly.contains(35.06, half)
-    # the densified boundary follows the great circle
+    assert poly.contains(phi_mid - 1e-3, half) and not poly.contains(phi_mid + 1e-3, half)
+    # the densified boundary follows the great circle: its northernmost point is the crossing
     blat, blon = poly.densified_boundary(0.01)
     assert blat.max() == pytest.approx(phi_mid, abs=1e-5)
 
@@ -421,7 +439,8 @@ def test_edge_tree_bounds_hold_every_boundary_point():
             edge.append(np.full(201, j))
         pts, edge = np.concatenate(pts), np.concatenate(edge)
         leaves = ti[ti[:, k.T_RIGHT] < 0]
-        assert np.array_equal(np.sort(np.concatenate([np.arange(lo, hi) for lo, hi in leaves[:, :2]])), np.arange(len(u)))
+        covered = np.sort(np.concatenate([np.arange(lo, hi) for lo, hi in leaves[:, :2]]))
+        assert np.array_equal(covered, np.arange(len(u)))
         for node in range(len(ti)):
             q = pts[(edge >= ti[node, k.T_LO]) & (edge < ti[node, k.T_HI])]
             s0, axis = tf[node, k.T_S0 : k.T_S0 + 3], tf[node, k.T_D : k.T_D + 3]
