@@ -222,7 +222,7 @@ def mission_from_dict(data, base_dir=".", source: str = "<mission>") -> m.Missio
     if problems:
         raise MissionError(source, problems)
     mission._source_path = Path(source) if source != "<mission>" else None
-    mission._polygons.update(outlines)
+    mission._outlines = outlines
     return mission
 
 

@@ -21,7 +21,9 @@ Structure (see docs/mission-format.md for an annotated example)::
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import (
@@ -351,7 +353,9 @@ class Mission(BaseModel):
     requirements: RequirementsSpec = Field(default_factory=RequirementsSpec)
 
     _source_path: Path | None = PrivateAttr(None)
-    _polygons: dict = PrivateAttr(default_factory=dict)
+    _outlines: dict[str, tuple[list[float], list[float]]] = PrivateAttr(default_factory=dict)
+    """Every area's outline, GeoJSON resolved: set once by the loader, never changed afterwards
+    (a plain dict so that a mission pickles for worker processes; :attr:`outlines` is its read-only view)."""
 
     @property
     def source_path(self) -> Path | None:
@@ -371,9 +375,14 @@ class Mission(BaseModel):
                 return a
         raise KeyError(name)
 
+    @property
+    def outlines(self) -> Mapping[str, tuple[list[float], list[float]]]:
+        """Every area's (lat_deg, lon_deg) vertex lists by name, GeoJSON already resolved (read-only)."""
+        return MappingProxyType(self._outlines)
+
     def area_outline(self, name: str) -> tuple[list[float], list[float]]:
         """(lat_deg, lon_deg) vertex lists of an area, GeoJSON already resolved."""
-        return self._polygons[name]
+        return self._outlines[name]
 
     def rule(self, name: str):
         for r in self.rules:

@@ -18,7 +18,7 @@ import itertools
 import math
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -366,15 +366,10 @@ VehicleFailureSpec = Annotated[
 """One vehicle failure; ``kind`` is one of thrust_scale, thrust_loss, early_cutoff,
 tvc_hardover, attitude_loss, ignition_failure, separation_failure."""
 
-FAILURE_KINDS = (
-    "thrust_scale",
-    "thrust_loss",
-    "early_cutoff",
-    "tvc_hardover",
-    "attitude_loss",
-    "ignition_failure",
-    "separation_failure",
+FAILURE_KINDS = tuple(
+    get_args(spec.model_fields["kind"].annotation)[0] for spec in get_args(get_args(VehicleFailureSpec)[0])
 )
+"""The failure kinds, read from the union above (one place to add a failure mode's schema)."""
 
 
 # --- Loading -------------------------------------------------------------------------

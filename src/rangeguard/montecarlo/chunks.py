@@ -35,10 +35,7 @@ from rangeguard.engine import AfssState
 from rangeguard.montecarlo.closedloop import fly
 from rangeguard.montecarlo.sampling import DispersionSampler
 from rangeguard.rules.kinematics import QUANTITY_COLUMNS, row_kinematics
-
-FAILURE_EVENTS = ("thrust_scale", "thrust_loss", "early_cutoff", "ignition_failure", "separation_failure",
-                  "attitude_failure")
-"""Simulator event names that mark the onset of a vehicle failure."""
+from rangeguard.sim import FAILURE_EVENTS
 
 T_MAX_S = 3600.0
 """Longest flight of a validation run, s (every Kii or sounding flight is decided or down well before)."""

@@ -17,9 +17,8 @@ import numpy as np
 
 from rangeguard.engine import AfssState, Engine
 from rangeguard.errors import InputError
+from rangeguard.formats.decisionlog import DecisionLog
 from rangeguard.iip import impact_point
-from rangeguard.replay.decisionlog import DecisionLog
-from rangeguard.rules.boundary import polygon_for
 from rangeguard.sim import Simulator, orbit_elements
 from rangeguard.sim.api import scenario_failures
 from rangeguard.sim.sensors import SensorModel
@@ -187,7 +186,7 @@ def fly(
     sensors = SensorModel(mission.sensors, sources, n, rng, faults=nav_faults, strings=strings, noise_scale=noise_scale)
     engine = Engine(engine_mission, n=n)
     protected = [
-        (a.name, polygon_for(engine_mission, a.name), a.margin_m) for a in engine_mission.areas if a.kind == "protected"
+        (a.name, engine.setup.polygons[a.name], a.margin_m) for a in engine_mission.areas if a.kind == "protected"
     ]
     entered = np.zeros(n, bool)
     t_entered = np.full(n, np.nan)

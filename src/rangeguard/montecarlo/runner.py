@@ -56,8 +56,8 @@ def fingerprint(*missions, extra: str = "") -> str:
                         h.update(Path(st.eng_file).read_bytes())
                     except OSError:
                         h.update(str(st.eng_file).encode())
-        for a in m.areas:
-            h.update(repr(m.area_outline(a.name)).encode() if a.name in m._polygons else a.name.encode())
+        for a in m.areas:  # outlines may come from GeoJSON files: hash the resolved vertices too
+            h.update(repr(m.outlines.get(a.name, a.name)).encode())
     h.update(extra.encode())
     return h.hexdigest()[:16]
 

@@ -69,14 +69,6 @@ def check_mission(mission) -> None:
         raise InputError(f"mission '{mission.name}' has no vehicle section; validation flies the vehicle, so it needs one")
 
 
-def shippable(mission):
-    """A copy of ``mission`` without the polygons built for its rules (rebuilt where it runs), so
-    that sending a chunk to a worker process costs tens of kB, not megabytes."""
-    light = mission.model_copy()
-    light._polygons = {k: v for k, v in mission._polygons.items() if k != "__built__"}
-    return light
-
-
 def build_tasks(mission, engine_mission, runs: int, scenarios: list[str], failure_runs: int, chunk_size: int,
                 probe: bool = False, t_max_s: float = T_MAX_S) -> list[ChunkTask]:
     if runs < 0 or failure_runs < 0:
@@ -85,7 +77,6 @@ def build_tasks(mission, engine_mission, runs: int, scenarios: list[str], failur
         raise InputError(f"chunk size must be >= 1; got {chunk_size}")
     if not t_max_s > 0:
         raise InputError(f"t_max_s (longest flight simulated) must be > 0 s; got {t_max_s}")
-    mission, engine_mission = shippable(mission), shippable(engine_mission)
     tasks = []
     for case, n in [(None, runs)] + [(s, failure_runs) for s in scenarios]:
         for start in range(0, n, chunk_size):

@@ -14,12 +14,13 @@ Public API::
 from rangeguard.sim.api import simulate, simulate_vehicle
 from rangeguard.sim.motors import EngMotor, parse_eng, read_eng, write_eng
 from rangeguard.sim.params import PerVehicleParams
-from rangeguard.sim.simulator import DEFAULT_DT_S, EVENT_NAMES, SimState, Simulator
+from rangeguard.sim.simulator import DEFAULT_DT_S, EVENT_NAMES, FAILURE_EVENTS, SimState, Simulator
 from rangeguard.sim.trajectories import OrbitElements, Trajectories, orbit_elements
 
 __all__ = [
     "DEFAULT_DT_S",
     "EVENT_NAMES",
+    "FAILURE_EVENTS",
     "EngMotor",
     "OrbitElements",
     "PerVehicleParams",
