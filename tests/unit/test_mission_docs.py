@@ -255,3 +255,19 @@ if __name__ == "__main__":  # pragma: no cover - a maintenance helper
     for model in documented_models():
         if not wanted or model.__name__ in wanted:
             print(f"\n#### {model.__name__} (`{model.__name__}`)\n\n{reference_rows(model)}")
+
+
+def test_the_quantity_table_is_the_one_of_the_code():
+    """docs/mission-format.md's envelope quantity table lists exactly the quantities of
+    rangeguard.mission.quantities, with their units and definitions."""
+    from rangeguard.mission.quantities import QUANTITIES
+
+    text = DOC.read_text()
+    start = text.index("| Quantity | Unit | Definition |")
+    rows = []
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        rows.append((cells[0].strip("`"), cells[1], cells[2]))
+    assert rows == [(q.name, q.unit, q.definition) for q in QUANTITIES]

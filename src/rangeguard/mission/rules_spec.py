@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from rangeguard.mission.config import MODEL_CONFIG, TUPLE_FROM_LIST
+from rangeguard.mission.quantities import BY_NAME, NAMES, QUANTITIES
 
 
 class _Strict(BaseModel):
@@ -117,19 +118,10 @@ class GateRule(_RuleBase):
         return self
 
 
-ENVELOPE_QUANTITIES = {
-    "speed_mps": "Earth-relative speed |v_ecef|, m/s",
-    "altitude_m": "geodetic height above the WGS84 ellipsoid, m",
-    "downrange_m": "distance along the launch azimuth in the pad's local horizontal plane, m",
-    "crossrange_m": "distance to the right of the launch azimuth in the pad's local horizontal plane, m",
-    "flight_path_angle_deg": "angle of the Earth-relative velocity above the local horizontal, degrees",
-    "vertical_speed_mps": "Earth-relative velocity along the local geodetic up, m/s",
-    "iip_range_m": "great-circle (WGS84 geodesic) distance from the pad to the IIP, m",
-}
+ENVELOPE_QUANTITIES = {q.name: f"{q.definition.replace(chr(92), '')}, {q.unit}" for q in QUANTITIES}
+"""Name -> definition of every quantity an envelope rule may watch (:mod:`rangeguard.mission.quantities`)."""
 
-Quantity = Literal[
-    "speed_mps", "altitude_m", "downrange_m", "crossrange_m", "flight_path_angle_deg", "vertical_speed_mps", "iip_range_m"
-]
+Quantity = Literal[NAMES]  # type: ignore[valid-type]  # the names of the one quantity table
 
 
 def _limited(values: list[float | None] | None) -> bool:
@@ -269,7 +261,7 @@ RULE_UNITS = {
 def rule_unit(spec) -> str:
     """Unit of a rule's margin."""
     if spec.type == "envelope":
-        return {"mps": "m/s", "m": "m", "deg": "deg"}[spec.quantity.rsplit("_", 1)[-1]]
+        return BY_NAME[spec.quantity].unit
     if spec.type == "source_disagreement":
         return "m" if spec.quantity == "position_m" else "m/s"
     return RULE_UNITS[spec.type]

@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from rangeguard.mission.quantities import QUANTITIES
 from rangeguard.mission.rules_spec import rule_unit
 from rangeguard.report.style import COLORS, STATE_COLORS, caution_band, new_figure, status_of
 
 PROFILE_PANELS = ("altitude_m", "speed_mps", "flight_path_angle_deg")
 """Always drawn; other quantities get a panel when an envelope rule watches them."""
-DISPLAY = {
-    "altitude_m": ("altitude", "km", 1e-3),
-    "speed_mps": ("speed (Earth-relative)", "m/s", 1.0),
-    "flight_path_angle_deg": ("flight-path angle", "deg", 1.0),
-    "vertical_speed_mps": ("vertical speed", "m/s", 1.0),
-    "downrange_m": ("downrange", "km", 1e-3),
-    "crossrange_m": ("crossrange (right of azimuth)", "km", 1e-3),
-    "iip_range_m": ("IIP range from pad", "km", 1e-3),
-}
+DISPLAY = {q.name: (q.label, q.plot_unit, q.plot_scale) for q in QUANTITIES}
+"""Label, unit and scale of each quantity's panel (:mod:`rangeguard.mission.quantities`)."""
 
 
 def track_quantities(track, mission) -> dict[str, np.ndarray]:

@@ -20,12 +20,27 @@ from rangeguard.constants import WGS84_E2
 from rangeguard.earth.geodesy import geodesic_distance_nb, geodetic_from_ecef_nb
 from rangeguard.iip import impact_point_unit_nb
 from rangeguard.jit import PARALLEL_MIN_ROWS, kernel, rows_kernel
+from rangeguard.mission.quantities import (
+    CROSS,
+    DOWN,
+    FPA,
+    IIP_LAT,
+    IIP_LON,
+    IIP_RANGE,
+    IIP_TOF,
+    LAT,
+    LON,
+    N_COLS,
+    QUANTITIES,
+    SPEED,
+    VSPEED,
+    H,
+)
 
 _ONE_MINUS_E2 = 1.0 - WGS84_E2
 
-# columns of the output matrix
-LAT, LON, H, IIP_LAT, IIP_LON, IIP_TOF, SPEED, VSPEED, FPA, DOWN, CROSS, IIP_RANGE = range(12)
-N_COLS = 12
+# The output matrix's columns are the one quantity table's layout (rangeguard.mission.quantities):
+# LAT, LON, H, IIP_LAT, IIP_LON, IIP_TOF, SPEED, VSPEED, FPA, DOWN, CROSS, IIP_RANGE; N_COLS of them.
 
 
 @kernel(inline="always")
@@ -105,12 +120,5 @@ def row_kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range:
     return kinematics(r_ecef, v_ecef, site, need_iip_range).table
 
 
-QUANTITY_COLUMNS = {
-    "speed_mps": SPEED,
-    "altitude_m": H,
-    "downrange_m": DOWN,
-    "crossrange_m": CROSS,
-    "flight_path_angle_deg": FPA,
-    "vertical_speed_mps": VSPEED,
-    "iip_range_m": IIP_RANGE,
-}
+QUANTITY_COLUMNS = {q.name: q.column for q in QUANTITIES}
+"""Column of each quantity in :attr:`Kinematics.table` (from :mod:`rangeguard.mission.quantities`)."""
