@@ -40,23 +40,50 @@ def bench_mission(strings: int = 2):
     for name, (la, lo) in {"kii": (34.0, 136.0), "shikoku": (33.6, 133.5), "kyushu": (32.5, 131.0)}.items():
         lat, lon = circle(la, lo, 0.7)
         areas.append({"name": name, "kind": "protected", "lat_deg": lat, "lon_deg": lon})
-    areas.append({"name": "corridor", "kind": "corridor", "lat_deg": [34.2, 34.2, 20, 20],
-                  "lon_deg": [135.0, 137.5, 137.5, 133.5]})
+    areas.append(
+        {
+            "name": "corridor",
+            "kind": "corridor",
+            "lat_deg": [34.2, 34.2, 20, 20],
+            "lon_deg": [135.0, 137.5, 137.5, 133.5],
+        }
+    )
     table = {"t_s": [0, 100, 600], "lower": [-1e9, -1e9, -1e9], "upper": [1e9, 1e9, 1e9]}
-    env = [{"name": f"env-{q}", "type": "envelope", "quantity": q, "table": table} for q in (
-        "speed_mps", "altitude_m", "downrange_m", "crossrange_m", "flight_path_angle_deg", "vertical_speed_mps",
-        "iip_range_m")]
+    env = [
+        {"name": f"env-{q}", "type": "envelope", "quantity": q, "table": table}
+        for q in (
+            "speed_mps",
+            "altitude_m",
+            "downrange_m",
+            "crossrange_m",
+            "flight_path_angle_deg",
+            "vertical_speed_mps",
+            "iip_range_m",
+        )
+    ]
     rules = [
         {"name": "iip-kii", "type": "iip_polygon", "area": "kii"},
         {"name": "iip-shikoku", "type": "iip_polygon", "area": "shikoku"},
         {"name": "iip-kyushu", "type": "iip_polygon", "area": "kyushu"},
         {"name": "iip-corridor", "type": "iip_polygon", "area": "corridor"},
         {"name": "pp-corridor", "type": "position_polygon", "area": "corridor", "alt_max_m": 1e6},
-        {"name": "gate", "type": "gate", "start_lat_deg": 30, "start_lon_deg": 134, "end_lat_deg": 30,
-         "end_lon_deg": 138, "open_t_s": 0, "close_t_s": 1e4},
+        {
+            "name": "gate",
+            "type": "gate",
+            "start_lat_deg": 30,
+            "start_lon_deg": 134,
+            "end_lat_deg": 30,
+            "end_lon_deg": 138,
+            "open_t_s": 0,
+            "close_t_s": 1e4,
+        },
         *env,
-        {"name": "attitude", "type": "attitude_error", "max_error_deg": 179,
-         "commanded": {"t_s": [0, 1e6], "azimuth_deg": [185, 185], "elevation_deg": [80, 80]}},
+        {
+            "name": "attitude",
+            "type": "attitude_error",
+            "max_error_deg": 179,
+            "commanded": {"t_s": [0, 1e6], "azimuth_deg": [185, 185], "elevation_deg": [80, 80]},
+        },
         {"name": "rate", "type": "body_rate", "max_rate_deg_s": 1e6},
         {"name": "data-loss", "type": "data_loss", "green_time_s": 1e4},
         {"name": "disagree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 1e9},
@@ -65,11 +92,17 @@ def bench_mission(strings: int = 2):
     if strings == 1:
         rules = [r for r in rules if r["type"] != "source_disagreement"]
         sources = sources[:1]
-    return mission_from_dict({
-        "name": "bench", "site": SITE, "nav_sources": sources, "areas": areas, "rules": rules,
-        "termination": {"policy": "health_degraded"},
-        "safing": {"iip_clear": {"min_iip_range_m": 5.0e6}},
-    })
+    return mission_from_dict(
+        {
+            "name": "bench",
+            "site": SITE,
+            "nav_sources": sources,
+            "areas": areas,
+            "rules": rules,
+            "termination": {"policy": "health_degraded"},
+            "safing": {"iip_clear": {"min_iip_range_m": 5.0e6}},
+        }
+    )
 
 
 def states(n, rng):
@@ -107,14 +140,23 @@ def main():
     print(f"one vehicle, {len(mission.rules)} rules, 2 strings: step p50 {p50:.0f} us, p99 {p99:.0f} us")
     print(f"{n} vehicles per step: {rate:,.0f} vehicle-steps/s with 2 strings, {rate_one:,.0f} with one string")
     print(f"reference {ref:.3f} s")
-    print(json.dumps({"bench": "engine", "rules": len(mission.rules), "step_p50_us": round(p50, 1),
-                      "step_p99_us": round(p99, 1), "batch_vehicle_steps_per_s": round(rate),
-                      "batch_one_string_vehicle_steps_per_s": round(rate_one),
-                      "reference_s": round(ref, 4),
-                      "step_p50_over_reference": sig(p50 * 1e-6 / ref),
-                      "step_p99_over_reference": sig(p99 * 1e-6 / ref),
-                      "batch_vehicle_steps_per_reference": sig(rate * ref),
-                      "batch_one_string_vehicle_steps_per_reference": sig(rate_one * ref)}))
+    print(
+        json.dumps(
+            {
+                "bench": "engine",
+                "rules": len(mission.rules),
+                "step_p50_us": round(p50, 1),
+                "step_p99_us": round(p99, 1),
+                "batch_vehicle_steps_per_s": round(rate),
+                "batch_one_string_vehicle_steps_per_s": round(rate_one),
+                "reference_s": round(ref, 4),
+                "step_p50_over_reference": sig(p50 * 1e-6 / ref),
+                "step_p99_over_reference": sig(p99 * 1e-6 / ref),
+                "batch_vehicle_steps_per_reference": sig(rate * ref),
+                "batch_one_string_vehicle_steps_per_reference": sig(rate_one * ref),
+            }
+        )
+    )
 
 
 def throughput(mission, n: int, n_sources: int, rng, steps: int = 20, blocks: int = 5) -> float:
@@ -130,12 +172,13 @@ def throughput(mission, n: int, n_sources: int, rng, steps: int = 20, blocks: in
     inputs = []
     for k in range(steps * blocks):
         t = 10.0 + 0.1 * k
-        inputs.append((t, [NavBatch.from_arrays(np.full(n, t), r + v * 0.1 * k, v, q, w, source=s)
-                           for s in range(n_sources)]))
+        inputs.append(
+            (t, [NavBatch.from_arrays(np.full(n, t), r + v * 0.1 * k, v, q, w, source=s) for s in range(n_sources)])
+        )
     best = np.inf
     for b in range(blocks):
         t0 = time.perf_counter()
-        for t, navs in inputs[b * steps:(b + 1) * steps]:
+        for t, navs in inputs[b * steps : (b + 1) * steps]:
             d = engine.step(navs, t)
         best = min(best, time.perf_counter() - t0)
     assert (d.states == 1).mean() > 0.9, np.bincount(d.states)

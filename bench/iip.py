@@ -55,9 +55,7 @@ def random_states(rng, n):
     fpa = np.radians(rng.uniform(-20.0, 85.0, n))
     hdg = rng.uniform(0.0, 2.0 * np.pi, n)
     r = geodetic_to_ecef(lat, lon, h)
-    enu = np.stack(
-        [speed * np.cos(fpa) * np.sin(hdg), speed * np.cos(fpa) * np.cos(hdg), speed * np.sin(fpa)], axis=-1
-    )
+    enu = np.stack([speed * np.cos(fpa) * np.sin(hdg), speed * np.cos(fpa) * np.cos(hdg), speed * np.sin(fpa)], axis=-1)
     v = np.einsum("nji,nj->ni", ecef_to_enu_matrix(lat, lon), enu)
     return np.ascontiguousarray(r), np.ascontiguousarray(v)
 
@@ -73,7 +71,7 @@ def best_of(fn, repeats):
 
 def main(n=1_000_000, repeats=5, single_calls=20000):
     t0 = time.perf_counter()
-    from rangeguard.iip import impact_point  # noqa: PLC0415 (timed import + first call)
+    from rangeguard.iip import impact_point
 
     impact_point(np.array([WGS84_A_M + 1e3, 0.0, 0.0]), np.array([0.0, 100.0, 100.0]))
     impact_point(np.full((4096, 3), [WGS84_A_M + 1e3, 0.0, 0.0]), np.full((4096, 3), [0.0, 100.0, 100.0]))
@@ -117,7 +115,7 @@ def main(n=1_000_000, repeats=5, single_calls=20000):
 
 
 def _threads():
-    import numba  # noqa: PLC0415
+    import numba
 
     return numba.get_num_threads()
 

@@ -36,10 +36,10 @@ import numpy as np
 
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".venv", "numba-cache"))
 
-import numba  # noqa: E402
-import pyproj  # noqa: E402
+import numba
+import pyproj
 
-from rangeguard.earth.polygon import GreatCirclePolygon  # noqa: E402
+from rangeguard.earth.polygon import GreatCirclePolygon
 
 GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -92,7 +92,9 @@ def main() -> None:
         rng.uniform(500e3, 3400e3, n_far),
     )
     globe_lon, globe_lat, _ = GEOD.fwd(
-        np.full(n_far, CENTER_LON_DEG), np.full(n_far, CENTER_LAT_DEG), rng.uniform(0.0, 360.0, n_far),
+        np.full(n_far, CENTER_LON_DEG),
+        np.full(n_far, CENTER_LAT_DEG),
+        rng.uniform(0.0, 360.0, n_far),
         rng.uniform(0.0, 19.9e6, n_far),
     )
     az = np.linspace(0.0, 2.0 * np.pi, N_VERTICES, endpoint=False)

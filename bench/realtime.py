@@ -58,9 +58,23 @@ CLI = [sys.executable, "-m", "rangeguard.cli"]
 
 
 def start_run(command_port: int, time_scale: float = 1.0) -> tuple[subprocess.Popen, tuple[str, int]]:
-    proc = subprocess.Popen([*CLI, "run", "-m", str(MISSION), "--listen", "udp://127.0.0.1:0", "--command",
-                             f"udp://127.0.0.1:{command_port}", "--time-scale", str(time_scale)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "-m",
+            str(MISSION),
+            "--listen",
+            "udp://127.0.0.1:0",
+            "--command",
+            f"udp://127.0.0.1:{command_port}",
+            "--time-scale",
+            str(time_scale),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     line = proc.stdout.readline()
     return proc, ("127.0.0.1", int(line.rsplit(":", 1)[1]))
 
@@ -144,11 +158,16 @@ def latency_flights(m, n_flights: int = 3) -> dict:
     p50 = float(np.median(cycle_ms[0::2]))
     p99 = float(np.max(cycle_ms[1::2]))
     read = [x for x in read_ms if x is not None]
-    return {"p50_ms": p50, "p99_ms": p99,
-            "read_p50_ms": float(np.median(read[0::2])) if read else None,
-            "read_p99_ms": float(np.max(read[1::2])) if read else None,
-            "terminate_latency_ms": term_ms, "terminate_external_ms": ext_ms,
-            "fired_by": rules, "latency_rate_hz_per_source": 100.0}
+    return {
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "read_p50_ms": float(np.median(read[0::2])) if read else None,
+        "read_p99_ms": float(np.max(read[1::2])) if read else None,
+        "terminate_latency_ms": term_ms,
+        "terminate_external_ms": ext_ms,
+        "fired_by": rules,
+        "latency_rate_hz_per_source": 100.0,
+    }
 
 
 def max_rate(m, rates=(1000, 2000, 3000, 4000, 6000, 8000), n_packets: int = 6000) -> dict:
@@ -166,11 +185,22 @@ def max_rate(m, rates=(1000, 2000, 3000, 4000, 6000, 8000), n_packets: int = 600
         finally:
             s = stop_run(proc)
         c = s["counters"]
-        ok = (c.get("nav_accepted", 0) == len(frames) and c.get("gaps", 0) == 0 and c.get("malformed", 0) == 0
-              and s["cycle_latency_p99_ms"] <= 5.0)
-        trials.append({"rate_pps": rate, "ok": ok, "accepted": c.get("nav_accepted", 0),
-                       "superseded": c.get("superseded", 0), "cycles": c.get("cycles", 0),
-                       "cycle_p99_ms": s["cycle_latency_p99_ms"]})
+        ok = (
+            c.get("nav_accepted", 0) == len(frames)
+            and c.get("gaps", 0) == 0
+            and c.get("malformed", 0) == 0
+            and s["cycle_latency_p99_ms"] <= 5.0
+        )
+        trials.append(
+            {
+                "rate_pps": rate,
+                "ok": ok,
+                "accepted": c.get("nav_accepted", 0),
+                "superseded": c.get("superseded", 0),
+                "cycles": c.get("cycles", 0),
+                "cycle_p99_ms": s["cycle_latency_p99_ms"],
+            }
+        )
         print(json.dumps(trials[-1]), file=sys.stderr)
         if ok:
             best = rate
@@ -188,8 +218,15 @@ def engine_reference(m) -> float:
     e = Engine(m)
     times = []
     for k in range(len(log)):
-        nb = NavBatch.from_arrays(log.t_s[k], log.r_ecef[k], log.v_ecef[k], log.q_body_to_ecef[k],
-                                  log.omega_body_rad_s[k], log.valid[k], source=int(log.source[k]))
+        nb = NavBatch.from_arrays(
+            log.t_s[k],
+            log.r_ecef[k],
+            log.v_ecef[k],
+            log.q_body_to_ecef[k],
+            log.omega_body_rad_s[k],
+            log.valid[k],
+            source=int(log.source[k]),
+        )
         a = time.perf_counter()
         e.step([nb], log.receive_time_s[k])
         times.append(time.perf_counter() - a)

@@ -52,13 +52,13 @@ import pyarrow.parquet as pq
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _reference import reference_s  # noqa: E402 - the bench folder is not a package
+from _reference import reference_s
 
-from rangeguard.earth import ecef_to_enu_matrix, geodetic_to_ecef  # noqa: E402
-from rangeguard.engine import Engine  # noqa: E402
-from rangeguard.formats.navlog import nav_log_schema  # noqa: E402
-from rangeguard.mission import load_mission  # noqa: E402
-from rangeguard.nav import NavBatch  # noqa: E402
+from rangeguard.earth import ecef_to_enu_matrix, geodetic_to_ecef
+from rangeguard.engine import Engine
+from rangeguard.formats.navlog import nav_log_schema
+from rangeguard.mission import load_mission
+from rangeguard.nav import NavBatch
 
 LAT_DEG, LON_DEG, ALT_M = 33.54, 135.89, 10.0
 RATE_HZ = 100.0
@@ -75,25 +75,54 @@ MISSION = {
     "nav_sources": [{"name": s} for s in SOURCES],
     "strings": [{"name": k, "nav_source": s} for k, s in zip(STRINGS, SOURCES, strict=True)],
     "areas": [
-        {"name": "corridor", "kind": "corridor", "lat_deg": [34.5, 34.5, 32.0, 32.0],
-         "lon_deg": [135.0, 137.0, 137.0, 135.0]},
-        {"name": "island", "kind": "protected", "lat_deg": [31.0, 31.0, 30.5, 30.5],
-         "lon_deg": [135.5, 136.0, 136.0, 135.5]},
+        {
+            "name": "corridor",
+            "kind": "corridor",
+            "lat_deg": [34.5, 34.5, 32.0, 32.0],
+            "lon_deg": [135.0, 137.0, 137.0, 135.0],
+        },
+        {
+            "name": "island",
+            "kind": "protected",
+            "lat_deg": [31.0, 31.0, 30.5, 30.5],
+            "lon_deg": [135.5, 136.0, 136.0, 135.5],
+        },
     ],
     "rules": [
         {"name": "nav-loss", "type": "data_loss", "green_time_s": 1.0, "persistence_s": 0.0},
-        {"name": "speed", "type": "envelope", "quantity": "speed_mps", "persistence_s": 0.5,
-         "table": {"t_s": [0.0, 6000.0], "lower": [50.0, 50.0], "upper": [500.0, 500.0]}},
-        {"name": "altitude", "type": "envelope", "quantity": "altitude_m", "persistence_s": 0.5,
-         "table": {"t_s": [10.0, 6000.0], "lower": [0.0, 0.0], "upper": [1.0e6, 1.0e6]}},
+        {
+            "name": "speed",
+            "type": "envelope",
+            "quantity": "speed_mps",
+            "persistence_s": 0.5,
+            "table": {"t_s": [0.0, 6000.0], "lower": [50.0, 50.0], "upper": [500.0, 500.0]},
+        },
+        {
+            "name": "altitude",
+            "type": "envelope",
+            "quantity": "altitude_m",
+            "persistence_s": 0.5,
+            "table": {"t_s": [10.0, 6000.0], "lower": [0.0, 0.0], "upper": [1.0e6, 1.0e6]},
+        },
         {"name": "iip-corridor", "type": "iip_polygon", "area": "corridor", "persistence_s": 0.5},
         {"name": "iip-island", "type": "iip_polygon", "area": "island", "persistence_s": 0.2},
         {"name": "island-overflight", "type": "position_polygon", "area": "island", "alt_max_m": 100000.0},
-        {"name": "pointing", "type": "attitude_error", "max_error_deg": 15.0, "persistence_s": 0.3,
-         "commanded": {"t_s": [0.0, 6000.0], "azimuth_deg": [180.0, 180.0], "elevation_deg": [90.0, 90.0]}},
+        {
+            "name": "pointing",
+            "type": "attitude_error",
+            "max_error_deg": 15.0,
+            "persistence_s": 0.3,
+            "commanded": {"t_s": [0.0, 6000.0], "azimuth_deg": [180.0, 180.0], "elevation_deg": [90.0, 90.0]},
+        },
         {"name": "tumble", "type": "body_rate", "max_rate_deg_s": 30.0},
-        {"name": "agree", "type": "source_disagreement", "sources": list(SOURCES), "quantity": "position_m",
-         "max_difference": 500.0, "max_age_s": 0.5},
+        {
+            "name": "agree",
+            "type": "source_disagreement",
+            "sources": list(SOURCES),
+            "quantity": "position_m",
+            "max_difference": 500.0,
+            "max_age_s": 0.5,
+        },
     ],
     "termination": {"policy": "health_degraded"},
     "safing": {"orbit": {"enabled": False}, "iip_clear": {"enabled": False}},
@@ -189,10 +218,17 @@ def engine_rows_per_s(mission_path: Path, epochs: int = 20_000) -> float:
     for e in range(epochs):
         pair = []
         for k in (2 * e, 2 * e + 1):
-            pair.append(NavBatch.from_arrays(
-                table["t_s"][k], [table[c][k] for c in ("x_ecef_m", "y_ecef_m", "z_ecef_m")],
-                [table[c][k] for c in ("vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps")],
-                [table[c][k] for c in ("qw", "qx", "qy", "qz")], [0.0, 0.0, 0.0], True, source=k % 2))
+            pair.append(
+                NavBatch.from_arrays(
+                    table["t_s"][k],
+                    [table[c][k] for c in ("x_ecef_m", "y_ecef_m", "z_ecef_m")],
+                    [table[c][k] for c in ("vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps")],
+                    [table[c][k] for c in ("qw", "qx", "qy", "qz")],
+                    [0.0, 0.0, 0.0],
+                    True,
+                    source=k % 2,
+                )
+            )
         batches.append((pair, table["receive_time_s"][2 * e + 1]))
     best = np.inf
     for _ in range(2):
@@ -225,8 +261,11 @@ def main() -> None:
             s = run["summary"]
             if s["terminated"] or s["samples"] != rows or s["rejected_samples"]:
                 raise SystemExit(f"the bench log did not fly through ({fmt}): {s}")
-            result[fmt] = {"wall_s": round(run["wall_s"], 2), "rows_per_s": round(rows / run["wall_s"]),
-                           "peak_rss_mb": round(run["peak_rss_mb"], 1)}
+            result[fmt] = {
+                "wall_s": round(run["wall_s"], 2),
+                "rows_per_s": round(rows / run["wall_s"]),
+                "peak_rss_mb": round(run["peak_rss_mb"], 1),
+            }
         engine = engine_rows_per_s(mission)
         result["engine_rows_per_s"] = round(engine)
         for fmt in args.formats.split(","):

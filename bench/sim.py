@@ -23,16 +23,15 @@ import sys
 import time
 
 import numpy as np
-
-from _reference import reference_s  # noqa: E402  (bench/_reference.py; scripts run from bench/)
+from _reference import reference_s
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".venv" / "numba-cache"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from rangeguard.mission.site import SiteSpec  # noqa: E402
-from rangeguard.mission.vehicle import load_vehicle  # noqa: E402
-from rangeguard.sim import PerVehicleParams, Simulator, simulate_vehicle  # noqa: E402
+from rangeguard.mission.site import SiteSpec  # noqa: E402 - imported after NUMBA_CACHE_DIR is set
+from rangeguard.mission.vehicle import load_vehicle  # noqa: E402 - imported after NUMBA_CACHE_DIR is set
+from rangeguard.sim import PerVehicleParams, Simulator, simulate_vehicle  # noqa: E402 - imported after NUMBA_CACHE_DIR is set
 
 KII = SiteSpec(name="Spaceport Kii", lat_deg=33.54, lon_deg=135.89, alt_m=0.0, launch_azimuth_deg=191.5)
 
@@ -114,7 +113,9 @@ def main() -> None:
     n = 10_000
 
     def sounding_run(parallel: bool) -> tuple[float, int, Simulator]:
-        sim = Simulator(sounding, KII, n=n, per_vehicle_params=dispersions(n, np.random.default_rng(1)), parallel=parallel)
+        sim = Simulator(
+            sounding, KII, n=n, per_vehicle_params=dispersions(n, np.random.default_rng(1)), parallel=parallel
+        )
         t0 = time.perf_counter()
         k = 0
         while not sim.done:
@@ -125,20 +126,26 @@ def main() -> None:
     snd_sim, k, sim = sounding_run(False)  # simulator alone: one process, one thread
     snd, flown, terminated = closed_loop_10k(n)
     ref = reference_s()
-    print(f"kii_single: {kii:.3f} s (orbit {orbit}); sounding 10k closed loop (sim + sensors + engine at 10 Hz, "
-          f"2 processes): {snd:.2f} s, {flown} flights, {terminated} terminated; simulator alone {snd_sim:.2f} s "
-          f"({k} cycles of 0.1 s, {int(sim.impacted.sum())} impacts); reference {ref:.3f} s")
-    print(json.dumps({
-        "bench": "sim",
-        "kii_single_s": round(kii, 4),
-        "sounding_10k_s": round(snd, 3),
-        "sounding_10k_sim_only_s": round(snd_sim, 3),
-        "sounding_10k_cycles": k,
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "reference_s": round(ref, 4),
-        "kii_single_over_reference": round(kii / ref, 3),
-        "sounding_10k_over_reference": round(snd / ref, 3),
-    }))
+    print(
+        f"kii_single: {kii:.3f} s (orbit {orbit}); sounding 10k closed loop (sim + sensors + engine at 10 Hz, "
+        f"2 processes): {snd:.2f} s, {flown} flights, {terminated} terminated; simulator alone {snd_sim:.2f} s "
+        f"({k} cycles of 0.1 s, {int(sim.impacted.sum())} impacts); reference {ref:.3f} s"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "sim",
+                "kii_single_s": round(kii, 4),
+                "sounding_10k_s": round(snd, 3),
+                "sounding_10k_sim_only_s": round(snd_sim, 3),
+                "sounding_10k_cycles": k,
+                "load_average_1min": round(os.getloadavg()[0], 2),
+                "reference_s": round(ref, 4),
+                "kii_single_over_reference": round(kii / ref, 3),
+                "sounding_10k_over_reference": round(snd / ref, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,7 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
-from _reference import reference_s  # noqa: E402  (bench/_reference.py; scripts run from bench/)
+from _reference import reference_s
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 KII = ROOT / "missions" / "kii-sso.yaml"
@@ -33,28 +31,51 @@ KII = ROOT / "missions" / "kii-sso.yaml"
 
 def full_cli(runs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-c", "import sys; from rangeguard.cli import main; sys.exit(main(sys.argv[1:]))",
-               "validate", str(KII), "--runs", str(runs), "--scenarios", "all", "--out", tmp, "--json", "--no-progress"]
+        cmd = [
+            sys.executable,
+            "-c",
+            "import sys; from rangeguard.cli import main; sys.exit(main(sys.argv[1:]))",
+            "validate",
+            str(KII),
+            "--runs",
+            str(runs),
+            "--scenarios",
+            "all",
+            "--out",
+            tmp,
+            "--json",
+            "--no-progress",
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - t0
     doc = json.loads(proc.stdout)
     total = doc["runs"] + sum(s["runs"] for s in doc["scenarios"].values())
-    print(f"validate {KII.name} --runs {runs} --scenarios all: {wall:.1f} s wall (CLI, incl. start-up), {total} runs, "
-          f"{total / wall:.1f} runs/s, verdict {doc['verdict']}, false terminations {doc['false_termination']['count']}, "
-          f"upper95 {doc['false_termination']['upper95']:.3g}, scenarios {len(doc['scenarios'])}, missed "
-          f"{sum(s['missed'] for s in doc['scenarios'].values())}")
-    return {"wall_s": round(wall, 2), "runs_total": total, "runs_per_s": round(total / wall, 2),
-            "verdict": doc["verdict"], "exit_code": proc.returncode,
-            "false_terminations": doc["false_termination"]["count"],
-            "upper95": doc["false_termination"]["upper95"], "scenarios": len(doc["scenarios"]),
-            "missed": sum(s["missed"] for s in doc["scenarios"].values())}
+    print(
+        f"validate {KII.name} --runs {runs} --scenarios all: {wall:.1f} s wall (CLI, incl. start-up), {total} runs, "
+        f"{total / wall:.1f} runs/s, verdict {doc['verdict']}, false terminations {doc['false_termination']['count']}, "
+        f"upper95 {doc['false_termination']['upper95']:.3g}, scenarios {len(doc['scenarios'])}, missed "
+        f"{sum(s['missed'] for s in doc['scenarios'].values())}"
+    )
+    return {
+        "wall_s": round(wall, 2),
+        "runs_total": total,
+        "runs_per_s": round(total / wall, 2),
+        "verdict": doc["verdict"],
+        "exit_code": proc.returncode,
+        "false_terminations": doc["false_termination"]["count"],
+        "upper95": doc["false_termination"]["upper95"],
+        "scenarios": len(doc["scenarios"]),
+        "missed": sum(s["missed"] for s in doc["scenarios"].values()),
+    }
 
 
 def _canonical(table) -> list:
     """Rows sorted by (case, run), NaN written as a string so that equal rows compare equal."""
     d = table.sort_by([("case", "ascending"), ("run", "ascending")]).to_pydict()
-    return [tuple("nan" if (isinstance(v, float) and v != v) else v for v in row) for row in zip(*d.values(), strict=True)]
+    return [
+        tuple("nan" if (isinstance(v, float) and v != v) else v for v in row) for row in zip(*d.values(), strict=True)
+    ]
 
 
 def per_backend(runs: int) -> dict:
@@ -72,10 +93,17 @@ def per_backend(runs: int) -> dict:
         rows = _canonical(r.rows)
         same = True if ref_rows is None else rows == ref_rows
         ref_rows = rows if ref_rows is None else ref_rows
-        print(f"{backend:10s} ({workers} worker(s)): {n} runs in {wall:.1f} s = {n / wall:.1f} runs/s "
-              f"(incl. start-up); rows identical to in-process: {same}")
-        out[backend] = {"workers": workers, "runs": n, "wall_s": round(wall, 2), "runs_per_s": round(n / wall, 2),
-                        "identical": same}
+        print(
+            f"{backend:10s} ({workers} worker(s)): {n} runs in {wall:.1f} s = {n / wall:.1f} runs/s "
+            f"(incl. start-up); rows identical to in-process: {same}"
+        )
+        out[backend] = {
+            "workers": workers,
+            "runs": n,
+            "wall_s": round(wall, 2),
+            "runs_per_s": round(n / wall, 2),
+            "identical": same,
+        }
     return out
 
 
@@ -89,8 +117,12 @@ def main() -> None:
     load = os.getloadavg()[0]
     full = None if args.skip_full else full_cli(args.runs)
     backends = per_backend(args.quick_runs)
-    figures = {"bench": "validate", "cpus": os.cpu_count(), "load_average_1min": round(load, 2),
-               "reference_s": round(ref, 4)}
+    figures = {
+        "bench": "validate",
+        "cpus": os.cpu_count(),
+        "load_average_1min": round(load, 2),
+        "reference_s": round(ref, 4),
+    }
     if full is not None:
         figures.update({f"full_{k}": v for k, v in full.items()})
         figures["full_wall_over_reference"] = round(full["wall_s"] / ref, 1)

@@ -35,15 +35,21 @@ ROOT = Path(__file__).resolve().parents[1]
 MISSIONS_DIR = ROOT / "src" / "rangeguard" / "missions"  # package data; ./missions links here
 GEOD = Geod(ellps="WGS84")
 
-SITE = {"name": "Spaceport Kii", "lat_deg": 33.54, "lon_deg": 135.89, "alt_m": 10.0,
-        "liftoff_epoch_utc": "2024-03-13T02:01:12Z", "launch_azimuth_deg": 191.5}
+SITE = {
+    "name": "Spaceport Kii",
+    "lat_deg": 33.54,
+    "lon_deg": 135.89,
+    "alt_m": 10.0,
+    "liftoff_epoch_utc": "2024-03-13T02:01:12Z",
+    "launch_azimuth_deg": 191.5,
+}
 AREAS = ["kii-peninsula", "shikoku", "kyushu", "nansei-islands", "daito-islands", "izu-islands", "philippines"]
 
 # Validated envelopes: relative and absolute margins around the nominal prediction.
 SPEED_REL, SPEED_ABS_MPS = 0.15, 30.0
 ALT_REL, ALT_ABS_M = 0.50, 5000.0
-ENVELOPE_END_S = 221.0          # third-stage burnout: beyond it the IIP rules and safing decide
-ALT_LOWER_END_S = 85.0          # first-stage burnout (the stage1_burnout event): the lower altitude limit ends here
+ENVELOPE_END_S = 221.0  # third-stage burnout: beyond it the IIP rules and safing decide
+ALT_LOWER_END_S = 85.0  # first-stage burnout (the stage1_burnout event): the lower altitude limit ends here
 # Why the lower altitude limit ends at first-stage burnout. Evidence: 1,000 dispersed flights of Kairos
 # flight 1's weak motor (scenario f1-thrust-low: first-stage thrust x0.97 on top of the dispersions), every
 # rule monitor-only and safing off, true altitude / nominal altitude at the table times:
@@ -77,8 +83,8 @@ STRICT_REL, STRICT_ABS_MPS = 0.02, 0.5
 STRICT_FROM_S, STRICT_TO_S = 4.8, 85.0
 # Corridor half-width around the nominal IIP track: grows with IIP range.
 CORRIDOR_W0_M, CORRIDOR_W_PER_RANGE = 20e3, 0.06
-CORRIDOR_END_RANGE_M = 5000e3   # well beyond the IIP-clear safing range (~4100 km): the corridor never ends first
-CORRIDOR_BACK_M = 15e3          # the corridor starts this far behind the pad
+CORRIDOR_END_RANGE_M = 5000e3  # well beyond the IIP-clear safing range (~4100 km): the corridor never ends first
+CORRIDOR_BACK_M = 15e3  # the corridor starts this far behind the pad
 
 
 class _Flow(dict):
@@ -113,13 +119,22 @@ DISPERSION_RATIONALE = (
 
 
 def _solid():
-    return {"thrust_scale": _normal(0.03), "burn_rate_scale": _normal(0.021), "isp_scale": _normal(0.009),
-            "dry_mass_scale": _normal(0.015), "propellant_mass_scale": _normal(0.009)}
+    return {
+        "thrust_scale": _normal(0.03),
+        "burn_rate_scale": _normal(0.021),
+        "isp_scale": _normal(0.009),
+        "dry_mass_scale": _normal(0.015),
+        "propellant_mass_scale": _normal(0.009),
+    }
 
 
 def _liquid():
-    return {"thrust_scale": _normal(0.03), "isp_scale": _normal(0.009), "dry_mass_scale": _normal(0.015),
-            "propellant_mass_scale": _normal(0.009)}
+    return {
+        "thrust_scale": _normal(0.03),
+        "isp_scale": _normal(0.009),
+        "dry_mass_scale": _normal(0.015),
+        "propellant_mass_scale": _normal(0.009),
+    }
 
 
 def dispersions() -> dict:
@@ -127,9 +142,11 @@ def dispersions() -> dict:
         "description": DISPERSION_RATIONALE,
         "stages": [_solid(), _solid(), _solid(), _liquid()],
         "cd_scale": _normal(0.15),
-        "wind_profile": {"altitude_m": [0.0, 1000.0, 3000.0, 6000.0, 9000.0, 12000.0, 15000.0, 20000.0, 30000.0],
-                         "speed_mps": [1.5, 3.0, 5.0, 8.0, 12.0, 15.0, 11.0, 6.0, 4.0],
-                         "direction_from_deg": [270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0]},
+        "wind_profile": {
+            "altitude_m": [0.0, 1000.0, 3000.0, 6000.0, 9000.0, 12000.0, 15000.0, 20000.0, 30000.0],
+            "speed_mps": [1.5, 3.0, 5.0, 8.0, 12.0, 15.0, 11.0, 6.0, 4.0],
+            "direction_from_deg": [270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0, 270.0],
+        },
         "wind_scale": _Flow(dist="truncated_normal", three_sigma=0.6, low=0.0, high=1.6),
         "wind_rotation_deg": _Flow(dist="uniform", low=-180.0, high=180.0),
         "attitude_bias_pitch_deg": _normal(0.15),
@@ -139,8 +156,11 @@ def dispersions() -> dict:
         "sensor_noise_scale": _Flow(dist="uniform", low=0.5, high=1.5),
         "failure_time_s": _Flow(dist="uniform", low=-2.0, high=2.0),
         "correlations": [
-            _Flow(between=[f"stages[{a}].burn_rate_scale", f"stages[{b}].burn_rate_scale"], rho=0.6,
-                  description="the solid motors share one conditioning temperature")
+            _Flow(
+                between=[f"stages[{a}].burn_rate_scale", f"stages[{b}].burn_rate_scale"],
+                rho=0.6,
+                description="the solid motors share one conditioning temperature",
+            )
             for a, b in ((0, 1), (0, 2), (1, 2))
         ],
     }
@@ -170,9 +190,11 @@ def envelope(t, values, grid, rel, abs_, lower_floor=None, lower_end_s=None):
         lower = np.maximum(lower, lower_floor)
     upper = nom * (1 + rel) + abs_
     end = np.inf if lower_end_s is None else lower_end_s
-    return ([round(float(x), 3) for x in grid],
-            [round(float(x), 1) if g <= end else None for x, g in zip(lower, grid, strict=True)],
-            [round(float(x), 1) for x in upper])
+    return (
+        [round(float(x), 3) for x in grid],
+        [round(float(x), 1) if g <= end else None for x, g in zip(lower, grid, strict=True)],
+        [round(float(x), 1) for x in upper],
+    )
 
 
 def corridor(t, ilat, ilon):
@@ -227,108 +249,207 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
     clat, clon = corridor(t, ilat, ilon)
     rules = []
     for area in AREAS:
-        rules.append({"name": f"iip-{area}", "type": "iip_polygon", "area": area, "persistence_s": 0.2,
-                      "description": f"The IIP must stay out of {area} (10 km margin)."})
+        rules.append(
+            {
+                "name": f"iip-{area}",
+                "type": "iip_polygon",
+                "area": area,
+                "persistence_s": 0.2,
+                "description": f"The IIP must stay out of {area} (10 km margin).",
+            }
+        )
     rules += [
-        {"name": "iip-corridor", "type": "iip_polygon", "area": "corridor", "persistence_s": 0.5,
-         "description": "The IIP must stay inside the corridor around the nominal IIP track (the limit line)."},
-        {"name": "no-overflight-shikoku", "type": "position_polygon", "area": "shikoku", "alt_max_m": 100000.0,
-         "persistence_s": 0.5, "description": "The vehicle itself must not fly over Shikoku below 100 km."},
+        {
+            "name": "iip-corridor",
+            "type": "iip_polygon",
+            "area": "corridor",
+            "persistence_s": 0.5,
+            "description": "The IIP must stay inside the corridor around the nominal IIP track (the limit line).",
+        },
+        {
+            "name": "no-overflight-shikoku",
+            "type": "position_polygon",
+            "area": "shikoku",
+            "alt_max_m": 100000.0,
+            "persistence_s": 0.5,
+            "description": "The vehicle itself must not fly over Shikoku below 100 km.",
+        },
     ]
     if strict:
         sgrid = np.arange(STRICT_FROM_S, STRICT_TO_S + 1e-9, 0.5)
         nom = np.interp(sgrid, t, speed)
-        rules.append({
-            "name": "speed", "type": "envelope", "quantity": "speed_mps", "persistence_s": 0.5,
-            "description": "Kairos-flight-1-style speed band: nominal prediction minus 2 % and 0.5 m/s, checked "
-                           "from T+4.8 s in first-stage flight. Too tight for a flyable, slightly weak motor.",
-            "table": {"t_s": [round(float(x), 2) for x in sgrid],
-                      "lower": [round(float(x * (1 - STRICT_REL) - STRICT_ABS_MPS), 2) for x in nom],
-                      "upper": [round(float(x * (1 + STRICT_REL) + STRICT_ABS_MPS), 2) for x in nom]},
-        })
+        rules.append(
+            {
+                "name": "speed",
+                "type": "envelope",
+                "quantity": "speed_mps",
+                "persistence_s": 0.5,
+                "description": "Kairos-flight-1-style speed band: nominal prediction minus 2 % and 0.5 m/s, checked "
+                "from T+4.8 s in first-stage flight. Too tight for a flyable, slightly weak motor.",
+                "table": {
+                    "t_s": [round(float(x), 2) for x in sgrid],
+                    "lower": [round(float(x * (1 - STRICT_REL) - STRICT_ABS_MPS), 2) for x in nom],
+                    "upper": [round(float(x * (1 + STRICT_REL) + STRICT_ABS_MPS), 2) for x in nom],
+                },
+            }
+        )
     else:
-        rules.append({"name": "speed", "type": "envelope", "quantity": "speed_mps", "persistence_s": 0.5,
-                      "description": "Speed within 15 % + 30 m/s of the nominal prediction (validated margins).",
-                      "table": {"t_s": st, "lower": slo, "upper": shi}})
+        rules.append(
+            {
+                "name": "speed",
+                "type": "envelope",
+                "quantity": "speed_mps",
+                "persistence_s": 0.5,
+                "description": "Speed within 15 % + 30 m/s of the nominal prediction (validated margins).",
+                "table": {"t_s": st, "lower": slo, "upper": shi},
+            }
+        )
     rules += [
-        {"name": "altitude", "type": "envelope", "quantity": "altitude_m", "persistence_s": 0.5,
-         "description": "Altitude within 50 % + 5 km of the nominal prediction: below it only in first-stage flight "
-                        "(to T+85 s), above it to T+221 s. A 3 % weak but flyable first stage, dispersed, flies up to "
-                        "30 % low by T+85 s and up to 73 % low by T+221 s; after first-stage burnout the speed and IIP "
-                        "rules judge the flight.",
-         "table": {"t_s": at, "lower": alo, "upper": ahi}},
-        {"name": "tumble", "type": "body_rate", "max_rate_deg_s": TUMBLE_RATE_DEG_S,
-         "persistence_s": TUMBLE_PERSISTENCE_S,
-         "description": f"Tumble detection: |body rate| above {TUMBLE_RATE_DEG_S:g} deg/s "
-                        f"for {TUMBLE_PERSISTENCE_S:g} s "
-                        f"(a commanded slew at staging is shorter; a loss of control keeps rotating)."},
-        {"name": "nav-loss", "type": "data_loss", "green_time_s": 2.0, "persistence_s": 0.0,
-         "description": "No valid nav for more than 2 s: the string drops out (degrade); with none left, terminate."},
-        {"name": "nav-disagree", "type": "source_disagreement", "sources": ["ins_a", "ins_b"],
-         "quantity": "position_m", "max_difference": 500.0, "persistence_s": 1.0, "action": "monitor",
-         "description": "The two GPS/INS units disagree by more than 500 m "
-                        "(recorded: with two sources, neither can be blamed)."},
+        {
+            "name": "altitude",
+            "type": "envelope",
+            "quantity": "altitude_m",
+            "persistence_s": 0.5,
+            "description": "Altitude within 50 % + 5 km of the nominal prediction: below it only in first-stage flight "
+            "(to T+85 s), above it to T+221 s. A 3 % weak but flyable first stage, dispersed, flies up to "
+            "30 % low by T+85 s and up to 73 % low by T+221 s; after first-stage burnout the speed and IIP "
+            "rules judge the flight.",
+            "table": {"t_s": at, "lower": alo, "upper": ahi},
+        },
+        {
+            "name": "tumble",
+            "type": "body_rate",
+            "max_rate_deg_s": TUMBLE_RATE_DEG_S,
+            "persistence_s": TUMBLE_PERSISTENCE_S,
+            "description": f"Tumble detection: |body rate| above {TUMBLE_RATE_DEG_S:g} deg/s "
+            f"for {TUMBLE_PERSISTENCE_S:g} s "
+            f"(a commanded slew at staging is shorter; a loss of control keeps rotating).",
+        },
+        {
+            "name": "nav-loss",
+            "type": "data_loss",
+            "green_time_s": 2.0,
+            "persistence_s": 0.0,
+            "description": "No valid nav for more than 2 s: the string drops out (degrade); with none left, terminate.",
+        },
+        {
+            "name": "nav-disagree",
+            "type": "source_disagreement",
+            "sources": ["ins_a", "ins_b"],
+            "quantity": "position_m",
+            "max_difference": 500.0,
+            "persistence_s": 1.0,
+            "action": "monitor",
+            "description": "The two GPS/INS units disagree by more than 500 m "
+            "(recorded: with two sources, neither can be blamed).",
+        },
     ]
     areas = [{"name": a, "kind": "protected", "geojson": f"areas/{a}.geojson", "margin_m": 10000.0} for a in AREAS]
-    areas.append({"name": "corridor", "kind": "corridor", "lat_deg": clat, "lon_deg": clon,
-                  "description": "IIP corridor: nominal IIP track +- (20 km + 6 % of IIP range), to 5000 km."})
+    areas.append(
+        {
+            "name": "corridor",
+            "kind": "corridor",
+            "lat_deg": clat,
+            "lon_deg": clon,
+            "description": "IIP corridor: nominal IIP track +- (20 km + 6 % of IIP range), to 5000 km.",
+        }
+    )
     scenarios = {
-        "f1-thrust-low": {"description": "Kairos flight 1: first-stage thrust 3 % low from liftoff (flyable).",
-                          "failures": [{"kind": "thrust_scale", "scale": 0.97, "stage": 0}], "expect": "continue"},
-        "f2-nozzle": {"description": "Kairos flight 2: first-stage nozzle drive fault at T+80 s; the stuck nozzle "
-                                     "turns the vehicle at 2 deg/s in yaw and it drifts west across the limit line.",
-                      "failures": [{"kind": "tvc_hardover", "from_t_s": 80.0, "rate_deg_s": 2.0, "axis": "z"}],
-                      "expect": "terminate"},
-        "f3-string-fault": {"description": "Kairos flight 3: AFTS string B declares itself faulty at T+68.8 s on a "
-                                           "nominal path.",
-                            "nav_faults": [{"kind": "string_fault", "string": "B", "at_t_s": 68.8}],
-                            "expect": "continue"},
-        "tumble": {"description": "Loss of attitude control at T+60 s: tumble at 30 deg/s.",
-                   "failures": [{"kind": "attitude_loss", "from_t_s": 60.0, "mode": "tumble",
-                                 "rates_deg_s": [0.0, 30.0, 0.0]}], "expect": "terminate"},
-        "tvc-hardover-north": {"description": "TVC hard-over at T+40 s: 3 deg/s pitch-back toward Shikoku/Kii.",
-                               "failures": [{"kind": "tvc_hardover", "from_t_s": 40.0, "rate_deg_s": -3.0,
-                                             "axis": "y"}],
-                               "expect": "terminate"},
-        "stage2-ignition-failure": {"description": "Second stage fails to ignite: ballistic fall into the sea. The "
-                                                   "flight is lost either way; terminating it over the sea (the "
-                                                   "speed envelope does) is as acceptable as letting it fall.",
-                                    "failures": [{"kind": "ignition_failure", "stage": 1}]},
-        "stage1-early-cutoff": {"description": "First stage burns out at T+50 s; the rest flies as planned.",
-                                "failures": [{"kind": "early_cutoff", "at_t_s": 50.0, "stage": 0}]},
-        "gps-dropout-a": {"description": "Nav source A drops out for 5 s at T+30 s; B carries on.",
-                          "nav_faults": [{"kind": "gps_dropout", "source": "ins_a", "from_t_s": 30.0, "to_t_s": 35.0}],
-                          "expect": "continue"},
-        "nav-jump-b": {"description": "Nav source B jumps 5 km east at T+50 s.",
-                       "nav_faults": [{"kind": "position_jump", "source": "ins_b", "at_t_s": 50.0,
-                                       "magnitude_m": 5000.0, "direction": "east"}]},
-        "nav-silence-a": {"description": "GPS/INS unit A goes silent from T+30 s to T+40 s: nothing arrives from "
-                                         "it, not even invalid samples. String A drops out after the 2 s green "
-                                         "time; string B carries on and the flight continues.",
-                          "nav_faults": [{"kind": "nav_silence", "source": "ins_a", "from_t_s": 30.0, "to_t_s": 40.0}],
-                          "expect": "continue"},
-        "link-outage": {"description": "The telemetry link to the AFSS is cut from T+40 s to T+45 s: neither "
-                                       "GPS/INS unit is heard. Once the 2 s green time has run out on both strings "
-                                       "the AFSS can no longer see the vehicle and must terminate (near T+42 s).",
-                        "nav_faults": [{"kind": "link_outage", "from_t_s": 40.0, "to_t_s": 45.0}],
-                        "expect": "terminate"},
-        "lossy-link": {"description": "A poor telemetry link loses 30 % of the nav samples of each unit, at random, "
-                                      "for the whole flight. The gaps are a few tenths of a second, far inside the 2 s "
-                                      "green time: the flight continues.",
-                       "nav_faults": [{"kind": "link_outage", "from_t_s": 0.0, "missing_probability": 0.3}],
-                       "expect": "continue"},
+        "f1-thrust-low": {
+            "description": "Kairos flight 1: first-stage thrust 3 % low from liftoff (flyable).",
+            "failures": [{"kind": "thrust_scale", "scale": 0.97, "stage": 0}],
+            "expect": "continue",
+        },
+        "f2-nozzle": {
+            "description": "Kairos flight 2: first-stage nozzle drive fault at T+80 s; the stuck nozzle "
+            "turns the vehicle at 2 deg/s in yaw and it drifts west across the limit line.",
+            "failures": [{"kind": "tvc_hardover", "from_t_s": 80.0, "rate_deg_s": 2.0, "axis": "z"}],
+            "expect": "terminate",
+        },
+        "f3-string-fault": {
+            "description": "Kairos flight 3: AFTS string B declares itself faulty at T+68.8 s on a nominal path.",
+            "nav_faults": [{"kind": "string_fault", "string": "B", "at_t_s": 68.8}],
+            "expect": "continue",
+        },
+        "tumble": {
+            "description": "Loss of attitude control at T+60 s: tumble at 30 deg/s.",
+            "failures": [
+                {"kind": "attitude_loss", "from_t_s": 60.0, "mode": "tumble", "rates_deg_s": [0.0, 30.0, 0.0]}
+            ],
+            "expect": "terminate",
+        },
+        "tvc-hardover-north": {
+            "description": "TVC hard-over at T+40 s: 3 deg/s pitch-back toward Shikoku/Kii.",
+            "failures": [{"kind": "tvc_hardover", "from_t_s": 40.0, "rate_deg_s": -3.0, "axis": "y"}],
+            "expect": "terminate",
+        },
+        "stage2-ignition-failure": {
+            "description": "Second stage fails to ignite: ballistic fall into the sea. The "
+            "flight is lost either way; terminating it over the sea (the "
+            "speed envelope does) is as acceptable as letting it fall.",
+            "failures": [{"kind": "ignition_failure", "stage": 1}],
+        },
+        "stage1-early-cutoff": {
+            "description": "First stage burns out at T+50 s; the rest flies as planned.",
+            "failures": [{"kind": "early_cutoff", "at_t_s": 50.0, "stage": 0}],
+        },
+        "gps-dropout-a": {
+            "description": "Nav source A drops out for 5 s at T+30 s; B carries on.",
+            "nav_faults": [{"kind": "gps_dropout", "source": "ins_a", "from_t_s": 30.0, "to_t_s": 35.0}],
+            "expect": "continue",
+        },
+        "nav-jump-b": {
+            "description": "Nav source B jumps 5 km east at T+50 s.",
+            "nav_faults": [
+                {"kind": "position_jump", "source": "ins_b", "at_t_s": 50.0, "magnitude_m": 5000.0, "direction": "east"}
+            ],
+        },
+        "nav-silence-a": {
+            "description": "GPS/INS unit A goes silent from T+30 s to T+40 s: nothing arrives from "
+            "it, not even invalid samples. String A drops out after the 2 s green "
+            "time; string B carries on and the flight continues.",
+            "nav_faults": [{"kind": "nav_silence", "source": "ins_a", "from_t_s": 30.0, "to_t_s": 40.0}],
+            "expect": "continue",
+        },
+        "link-outage": {
+            "description": "The telemetry link to the AFSS is cut from T+40 s to T+45 s: neither "
+            "GPS/INS unit is heard. Once the 2 s green time has run out on both strings "
+            "the AFSS can no longer see the vehicle and must terminate (near T+42 s).",
+            "nav_faults": [{"kind": "link_outage", "from_t_s": 40.0, "to_t_s": 45.0}],
+            "expect": "terminate",
+        },
+        "lossy-link": {
+            "description": "A poor telemetry link loses 30 % of the nav samples of each unit, at random, "
+            "for the whole flight. The gaps are a few tenths of a second, far inside the 2 s "
+            "green time: the flight continues.",
+            "nav_faults": [{"kind": "link_outage", "from_t_s": 0.0, "missing_probability": 0.3}],
+            "expect": "continue",
+        },
     }
     doc = {
         "name": "kii-sso-strict" if strict else "kii-sso",
-        "description": ("Kairos-class to 500 km SSO from Spaceport Kii; speed band as tight as Kairos flight 1's."
-                        if strict else "Kairos-class to 500 km SSO from Spaceport Kii; validated rule margins."),
+        "description": (
+            "Kairos-class to 500 km SSO from Spaceport Kii; speed band as tight as Kairos flight 1's."
+            if strict
+            else "Kairos-class to 500 km SSO from Spaceport Kii; validated rule margins."
+        ),
         "seed": 20240313,
         "site": SITE,
         "vehicle": "vehicles/kairos-class.yaml",
-        "sensors": {"default": {"position_noise_m": 2.0, "velocity_noise_mps": 0.05, "output_rate_hz": 10.0,
-                                "latency_s": 0.02, "attitude_noise_deg": 0.05, "rate_noise_deg_s": 0.02}},
-        "nav_sources": [{"name": "ins_a", "description": "GPS/INS unit A"},
-                        {"name": "ins_b", "description": "GPS/INS unit B"}],
+        "sensors": {
+            "default": {
+                "position_noise_m": 2.0,
+                "velocity_noise_mps": 0.05,
+                "output_rate_hz": 10.0,
+                "latency_s": 0.02,
+                "attitude_noise_deg": 0.05,
+                "rate_noise_deg_s": 0.02,
+            }
+        },
+        "nav_sources": [
+            {"name": "ins_a", "description": "GPS/INS unit A"},
+            {"name": "ins_b", "description": "GPS/INS unit B"},
+        ],
         "strings": [{"name": "A", "nav_source": "ins_a"}, {"name": "B", "nav_source": "ins_b"}],
         "areas": areas,
         "events": [{"name": "stage1_burnout", "t_s": 85.0}, {"name": "stage3_burnout", "t_s": 221.0}],
@@ -336,8 +457,10 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
         "rules": rules,
         "arming": {"liftoff_height_m": 5.0, "liftoff_speed_mps": 3.0, "not_before_t_s": -5.0},
         "termination": {"policy": "health_degraded", "persistence_s": 0.5},
-        "safing": {"orbit": {"enabled": True, "persistence_s": 2.0, "min_altitude_m": 150000.0},
-                   "iip_clear": {"enabled": True, "clearance_m": 200000.0, "persistence_s": 2.0}},
+        "safing": {
+            "orbit": {"enabled": True, "persistence_s": 2.0, "min_altitude_m": 150000.0},
+            "iip_clear": {"enabled": True, "clearance_m": 200000.0, "persistence_s": 2.0},
+        },
         "requirements": {"false_termination_max": 1.0e-3},
         "scenarios": scenarios,
         "dispersions": dispersions(),
@@ -356,17 +479,24 @@ def _list_flow(dumper, data):
 
 _Dumper.add_representer(list, _list_flow)
 _Dumper.add_representer(
-    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
+    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+)
 
 
 def render(strict: bool) -> str:
     t, speed, h, ilat, ilon = nominal()
     doc = mission_dict(strict, t, speed, h, ilat, ilon)
-    title = ("kii-sso-strict: the Kii mission with a Kairos-flight-1 speed band" if strict
-             else "kii-sso: the validated Kii mission")
-    what = ("The speed envelope is the nominal prediction minus 2 % and 0.5 m/s (plus 2 % and 0.5 m/s above), as "
-            "tight as Kairos flight 1's: a 3 % weak but flyable first stage trips it near T+5.3 s." if strict else
-            "Rule margins are set to hold for dispersed nominal flights (see `rangeguard validate`).")
+    title = (
+        "kii-sso-strict: the Kii mission with a Kairos-flight-1 speed band"
+        if strict
+        else "kii-sso: the validated Kii mission"
+    )
+    what = (
+        "The speed envelope is the nominal prediction minus 2 % and 0.5 m/s (plus 2 % and 0.5 m/s above), as "
+        "tight as Kairos flight 1's: a 3 % weak but flyable first stage trips it near T+5.3 s."
+        if strict
+        else "Rule margins are set to hold for dispersed nominal flights (see `rangeguard validate`)."
+    )
     return HEADER.format(title=title, what=what) + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=120)
 
 

@@ -39,8 +39,8 @@ KAIROS_LESSONS = {
 @dataclass(frozen=True)
 class DemoRun:
     scenario: str
-    rules: str      # "strict" | "validated"
-    policy: str     # "1oo2" | "2oo2" | "health_degraded"
+    rules: str  # "strict" | "validated"
+    policy: str  # "1oo2" | "2oo2" | "health_degraded"
 
     @property
     def slug(self) -> str:

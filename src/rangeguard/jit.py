@@ -86,8 +86,10 @@ def _chunk_loop(rows, py_func, options):
     params = list(inspect.signature(py_func).parameters)[:-2]  # all but lo, hi
     clash = set(params) & {"n", "c", "lo", "np", "prange", "CHUNK_ROWS", "_rows"}
     if clash:
-        raise TypeError(f"rows_kernel {py_func.__qualname__}: rename the parameter(s) {sorted(clash)}; the chunk "
-                        f"loop uses those names")
+        raise TypeError(
+            f"rows_kernel {py_func.__qualname__}: rename the parameter(s) {sorted(clash)}; the chunk "
+            f"loop uses those names"
+        )
     name = py_func.__name__ + "_chunks"
     scope = {"__name__": py_func.__module__, "np": np, "prange": prange, "CHUNK_ROWS": CHUNK_ROWS, "_rows": rows}
     code = compile(_CHUNK_LOOP.format(name=name, params=", ".join(params)), py_func.__code__.co_filename, "exec")

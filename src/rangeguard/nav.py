@@ -96,16 +96,24 @@ class NavBatch:
         return cls(t, r, v, q, w, usable_rows(ok, t, r, v), int(source))
 
     @classmethod
-    def single(cls, t_s: float, r_ecef, v_ecef, q_body_to_ecef, omega_body_rad_s, valid: bool,
-               source: int = 0) -> NavBatch:
+    def single(
+        cls, t_s: float, r_ecef, v_ecef, q_body_to_ecef, omega_body_rad_s, valid: bool, source: int = 0
+    ) -> NavBatch:
         """One vehicle's sample from plain numbers (a decoded packet): :meth:`from_arrays` without
         the broadcasting, for the real-time path. Same rule: a non-finite time, position or
         velocity makes the row invalid."""
         r = np.array([r_ecef], dtype=np.float64)
         v = np.array([v_ecef], dtype=np.float64)
         t = np.array([t_s], dtype=np.float64)
-        return cls(t, r, v, np.array([q_body_to_ecef], dtype=np.float64),
-                   np.array([omega_body_rad_s], dtype=np.float64), usable_rows(bool(valid), t, r, v), int(source))
+        return cls(
+            t,
+            r,
+            v,
+            np.array([q_body_to_ecef], dtype=np.float64),
+            np.array([omega_body_rad_s], dtype=np.float64),
+            usable_rows(bool(valid), t, r, v),
+            int(source),
+        )
 
     @property
     def n(self) -> int:

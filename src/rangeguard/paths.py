@@ -36,13 +36,17 @@ def _writable_folder(folder: Path, option: str, target: Path) -> None:
     while (st := _stat(probe, option)) is None and probe != probe.parent:
         probe = probe.parent
     if st is not None and not stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{option} {target}: {probe} is a file, not a folder, so nothing can be written "
-                         f"under it; give a path in a folder")
+        raise InputError(
+            f"{option} {target}: {probe} is a file, not a folder, so nothing can be written "
+            f"under it; give a path in a folder"
+        )
     try:
         fd, name = tempfile.mkstemp(prefix=".rangeguard-write-test-", dir=probe)
     except OSError as exc:
-        raise InputError(f"{option} {target}: cannot create a file in {probe} ({exc.strerror}); give a path in "
-                         f"a folder you can write to") from None
+        raise InputError(
+            f"{option} {target}: cannot create a file in {probe} ({exc.strerror}); give a path in "
+            f"a folder you can write to"
+        ) from None
     os.close(fd)
     os.unlink(name)
 
@@ -54,8 +58,10 @@ def output_file(path: Path, option: str, example: str = "out.html") -> Path:
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise InputError(f"{option} {path} is a folder; give a file name, e.g. {path / example}")
     if st is not None and not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{option} {path} exists and is not a regular file (a device, pipe or socket); "
-                         f"give the name of a file to write")
+        raise InputError(
+            f"{option} {path} exists and is not a regular file (a device, pipe or socket); "
+            f"give the name of a file to write"
+        )
     if st is not None and not os.access(path, os.W_OK):
         raise InputError(f"{option} {path} exists and is read-only; give another file name or make it writable")
     _writable_folder(path.parent, option, path)

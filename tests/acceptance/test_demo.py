@@ -116,8 +116,13 @@ def test_f1_strict_band_terminates_when_the_weak_motor_leaves_it(demo, kii):
     t_end_s = 12.0
     tau, nav = _nav_sample_times(validated, strict, t_end_s)
     weak, nominal = (
-        simulate_vehicle(validated.vehicle, validated.site, failures=scenario_failures(validated, sc), record_dt=0.01,
-                         t_max_s=t_end_s + 0.1)
+        simulate_vehicle(
+            validated.vehicle,
+            validated.site,
+            failures=scenario_failures(validated, sc),
+            record_dt=0.01,
+            t_max_s=t_end_s + 0.1,
+        )
         for sc in ("f1-thrust-low", None)
     )
 

@@ -23,7 +23,9 @@ def test_kii_files_match_the_generator():
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     for strict, name in ((False, "kii-sso.yaml"), (True, "kii-sso-strict.yaml")):
-        assert (ROOT / "missions" / name).read_text() == tool.render(strict), f"{name} drifted: rerun tools/make_kii_missions.py"
+        assert (ROOT / "missions" / name).read_text() == tool.render(strict), (
+            f"{name} drifted: rerun tools/make_kii_missions.py"
+        )
 
 
 def test_strict_and_validated_differ_only_in_the_speed_rule():

@@ -49,9 +49,26 @@ def _strict_with_requirement(tmp_path, requirement: float) -> pathlib.Path:
 
 @pytest.mark.slow
 def test_strict_speed_band_fails_validation_and_is_named(tmp_path, capsys):
-    code = main(["validate", str(MISSIONS / "kii-sso-strict.yaml"), "--runs", "200", "--scenarios", "f1-thrust-low",
-                 "--failure-runs", "20", "--workers", "2", "--backend", "processes", "--json", "--no-progress",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "validate",
+            str(MISSIONS / "kii-sso-strict.yaml"),
+            "--runs",
+            "200",
+            "--scenarios",
+            "f1-thrust-low",
+            "--failure-runs",
+            "20",
+            "--workers",
+            "2",
+            "--backend",
+            "processes",
+            "--json",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and doc["verdict"] == "FAIL"
     ft = doc["false_termination"]
@@ -69,9 +86,28 @@ def test_suggested_envelopes_let_f1_fly_and_still_catch_f2(tmp_path, capsys):
     requirement = clopper_pearson_upper(0, n) * 1.01  # what n clean runs can show
     strict = _strict_with_requirement(tmp_path, requirement)
     suggested = tmp_path / "suggested.yaml"
-    code = main(["validate", str(strict), "--runs", str(n), "--scenarios", "f1-thrust-low,f2-nozzle",
-                 "--failure-runs", "30", "--backend", "processes", "--workers", "2", "--json", "--no-progress",
-                 "--out", str(tmp_path / "out"), "--suggest", str(suggested)])
+    code = main(
+        [
+            "validate",
+            str(strict),
+            "--runs",
+            str(n),
+            "--scenarios",
+            "f1-thrust-low,f2-nozzle",
+            "--failure-runs",
+            "30",
+            "--backend",
+            "processes",
+            "--workers",
+            "2",
+            "--json",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "out"),
+            "--suggest",
+            str(suggested),
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["verdict"] == "FAIL" and "speed" in doc["false_termination"]["by_rule"]
     sug = doc["suggested"]

@@ -20,8 +20,10 @@ from rgbrowser import CHROMIUM, CHROMIUM_ARGS, Proc
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's Chromium. `make test` installs it "
-                    "(tools/system-packages.sh), or: sudo sh -c 'apt-get update && apt-get install -y chromium'.")
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser tests need Debian's Chromium. `make test` installs it "
+            "(tools/system-packages.sh), or: sudo sh -c 'apt-get update && apt-get install -y chromium'."
+        )
     return CHROMIUM
 
 
@@ -35,7 +37,10 @@ def _open_page(chromium_path: Path, extra_args=(), local=("http://127.0.0.1", "w
     errors: list[str] = []
     with sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            profile, executable_path=str(chromium_path), args=CHROMIUM_ARGS + list(extra_args), headless=True,
+            profile,
+            executable_path=str(chromium_path),
+            args=CHROMIUM_ARGS + list(extra_args),
+            headless=True,
             viewport={"width": 1400, "height": 1000},
         )
         try:

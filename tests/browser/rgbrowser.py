@@ -14,8 +14,13 @@ CHROMIUM = Path(os.environ.get("RANGEGUARD_CHROMIUM", "/usr/bin/chromium"))
 """Debian's Chromium (tools/system-packages.sh installs it; RANGEGUARD_CHROMIUM points elsewhere)."""
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 RANGEGUARD = [str(Path(sys.executable).with_name("rangeguard"))]
 """The installed console script (``pip install -e .`` puts it beside the interpreter)."""
@@ -32,10 +37,11 @@ class Proc:
 
     def __init__(self, args: list[str], log: Path):
         self.log = log
-        self._fh = open(log, "w")  # noqa: SIM115 - closed in close()
+        self._fh = open(log, "w")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.p = subprocess.Popen(RANGEGUARD + args, stdout=self._fh, stderr=subprocess.STDOUT, env=env,
-                                  cwd=Path(__file__).parents[2])
+        self.p = subprocess.Popen(
+            RANGEGUARD + args, stdout=self._fh, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).parents[2]
+        )
 
     def wait_exit(self, timeout_s: float = 30.0) -> int:
         """The exit status, waiting at most ``timeout_s`` (AssertionError with the output if still running)."""

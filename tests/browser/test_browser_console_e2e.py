@@ -26,38 +26,78 @@ SPEED = 25.0
 
 
 def _get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
 
 
 def test_browser_console_shows_f2_nozzle_termination(processes, browser_page):
     page, errors = browser_page
     http_port = free_port()
-    console = processes(["console", "--status", "udp://127.0.0.1:0", "--http", f"127.0.0.1:{http_port}",
-                         "--mission", "missions/kii-sso.yaml"], "console")
+    console = processes(
+        [
+            "console",
+            "--status",
+            "udp://127.0.0.1:0",
+            "--http",
+            f"127.0.0.1:{http_port}",
+            "--mission",
+            "missions/kii-sso.yaml",
+        ],
+        "console",
+    )
     console.wait_for("console on http://")
     base = f"http://127.0.0.1:{http_port}"
     status_udp = _get_json(f"{base}/api/health")["status_udp"]
     assert status_udp.startswith("udp://127.0.0.1:")
 
     command_port = free_port(kind=2)  # SOCK_DGRAM: the terminate command goes nowhere that matters here
-    run = processes(["run", "--mission", "missions/kii-sso.yaml", "--listen", "udp://127.0.0.1:0",
-                     "--command", f"udp://127.0.0.1:{command_port}", "--status", status_udp,
-                     "--time-scale", str(SPEED), "--max-s", "60"], "run")
+    run = processes(
+        [
+            "run",
+            "--mission",
+            "missions/kii-sso.yaml",
+            "--listen",
+            "udp://127.0.0.1:0",
+            "--command",
+            f"udp://127.0.0.1:{command_port}",
+            "--status",
+            status_udp,
+            "--time-scale",
+            str(SPEED),
+            "--max-s",
+            "60",
+        ],
+        "run",
+    )
     listen = re.search(r"listening on (udp://127\.0\.0\.1:\d+)", run.wait_for("listening on")).group(1)
 
     page.goto(base + "/")
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
     assert "NO DATA" in page.inner_text("#banner") or "SAFE" in page.inner_text("#banner")
 
-    stream = processes(["stream", "--mission", "missions/kii-sso.yaml", "--to", listen, "--scenario", "f2-nozzle",
-                        "--speed", str(SPEED), "--until-s", "125"], "stream")
+    stream = processes(
+        [
+            "stream",
+            "--mission",
+            "missions/kii-sso.yaml",
+            "--to",
+            listen,
+            "--scenario",
+            "f2-nozzle",
+            "--speed",
+            str(SPEED),
+            "--until-s",
+            "125",
+        ],
+        "stream",
+    )
     stream.p.wait(timeout=30)
     assert stream.p.returncode == 0, stream.output()
 
     # a function, not an expression string: the page's CSP forbids eval, which Playwright uses for strings
-    page.wait_for_function("() => document.querySelector('#banner').classList.contains('state-TERMINATED')",
-                           timeout=15_000)
+    page.wait_for_function(
+        "() => document.querySelector('#banner').classList.contains('state-TERMINATED')", timeout=15_000
+    )
     banner = page.inner_text("#banner")
     assert "TERMINATED" in banner
     assert "iip-corridor" in banner

@@ -30,15 +30,16 @@ MISSION = ["--mission", "missions/kii-sso.yaml"]
 
 
 def _get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
 
 
 def _console(processes, *extra) -> tuple[str, tuple[str, int]]:
     """Start a console; its page URL and its status UDP address."""
     http_port = free_port()
-    console = processes(["console", "--status", "udp://127.0.0.1:0", "--http", f"127.0.0.1:{http_port}",
-                         *MISSION, *extra], "console")
+    console = processes(
+        ["console", "--status", "udp://127.0.0.1:0", "--http", f"127.0.0.1:{http_port}", *MISSION, *extra], "console"
+    )
     console.wait_for("console on http://")
     base = f"http://127.0.0.1:{http_port}"
     host, port = _get_json(base + "/api/health")["status_udp"].removeprefix("udp://").split(":")
@@ -52,7 +53,7 @@ class _ForeignSite:
         body = html.encode()
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
+            def do_GET(self):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(body)))
@@ -110,16 +111,19 @@ def test_browser_cross_origin_page_cannot_open_the_console_websocket(processes, 
 def test_browser_dns_rebinding_name_is_refused(processes, browser_page_with):
     base, _ = _console(processes)
     port = base.rsplit(":", 1)[1]
-    page, errors = browser_page_with(["--host-resolver-rules=MAP rebind.test 127.0.0.1"],
-                                     ("http://127.0.0.1", "ws://127.0.0.1", "http://rebind.test", "ws://rebind.test"))
+    page, errors = browser_page_with(
+        ["--host-resolver-rules=MAP rebind.test 127.0.0.1"],
+        ("http://127.0.0.1", "ws://127.0.0.1", "http://rebind.test", "ws://rebind.test"),
+    )
     response = page.goto(f"http://rebind.test:{port}/")
     assert response.status == 403
     body = page.inner_text("body")
     assert "rebind.test" in body and "--allow-host" in body
     assert page.locator("#banner").count() == 0
     # script on the rebound origin (the attacker's) reads nothing either
-    js = ATTACK_JS.replace("WS_URL", f"ws://rebind.test:{port}/ws").replace("HTTP_URL",
-                                                                             f"http://rebind.test:{port}/api/status")
+    js = ATTACK_JS.replace("WS_URL", f"ws://rebind.test:{port}/ws").replace(
+        "HTTP_URL", f"http://rebind.test:{port}/api/status"
+    )
     page.evaluate(f"() => {{ {js} }}")
     page.wait_for_function("() => out.ws !== 'pending' && out.fetch !== 'pending'", timeout=15_000)
     out = page.evaluate("out")
@@ -134,9 +138,19 @@ def test_browser_dns_rebinding_name_is_refused(processes, browser_page_with):
 
 
 def _status(state: str, t_s: float, fired_by=None, **margins) -> bytes:
-    pkt = StatusPacket(t_s=t_s, state=state, fired_by=fired_by, reason=f"{state} at T+{t_s}", margins=margins,
-                       lat_deg=33.4, lon_deg=135.8, alt_m=2e4, speed_mps=900.0, iip_lat_deg=33.0,
-                       iip_lon_deg=135.9)
+    pkt = StatusPacket(
+        t_s=t_s,
+        state=state,
+        fired_by=fired_by,
+        reason=f"{state} at T+{t_s}",
+        margins=margins,
+        lat_deg=33.4,
+        lon_deg=135.8,
+        alt_m=2e4,
+        speed_mps=900.0,
+        iip_lat_deg=33.0,
+        iip_lon_deg=135.9,
+    )
     return encode_status(pkt, seq=int(t_s * 10) % 16384)
 
 
@@ -154,8 +168,10 @@ def test_browser_forged_status_never_reaches_the_screen(processes, browser_page)
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
     page.evaluate(RECORD_BANNER_JS)
     huge = _status("SAFED", 1.0, **{f"forged-{i:05d}".ljust(40, "x"): 0.0 for i in range(1_300)})
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as afss, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as forger:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as afss,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as forger,
+    ):
         forger.bind(("127.0.0.2", 0))  # another sender: another address on this machine
         for i in range(30):
             t_s = 10.0 + 0.1 * i

@@ -39,8 +39,19 @@ def kii():
 
 
 def _status(state="ARMED", t_s=10.0, **margins) -> StatusPacket:
-    return StatusPacket(t_s=t_s, state=state, fired_by=None, reason="r", margins=margins, lat_deg=33.0,
-                        lon_deg=135.5, alt_m=5e4, speed_mps=2e3, iip_lat_deg=29.0, iip_lon_deg=134.0)
+    return StatusPacket(
+        t_s=t_s,
+        state=state,
+        fired_by=None,
+        reason="r",
+        margins=margins,
+        lat_deg=33.0,
+        lon_deg=135.5,
+        alt_m=5e4,
+        speed_mps=2e3,
+        iip_lat_deg=29.0,
+        iip_lon_deg=134.0,
+    )
 
 
 def _huge_status(n_rules: int, state="SAFED") -> bytes:
@@ -85,8 +96,14 @@ def test_sender_allow_list_options_are_checked():
     from rangeguard.errors import InputError
 
     assert SenderAllowList.parse("127.0.0.1, 127.0.0.3:9000").accepts(("127.0.0.3", 9000))
-    for bad, words in (("10.0.0.1", "can never reach"), ("0.0.0.0", "never the source"), ("::1", "IPv6"),
-                       ("127.0.0.1:0", "port"), ("localhost", "not an IPv4"), ("", "at least one")):
+    for bad, words in (
+        ("10.0.0.1", "can never reach"),
+        ("0.0.0.0", "never the source"),
+        ("::1", "IPv6"),
+        ("127.0.0.1:0", "port"),
+        ("localhost", "not an IPv4"),
+        ("", "at least one"),
+    ):
         with pytest.raises(InputError, match=words):
             SenderAllowList.parse(bad, "127.0.0.1")
     assert SenderAllowList.parse("10.0.0.1", "0.0.0.0").accepts(("10.0.0.1", 5))
@@ -99,9 +116,11 @@ def test_forged_status_over_udp_never_reaches_the_websocket(kii):
         udp = client.get("/api/health").json()["status_udp"]
         host, port = udp.removeprefix("udp://").split(":")
         dest = (host, int(port))
-        with client.websocket_connect(WS) as ws, \
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as afss, \
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as forger:
+        with (
+            client.websocket_connect(WS) as ws,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as afss,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as forger,
+        ):
             assert json.loads(ws.receive_text())["type"] == "snapshot"
             forger.bind(("127.0.0.2", 0))
             for seq in range(3):
@@ -165,10 +184,13 @@ def test_cross_origin_websocket_and_request_are_refused(kii):
 def test_allow_options_are_checked(kii):
     from rangeguard.errors import InputError
 
-    for kw, bad, words in (("allow_hosts", ["http://x.example"], "is a URL"), ("allow_hosts", ["[::1]:8000"], "IPv6"),
-                           ("allow_hosts", ["bad host"], "not a host name"),
-                           ("allow_origins", ["proxy.example"], "not an origin"),
-                           ("allow_origins", ["http://p.example/path"], "not an origin")):
+    for kw, bad, words in (
+        ("allow_hosts", ["http://x.example"], "is a URL"),
+        ("allow_hosts", ["[::1]:8000"], "IPv6"),
+        ("allow_hosts", ["bad host"], "not a host name"),
+        ("allow_origins", ["proxy.example"], "not an origin"),
+        ("allow_origins", ["http://p.example/path"], "not an origin"),
+    ):
         with pytest.raises(InputError, match=words):
             create_app(kii, **{kw: bad})
 
@@ -223,8 +245,17 @@ def test_history_is_bounded_by_samples_and_bytes(kii):
     h = History(max_samples=10, max_bytes=10**9)
     before = h.nbytes
     for i in range(25):
-        h.append({"t_s": float(i), "alt_m": None, "speed_mps": 1.0, "lat_deg": 0.0, "lon_deg": 0.0,
-                  "iip_lat_deg": math.nan, "iip_lon_deg": 0.0})
+        h.append(
+            {
+                "t_s": float(i),
+                "alt_m": None,
+                "speed_mps": 1.0,
+                "lat_deg": 0.0,
+                "lon_deg": 0.0,
+                "iip_lat_deg": math.nan,
+                "iip_lon_deg": 0.0,
+            }
+        )
     assert len(h) == 10 and h.nbytes == before == 10 * 56
     cols = h.columns()
     assert cols["t_s"] == [float(i) for i in range(15, 25)]  # the newest, oldest first
@@ -267,16 +298,28 @@ def test_console_memory_stays_bounded_under_a_flood_of_forged_packets(processes)
     growth_max = 60 * 1024 * 1024
     rounds = 20  # 20 x 300 datagrams, 4,000 of them 64 KB
     http_port = free_port()
-    console = processes(["console", "--status", "udp://127.0.0.1:0", "--http", f"127.0.0.1:{http_port}",
-                         "--mission", "missions/kii-sso.yaml"], "console")
+    console = processes(
+        [
+            "console",
+            "--status",
+            "udp://127.0.0.1:0",
+            "--http",
+            f"127.0.0.1:{http_port}",
+            "--mission",
+            "missions/kii-sso.yaml",
+        ],
+        "console",
+    )
     console.wait_for("console on http://")
     health_url = f"http://127.0.0.1:{http_port}/api/health"
     udp = _get_json(health_url)["status_udp"].removeprefix("udp://").split(":")
     dest = (udp[0], int(udp[1]))
     oversized = _huge_status(1_300)
     at_limit = _huge_status(300, "ARMED")  # ~15 KB: accepted, 300 invented rules each
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as afss, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as forger:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as afss,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as forger,
+    ):
         forger.bind(("127.0.0.2", 0))
         afss.sendto(encode_status(_status("ARMED"), seq=1), dest)
         _wait_datagrams(health_url, 1)
@@ -295,14 +338,16 @@ def test_console_memory_stays_bounded_under_a_flood_of_forged_packets(processes)
     counters = health["counters"]
     assert counters["status"] > 0.5 * rounds * 100 and counters["oversized"] > 0.5 * rounds * 200, counters
     assert health["history"]["bytes"] == health["history"]["capacity"] * 56
-    print(f"console RSS: {base / 2**20:.1f} MB before, peak {peak / 2**20:.1f} MB after "
-          f"{counters['datagrams']} datagrams ({counters['oversized']} oversized)")
+    print(
+        f"console RSS: {base / 2**20:.1f} MB before, peak {peak / 2**20:.1f} MB after "
+        f"{counters['datagrams']} datagrams ({counters['oversized']} oversized)"
+    )
 
 
 def _get_json(url: str) -> dict:
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
 
 
@@ -331,18 +376,26 @@ def test_port_in_use_and_unusable_addresses_are_one_line_exit_2(processes):
     tcp_port, udp_port = busy_tcp.getsockname()[1], busy_udp.getsockname()[1]
     m = ["--mission", "missions/kii-sso.yaml"]
     cases = [
-        (["--status", "udp://127.0.0.1:0", "--http", f"127.0.0.1:{tcp_port}"], [f"--http 127.0.0.1:{tcp_port}",
-                                                                                 "is using port", "127.0.0.1:0"]),
-        (["--status", f"udp://127.0.0.1:{udp_port}", "--http", "127.0.0.1:0"], ["--status", "is using port",
-                                                                                "udp://127.0.0.1:0"]),
+        (
+            ["--status", "udp://127.0.0.1:0", "--http", f"127.0.0.1:{tcp_port}"],
+            [f"--http 127.0.0.1:{tcp_port}", "is using port", "127.0.0.1:0"],
+        ),
+        (
+            ["--status", f"udp://127.0.0.1:{udp_port}", "--http", "127.0.0.1:0"],
+            ["--status", "is using port", "udp://127.0.0.1:0"],
+        ),
         (["--status", "udp://127.0.0.1:0", "--http", "[::1]:8000"], ["--http", "IPv6", "127.0.0.1"]),
         (["--status", "udp://127.0.0.1:0", "--http", "::1:8000"], ["--http", "IPv6"]),
         (["--status", "udp://[::1]:9000", "--http", "127.0.0.1:0"], ["--status", "IPv6"]),
-        (["--status", "udp://127.0.0.1:0", "--http", "no-such-host.invalid:8000"], ["cannot resolve",
-                                                                                     "no-such-host.invalid"]),
+        (
+            ["--status", "udp://127.0.0.1:0", "--http", "no-such-host.invalid:8000"],
+            ["cannot resolve", "no-such-host.invalid"],
+        ),
         (["--status", "udp://127.0.0.1:0", "--http", "192.0.2.55:8000"], ["no address 192.0.2.55", "127.0.0.1"]),
-        (["--status", "udp://127.0.0.1:0", "--http", "127.0.0.1:0", "--status-from", "10.1.2.3"],
-         ["--status-from", "never reach"]),
+        (
+            ["--status", "udp://127.0.0.1:0", "--http", "127.0.0.1:0", "--status-from", "10.1.2.3"],
+            ["--status-from", "never reach"],
+        ),
     ]
     try:
         for i, (args, words) in enumerate(cases):

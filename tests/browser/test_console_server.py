@@ -38,15 +38,31 @@ def kii():
 
 def _status(t_s=0.0, state="ARMED", **margins):
     m = {k.replace("_", "-"): v for k, v in margins.items()}
-    return StatusPacket(t_s=t_s, state=state, fired_by="iip-corridor" if state == "TERMINATED" else None,
-                        reason="r", margins=m, lat_deg=33.0, lon_deg=135.5, alt_m=5e4, speed_mps=2e3,
-                        iip_lat_deg=29.0, iip_lon_deg=134.0)
+    return StatusPacket(
+        t_s=t_s,
+        state=state,
+        fired_by="iip-corridor" if state == "TERMINATED" else None,
+        reason="r",
+        margins=m,
+        lat_deg=33.0,
+        lon_deg=135.5,
+        alt_m=5e4,
+        speed_mps=2e3,
+        iip_lat_deg=29.0,
+        iip_lon_deg=134.0,
+    )
 
 
 def test_console_state_colours_and_counters(kii):
     st = ConsoleState(kii)
-    msg = st.ingest(encode_status(_status(0.0, iip_corridor=-1.0, iip_shikoku=24_999.0, iip_kyushu=25_000.0,
-                                          speed=2.9, tumble=math.nan), seq=1), AFSS, 0.0)
+    msg = st.ingest(
+        encode_status(
+            _status(0.0, iip_corridor=-1.0, iip_shikoku=24_999.0, iip_kyushu=25_000.0, speed=2.9, tumble=math.nan),
+            seq=1,
+        ),
+        AFSS,
+        0.0,
+    )
     rows = {r["name"]: r for r in msg["rules"]}
     assert rows["iip-corridor"]["status"] == "red"
     assert rows["iip-shikoku"]["status"] == "amber"
@@ -58,8 +74,17 @@ def test_console_state_colours_and_counters(kii):
     assert st.ingest(b"\x00garbage", AFSS, 0.1) is None
     assert st.ingest(encode_heartbeat(HeartbeatPacket(t_s=1.0, uptime_s=2.0), seq=2), AFSS, 0.2) is None
     st.ingest(encode_status(_status(103.2, "TERMINATED"), seq=3), AFSS, 0.3)
-    assert st.counters == {"datagrams": 4, "status": 2, "heartbeat": 1, "malformed": 1, "other": 0, "oversized": 0,
-                           "rejected_sender": 0, "rejected_auth": 0, "unknown_rules_omitted": 0}
+    assert st.counters == {
+        "datagrams": 4,
+        "status": 2,
+        "heartbeat": 1,
+        "malformed": 1,
+        "other": 0,
+        "oversized": 0,
+        "rejected_sender": 0,
+        "rejected_auth": 0,
+        "unknown_rules_omitted": 0,
+    }
     snap = st.snapshot()
     assert snap["t_terminate_s"] == 103.2 and snap["latest"]["fired_by"] == "iip-corridor"
     assert snap["history"]["t_s"] == [0.0, 103.2]

@@ -30,8 +30,17 @@ def _script(path: Path, text: str) -> None:
 class Sandbox:
     """A copy of the Makefile and the script, a logging fake venv, and a PATH of stand-ins."""
 
-    def __init__(self, root: Path, *, uid: int = 0, apt_get: bool = True, sudo: str | None = None,
-                 chromium_present: bool = True, venv: bool = True, ensurepip: bool = True):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        uid: int = 0,
+        apt_get: bool = True,
+        sudo: str | None = None,
+        chromium_present: bool = True,
+        venv: bool = True,
+        ensurepip: bool = True,
+    ):
         self.root = root
         self.log = root / "calls.log"
         self.chromium = root / "usr-bin-chromium"
@@ -40,9 +49,11 @@ class Sandbox:
         shutil.copy(REPO / "Makefile", self.repo / "Makefile")
         shutil.copy(REPO / "tools" / "system-packages.sh", self.repo / "tools" / "system-packages.sh")
         (self.repo / "pyproject.toml").write_text("[project]\nname = 'sandbox'\n")
-        fake_python = (f'echo "python $*" >> {self.log}\n'
-                       f'if [ "$1" = -c ]; then [ -e {root}/ensurepip ]; exit $?; fi\n'
-                       f'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi\n')
+        fake_python = (
+            f'echo "python $*" >> {self.log}\n'
+            f'if [ "$1" = -c ]; then [ -e {root}/ensurepip ]; exit $?; fi\n'
+            f'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi\n'
+        )
         self.bin = root / "bin"
         self.bin.mkdir()
         for tool in TOOLS:
@@ -53,12 +64,15 @@ class Sandbox:
             _script(self.repo / ".venv" / "bin" / "python", fake_python)
         if ensurepip:
             (root / "ensurepip").touch()
-        _script(self.bin / "id", f'echo {uid}\n')
+        _script(self.bin / "id", f"echo {uid}\n")
         if apt_get:  # "installs" by creating what the package would
-            _script(self.bin / "apt-get", f'echo "apt-get $*" >> {self.log}\n'
-                                          f'case "$*" in *install*chromium*) printf "#!/bin/sh\\n" > {self.chromium};'
-                                          f' chmod +x {self.chromium};; esac\n'
-                                          f'case "$*" in *install*python3-venv*) touch {root}/ensurepip;; esac\n')
+            _script(
+                self.bin / "apt-get",
+                f'echo "apt-get $*" >> {self.log}\n'
+                f'case "$*" in *install*chromium*) printf "#!/bin/sh\\n" > {self.chromium};'
+                f" chmod +x {self.chromium};; esac\n"
+                f'case "$*" in *install*python3-venv*) touch {root}/ensurepip;; esac\n',
+            )
         if sudo == "nopasswd":
             _script(self.bin / "sudo", f'[ "$1" = -n ] && shift\necho "sudo $*" >> {self.log}\nexec "$@"\n')
         elif sudo == "password":
@@ -68,8 +82,15 @@ class Sandbox:
 
     def make(self, target: str = "test") -> subprocess.CompletedProcess:
         env = {"PATH": str(self.bin), "HOME": str(self.root), "RANGEGUARD_CHROMIUM": str(self.chromium)}
-        return subprocess.run(["make", "--no-print-directory", target], cwd=self.repo, env=env, capture_output=True,
-                              text=True, timeout=60, executable=shutil.which("make"))
+        return subprocess.run(
+            ["make", "--no-print-directory", target],
+            cwd=self.repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            executable=shutil.which("make"),
+        )
 
     def calls(self) -> list[str]:
         return self.log.read_text().splitlines() if self.log.exists() else []
@@ -87,7 +108,7 @@ def test_make_test_setup_is_idempotent(tmp_path):
     assert any("pip install" in c for c in calls) and _pytest_runs(calls) == 1
     second = box.make()
     assert second.returncode == 0, second.stderr
-    again = box.calls()[len(calls):]
+    again = box.calls()[len(calls) :]
     assert again == ["python -m pytest"]  # nothing re-installed, nothing asked of apt-get
     assert "installing" not in first.stdout + second.stdout
     assert not any(c.startswith("apt-get") for c in box.calls())

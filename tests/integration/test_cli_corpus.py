@@ -38,8 +38,21 @@ ROOT = Path(__file__).resolve().parents[2]
 MISSIONS = ROOT / "missions"
 DEEP = 20_000
 BINARY = bytes(range(256)) * 4  # NUL bytes and invalid UTF-8
-QUICK = ["--runs", "2", "--scenarios", "none", "--failure-runs", "0", "--t-max", "2", "--backend", "inprocess",
-         "--no-progress", "--no-report", "--json"]
+QUICK = [
+    "--runs",
+    "2",
+    "--scenarios",
+    "none",
+    "--failure-runs",
+    "0",
+    "--t-max",
+    "2",
+    "--backend",
+    "inprocess",
+    "--no-progress",
+    "--no-report",
+    "--json",
+]
 pytestmark = pytest.mark.timeout(120)  # a case that hangs (a FIFO read to the end) fails in 2 minutes, not 10
 NOWHERE = "udp://127.0.0.1:9"  # the discard port: a stream that gets as far as sending harms nothing
 
@@ -71,22 +84,30 @@ def _common(good: bytes) -> dict[str, Writer]:
 def _yaml_variants(good: bytes, wrong_types: dict) -> dict[str, Writer]:
     """``good`` is written in YAML flow style, so every cut of it leaves a collection open."""
     out = _common(good)
-    out.update({
-        "deep-list": _text("[" * DEEP + "]" * DEEP + "\n"),
-        "deep-mapping": _text("{a: " * DEEP + "1" + "}" * DEEP + "\n"),
-        "a-list": _text("- 1\n- 2\n"),
-        "a-scalar": _text("42\n"),
-        "null": _text("~\n"),
-        "python-tag": _text('!!python/object/apply:os.system ["true"]\n'),
-        "wrong-types": _text(yaml.safe_dump(wrong_types, default_flow_style=True)),
-    })
+    out.update(
+        {
+            "deep-list": _text("[" * DEEP + "]" * DEEP + "\n"),
+            "deep-mapping": _text("{a: " * DEEP + "1" + "}" * DEEP + "\n"),
+            "a-list": _text("- 1\n- 2\n"),
+            "a-scalar": _text("42\n"),
+            "null": _text("~\n"),
+            "python-tag": _text('!!python/object/apply:os.system ["true"]\n'),
+            "wrong-types": _text(yaml.safe_dump(wrong_types, default_flow_style=True)),
+        }
+    )
     return out
 
 
 def _json_variants(good: bytes, wrong_types: list) -> dict[str, Writer]:
     out = _common(good)
-    out.update({"deep": _text("[" * DEEP + "]" * DEEP), "a-list": _text("[1, 2]"), "a-string": _text('"x"'),
-                "nan": _text('{"type": NaN}')})
+    out.update(
+        {
+            "deep": _text("[" * DEEP + "]" * DEEP),
+            "a-list": _text("[1, 2]"),
+            "a-string": _text('"x"'),
+            "nan": _text('{"type": NaN}'),
+        }
+    )
     out.update({f"wrong-types-{k}": _text(json.dumps(doc)) for k, doc in enumerate(wrong_types)})
     return out
 
@@ -95,12 +116,14 @@ def _eng_variants(good: bytes) -> dict[str, Writer]:
     header = good.decode().splitlines()
     header = next(line for line in header if line.strip() and not line.startswith(";"))
     out = _common(good)
-    out.update({
-        "header-only": _text(header + "\n"),
-        "text-numbers": _text(header + "\n 0.5 abc\n 1.0 0\n"),
-        "time-backwards": _text(header + "\n 2.0 100\n 1.0 100\n 3.0 0\n"),
-        "nan-thrust": _text(header + "\n 0.5 nan\n 1.0 0\n"),
-    })
+    out.update(
+        {
+            "header-only": _text(header + "\n"),
+            "text-numbers": _text(header + "\n 0.5 abc\n 1.0 0\n"),
+            "time-backwards": _text(header + "\n 2.0 100\n 1.0 100\n 3.0 0\n"),
+            "nan-thrust": _text(header + "\n 0.5 nan\n 1.0 0\n"),
+        }
+    )
     return out
 
 
@@ -115,6 +138,7 @@ def _parquet_with(table: pa.Table, column: str, values) -> Writer:
     def write(p: Path) -> None:
         k = table.column_names.index(column)
         pq.write_table(table.set_column(k, column, pa.array(values)), p)
+
     return write
 
 
@@ -128,33 +152,40 @@ def _navlog_variants(table: pa.Table, fmt: str) -> dict[str, Writer]:
     out = _common(sink.getvalue())
     if fmt == "csv":
         out["truncated"] = _bytes(sink.getvalue()[: len(sink.getvalue()) // 2])  # cut mid-row
-        out.update({
-            "valid-yes-no": _bytes(_csv_with(table, "valid", ["yes" if k % 2 else "no" for k in range(n)])),
-            "t_s-boolean": _bytes(_csv_with(table, "t_s", [True] * n)),
-            "t_s-text": _bytes(_csv_with(table, "t_s", ["soon"] * n)),
-            "x-text": _bytes(_csv_with(table, "x_ecef_m", ["far"] * n)),
-            "no-x_ecef_m": lambda p: pacsv.write_csv(table.drop_columns(["x_ecef_m"]), p),
-            "semicolons": _bytes(sink.getvalue().replace(b",", b";")),
-        })
+        out.update(
+            {
+                "valid-yes-no": _bytes(_csv_with(table, "valid", ["yes" if k % 2 else "no" for k in range(n)])),
+                "t_s-boolean": _bytes(_csv_with(table, "t_s", [True] * n)),
+                "t_s-text": _bytes(_csv_with(table, "t_s", ["soon"] * n)),
+                "x-text": _bytes(_csv_with(table, "x_ecef_m", ["far"] * n)),
+                "no-x_ecef_m": lambda p: pacsv.write_csv(table.drop_columns(["x_ecef_m"]), p),
+                "semicolons": _bytes(sink.getvalue().replace(b",", b";")),
+            }
+        )
     else:
-        out.update({
-            "valid-yes-no": _parquet_with(table, "valid", ["yes" if k % 2 else "no" for k in range(n)]),
-            "valid-2": _parquet_with(table, "valid", [2] * n),
-            "t_s-boolean": _parquet_with(table, "t_s", [True] * n),
-            "t_s-nested": _parquet_with(table, "t_s", [[[[float(k)]]] for k in range(n)]),
-            "source-struct": _parquet_with(table, "source", [{"a": 1}] * n),
-            "no-t_s": lambda p: pq.write_table(table.drop_columns(["t_s"]), p),
-        })
+        out.update(
+            {
+                "valid-yes-no": _parquet_with(table, "valid", ["yes" if k % 2 else "no" for k in range(n)]),
+                "valid-2": _parquet_with(table, "valid", [2] * n),
+                "t_s-boolean": _parquet_with(table, "t_s", [True] * n),
+                "t_s-nested": _parquet_with(table, "t_s", [[[[float(k)]]] for k in range(n)]),
+                "source-struct": _parquet_with(table, "source", [{"a": 1}] * n),
+                "no-t_s": lambda p: pq.write_table(table.drop_columns(["t_s"]), p),
+            }
+        )
     return out
 
 
 def _results_table_variants(good: bytes) -> dict[str, Writer]:
     out = _common(good)
-    out.update({
-        "other-columns": lambda p: pq.write_table(pa.table({"x": [1, 2]}), p),
-        "t_s-text": lambda p: pq.write_table(pa.table({"t_s": ["a", "b"], "state": ["SAFE", "SAFE"],
-                                                       "vehicle": ["a", "b"], "run": ["x", "y"]}), p),
-    })
+    out.update(
+        {
+            "other-columns": lambda p: pq.write_table(pa.table({"x": [1, 2]}), p),
+            "t_s-text": lambda p: pq.write_table(
+                pa.table({"t_s": ["a", "b"], "state": ["SAFE", "SAFE"], "vehicle": ["a", "b"], "run": ["x", "y"]}), p
+            ),
+        }
+    )
     return out
 
 
@@ -203,24 +234,38 @@ class World:
         pq.write_table(self.table, self.nav["parquet"])
         self.flight = base / "flight"
         self.mc = base / "mc"
-        for args in (["simulate", self.mission, "--out", self.flight, "--no-report", "--json"],
-                     ["validate", self.mission, *QUICK, "--out", self.mc]):
+        for args in (
+            ["simulate", self.mission, "--out", self.flight, "--no-report", "--json"],
+            ["validate", self.mission, *QUICK, "--out", self.mc],
+        ):
             code, text = run_main(args)
             assert code in (0, 1), text  # 1: the 2 quick runs cannot show the requirement (FAIL)
         self.demo = base / "demo"
         self.demo.mkdir()
-        (self.demo / "demo.json").write_text(json.dumps([{"scenario": "nominal", "rules": "validated",
-                                                          "policy": "1oo2"}]))
+        (self.demo / "demo.json").write_text(
+            json.dumps([{"scenario": "nominal", "rules": "validated", "policy": "1oo2"}])
+        )
         shutil.copytree(self.flight, self.demo / "nominal-validated-1oo2")
 
     def mission_slots(self) -> dict[str, dict[str, Writer]]:
         """File name in the good set -> its bad variants."""
-        read = {name: (self.good / name).read_bytes() for name in ("mission.yaml", "vehicle.yaml", "sensors.yaml",
-                                                                    "dispersions.yaml", "area.geojson", "motor.eng")}
+        read = {
+            name: (self.good / name).read_bytes()
+            for name in (
+                "mission.yaml",
+                "vehicle.yaml",
+                "sensors.yaml",
+                "dispersions.yaml",
+                "area.geojson",
+                "motor.eng",
+            )
+        }
         mission = yaml.safe_load(read["mission.yaml"])
         return {
-            "mission.yaml": _yaml_variants(read["mission.yaml"], {**mission, "site": {
-                **mission["site"], "lat_deg": True, "lon_deg": "135.9"}, "rules": "all of them"}),
+            "mission.yaml": _yaml_variants(
+                read["mission.yaml"],
+                {**mission, "site": {**mission["site"], "lat_deg": True, "lon_deg": "135.9"}, "rules": "all of them"},
+            ),
             "vehicle.yaml": _yaml_variants(read["vehicle.yaml"], {"name": True, "stages": 5, "length_m": "long"}),
             "sensors.yaml": _yaml_variants(read["sensors.yaml"], {"default": [1, 2], "sources": "gps"}),
             "dispersions.yaml": _yaml_variants(read["dispersions.yaml"], {"cd_scale": 5, "stages": "all"}),
@@ -231,12 +276,18 @@ class World:
     def results_slots(self) -> dict[str, tuple[Path, dict[str, Writer]]]:
         """'folder/file' -> (the good folder, the file's bad variants)."""
         return {
-            "flight/summary.json": (self.flight, _json_variants((self.flight / "summary.json").read_bytes(),
-                                                                FLIGHT_SUMMARY_WRONG)),
-            "flight/decisions.parquet": (self.flight, _results_table_variants(
-                (self.flight / "decisions.parquet").read_bytes())),
-            "flight/trajectories.parquet": (self.flight, _results_table_variants(
-                (self.flight / "trajectories.parquet").read_bytes())),
+            "flight/summary.json": (
+                self.flight,
+                _json_variants((self.flight / "summary.json").read_bytes(), FLIGHT_SUMMARY_WRONG),
+            ),
+            "flight/decisions.parquet": (
+                self.flight,
+                _results_table_variants((self.flight / "decisions.parquet").read_bytes()),
+            ),
+            "flight/trajectories.parquet": (
+                self.flight,
+                _results_table_variants((self.flight / "trajectories.parquet").read_bytes()),
+            ),
             "mc/runs.parquet": (self.mc, _results_table_variants((self.mc / "runs.parquet").read_bytes())),
             "mc/summary.json": (self.mc, _json_variants((self.mc / "summary.json").read_bytes(), MC_SUMMARY_WRONG)),
             "demo/demo.json": (self.demo, _json_variants((self.demo / "demo.json").read_bytes(), DEMO_WRONG)),
@@ -258,31 +309,47 @@ def world(tmp_path_factory) -> World:
 
 # The (slot, kind) pairs, from the same builders with placeholder contents: the world is built once, by the
 # first test that runs, not at collection.
-MISSION_CASES = [(slot, kind) for slot, kinds in {
-    "mission.yaml": _yaml_variants(b"", {}), "vehicle.yaml": _yaml_variants(b"", {}),
-    "sensors.yaml": _yaml_variants(b"", {}), "dispersions.yaml": _yaml_variants(b"", {}),
-    "area.geojson": _json_variants(b"", AREA_WRONG), "motor.eng": _eng_variants(b"header 1 2 0 1 2 maker\n"),
-}.items() for kind in kinds]
-NAV_CASES = [(fmt, kind) for fmt in ("csv", "parquet")
-             for kind in _navlog_variants(pa.table({"t_s": [0.0], "x_ecef_m": [0.0], "valid": [True],
-                                                    "source": ["a"]}), fmt)]
-RESULT_CASES = [(slot, kind) for slot, kinds in {
-    "flight/summary.json": _json_variants(b"", FLIGHT_SUMMARY_WRONG),
-    "flight/decisions.parquet": _results_table_variants(b""),
-    "flight/trajectories.parquet": _results_table_variants(b""),
-    "mc/runs.parquet": _results_table_variants(b""),
-    "mc/summary.json": _json_variants(b"", MC_SUMMARY_WRONG),
-    "demo/demo.json": _json_variants(b"", DEMO_WRONG),
-}.items() for kind in kinds]
+MISSION_CASES = [
+    (slot, kind)
+    for slot, kinds in {
+        "mission.yaml": _yaml_variants(b"", {}),
+        "vehicle.yaml": _yaml_variants(b"", {}),
+        "sensors.yaml": _yaml_variants(b"", {}),
+        "dispersions.yaml": _yaml_variants(b"", {}),
+        "area.geojson": _json_variants(b"", AREA_WRONG),
+        "motor.eng": _eng_variants(b"header 1 2 0 1 2 maker\n"),
+    }.items()
+    for kind in kinds
+]
+NAV_CASES = [
+    (fmt, kind)
+    for fmt in ("csv", "parquet")
+    for kind in _navlog_variants(pa.table({"t_s": [0.0], "x_ecef_m": [0.0], "valid": [True], "source": ["a"]}), fmt)
+]
+RESULT_CASES = [
+    (slot, kind)
+    for slot, kinds in {
+        "flight/summary.json": _json_variants(b"", FLIGHT_SUMMARY_WRONG),
+        "flight/decisions.parquet": _results_table_variants(b""),
+        "flight/trajectories.parquet": _results_table_variants(b""),
+        "mc/runs.parquet": _results_table_variants(b""),
+        "mc/summary.json": _json_variants(b"", MC_SUMMARY_WRONG),
+        "demo/demo.json": _json_variants(b"", DEMO_WRONG),
+    }.items()
+    for kind in kinds
+]
 
 
 def _check(runs: list[tuple[list, int, str]], name: str) -> None:
     """Every run exited 2 and named ``name``; no traceback, no internal error. One report for all failures."""
-    bad = [f"rangeguard {' '.join(map(str, args))}\n  -> exit {code}: {text.strip()[:400]}"
-           for args, code, text in runs
-           if code != 2 or "Traceback" in text or "internal error" in text or name not in text]
-    assert not bad, f"{len(bad)} of {len(runs)} runs did not answer with a readable error naming {name}:\n" + \
-        "\n".join(bad)
+    bad = [
+        f"rangeguard {' '.join(map(str, args))}\n  -> exit {code}: {text.strip()[:400]}"
+        for args, code, text in runs
+        if code != 2 or "Traceback" in text or "internal error" in text or name not in text
+    ]
+    assert not bad, f"{len(bad)} of {len(runs)} runs did not answer with a readable error naming {name}:\n" + "\n".join(
+        bad
+    )
 
 
 def _mission_commands(mission: Path, world: World, out: Path) -> list[list]:
@@ -317,10 +384,13 @@ def test_mission_files_and_their_includes(world, tmp_path, slot, kind):
 def test_nav_logs(world, tmp_path, fmt, kind):
     log = tmp_path / f"flight-log.{fmt}"
     _navlog_variants(world.table, fmt)[kind](log)
-    runs = [(args, *run_main(args)) for args in (
-        ["replay", log, "-m", world.mission, "--json"],
-        ["stream", "-m", world.mission, "--to", NOWHERE, "--speed", "max", "--until-s", "1", "--navlog", log],
-    )]
+    runs = [
+        (args, *run_main(args))
+        for args in (
+            ["replay", log, "-m", world.mission, "--json"],
+            ["stream", "-m", world.mission, "--to", NOWHERE, "--speed", "max", "--until-s", "1", "--navlog", log],
+        )
+    ]
     _check(runs, log.name)
 
 
@@ -332,10 +402,13 @@ def test_output_folders_read_by_report_and_export(world, tmp_path, slot, kind):
     name = slot.split("/", 1)[1]
     (folder / name).unlink()
     variants[kind](folder / name)
-    runs = [(args, *run_main(args)) for args in (
-        ["report", folder, "-o", tmp_path / "report.html"],
-        ["export", folder, "--geojson", tmp_path / "export.geojson", "--kml", tmp_path / "export.kml"],
-    )]
+    runs = [
+        (args, *run_main(args))
+        for args in (
+            ["report", folder, "-o", tmp_path / "report.html"],
+            ["export", folder, "--geojson", tmp_path / "export.geojson", "--kml", tmp_path / "export.kml"],
+        )
+    ]
     _check(runs, name)
 
 
@@ -354,8 +427,12 @@ def test_a_sample_of_the_corpus_in_real_processes(world, tmp_path):
     """One case per slot family through ``python -m rangeguard.cli``: what a user's shell sees."""
     slots = world.mission_slots()
     cases = []
-    for slot, kind, command in (("mission.yaml", "binary", "check"), ("vehicle.yaml", "deep-list", "simulate"),
-                                ("area.geojson", "truncated", "validate"), ("motor.eng", "text-numbers", "run")):
+    for slot, kind, command in (
+        ("mission.yaml", "binary", "check"),
+        ("vehicle.yaml", "deep-list", "simulate"),
+        ("area.geojson", "truncated", "validate"),
+        ("motor.eng", "text-numbers", "run"),
+    ):
         case = tmp_path / f"{slot}-{kind}"
         shutil.copytree(world.good, case)
         (case / slot).unlink()
@@ -370,6 +447,12 @@ def test_a_sample_of_the_corpus_in_real_processes(world, tmp_path):
     (flight / "summary.json").write_bytes(BINARY)
     cases.append((["report", flight], "summary.json"))
     for args, name in cases:
-        p = subprocess.run([sys.executable, "-m", "rangeguard.cli", *map(str, args)], capture_output=True, text=True,
-                           timeout=300, cwd=ROOT, check=False)
+        p = subprocess.run(
+            [sys.executable, "-m", "rangeguard.cli", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=ROOT,
+            check=False,
+        )
         _check([(args, p.returncode, p.stdout + p.stderr)], name)

@@ -24,14 +24,33 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 MISSIONS = ROOT / "missions"
 SOUNDING = MISSIONS / "sounding.yaml"
-QUICK = ["--runs", "2", "--scenarios", "none", "--failure-runs", "0", "--t-max", "2", "--backend", "inprocess",
-         "--no-progress", "--no-report", "--json"]
+QUICK = [
+    "--runs",
+    "2",
+    "--scenarios",
+    "none",
+    "--failure-runs",
+    "0",
+    "--t-max",
+    "2",
+    "--backend",
+    "inprocess",
+    "--no-progress",
+    "--no-report",
+    "--json",
+]
 DEEP = 20_000
 
 
 def rangeguard(*args, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rangeguard.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "rangeguard.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def refused(p: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -121,15 +140,23 @@ def test_a_geojson_area_that_is_binary(tmp_path):
 @pytest.mark.parametrize(
     ("doc", "fragment"),
     [
-        ({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]},
-         "features[0].geometry must be a Polygon object, found null"),
+        (
+            {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]},
+            "features[0].geometry must be a Polygon object, found null",
+        ),
         ({"type": "FeatureCollection", "features": [7]}, "features[0] must be a Feature object, found a number"),
-        ({"type": "Feature", "geometry": {"type": "Point", "coordinates": [135, 33]}},
-         "expected a Polygon geometry at geometry, found 'Point'"),
-        ({"type": "Polygon", "coordinates": [[[135, 33], ["136", 33], [136, 34]]]},
-         "coordinates must be [lon, lat] number pairs; position 1 of the ring is [\"136\", 33]"),
-        ({"type": "Polygon", "coordinates": [[[135, 33], [True, 33], [136, 34]]]},
-         "coordinates must be [lon, lat] number pairs; position 1 of the ring is [true, 33]"),
+        (
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [135, 33]}},
+            "expected a Polygon geometry at geometry, found 'Point'",
+        ),
+        (
+            {"type": "Polygon", "coordinates": [[[135, 33], ["136", 33], [136, 34]]]},
+            'coordinates must be [lon, lat] number pairs; position 1 of the ring is ["136", 33]',
+        ),
+        (
+            {"type": "Polygon", "coordinates": [[[135, 33], [True, 33], [136, 34]]]},
+            "coordinates must be [lon, lat] number pairs; position 1 of the ring is [true, 33]",
+        ),
         ({"type": "Polygon", "coordinates": "135,33"}, "the Polygon's coordinates must be a list of rings"),
     ],
     ids=["null-geometry", "feature-not-object", "point", "text-coordinate", "bool-coordinate", "coordinates-text"],
@@ -142,8 +169,9 @@ def test_a_geojson_area_with_malformed_features_geometry_or_coordinates(tmp_path
 
 def test_a_vehicle_file_that_is_a_directory(tmp_path):
     (tmp_path / "rocket.yaml").mkdir()
-    p = rangeguard("validate", write_mission(tmp_path, vehicle=str(tmp_path / "rocket.yaml")), *QUICK,
-                   "--out", tmp_path / "out")
+    p = rangeguard(
+        "validate", write_mission(tmp_path, vehicle=str(tmp_path / "rocket.yaml")), *QUICK, "--out", tmp_path / "out"
+    )
     refused(p, "vehicle:", "rocket.yaml is a directory; paths are relative to the mission file")
 
 
@@ -158,8 +186,10 @@ def test_a_vehicle_file_that_is_binary(tmp_path):
     [
         ({"stages": 5}, "vehicle.stages: must be a list, not the number 5"),
         ({"stages": [7]}, "vehicle.stages[0]: must be a mapping, not the number 7"),
-        ({"aero": {"mach": [0, "fast"], "axial_force_coefficient": [0.3, 0.4]}},
-         "vehicle.aero.mach[1]: must be a number, not the text 'fast'"),
+        (
+            {"aero": {"mach": [0, "fast"], "axial_force_coefficient": [0.3, 0.4]}},
+            "vehicle.aero.mach[1]: must be a number, not the text 'fast'",
+        ),
         ({"stage_0_dry_mass_kg": True}, "vehicle.stages[0].dry_mass_kg: must be a number, not true"),
     ],
     ids=["stages-number", "stage-number", "mach-text", "mass-bool"],
@@ -274,13 +304,28 @@ def _unwritable_folder(tmp_path: Path) -> Path:
 def test_validate_out_that_is_not_writable(tmp_path):
     folder = _unwritable_folder(tmp_path)
     p = rangeguard("validate", SOUNDING, *QUICK, "--out", folder / "results")
-    refused(p, f"--out {folder / 'results'}: cannot create a file in {folder}",
-            "give a path in a folder you can write to")
+    refused(
+        p, f"--out {folder / 'results'}: cannot create a file in {folder}", "give a path in a folder you can write to"
+    )
 
 
 def test_validate_scheduler_that_is_not_an_address(tmp_path):
-    p = rangeguard("validate", SOUNDING, "--runs", "2", "--scenarios", "none", "--t-max", "2", "--no-progress",
-                   "--no-report", "--scheduler", "not a url", "--out", tmp_path / "out")
+    p = rangeguard(
+        "validate",
+        SOUNDING,
+        "--runs",
+        "2",
+        "--scenarios",
+        "none",
+        "--t-max",
+        "2",
+        "--no-progress",
+        "--no-report",
+        "--scheduler",
+        "not a url",
+        "--out",
+        tmp_path / "out",
+    )
     refused(p, "--scheduler 'not a url' is not a Dask scheduler address; give tcp://HOST:PORT")
 
 
@@ -342,21 +387,41 @@ def test_report_of_a_file_instead_of_a_folder(tmp_path, flight):
         (["simulate", SOUNDING, "--out", "{file}"], ["--out", "is a file, not a folder"]),
         (["simulate", SOUNDING, "--seed", "-1", "--out", "{dir}/o"], ["--seed must be a whole number >= 0; got -1"]),
         (["demo", "--out", "{file}"], ["--out", "is a file, not a folder"]),
-        (["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--navlog", "{dir}"],
-         ["--navlog", "is a folder; give the path of a nav log (CSV or Parquet) file"]),
-        (["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--rate-hz", "nan"],
-         ["--rate-hz must be a finite number (Hz); got nan"]),
-        (["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--save-navlog", "{dir}"],
-         ["--save-navlog", "is a folder; give a file name"]),
+        (
+            ["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--navlog", "{dir}"],
+            ["--navlog", "is a folder; give the path of a nav log (CSV or Parquet) file"],
+        ),
+        (
+            ["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--rate-hz", "nan"],
+            ["--rate-hz must be a finite number (Hz); got nan"],
+        ),
+        (
+            ["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--save-navlog", "{dir}"],
+            ["--save-navlog", "is a folder; give a file name"],
+        ),
         (["run", "-m", SOUNDING, "--command", "udp://127.0.0.1:9", "--log", "{dir}"], ["--log", "is a folder"]),
-        (["run", "-m", SOUNDING, "--command", "udp://127.0.0.1:9", "--max-s", "inf"],
-         ["--max-s must be a finite number (s); got inf"]),
+        (
+            ["run", "-m", SOUNDING, "--command", "udp://127.0.0.1:9", "--max-s", "inf"],
+            ["--max-s must be a finite number (s); got inf"],
+        ),
         (["stream", "-m", SOUNDING, "--to", "udp://" + "a" * 70 + ":9"], ["--to: cannot resolve host"]),
-        (["run", "-m", SOUNDING, "--command", "udp://127.0.0.1:9", "--allow", "0"],
-         ["--allow: '0' is not an IPv4 address (e.g. 127.0.0.1)"]),
+        (
+            ["run", "-m", SOUNDING, "--command", "udp://127.0.0.1:9", "--allow", "0"],
+            ["--allow: '0' is not an IPv4 address (e.g. 127.0.0.1)"],
+        ),
     ],
-    ids=["simulate-out", "simulate-seed", "demo-out", "stream-navlog-dir", "stream-rate-nan", "stream-save-dir",
-         "run-log-dir", "run-max-s-inf", "stream-host-label-too-long", "run-allow-0"],
+    ids=[
+        "simulate-out",
+        "simulate-seed",
+        "demo-out",
+        "stream-navlog-dir",
+        "stream-rate-nan",
+        "stream-save-dir",
+        "run-log-dir",
+        "run-max-s-inf",
+        "stream-host-label-too-long",
+        "run-allow-0",
+    ],
 )
 def test_other_commands_check_paths_and_options_first(tmp_path, args, fragments):
     (tmp_path / "a-file").write_text("x")

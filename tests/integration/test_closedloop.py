@@ -86,8 +86,22 @@ def test_nominal_sounding_is_not_terminated_and_lands_in_the_impact_area():
 
 def test_simulate_command_writes_parquet_and_json(tmp_path, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", str(ROOT / "missions" / "sounding.yaml"), "--scenario", "fin-loss", "--n", "2",
-                 "--out", str(out), "--json"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                str(ROOT / "missions" / "sounding.yaml"),
+                "--scenario",
+                "fin-loss",
+                "--n",
+                "2",
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["n"] == 2 and summary["terminated"] == 2 and summary["rules"] == {"tumble": 2}
     traj = pq.read_table(out / "trajectories.parquet")

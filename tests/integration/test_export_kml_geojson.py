@@ -130,8 +130,12 @@ def test_export_footprints_of_montecarlo_results(tmp_path):
     """A Monte Carlo folder (rangeguard.report.montecarlo format): footprints as MultiPoint."""
     lat = [20.0, 21.0, float("nan")]
     lon = [132.0, 133.0, 134.0]
-    pq.write_table(pa.table({"scenario": ["nominal"] * 3, "terminated": [True, False, False],
-                             "iip_lat_deg": lat, "iip_lon_deg": lon}), tmp_path / "runs.parquet")
+    pq.write_table(
+        pa.table(
+            {"scenario": ["nominal"] * 3, "terminated": [True, False, False], "iip_lat_deg": lat, "iip_lon_deg": lon}
+        ),
+        tmp_path / "runs.parquet",
+    )
     (tmp_path / "summary.json").write_text(json.dumps({"mission": "kii-sso", "verdict": "ok"}))
     out = tmp_path / "mc.geojson"
     assert main(["export", str(tmp_path), "--geojson", str(out)]) == 0

@@ -53,7 +53,13 @@ def reference_impact(r_ecef, v_ecef):
     energy = 0.5 * v_i @ v_i - MU / np.linalg.norm(r)
     t_max = 2e4 if energy >= 0 else 1.02 * 2 * math.pi * math.sqrt((-MU / (2 * energy)) ** 3 / MU)
     sol = solve_ivp(
-        rhs, (0.0, t_max), np.concatenate([r, v_i]), method="DOP853", rtol=1e-12, atol=1e-9, max_step=20.0,
+        rhs,
+        (0.0, t_max),
+        np.concatenate([r, v_i]),
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-9,
+        max_step=20.0,
         events=height,
     )
     if len(sol.t_events[0]) == 0:
@@ -92,7 +98,7 @@ def test_random_states_meet_the_accuracy_requirement():
     speed = rng.uniform(100, 7300, n)
     fpa = rng.uniform(-20, 85, n)
     hdg = rng.uniform(0, 360, n)
-    states = [enu_state(*row) for row in zip(lat, lon, h, speed, fpa, hdg)]
+    states = [enu_state(*row) for row in zip(lat, lon, h, speed, fpa, hdg, strict=True)]
     r = np.array([s[0] for s in states])
     v = np.array([s[1] for s in states])
     ground, dt = compare(r, v)
@@ -169,7 +175,10 @@ def test_grazing_near_orbital_states_find_the_first_crossing():
     rng = np.random.default_rng(7)
     states = [
         _inertial_horizontal(
-            rng.uniform(-70, 70), rng.uniform(-180, 180), rng.uniform(100e3, 250e3), rng.uniform(0, 360),
+            rng.uniform(-70, 70),
+            rng.uniform(-180, 180),
+            rng.uniform(100e3, 250e3),
+            rng.uniform(0, 360),
             rng.uniform(6.3537e6, WGS84_A_M + 1e3),
         )
         for _ in range(40)

@@ -104,8 +104,12 @@ def fly(tmp: Path, *fault_args: str) -> dict:
         except TimeoutError:
             pass
         summary = json.loads(_stop(run).strip().splitlines()[-1])
-        return {"summary": summary, "report": json.loads(s_out.strip().splitlines()[-1]),
-                "commands": commands, "statuses": statuses}
+        return {
+            "summary": summary,
+            "report": json.loads(s_out.strip().splitlines()[-1]),
+            "commands": commands,
+            "statuses": statuses,
+        }
     finally:
         for p in (stream, run):
             if p is not None and p.poll() is None:
@@ -144,8 +148,9 @@ def test_f2_nozzle_terminates_over_udp_and_matches_replay(tmp_path):
 
 @pytest.mark.slow
 def test_bad_link_counts_every_fault_and_decides_like_the_clean_run(tmp_path):
-    got = fly(tmp_path, "--loss", "0.2", "--duplicate", "0.05", "--reorder", "0.05", "--corrupt", "0.01",
-              "--seed", "11")
+    got = fly(
+        tmp_path, "--loss", "0.2", "--duplicate", "0.05", "--reorder", "0.05", "--corrupt", "0.01", "--seed", "11"
+    )
     s, rep, c = got["summary"], got["report"], got["summary"]["counters"]
     assert rep["lost"] > 0 and rep["corrupted"] > 0 and rep["duplicated"] > 0 and rep["reordered"] > 0
     # every bad packet counted and rejected
@@ -161,16 +166,29 @@ def test_bad_link_counts_every_fault_and_decides_like_the_clean_run(tmp_path):
     names = ([x.name for x in m.nav_sources], [x.name for x in m.string_specs])
     played = read_navlog(tmp_path / "played.parquet", *names)
     keep = played.t_s <= UNTIL_S
-    clean = replay(m, type(played)(*(a[keep] if isinstance(a, np.ndarray) and a.shape[:1] == keep.shape else a
-                                      for a in vars(played).values()))).log.table()
+    clean = replay(
+        m,
+        type(played)(
+            *(a[keep] if isinstance(a, np.ndarray) and a.shape[:1] == keep.shape else a for a in vars(played).values())
+        ),
+    ).log.table()
     bad = pq.read_table(tmp_path / "decisions.parquet")
     # accepted samples are a subset of the clean ones, bit for bit (nothing corrupted got in)
     acc = pq.read_table(tmp_path / "decisions.nav.parquet")
-    clean_rows = {(t, repr(x), src) for t, x, src in zip(played.t_s.tolist(), played.r_ecef[:, 0].tolist(),
-                                                          played.source.tolist(), strict=True)}
+    clean_rows = {
+        (t, repr(x), src)
+        for t, x, src in zip(played.t_s.tolist(), played.r_ecef[:, 0].tolist(), played.source.tolist(), strict=True)
+    }
     src_index = {n: i for i, n in enumerate(names[0])}
-    assert all((t, repr(x), src_index[src]) in clean_rows for t, x, src in zip(
-        acc.column("t_s").to_pylist(), acc.column("x_ecef_m").to_pylist(), acc.column("source").to_pylist(), strict=True))
+    assert all(
+        (t, repr(x), src_index[src]) in clean_rows
+        for t, x, src in zip(
+            acc.column("t_s").to_pylist(),
+            acc.column("x_ecef_m").to_pylist(),
+            acc.column("source").to_pylist(),
+            strict=True,
+        )
+    )
     # the data-loss rule never fired (20 % loss cannot silence a 10 Hz source for its 2 s green time)
     assert not any(bad.column("violated__nav-loss").to_pylist())
     assert s["state"] == "TERMINATED" and s["fired_by"] == "iip-corridor"

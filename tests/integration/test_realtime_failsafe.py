@@ -168,13 +168,16 @@ def test_a_glitched_time_tag_and_a_sequence_jump_neither_terminate_nor_blind_the
     same_as_replay(tmp_path, m)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--terminate-hz", "0"], "--terminate-hz must be between"),
-    (["--terminate-hz", "nan"], "--terminate-hz must be between"),
-    (["--allow", "10.0.0.5"], "--allow 10.0.0.5 can never match"),
-    (["--allow", "0.0.0.0"], "not the address of a sender"),
-    (["--time-scale", "inf"], "--time-scale must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--terminate-hz", "0"], "--terminate-hz must be between"),
+        (["--terminate-hz", "nan"], "--terminate-hz must be between"),
+        (["--allow", "10.0.0.5"], "--allow 10.0.0.5 can never match"),
+        (["--allow", "0.0.0.0"], "not the address of a sender"),
+        (["--time-scale", "inf"], "--time-scale must be a positive number"),
+    ],
+)
 def test_options_that_cannot_work_are_refused_at_start(tmp_path, args, message):
     proc = subprocess.run([*CLI, "run", "-m", str(ROOT / "missions" / "sounding.yaml"), "--listen",
                            "udp://127.0.0.1:0", "--command", "udp://127.0.0.1:9", "--max-s", "1", *args],
@@ -227,8 +230,16 @@ def test_a_log_write_error_is_reported_and_the_afss_goes_on(tmp_path):
 
     m = load_mission(ROOT / "missions" / "sounding.yaml")
     err = io.StringIO()
-    afss = RealtimeAfss(m, UdpAddress("127.0.0.1", 0), UdpAddress("127.0.0.1", 9), None,
-                        log_path=tmp_path / "d.parquet", navlog_path=tmp_path / "d.nav.parquet", flush_s=0.05, err=err)
+    afss = RealtimeAfss(
+        m,
+        UdpAddress("127.0.0.1", 0),
+        UdpAddress("127.0.0.1", 9),
+        None,
+        log_path=tmp_path / "d.parquet",
+        navlog_path=tmp_path / "d.nav.parquet",
+        flush_s=0.05,
+        err=err,
+    )
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -255,8 +266,9 @@ def test_a_log_write_error_is_reported_and_the_afss_goes_on(tmp_path):
 
 
 def _many_rules_mission(n_rules: int):
-    rules = [{"name": f"r{j:03d}-" + "x" * 240, "type": "body_rate", "max_rate_deg_s": 1000.0 + j}
-             for j in range(n_rules)]
+    rules = [
+        {"name": f"r{j:03d}-" + "x" * 240, "type": "body_rate", "max_rate_deg_s": 1000.0 + j} for j in range(n_rules)
+    ]
     base = yaml.safe_load((ROOT / "missions" / "sounding.yaml").read_text())
     data = {k: v for k, v in base.items() if k not in ("vehicle", "dispersions", "scenarios", "areas", "rules")}
     return mission_from_dict({**data, "rules": rules})
@@ -283,8 +295,13 @@ def test_a_run_with_300_rules_sends_status_and_does_not_crash(tmp_path):
     status = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     status.bind(("127.0.0.1", 0))
     status.settimeout(2.0)
-    afss = RealtimeAfss(_many_rules_mission(300), UdpAddress("127.0.0.1", 0), UdpAddress("127.0.0.1", 9),
-                        UdpAddress("127.0.0.1", status.getsockname()[1]), status_hz=20.0)
+    afss = RealtimeAfss(
+        _many_rules_mission(300),
+        UdpAddress("127.0.0.1", 0),
+        UdpAddress("127.0.0.1", 9),
+        UdpAddress("127.0.0.1", status.getsockname()[1]),
+        status_hz=20.0,
+    )
     th = _serve(afss)
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -294,8 +311,9 @@ def test_a_run_with_300_rules_sends_status_and_does_not_crash(tmp_path):
         while time.monotonic() < deadline and not any(isinstance(p, StatusPacket) and p.state == "ARMED" for p in got):
             got.append(decode_packet(status.recv(70000)))
         assert th.is_alive() and afss.counters["loop_errors"] == 0
-        assert any(isinstance(p, StatusPacket) and p.state == "ARMED" and p.counters.get("margins_omitted")
-                   for p in got)
+        assert any(
+            isinstance(p, StatusPacket) and p.state == "ARMED" and p.counters.get("margins_omitted") for p in got
+        )
     finally:
         afss.stop = True
         th.join(10)
@@ -314,8 +332,13 @@ def test_the_terminate_command_repeats_until_the_process_stops(tmp_path):
     cmd.bind(("127.0.0.1", 0))
     cmd.settimeout(0.05)
     m = load_mission(ROOT / "missions" / "sounding.yaml")
-    afss = RealtimeAfss(m, UdpAddress("127.0.0.1", 0), UdpAddress("127.0.0.1", cmd.getsockname()[1]),
-                        terminate_hz=20.0, time_scale=SPEED)
+    afss = RealtimeAfss(
+        m,
+        UdpAddress("127.0.0.1", 0),
+        UdpAddress("127.0.0.1", cmd.getsockname()[1]),
+        terminate_hz=20.0,
+        time_scale=SPEED,
+    )
     th = _serve(afss)
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     got = []

@@ -37,8 +37,15 @@ def _wait_for(cond, timeout=10.0):
 
 def test_fuzzed_datagrams_are_counted_and_rejected_never_a_crash(tmp_path):
     m = load_mission(MISSION)
-    afss = RealtimeAfss(m, UdpAddress("127.0.0.1", 0), UdpAddress("127.0.0.1", 9), None,
-                        log_path=tmp_path / "d.parquet", navlog_path=tmp_path / "n.parquet", max_backlog_cycles=8)
+    afss = RealtimeAfss(
+        m,
+        UdpAddress("127.0.0.1", 0),
+        UdpAddress("127.0.0.1", 9),
+        None,
+        log_path=tmp_path / "d.parquet",
+        navlog_path=tmp_path / "n.parquet",
+        max_backlog_cycles=8,
+    )
     server = threading.Thread(target=afss.serve, kwargs={"max_s": 60})
     server.start()
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

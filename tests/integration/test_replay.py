@@ -21,8 +21,13 @@ MISSION = {
     "site": SITE,
     "nav_sources": [{"name": "a"}, {"name": "b"}],
     "rules": [
-        {"name": "speed", "type": "envelope", "quantity": "speed_mps", "persistence_s": 0.5,
-         "table": {"t_s": [0, 100], "upper": [150.0, 150.0]}},
+        {
+            "name": "speed",
+            "type": "envelope",
+            "quantity": "speed_mps",
+            "persistence_s": 0.5,
+            "table": {"t_s": [0, 100], "upper": [150.0, 150.0]},
+        },
     ],
     "termination": {"policy": "1oo2"},
 }
@@ -42,12 +47,23 @@ def _log_rows(extra_bad_rows=True):
         r = pad + rot.T @ np.array([0.0, 0.0, 10.0 * t * t])
         v = rot.T @ np.array([0.0, 0.0, 20.0 * t])
         for s in ("a", "b"):
-            rows.append({"t_s": t, "x_ecef_m": r[0], "y_ecef_m": r[1], "z_ecef_m": r[2],
-                         "vx_ecef_mps": v[0], "vy_ecef_mps": v[1], "vz_ecef_mps": v[2], "source": s, "valid": True})
+            rows.append(
+                {
+                    "t_s": t,
+                    "x_ecef_m": r[0],
+                    "y_ecef_m": r[1],
+                    "z_ecef_m": r[2],
+                    "vx_ecef_mps": v[0],
+                    "vy_ecef_mps": v[1],
+                    "vz_ecef_mps": v[2],
+                    "source": s,
+                    "valid": True,
+                }
+            )
     if extra_bad_rows:
         bad = dict(rows[10])
-        rows.insert(30, dict(bad))                              # out of order (older time): rejected
-        rows.insert(31, dict(rows[31]))                         # duplicate time stamp: rejected
+        rows.insert(30, dict(bad))  # out of order (older time): rejected
+        rows.insert(31, dict(rows[31]))  # duplicate time stamp: rejected
         rows.insert(40, dict(rows[40], x_ecef_m=float("nan")))  # NaN: rejected
     return rows
 
@@ -75,8 +91,14 @@ def test_replay_json_matches_the_hand_calculation(files, capsys):
     # nothing is stepped after the decision (as in `rangeguard run`): epochs 0.1 .. 8.1 s, two sources each
     assert out["samples"] == 81 * 2
     assert out["rejected_samples"] == 3
-    assert out["rejected_by"] == {"invalid": 1, "implausible": 0, "not_newer": 2, "time_ahead": 0, "stale": 0,
-                                  "jump": 0}
+    assert out["rejected_by"] == {
+        "invalid": 1,
+        "implausible": 0,
+        "not_newer": 2,
+        "time_ahead": 0,
+        "stale": 0,
+        "jump": 0,
+    }
 
 
 def test_csv_and_parquet_give_identical_decision_logs_and_reruns_are_byte_identical(files, tmp_path):
@@ -118,8 +140,21 @@ def test_missing_column_is_a_clear_error_not_a_traceback(files, tmp_path, capsys
 
 def test_bad_mission_exits_2_listing_problems(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump({**MISSION, "rules": [{"name": "x", "type": "envelope", "quantity": "speed_mps",
-                                                         "table": {"t_s": [5, 1], "upper": [1, 2]}}]}))
+    bad.write_text(
+        yaml.safe_dump(
+            {
+                **MISSION,
+                "rules": [
+                    {
+                        "name": "x",
+                        "type": "envelope",
+                        "quantity": "speed_mps",
+                        "table": {"t_s": [5, 1], "upper": [1, 2]},
+                    }
+                ],
+            }
+        )
+    )
     log = tmp_path / "nav.csv"
     pacsv.write_csv(pa.Table.from_pylist(_log_rows(False)), log)
     assert main(["replay", str(log), "--mission", str(bad)]) == 2

@@ -29,8 +29,13 @@ MISSION = {
     "nav_sources": [{"name": "a"}, {"name": "b"}],
     "rules": [
         {"name": "nav-loss", "type": "data_loss", "green_time_s": GREEN_S, "persistence_s": 0.0},
-        {"name": "speed", "type": "envelope", "quantity": "speed_mps", "persistence_s": 0.5,
-         "table": {"t_s": [0, 200], "upper": [500.0, 5000.0]}},
+        {
+            "name": "speed",
+            "type": "envelope",
+            "quantity": "speed_mps",
+            "persistence_s": 0.5,
+            "table": {"t_s": [0, 200], "upper": [500.0, 5000.0]},
+        },
     ],
     "termination": {"policy": "health_degraded"},
     "safing": {"orbit": {"enabled": False}, "iip_clear": {"enabled": False}},
@@ -49,9 +54,20 @@ def rows(t_end=120.0, hole=None, latency_s=0.02, sources=("a", "b")):
         r = PAD + ROT.T @ np.array([0.0, 0.0, 0.5 * ACCEL_MPS2 * t * t])
         v = ROT.T @ np.array([0.0, 0.0, ACCEL_MPS2 * t])
         for s in sources:
-            out.append({"t_s": t, "x_ecef_m": r[0], "y_ecef_m": r[1], "z_ecef_m": r[2], "vx_ecef_mps": v[0],
-                        "vy_ecef_mps": v[1], "vz_ecef_mps": v[2], "source": s, "valid": True,
-                        "receive_time_s": t + latency_s})
+            out.append(
+                {
+                    "t_s": t,
+                    "x_ecef_m": r[0],
+                    "y_ecef_m": r[1],
+                    "z_ecef_m": r[2],
+                    "vx_ecef_mps": v[0],
+                    "vy_ecef_mps": v[1],
+                    "vz_ecef_mps": v[2],
+                    "source": s,
+                    "valid": True,
+                    "receive_time_s": t + latency_s,
+                }
+            )
     return out
 
 

@@ -43,8 +43,13 @@ MISSION = {
     "nav_sources": [{"name": "a"}, {"name": "b"}],
     "rules": [
         {"name": "nav-loss", "type": "data_loss", "green_time_s": 2.0, "persistence_s": 0.0},
-        {"name": "speed", "type": "envelope", "quantity": "speed_mps", "persistence_s": 0.5,
-         "table": {"t_s": [0, 200], "upper": [5000.0, 5000.0]}},
+        {
+            "name": "speed",
+            "type": "envelope",
+            "quantity": "speed_mps",
+            "persistence_s": 0.5,
+            "table": {"t_s": [0, 200], "upper": [5000.0, 5000.0]},
+        },
     ],
     "termination": {"policy": "health_degraded"},
     "safing": {"orbit": {"enabled": False}, "iip_clear": {"enabled": False}},
@@ -63,9 +68,20 @@ def climb(t_end=40.0, hole=(30.0, 35.0)) -> list[dict]:
         r = PAD + ROT.T @ np.array([0.0, 0.0, 10.0 * t * t])
         v = ROT.T @ np.array([0.0, 0.0, 20.0 * t])
         for s in ("a", "b"):
-            out.append({"t_s": t, "x_ecef_m": r[0], "y_ecef_m": r[1], "z_ecef_m": r[2], "vx_ecef_mps": v[0],
-                        "vy_ecef_mps": v[1], "vz_ecef_mps": v[2], "source": s, "valid": True,
-                        "receive_time_s": t + 0.02})
+            out.append(
+                {
+                    "t_s": t,
+                    "x_ecef_m": r[0],
+                    "y_ecef_m": r[1],
+                    "z_ecef_m": r[2],
+                    "vx_ecef_mps": v[0],
+                    "vy_ecef_mps": v[1],
+                    "vz_ecef_mps": v[2],
+                    "source": s,
+                    "valid": True,
+                    "receive_time_s": t + 0.02,
+                }
+            )
     out[101] = dict(out[101], t_s=1e9)  # one glitched time tag: rejected, moves no clock
     return out
 
@@ -125,8 +141,7 @@ def test_row_groups_are_written_while_the_replay_runs(tmp_path, mission, monkeyp
 
     monkeypatch.setattr(decisionlog._ParquetFile, "write", spy)
     m = load_mission(mission)
-    log = navlog.NavLogReader(write_log(tmp_path, climb()), ["a", "b"], [s.name for s in m.string_specs],
-                              batch_rows=10)
+    log = navlog.NavLogReader(write_log(tmp_path, climb()), ["a", "b"], [s.name for s in m.string_specs], batch_rows=10)
     out = tmp_path / "out" / "decisions.parquet"
     result = replay(m, log, decisions_path=out, keep_decisions=False)
     cycles = len(result.log)
@@ -145,8 +160,9 @@ def test_the_replay_lets_go_of_each_batch_once_its_samples_are_stepped(tmp_path,
     """While batch k is read, batches k - 2 and older are gone (the open cycle may still hold rows of k - 1):
     the replay keeps no reference to the log it has stepped through."""
     m = load_mission(mission)
-    reader = navlog.NavLogReader(write_log(tmp_path, climb()), ["a", "b"], [s.name for s in m.string_specs],
-                                 batch_rows=8)
+    reader = navlog.NavLogReader(
+        write_log(tmp_path, climb()), ["a", "b"], [s.name for s in m.string_specs], batch_rows=8
+    )
     refs: list[weakref.ref] = []
     alive_too_long = []
 
@@ -170,11 +186,16 @@ def test_a_decision_log_that_could_not_be_finished_is_not_left_behind(tmp_path, 
     log = tmp_path / "nav.csv"
     pacsv.write_csv(pa.Table.from_pylist([dict(r, valid=str(r["valid"]).lower()) for r in table_rows]), log)
     assert log.stat().st_size > 4 * navlog.CSV_BLOCK_BYTES
-    proc = subprocess.run([*CLI, "replay", str(log), "--mission", str(mission), "--json", "--out",
-                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*CLI, "replay", str(log), "--mission", str(mission), "--json", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"{log}: column 'valid' holds 'maybe'; it must hold {navlog.KINDS['flag']} (nav log format: docs/navlog.md)"]
+        f"{log}: column 'valid' holds 'maybe'; it must hold {navlog.KINDS['flag']} (nav log format: docs/navlog.md)"
+    ]
     assert list((tmp_path / "out").glob("*")) == []
 
 
@@ -182,8 +203,9 @@ def test_a_decision_log_that_could_not_be_finished_is_not_left_behind(tmp_path, 
 def test_a_yes_no_valid_column_is_one_line_and_exit_2(tmp_path, mission, suffix):
     """Before: ArrowInvalid ("Failed to parse string: 'yes' as a scalar of type double") as an internal error."""
     log = write_log(tmp_path, [dict(r, valid="yes" if i % 2 else "no") for i, r in enumerate(climb())], suffix)
-    proc = subprocess.run([*CLI, "replay", str(log), "--mission", str(mission)], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [*CLI, "replay", str(log), "--mission", str(mission)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr
@@ -192,15 +214,20 @@ def test_a_yes_no_valid_column_is_one_line_and_exit_2(tmp_path, mission, suffix)
 
 def test_the_cli_streams_to_the_same_file_and_help_names_the_format_document(tmp_path, mission):
     log = write_log(tmp_path, climb(), ".csv", receive=False)
-    proc = subprocess.run([*CLI, "replay", str(log), "--mission", str(mission), "--json", "--out",
-                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*CLI, "replay", str(log), "--mission", str(mission), "--json", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     m = load_mission(mission)
     whole = replay(m, read_navlog(log, ["a", "b"], [s.name for s in m.string_specs]))
     assert json.loads(proc.stdout) == whole.summary()
     assert (tmp_path / "out" / "decisions.parquet").read_bytes() == whole.log.write(tmp_path / "w.parquet").read_bytes()
-    help_text = subprocess.run([*CLI, "replay", "--help"], capture_output=True, text=True, timeout=120,
-                               env={**os.environ, "COLUMNS": "200"}).stdout
+    help_text = subprocess.run(
+        [*CLI, "replay", "--help"], capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"}
+    ).stdout
     assert "docs/navlog.md" in help_text
 
 
@@ -211,10 +238,20 @@ def test_the_columnar_decision_log_holds_each_cycles_decisions(tmp_path, monkeyp
     built). String b's source reads 1 % fast, so the strings' margins differ; string a reports itself
     unhealthy from T+10 to T+20 and b from T+15 to T+25 (none healthy in between: health_degraded then
     takes the smallest margin of all); the 'slow' rule is violated from T+15 without persisting long enough."""
-    data = {**MISSION, "termination": {"policy": policy, "all_strings_faulty": "continue",
-                                       "faulty_string_votes": False}}
-    data["rules"] = [*MISSION["rules"], {"name": "slow", "type": "envelope", "quantity": "speed_mps",
-                                         "persistence_s": 30.0, "table": {"t_s": [0, 200], "upper": [300.0, 300.0]}}]
+    data = {
+        **MISSION,
+        "termination": {"policy": policy, "all_strings_faulty": "continue", "faulty_string_votes": False},
+    }
+    data["rules"] = [
+        *MISSION["rules"],
+        {
+            "name": "slow",
+            "type": "envelope",
+            "quantity": "speed_mps",
+            "persistence_s": 30.0,
+            "table": {"t_s": [0, 200], "upper": [300.0, 300.0]},
+        },
+    ]
     if policy != "health_degraded":
         data["termination"].pop("all_strings_faulty")
     path = tmp_path / "m.yaml"
@@ -222,8 +259,11 @@ def test_the_columnar_decision_log_holds_each_cycles_decisions(tmp_path, monkeyp
     table_rows = climb(hole=(100.0, 100.0))
     for r in table_rows:
         if r["source"] == "b":
-            r.update(vx_ecef_mps=r["vx_ecef_mps"] * 1.01, vy_ecef_mps=r["vy_ecef_mps"] * 1.01,
-                     vz_ecef_mps=r["vz_ecef_mps"] * 1.01)
+            r.update(
+                vx_ecef_mps=r["vx_ecef_mps"] * 1.01,
+                vy_ecef_mps=r["vy_ecef_mps"] * 1.01,
+                vz_ecef_mps=r["vz_ecef_mps"] * 1.01,
+            )
         r["health_a"] = not 10.0 <= r["t_s"] < 20.0
         r["health_b"] = not 15.0 <= r["t_s"] < 25.0
     m = load_mission(path)

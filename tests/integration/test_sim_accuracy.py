@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rangeguard.constants import G0_MPS2, OMEGA_EARTH_RAD_S
-from rangeguard.earth.geodesy import ecef_to_geodetic, geodetic_to_ecef, ecef_to_enu_matrix
+from rangeguard.earth.geodesy import ecef_to_enu_matrix, ecef_to_geodetic, geodetic_to_ecef
 from rangeguard.earth.gravity import potential_j2
 from rangeguard.iip import impact_point
 from rangeguard.mission.site import SiteSpec
@@ -142,7 +142,16 @@ def test_parquet_round_trip(sounding, tmp_path):
     path = tmp_path / "traj.parquet"
     tr.to_parquet(path)
     back = type(tr).from_parquet(path)
-    for name in ("t_s", "r_ecef", "v_ecef", "mass_kg", "q_body_to_ecef", "omega_body_rad_s", "q_cmd_body_to_ecef",
-                 "stage", "impact_t_s"):
+    for name in (
+        "t_s",
+        "r_ecef",
+        "v_ecef",
+        "mass_kg",
+        "q_body_to_ecef",
+        "omega_body_rad_s",
+        "q_cmd_body_to_ecef",
+        "stage",
+        "impact_t_s",
+    ):
         np.testing.assert_array_equal(getattr(back, name), getattr(tr, name))
     assert back.events == tr.events

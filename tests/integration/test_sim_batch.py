@@ -20,13 +20,22 @@ def sounding():
 
 def test_batch_equals_single_runs(sounding, rng):
     n = 40  # above the threshold where the parallel kernel may be used
-    p = PerVehicleParams(thrust_scale=rng.normal(1, 0.03, n), cd_scale=rng.normal(1, 0.1, n),
-                         attitude_bias_pitch_deg=rng.normal(0, 1, n))
+    p = PerVehicleParams(
+        thrust_scale=rng.normal(1, 0.03, n), cd_scale=rng.normal(1, 0.1, n), attitude_bias_pitch_deg=rng.normal(0, 1, n)
+    )
     batch = Simulator(sounding, KII, n=n, per_vehicle_params=p, parallel=True)
     batch.advance_to(70.0)
     for k in (0, 17, 39):
-        one = Simulator(sounding, KII, n=1, per_vehicle_params=PerVehicleParams(
-            thrust_scale=p.thrust_scale[k], cd_scale=p.cd_scale[k], attitude_bias_pitch_deg=p.attitude_bias_pitch_deg[k]))
+        one = Simulator(
+            sounding,
+            KII,
+            n=1,
+            per_vehicle_params=PerVehicleParams(
+                thrust_scale=p.thrust_scale[k],
+                cd_scale=p.cd_scale[k],
+                attitude_bias_pitch_deg=p.attitude_bias_pitch_deg[k],
+            ),
+        )
         one.advance_to(70.0)
         np.testing.assert_array_equal(one.state.r_ecef[0], batch.state.r_ecef[k])
     assert np.ptp(batch.state.r_ecef[:, 2]) > 100.0  # the dispersions do disperse

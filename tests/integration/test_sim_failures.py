@@ -44,7 +44,9 @@ def test_minus_3_percent_thrust_costs_the_expected_speed_at_t5(kairos):
 
 def test_tumble_gives_the_configured_body_rates(kairos):
     rates = [20.0, -45.0, 10.0]
-    _, sim = _speed_at(kairos, 81.0, [{"kind": "attitude_loss", "from_t_s": 80.0, "mode": "tumble", "rates_deg_s": rates}])
+    _, sim = _speed_at(
+        kairos, 81.0, [{"kind": "attitude_loss", "from_t_s": 80.0, "mode": "tumble", "rates_deg_s": rates}]
+    )
     np.testing.assert_allclose(sim.state.omega_body_rad_s[0], np.asarray(rates) * DEG, rtol=1e-12)
     assert any(n == "attitude_failure" and t == 80.0 for _, t, n in sim.events)
 
@@ -52,7 +54,9 @@ def test_tumble_gives_the_configured_body_rates(kairos):
 def test_tvc_hardover_turns_the_body_at_the_configured_rate(kairos):
     """A 10 deg/s pitch hard-over from 30 s: after 2 s the thrust axis has turned ~20 deg
     (the Earth's rotation adds 0.008 deg)."""
-    sim = Simulator(kairos, KII, n=1, failures=[{"kind": "tvc_hardover", "from_t_s": 30.0, "rate_deg_s": 10.0, "axis": "y"}])
+    sim = Simulator(
+        kairos, KII, n=1, failures=[{"kind": "tvc_hardover", "from_t_s": 30.0, "rate_deg_s": 10.0, "axis": "y"}]
+    )
     sim.advance_to(30.0)
     x0 = _body_x(sim.state.q_body_to_ecef[0])
     sim.advance_to(32.0)
@@ -64,8 +68,20 @@ def test_coning_tilts_the_thrust_axis_around_the_command(kairos):
     """Coning of half-angle 10 deg at 30 deg/s with a 0.5 s attitude lag: a first-order lag
     passes a rotating offset with gain 1/sqrt(1 + (w tau)^2) = 1/sqrt(1 + 0.262^2) = 0.967,
     so the axis settles ~9.7 deg off the guidance direction."""
-    sim = Simulator(kairos, KII, n=1, failures=[{"kind": "attitude_loss", "from_t_s": 80.0, "mode": "coning",
-                                                 "cone_half_angle_deg": 10.0, "cone_rate_deg_s": 30.0}])
+    sim = Simulator(
+        kairos,
+        KII,
+        n=1,
+        failures=[
+            {
+                "kind": "attitude_loss",
+                "from_t_s": 80.0,
+                "mode": "coning",
+                "cone_half_angle_deg": 10.0,
+                "cone_rate_deg_s": 30.0,
+            }
+        ],
+    )
     sim.advance_to(84.0)
     v = sim.state.v_ecef[0] / np.linalg.norm(sim.state.v_ecef[0])
     off = np.degrees(np.arccos(_body_x(sim.state.q_body_to_ecef[0]) @ v))
@@ -118,8 +134,10 @@ def test_terminate_turns_thrust_off_at_the_decision_time(kairos):
 
 def test_simulate_reads_a_mission_scenario(kairos):
     class Scenario:
-        failures = [{"kind": "thrust_scale", "scale": 0.9, "from_t_s": 0.0},
-                    {"kind": "gps_dropout", "from_t_s": 3.0}]  # nav-side: left to the sensor models
+        failures = [
+            {"kind": "thrust_scale", "scale": 0.9, "from_t_s": 0.0},
+            {"kind": "gps_dropout", "from_t_s": 3.0},
+        ]  # nav-side: left to the sensor models
 
     class Mission:
         site = KII

@@ -56,8 +56,26 @@ def test_chunk_size_and_backend_do_not_change_any_run():
 
 def test_cli_writes_parquet_and_json(tmp_path, capsys):
     out = tmp_path / "v"
-    code = main(["validate", str(KII), "--runs", "2", "--scenarios", "tumble", "--failure-runs", "1", "--t-max", "62",
-                 "--backend", "inprocess", "--out", str(out), "--json", "--no-progress"])
+    code = main(
+        [
+            "validate",
+            str(KII),
+            "--runs",
+            "2",
+            "--scenarios",
+            "tumble",
+            "--failure-runs",
+            "1",
+            "--t-max",
+            "62",
+            "--backend",
+            "inprocess",
+            "--out",
+            str(out),
+            "--json",
+            "--no-progress",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and doc["verdict"] == "FAIL"  # 2 runs cannot show 1e-3
     assert doc["runs"] == 2 and set(doc["scenarios"]) == {"tumble"}

@@ -18,15 +18,32 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 MISSIONS = ROOT / "missions"
 KII = MISSIONS / "kii-sso.yaml"
-QUICK = ["--runs", "3", "--scenarios", "none", "--t-max", "5", "--backend", "inprocess", "--no-progress",
-         "--no-report", "--json"]
+QUICK = [
+    "--runs",
+    "3",
+    "--scenarios",
+    "none",
+    "--t-max",
+    "5",
+    "--backend",
+    "inprocess",
+    "--no-progress",
+    "--no-report",
+    "--json",
+]
 
 
 def _run(*args, prelude: str = "", timeout: float = 600) -> subprocess.CompletedProcess:
     """``rangeguard ARGS`` in a fresh interpreter; ``prelude`` runs first (to inject a fault)."""
     code = f"import sys\n{prelude}\nfrom rangeguard.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def _mission(tmp_path: Path, **changes) -> Path:
@@ -74,10 +91,12 @@ def test_bad_input_is_2_with_the_problem_named(tmp_path):
 def test_an_unexpected_exception_is_one_line_and_2(tmp_path):
     """A fault injected where the statistics are computed (a stand-in for any bug or broken
     dependency): one stderr line naming the exception, exit 2, never 1 (that is a FAIL verdict)."""
-    prelude = ("import rangeguard.montecarlo.validation as v\n"
-               "def boom(*a, **k):\n"
-               "    raise ZeroDivisionError('injected fault\\nsecond line of the message')\n"
-               "v.summarize = boom")
+    prelude = (
+        "import rangeguard.montecarlo.validation as v\n"
+        "def boom(*a, **k):\n"
+        "    raise ZeroDivisionError('injected fault\\nsecond line of the message')\n"
+        "v.summarize = boom"
+    )
     p = _run("validate", KII, *QUICK, "--out", tmp_path / "out", prelude=prelude)
     assert p.returncode == 2, (p.returncode, p.stderr)
     _no_traceback(p)
@@ -102,8 +121,11 @@ def test_runs_that_ended_in_an_error_are_2_not_a_fail(tmp_path):
     """cd_scale ~ N(1, 1) draws a negative drag multiplier for some runs, which the simulator refuses:
     those runs end in an error. The summary still says FAIL (it cannot pass), but the exit status is 2:
     the validation is incomplete, so this is no verdict on the rules."""
-    mission = _mission(tmp_path, dispersions={"cd_scale": {"dist": "normal", "three_sigma": 3.0}},
-                       requirements={"false_termination_max": 0.99})
+    mission = _mission(
+        tmp_path,
+        dispersions={"cd_scale": {"dist": "normal", "three_sigma": 3.0}},
+        requirements={"false_termination_max": 0.99},
+    )
     p = _run("validate", mission, *QUICK, "--runs", "8", "--out", tmp_path / "out")
     assert p.returncode == 2, (p.returncode, p.stderr)
     _no_traceback(p)

@@ -29,15 +29,21 @@ from rangeguard.montecarlo.validation import validate
 ROOT = Path(__file__).resolve().parents[2]
 MISSIONS = ROOT / "missions"
 SCENARIOS = {
-    "spin-up-flyable": {"description": "A spin the mission author wrongly believes flyable.",
-                        "failures": [{"kind": "attitude_loss", "from_t_s": 20.0, "mode": "tumble",
-                                      "rates_deg_s": [0.0, 30.0, 0.0]}], "expect": "continue"},
-    "late-tumble": {"description": "Loss of attitude control at T+60 s.",
-                    "failures": [{"kind": "attitude_loss", "from_t_s": 60.0, "mode": "tumble",
-                                  "rates_deg_s": [0.0, 30.0, 0.0]}], "expect": "terminate"},
-    "benign-dropout": {"description": "Nav source A drops out for 5 s at T+30 s (declared a threat).",
-                       "nav_faults": [{"kind": "gps_dropout", "source": "ins_a", "from_t_s": 30.0, "to_t_s": 35.0}],
-                       "expect": "terminate"},
+    "spin-up-flyable": {
+        "description": "A spin the mission author wrongly believes flyable.",
+        "failures": [{"kind": "attitude_loss", "from_t_s": 20.0, "mode": "tumble", "rates_deg_s": [0.0, 30.0, 0.0]}],
+        "expect": "continue",
+    },
+    "late-tumble": {
+        "description": "Loss of attitude control at T+60 s.",
+        "failures": [{"kind": "attitude_loss", "from_t_s": 60.0, "mode": "tumble", "rates_deg_s": [0.0, 30.0, 0.0]}],
+        "expect": "terminate",
+    },
+    "benign-dropout": {
+        "description": "Nav source A drops out for 5 s at T+30 s (declared a threat).",
+        "nav_faults": [{"kind": "gps_dropout", "source": "ins_a", "from_t_s": 30.0, "to_t_s": 35.0}],
+        "expect": "terminate",
+    },
 }
 
 
@@ -61,11 +67,34 @@ def test_a_terminated_flyable_scenario_fails_and_its_runs_are_listed_everywhere(
     path = tmp_path / "mission.yaml"
     path.write_text(yaml.safe_dump(_data(), sort_keys=False))
     out = tmp_path / "out"
-    code = ("import sys\nfrom rangeguard.cli import main\nsys.exit(main(sys.argv[1:]))\n")
-    p = subprocess.run([sys.executable, "-c", code, "validate", str(path), "--runs", "3", "--scenarios",
-                        "spin-up-flyable", "--failure-runs", "3", "--t-max", "25", "--backend", "inprocess",
-                        "--no-progress", "--json", "--out", str(out)], capture_output=True, text=True, timeout=600,
-                       check=False)
+    code = "import sys\nfrom rangeguard.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "validate",
+            str(path),
+            "--runs",
+            "3",
+            "--scenarios",
+            "spin-up-flyable",
+            "--failure-runs",
+            "3",
+            "--t-max",
+            "25",
+            "--backend",
+            "inprocess",
+            "--no-progress",
+            "--json",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert p.returncode == 1, p.stderr
     doc = json.loads(p.stdout)
     assert doc["verdict"] == "FAIL"
@@ -79,8 +108,10 @@ def test_a_terminated_flyable_scenario_fails_and_its_runs_are_listed_everywhere(
     html = (out / "report.html").read_text()
     assert "Runs against their scenario" in html
     for r in listed:
-        assert f"<td>spin-up-flyable</td><td>continue</td><td>{r['run']}</td><td>terminated</td><td>tumble</td>" \
-               f"<td>{r['t_terminate_s']:.2f}</td>" in html
+        assert (
+            f"<td>spin-up-flyable</td><td>continue</td><td>{r['run']}</td><td>terminated</td><td>tumble</td>"
+            f"<td>{r['t_terminate_s']:.2f}</td>" in html
+        )
 
 
 def test_a_real_failure_still_undecided_at_the_end_fails(mission):

@@ -97,9 +97,28 @@ def _assert_same_summary(a, b, path="summary") -> None:
 
 
 def _cli(out, *extra):
-    return [sys.executable, "-c", "import sys; from rangeguard.cli import main; sys.exit(main(sys.argv[1:]))", "validate", str(KII), "--runs", "6", "--scenarios", "none",
-            "--t-max", "40", "--chunk-size", "1", "--backend", "inprocess", "--out", str(out), "--json",
-            "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from rangeguard.cli import main; sys.exit(main(sys.argv[1:]))",
+        "validate",
+        str(KII),
+        "--runs",
+        "6",
+        "--scenarios",
+        "none",
+        "--t-max",
+        "40",
+        "--chunk-size",
+        "1",
+        "--backend",
+        "inprocess",
+        "--out",
+        str(out),
+        "--json",
+        "--no-progress",
+        *extra,
+    ]
 
 
 @pytest.mark.slow

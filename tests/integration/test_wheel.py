@@ -53,8 +53,21 @@ def venv(tmp_path_factory) -> Path:
         shutil.copy2(ROOT / name, tree / name)
     shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     dist = base / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-          "-w", dist, tree])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            dist,
+            tree,
+        ]
+    )
     (wheel,) = dist.glob("rangeguard-*.whl")
 
     env_dir = base / "venv"
@@ -76,10 +89,12 @@ def _clean_env(tmp: Path) -> dict:
 
 
 def test_rangeguard_comes_from_the_wheel_not_the_checkout(venv, tmp_path):
-    probe = ("import json, sys, rangeguard, rangeguard.bundled as b; "
-             "print(json.dumps({'file': rangeguard.__file__, 'version': rangeguard.__version__, "
-             "'path': sys.path, 'missions': str(b.missions_dir()), "
-             "'finders': [repr(f) for f in sys.meta_path]}))")
+    probe = (
+        "import json, sys, rangeguard, rangeguard.bundled as b; "
+        "print(json.dumps({'file': rangeguard.__file__, 'version': rangeguard.__version__, "
+        "'path': sys.path, 'missions': str(b.missions_dir()), "
+        "'finders': [repr(f) for f in sys.meta_path]}))"
+    )
     p = _run([venv / "bin" / "python", "-c", probe], cwd=tmp_path, env=_clean_env(tmp_path))
     info = json.loads(p.stdout)
     assert Path(info["file"]).is_relative_to(venv)

@@ -32,10 +32,18 @@ def test_every_package_has_its_arrows():
     packages = {f"rangeguard.{m.name}" for m in pkgutil.iter_modules([str(ROOT / "src" / "rangeguard")])}
     assert {"rangeguard.formats", "rangeguard.telemetry", "rangeguard.cli", "rangeguard.demo"} <= packages
     assert sorted(packages - sources) == ["rangeguard.cli", "rangeguard.demo"]
-    assert any(c["type"] == "forbidden" and c["source_modules"] == ["rangeguard.*"]
-               and c["forbidden_modules"] == ["rangeguard.cli"] for c in contracts)
-    assert any(c["type"] == "protected" and c["protected_modules"] == ["rangeguard.demo"]
-               and c["allowed_importers"] == ["rangeguard.cli"] for c in contracts)
+    assert any(
+        c["type"] == "forbidden"
+        and c["source_modules"] == ["rangeguard.*"]
+        and c["forbidden_modules"] == ["rangeguard.cli"]
+        for c in contracts
+    )
+    assert any(
+        c["type"] == "protected"
+        and c["protected_modules"] == ["rangeguard.demo"]
+        and c["allowed_importers"] == ["rangeguard.cli"]
+        for c in contracts
+    )
 
 
 def test_contract_catches_a_forbidden_import(tmp_path, monkeypatch):

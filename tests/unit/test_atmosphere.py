@@ -208,7 +208,7 @@ def test_table_i_upper(z, t, p, rho):
 def test_table_viii_number_densities(species):
     """The section-1.3 integration reproduces Table VIII to 1 % for every species."""
     z, _, n = atm._upper_profile()
-    for z_km, expected in zip(TABLE_VIII_Z_KM, TABLE_VIII[species]):
+    for z_km, expected in zip(TABLE_VIII_Z_KM, TABLE_VIII[species], strict=True):
         got = np.interp(z_km * 1e3, z, n[species])
         if expected is None:
             assert got == 0.0, f"{species} must be absent at {z_km} km"
@@ -294,6 +294,7 @@ def test_hydrostatic_equilibrium():
     Exact below 86 km; above 120 km the gas is in diffusive equilibrium with
     small thermal-diffusion and flux terms, so within 1 %.
     """
+
     def residual(z):
         dz = 1.0
         dpdz = (pressure(z + dz) - pressure(z - dz)) / (2 * dz)

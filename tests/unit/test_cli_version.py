@@ -26,8 +26,9 @@ def test_version_wins_over_a_subcommand_and_runs_nothing(capsys, tmp_path):
 
 
 def test_version_from_the_command_line():
-    p = subprocess.run([sys.executable, "-m", "rangeguard.cli", "--version"], capture_output=True, text=True,
-                       timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "rangeguard.cli", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert (p.returncode, p.stdout, p.stderr) == (0, f"rangeguard {VERSION}\n", "")
 
 

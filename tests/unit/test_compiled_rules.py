@@ -25,12 +25,19 @@ from rangeguard.rules.program import RuleProgram
 SITE = {"lat_deg": 33.5, "lon_deg": 135.9, "alt_m": 0.0, "launch_azimuth_deg": 170.0}
 
 RULES = [
-    {"name": "speed", "type": "envelope", "quantity": "speed_mps",
-     "table": {"t_s": [0, 10, 20, 40], "lower": [None, 100, 200, 250], "upper": [500, 600, None, 900]}},
-    {"name": "alt", "type": "envelope", "quantity": "altitude_m",
-     "table": {"t_s": [5, 30], "upper": [1e4, 5e4]}},
-    {"name": "att", "type": "attitude_error", "max_error_deg": 20.0,
-     "commanded": {"t_s": [0, 15, 40], "azimuth_deg": [350, 10, 20], "elevation_deg": [90, 70, 40]}},
+    {
+        "name": "speed",
+        "type": "envelope",
+        "quantity": "speed_mps",
+        "table": {"t_s": [0, 10, 20, 40], "lower": [None, 100, 200, 250], "upper": [500, 600, None, 900]},
+    },
+    {"name": "alt", "type": "envelope", "quantity": "altitude_m", "table": {"t_s": [5, 30], "upper": [1e4, 5e4]}},
+    {
+        "name": "att",
+        "type": "attitude_error",
+        "max_error_deg": 20.0,
+        "commanded": {"t_s": [0, 15, 40], "azimuth_deg": [350, 10, 20], "elevation_deg": [90, 70, 40]},
+    },
     {"name": "rate", "type": "body_rate", "max_rate_deg_s": 15.0},
     {"name": "loss", "type": "data_loss", "table": {"t_s": [0, 20, 30], "green_time_s": [1.0, 3.0, 0.5]}},
     {"name": "loss-const", "type": "data_loss", "green_time_s": 2.0},
@@ -72,10 +79,16 @@ def _reference(mission, rules, ctx, speed, alt):
         spec = rule.spec
         if spec.type == "envelope":
             tab = spec.table
-            lo = None if tab.lower is None else np.interp(t, tab.t_s, [np.nan if v is None else v for v in tab.lower],
-                                                          left=np.nan, right=np.nan)
-            hi = None if tab.upper is None else np.interp(t, tab.t_s, [np.nan if v is None else v for v in tab.upper],
-                                                          left=np.nan, right=np.nan)
+            lo = (
+                None
+                if tab.lower is None
+                else np.interp(t, tab.t_s, [np.nan if v is None else v for v in tab.lower], left=np.nan, right=np.nan)
+            )
+            hi = (
+                None
+                if tab.upper is None
+                else np.interp(t, tab.t_s, [np.nan if v is None else v for v in tab.upper], left=np.nan, right=np.nan)
+            )
             value = env[rule.name]
             if lo is None:
                 out[rule.name] = hi - value
@@ -118,9 +131,20 @@ def test_fused_threshold_pass_matches_each_rules_definition(m_rows):
     since = rng.uniform(0, 4, m_rows)
     flight_t = np.where(np.isfinite(t), t, 25.0)
     nan3 = np.full((m_rows, 3), np.nan)
-    ctx = tk.Rows(values=np.column_stack([speed, alt]), pos_unit=nan3, iip_unit=nan3, ok=np.isfinite(t), t_s=t,
-                  flight_t_s=flight_t, since_s=since, q=q, w=w, src_t_s=t[None], src_r_ecef=np.zeros((1, m_rows, 3)),
-                  src_v_ecef=np.zeros((1, m_rows, 3)))
+    ctx = tk.Rows(
+        values=np.column_stack([speed, alt]),
+        pos_unit=nan3,
+        iip_unit=nan3,
+        ok=np.isfinite(t),
+        t_s=t,
+        flight_t_s=flight_t,
+        since_s=since,
+        q=q,
+        w=w,
+        src_t_s=t[None],
+        src_r_ecef=np.zeros((1, m_rows, 3)),
+        src_v_ecef=np.zeros((1, m_rows, 3)),
+    )
     site = Site.from_spec(mission.site)
     program = RuleProgram(list(enumerate(rules)), site, columns={"speed_mps": 0, "altitude_m": 1})
     active = rng.random((len(rules), m_rows)) < 0.9
@@ -159,10 +183,28 @@ def test_parallel_and_serial_vote_loops_agree_exactly():
     for parallel in (False, True):
         s, f, mm = since.copy(), first.copy(), minm.copy()
         res = ek._new_vote_arrays(n, k)
-        ek._votes(n, active, violated, margin, s, t_rows, t_est, receive_clock, persistence, action, n, k, 1e-9,
-                  t_vehicle, f, mm, *res, parallel=parallel)
+        ek._votes(
+            n,
+            active,
+            violated,
+            margin,
+            s,
+            t_rows,
+            t_est,
+            receive_clock,
+            persistence,
+            action,
+            n,
+            k,
+            1e-9,
+            t_vehicle,
+            f,
+            mm,
+            *res,
+            parallel=parallel,
+        )
         outs.append((*res, s, f, mm))
-    for a, b in zip(*outs):
+    for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
     assert outs[0][0].any() and not outs[0][0].all()  # some strings vote, some don't
 
@@ -178,8 +220,9 @@ def test_gate_rows_in_parallel_equal_the_serial_loop():
     u[::11] = np.nan
     ok = rng.random(m) < 0.9
     t = rng.uniform(0, 100, m)
-    memory = np.column_stack([rng.choice([-1.0, 0.0, 1.0], m), rng.random(m) < 0.3, rng.random(m) < 0.2,
-                              rng.normal(0, 1e4, m)]).astype(float)
+    memory = np.column_stack(
+        [rng.choice([-1.0, 0.0, 1.0], m), rng.random(m) < 0.3, rng.random(m) < 0.2, rng.normal(0, 1e4, m)]
+    ).astype(float)
     a = np.array([1.0, 0.0, 0.0])
     normal = np.array([0.0, 0.0, 1.0])
     in_plane = np.cross(normal, a)
@@ -189,7 +232,7 @@ def test_gate_rows_in_parallel_equal_the_serial_loop():
         args = (u, ok, t, memory, normal, in_plane, a, 0.3, 6.37e6, 20.0, 80.0, new_mem, failed, margin)
         rk.gate_rows(m, *args, parallel=parallel)
         outs.append((new_mem, failed, margin))
-    for x, y in zip(*outs):
+    for x, y in zip(*outs, strict=True):
         np.testing.assert_array_equal(x, y)
     assert outs[0][1].any() and not outs[0][1].all()
 
@@ -226,8 +269,9 @@ def test_kinematics_unit_vectors_are_those_of_the_reported_latitudes_and_longitu
     assert 0.3 < has_iip.mean() < 1.0  # impacts and orbits/escapes both occur
     assert (kin.table[::10, IIP_TOF] == 0.0).all()  # time of flight 0: the below-surface branch is exercised
     np.testing.assert_allclose(kin.pos_unit, unit_vectors(kin.table[:, LAT], kin.table[:, LON]), atol=2e-15)
-    np.testing.assert_allclose(kin.iip_unit[has_iip],
-                               unit_vectors(kin.table[has_iip, IIP_LAT], kin.table[has_iip, IIP_LON]), atol=2e-15)
+    np.testing.assert_allclose(
+        kin.iip_unit[has_iip], unit_vectors(kin.table[has_iip, IIP_LAT], kin.table[has_iip, IIP_LON]), atol=2e-15
+    )
     assert np.isnan(kin.iip_unit[~has_iip]).all()
     to_ecef = Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
     x, y, z = to_ecef.transform(kin.table[has_iip, IIP_LON], kin.table[has_iip, IIP_LAT], np.zeros(has_iip.sum()))
@@ -236,17 +280,39 @@ def test_kinematics_unit_vectors_are_those_of_the_reported_latitudes_and_longitu
 
 
 POLYGON_AREAS = [
-    {"name": "corridor", "kind": "corridor", "lat_deg": [36.0, 36.0, 30.0, 30.0], "lon_deg": [134.0, 138.0, 138.0, 134.0]},
-    {"name": "island", "kind": "protected", "lat_deg": [33.0, 33.0, 32.0, 32.0], "lon_deg": [135.0, 136.5, 136.5, 135.0]},
+    {
+        "name": "corridor",
+        "kind": "corridor",
+        "lat_deg": [36.0, 36.0, 30.0, 30.0],
+        "lon_deg": [134.0, 138.0, 138.0, 134.0],
+    },
+    {
+        "name": "island",
+        "kind": "protected",
+        "lat_deg": [33.0, 33.0, 32.0, 32.0],
+        "lon_deg": [135.0, 136.5, 136.5, 135.0],
+    },
 ]
 POLYGON_RULES = [
     {"name": "iip-corridor", "type": "iip_polygon", "area": "corridor"},
     {"name": "iip-island", "type": "iip_polygon", "area": "island", "no_impact": "violate"},
     {"name": "over-island", "type": "position_polygon", "area": "island", "alt_min_m": 1000.0, "alt_max_m": 5e4},
-    {"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "quantity": "position_m",
-     "max_difference": 300.0, "max_age_s": 0.5},
-    {"name": "agree-v", "type": "source_disagreement", "sources": ["b", "a"], "quantity": "velocity_mps",
-     "max_difference": 5.0, "max_age_s": 0.5},
+    {
+        "name": "agree",
+        "type": "source_disagreement",
+        "sources": ["a", "b"],
+        "quantity": "position_m",
+        "max_difference": 300.0,
+        "max_age_s": 0.5,
+    },
+    {
+        "name": "agree-v",
+        "type": "source_disagreement",
+        "sources": ["b", "a"],
+        "quantity": "velocity_mps",
+        "max_difference": 5.0,
+        "max_age_s": 0.5,
+    },
 ]
 
 
@@ -260,9 +326,16 @@ def test_fused_pass_polygons_and_disagreement_match_their_definitions(n):
     from rangeguard.rules.kinematics import IIP_LAT, IIP_LON, LAT, LON, N_COLS, H
 
     rng = np.random.default_rng(3)
-    mission = mission_from_dict({"name": "t", "site": SITE, "areas": POLYGON_AREAS, "rules": POLYGON_RULES,
-                                 "nav_sources": [{"name": "a"}, {"name": "b"}],
-                                 "strings": [{"name": "A", "nav_source": "a"}, {"name": "B", "nav_source": "b"}]})
+    mission = mission_from_dict(
+        {
+            "name": "t",
+            "site": SITE,
+            "areas": POLYGON_AREAS,
+            "rules": POLYGON_RULES,
+            "nav_sources": [{"name": "a"}, {"name": "b"}],
+            "strings": [{"name": "A", "nav_source": "a"}, {"name": "B", "nav_source": "b"}],
+        }
+    )
     rules = build_rules(mission)
     m_rows = 2 * n
     table = np.full((m_rows, N_COLS), np.nan)
@@ -277,11 +350,24 @@ def test_fused_pass_polygons_and_disagreement_match_their_definitions(n):
     src_r = rng.normal(6.4e6, 100.0, (2, n, 3))
     src_v = rng.normal(0.0, 4.0, (2, n, 3))
     nan3 = np.full((m_rows, 3), np.nan)
-    rows = tk.Rows(values=table, pos_unit=unit_vectors(table[:, LAT], table[:, LON]),
-                   iip_unit=np.where(np.isnan(table[:, [IIP_LAT]]), nan3,
-                                     unit_vectors(np.nan_to_num(table[:, IIP_LAT]), np.nan_to_num(table[:, IIP_LON]))),
-                   ok=ok, t_s=t, flight_t_s=t, since_s=np.zeros(m_rows), q=np.zeros((m_rows, 4)), w=nan3,
-                   src_t_s=src_t, src_r_ecef=src_r, src_v_ecef=src_v)
+    rows = tk.Rows(
+        values=table,
+        pos_unit=unit_vectors(table[:, LAT], table[:, LON]),
+        iip_unit=np.where(
+            np.isnan(table[:, [IIP_LAT]]),
+            nan3,
+            unit_vectors(np.nan_to_num(table[:, IIP_LAT]), np.nan_to_num(table[:, IIP_LON])),
+        ),
+        ok=ok,
+        t_s=t,
+        flight_t_s=t,
+        since_s=np.zeros(m_rows),
+        q=np.zeros((m_rows, 4)),
+        w=nan3,
+        src_t_s=src_t,
+        src_r_ecef=src_r,
+        src_v_ecef=src_v,
+    )
     active = ok[None, :] & (rng.random((len(rules), m_rows)) < 0.9)
     margin = np.full((len(rules), m_rows), np.nan)
     violated = np.zeros((len(rules), m_rows), bool)
@@ -321,9 +407,19 @@ def test_the_pass_refuses_a_kind_it_does_not_know():
     program.ints[0, tk.I_KIND] = tk.N_KINDS  # corrupted after packing
     m_rows = 4
     nan3 = np.full((m_rows, 3), np.nan)
-    rows = tk.Rows(values=np.zeros((m_rows, 12)), pos_unit=nan3, iip_unit=nan3, ok=np.ones(m_rows, bool),
-                   t_s=np.ones(m_rows), flight_t_s=np.ones(m_rows), since_s=np.zeros(m_rows),
-                   q=np.zeros((m_rows, 4)), w=np.zeros((m_rows, 3)), src_t_s=np.ones((1, m_rows)),
-                   src_r_ecef=np.zeros((1, m_rows, 3)), src_v_ecef=np.zeros((1, m_rows, 3)))
+    rows = tk.Rows(
+        values=np.zeros((m_rows, 12)),
+        pos_unit=nan3,
+        iip_unit=nan3,
+        ok=np.ones(m_rows, bool),
+        t_s=np.ones(m_rows),
+        flight_t_s=np.ones(m_rows),
+        since_s=np.zeros(m_rows),
+        q=np.zeros((m_rows, 4)),
+        w=np.zeros((m_rows, 3)),
+        src_t_s=np.ones((1, m_rows)),
+        src_r_ecef=np.zeros((1, m_rows, 3)),
+        src_v_ecef=np.zeros((1, m_rows, 3)),
+    )
     with pytest.raises(ValueError, match="unknown rule kind"):
         program.evaluate(rows, np.ones((1, m_rows), bool), np.full((1, m_rows), np.nan), np.zeros((1, m_rows), bool))

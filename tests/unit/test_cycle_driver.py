@@ -22,8 +22,14 @@ DATA_LOSS = {"name": "nav-loss", "type": "data_loss", "green_time_s": 1.0, "pers
 
 
 def mission(rules=(DATA_LOSS,), sources=("a", "b")):
-    return mission_from_dict({"name": "drv", "site": {"lat_deg": LAT, "lon_deg": LON, "launch_azimuth_deg": 180.0},
-                              "nav_sources": [{"name": s} for s in sources], "rules": list(rules)})
+    return mission_from_dict(
+        {
+            "name": "drv",
+            "site": {"lat_deg": LAT, "lon_deg": LON, "launch_azimuth_deg": 180.0},
+            "nav_sources": [{"name": s} for s in sources],
+            "rules": list(rules),
+        }
+    )
 
 
 def sample(t, receive, source=0):
@@ -33,8 +39,11 @@ def sample(t, receive, source=0):
 
 def recorded(m):
     cycles, samples = [], []
-    driver = CycleDriver(Engine(m), on_samples=lambda g: samples.append([(s.t_s, s.nav.source) for s in g]),
-                         on_cycle=lambda d: cycles.append(float(d.receive_time_s[0])))
+    driver = CycleDriver(
+        Engine(m),
+        on_samples=lambda g: samples.append([(s.t_s, s.nav.source) for s in g]),
+        on_cycle=lambda d: cycles.append(float(d.receive_time_s[0])),
+    )
     return driver, cycles, samples
 
 

@@ -93,10 +93,14 @@ def test_sampler_checks_names_against_the_vehicle():
 def test_inconsistent_correlations_are_refused():
     """rho(a,b) = rho(a,c) = 0.9 but rho(b,c) = -0.9 is impossible: det < 0."""
     names = ["cd_scale", "wind_scale", "attitude_bias_yaw_deg"]
-    spec = DispersionsSpec.model_validate({"correlations": [
-        {"between": [names[0], names[1]], "rho": 0.9},
-        {"between": [names[0], names[2]], "rho": 0.9},
-        {"between": [names[1], names[2]], "rho": -0.9},
-    ]})
+    spec = DispersionsSpec.model_validate(
+        {
+            "correlations": [
+                {"between": [names[0], names[1]], "rho": 0.9},
+                {"between": [names[0], names[2]], "rho": 0.9},
+                {"between": [names[1], names[2]], "rho": -0.9},
+            ]
+        }
+    )
     with pytest.raises(InputError, match="not positive definite"):
         DispersionSampler(spec, n_stages=1, sources=["gps"])

@@ -20,8 +20,12 @@ from rangeguard.nav import NavBatch
 
 PAD_LAT, PAD_LON = 33.5, 135.9
 SITE = {"lat_deg": PAD_LAT, "lon_deg": PAD_LON, "alt_m": 0.0, "launch_azimuth_deg": 180.0}
-SPEED = {"name": "speed", "type": "envelope", "quantity": "speed_mps",
-         "table": {"t_s": [-100.0, 1000.0], "upper": [100.0, 100.0]}}
+SPEED = {
+    "name": "speed",
+    "type": "envelope",
+    "quantity": "speed_mps",
+    "table": {"t_s": [-100.0, 1000.0], "upper": [100.0, 100.0]},
+}
 ARMED, SAFE, TERMINATED, SAFED = AfssState.ARMED, AfssState.SAFE, AfssState.TERMINATED, AfssState.SAFED
 
 
@@ -59,8 +63,13 @@ def ticks(t0, t1, dt=0.1):
 def test_safe_before_liftoff_then_armed_at_the_height_cue():
     """On the pad (h = 0) a rule that would be violated (altitude floor 100 m) is not judged: SAFE.
     The first sample more than 5 m above the pad (T+0.0 at 6 m) arms; liftoff is recorded at T+0.0."""
-    floor = {"name": "floor", "type": "envelope", "quantity": "altitude_m",
-             "table": {"t_s": [-100.0, 1000.0], "lower": [100.0, 100.0]}, "persistence_s": 0.0}
+    floor = {
+        "name": "floor",
+        "type": "envelope",
+        "quantity": "altitude_m",
+        "table": {"t_s": [-100.0, 1000.0], "lower": [100.0, 100.0]},
+        "persistence_s": 0.0,
+    }
     e = Engine(make_mission([floor]))
     for t in ticks(-3.0, 0.0):
         d = e.step(nav(t, speed=0.0, h=0.0), t)
@@ -285,12 +294,22 @@ def test_safed_by_orbit_after_its_persistence_and_then_nothing_terminates():
     A speed rule active from T+103 (7.8 km/s >> 100 m/s limit, persistence 0) then never terminates, and
     under 1oo2 a string declaring itself faulty does not either."""
     rule = {**SPEED, "persistence_s": 0.0, "active": {"from_t_s": 103.0}}
-    m = make_mission([rule], sources=("a", "b"), termination={"policy": "1oo2"},
-                     safing={"orbit": {"persistence_s": 2.0, "min_altitude_m": 100e3}})
+    m = make_mission(
+        [rule],
+        sources=("a", "b"),
+        termination={"policy": "1oo2"},
+        safing={"orbit": {"persistence_s": 2.0, "min_altitude_m": 100e3}},
+    )
     e = Engine(m)
     times = [100.0 + 0.5 * k for k in range(20)]
-    ds = [e.step([orbit_nav(t), NavBatch.from_arrays(t, orbit_nav(t).r_ecef, orbit_nav(t).v_ecef, source=1)], t,
-                 health=[True, t < 105.0]) for t in times]
+    ds = [
+        e.step(
+            [orbit_nav(t), NavBatch.from_arrays(t, orbit_nav(t).r_ecef, orbit_nav(t).v_ecef, source=1)],
+            t,
+            health=[True, t < 105.0],
+        )
+        for t in times
+    ]
     states = [d.states[0] for d in ds]
     assert states[:4] == [ARMED] * 4 and states[4:] == [SAFED] * 16
     assert ds[4].state.t_safed_s[0] == 102.0 and ds[4].state.cause[0] == Cause.ORBIT
@@ -305,14 +324,20 @@ def test_no_orbit_safing_below_the_minimum_altitude():
     assert all(d.states[0] == ARMED for d in ds)
 
 
-LAND = {"name": "land", "kind": "protected", "lat_deg": [33.8, 33.8, 34.5, 34.5], "lon_deg": [135.5, 136.3, 136.3, 135.5]}
+LAND = {
+    "name": "land",
+    "kind": "protected",
+    "lat_deg": [33.8, 33.8, 34.5, 34.5],
+    "lon_deg": [135.5, 136.3, 136.3, 135.5],
+}
 
 
 def test_safed_by_iip_clear():
     """A vehicle hovering 1 km over 26.3 N has its IIP right below it: ~800 km from the pad, beyond
     min_iip_range_m = 500 km and far outside the protected area. Held 2 s at 1 Hz from T+50: SAFED at T+52."""
-    m = make_mission([], areas=[LAND], safing={"iip_clear": {"min_iip_range_m": 500e3, "clearance_m": 100e3,
-                                                               "persistence_s": 2.0}})
+    m = make_mission(
+        [], areas=[LAND], safing={"iip_clear": {"min_iip_range_m": 500e3, "clearance_m": 100e3, "persistence_s": 2.0}}
+    )
     e = Engine(m)
     ds = [e.step(nav(50.0 + k, 0.0, lat=26.3), 50.0 + k) for k in range(5)]
     assert [d.states[0] for d in ds] == [ARMED, ARMED, SAFED, SAFED, SAFED]
@@ -322,9 +347,17 @@ def test_safed_by_iip_clear():
 
 def test_no_iip_clear_safing_within_clearance_of_a_protected_area():
     """A second protected area 25.0..25.6 N lies ~80 km south of the IIP at 26.3 N: within the 100 km clearance."""
-    south = {"name": "isle", "kind": "protected", "lat_deg": [25.0, 25.0, 25.6, 25.6], "lon_deg": [135.5, 136.3, 136.3, 135.5]}
-    m = make_mission([], areas=[LAND, south], safing={"iip_clear": {"min_iip_range_m": 1000e3, "clearance_m": 100e3,
-                                                                      "persistence_s": 2.0}})
+    south = {
+        "name": "isle",
+        "kind": "protected",
+        "lat_deg": [25.0, 25.0, 25.6, 25.6],
+        "lon_deg": [135.5, 136.3, 136.3, 135.5],
+    }
+    m = make_mission(
+        [],
+        areas=[LAND, south],
+        safing={"iip_clear": {"min_iip_range_m": 1000e3, "clearance_m": 100e3, "persistence_s": 2.0}},
+    )
     e = Engine(m)
     ds = [e.step(nav(50.0 + k, 0.0, lat=25.3 + 1.0), 50.0 + k) for k in range(5)]
     assert all(d.states[0] == ARMED for d in ds)
@@ -332,8 +365,12 @@ def test_no_iip_clear_safing_within_clearance_of_a_protected_area():
 
 def test_iip_clear_timer_restarts_when_the_condition_breaks():
     """The vehicle is teleported between far out and over the pad (a nav gate wide enough to let it)."""
-    m = make_mission([], areas=[LAND], safing={"iip_clear": {"min_iip_range_m": 500e3, "persistence_s": 2.0}},
-                     nav_gate={"position_tolerance_m": 1e7})
+    m = make_mission(
+        [],
+        areas=[LAND],
+        safing={"iip_clear": {"min_iip_range_m": 500e3, "persistence_s": 2.0}},
+        nav_gate={"position_tolerance_m": 1e7},
+    )
     e = Engine(m)
     lats = [26.3, 26.3, PAD_LAT, 26.3, 26.3, 26.3]
     ds = [e.step(nav(50.0 + k, 0.0, lat=lat), 50.0 + k) for k, lat in enumerate(lats)]
@@ -382,7 +419,7 @@ def test_health_degraded_faulty_string_drops_out():
     """a declares itself faulty and sees 150 m/s: ignored. b then violates from T+2.0: terminate at T+2.2 by b.
     The reported margins are b's alone (a's violation is not in them)."""
     e = vote_engine("health_degraded")
-    health = lambda t: [False, True]  # noqa: E731
+    health = lambda t: [False, True]  # noqa: E731 - a one-line stand-in, named for the reader
     ds = run_two(e, [(t, 150.0, 150.0 if t >= 2.0 else 50.0) for t in ticks(0, 3)], health)
     assert ds[10].states[0] == ARMED and ds[10].margins[0, 0] == pytest.approx(50.0)
     assert ds[10].margin[0, 0, 0] == pytest.approx(-50.0)
@@ -481,8 +518,12 @@ def test_data_loss_counts_stale_duplicates_as_no_data():
 def test_data_loss_green_time_table_and_receive_clock_persistence():
     """Green time 1 s before T+20 rising to 3 s at T+40; rule persistence 0.5 s (on the receive clock).
     Source stops after T+30.0. Persistence runs on the receive clock (last data time + time since it arrived)."""
-    link = {"name": "link", "type": "data_loss", "persistence_s": 0.5,
-            "table": {"t_s": [0.0, 20.0, 40.0], "green_time_s": [1.0, 1.0, 3.0]}}
+    link = {
+        "name": "link",
+        "type": "data_loss",
+        "persistence_s": 0.5,
+        "table": {"t_s": [0.0, 20.0, 40.0], "green_time_s": [1.0, 1.0, 3.0]},
+    }
     e = Engine(make_mission([link]))
     fly(e, [(t, 50.0) for t in ticks(0, 30.1)])
     # the green time is read at the estimated flight time 30 + s (s = time since the last sample):
@@ -536,18 +577,35 @@ def test_health_degraded_string_with_stopped_source_declared_faulty_is_ignored()
 
 def batch_mission():
     rules = [
-        {**SPEED, "table": {"t_s": [0.0, 10.0, 30.0], "lower": [None, 20.0, 100.0], "upper": [150.0, 400.0, 900.0]},
-         "persistence_s": 0.5},
-        {"name": "floor", "type": "envelope", "quantity": "altitude_m", "table": {"t_s": [5.0, 30.0], "lower": [100.0, 3000.0]}},
+        {
+            **SPEED,
+            "table": {"t_s": [0.0, 10.0, 30.0], "lower": [None, 20.0, 100.0], "upper": [150.0, 400.0, 900.0]},
+            "persistence_s": 0.5,
+        },
+        {
+            "name": "floor",
+            "type": "envelope",
+            "quantity": "altitude_m",
+            "table": {"t_s": [5.0, 30.0], "lower": [100.0, 3000.0]},
+        },
         {"name": "land", "type": "iip_polygon", "area": "land", "persistence_s": 0.3},
-        {"name": "cross", "type": "envelope", "quantity": "crossrange_m", "table": {"t_s": [0.0, 30.0], "lower": [-3e3, -3e3],
-                                                                                   "upper": [3e3, 3e3]}},
+        {
+            "name": "cross",
+            "type": "envelope",
+            "quantity": "crossrange_m",
+            "table": {"t_s": [0.0, 30.0], "lower": [-3e3, -3e3], "upper": [3e3, 3e3]},
+        },
         {"name": "tumble", "type": "body_rate", "max_rate_deg_s": 20.0, "active": {"after_event": "pitch"}},
         {"name": "link", "type": "data_loss", "green_time_s": 0.5, "action": "terminate"},
         {"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 200.0},
     ]
-    return make_mission(rules, sources=("a", "b"), areas=[LAND], events=[{"name": "pitch", "t_s": 8.0}],
-                        safing={"orbit": {"persistence_s": 0.5}})
+    return make_mission(
+        rules,
+        sources=("a", "b"),
+        areas=[LAND],
+        events=[{"name": "pitch", "t_s": 8.0}],
+        safing={"orbit": {"persistence_s": 0.5}},
+    )
 
 
 def batch_inputs(n, steps, rng):
@@ -605,7 +663,14 @@ def test_batch_decides_exactly_as_each_vehicle_alone(rng):
             assert db.reason(i) == di.reason(0)
     # each vehicle met the outcome designed for it
     assert [db.fired_by(i) for i in range(n)] == ["tumble", "land", None, "agree", "link", None]
-    assert [db.state_name(i) for i in range(n)] == ["TERMINATED", "TERMINATED", "ARMED", "TERMINATED", "TERMINATED", "ARMED"]
+    assert [db.state_name(i) for i in range(n)] == [
+        "TERMINATED",
+        "TERMINATED",
+        "ARMED",
+        "TERMINATED",
+        "TERMINATED",
+        "ARMED",
+    ]
 
 
 # --- bad arguments ----------------------------------------------------------------------------------
@@ -613,7 +678,7 @@ def test_batch_decides_exactly_as_each_vehicle_alone(rng):
 
 def test_faulty_string_before_liftoff_does_not_terminate_under_1oo2():
     e = vote_engine("1oo2")
-    on_pad = lambda t: [nav(t, 0.0, h=0.0, source=0), nav(t, 0.0, h=0.0, source=1)]  # noqa: E731
+    on_pad = lambda t: [nav(t, 0.0, h=0.0, source=0), nav(t, 0.0, h=0.0, source=1)]  # noqa: E731 - a one-line stand-in, named for the reader
     ds = [e.step(on_pad(t), t, health=[True, False]) for t in ticks(-2, 0)]
     assert all(d.states[0] == SAFE for d in ds)
 

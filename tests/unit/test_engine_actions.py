@@ -16,14 +16,24 @@ def _mission(policy, link_action=None, disagree_action=None):
     link = {"name": "link", "type": "data_loss", "green_time_s": 1.05, "persistence_s": 0.0}
     if link_action:
         link["action"] = link_action
-    agree = {"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 100.0,
-             "persistence_s": 0.0}
+    agree = {
+        "name": "agree",
+        "type": "source_disagreement",
+        "sources": ["a", "b"],
+        "max_difference": 100.0,
+        "persistence_s": 0.0,
+    }
     if disagree_action:
         agree["action"] = disagree_action
-    return mission_from_dict({
-        "name": "actions", "site": SITE, "nav_sources": [{"name": "a"}, {"name": "b"}],
-        "rules": [link, agree], "termination": {"policy": policy},
-    })
+    return mission_from_dict(
+        {
+            "name": "actions",
+            "site": SITE,
+            "nav_sources": [{"name": "a"}, {"name": "b"}],
+            "rules": [link, agree],
+            "termination": {"policy": policy},
+        }
+    )
 
 
 def _climb(t, east_m=0.0):

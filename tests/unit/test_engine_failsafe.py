@@ -33,8 +33,15 @@ def climb(t, speed=100.0, source=0, **kw):
 
 
 def mission(rules=(), sources=("a",), **sections):
-    return mission_from_dict({"name": "failsafe", "site": SITE, "nav_sources": [{"name": s} for s in sources],
-                              "rules": list(rules), **sections})
+    return mission_from_dict(
+        {
+            "name": "failsafe",
+            "site": SITE,
+            "nav_sources": [{"name": s} for s in sources],
+            "rules": list(rules),
+            **sections,
+        }
+    )
 
 
 DATA_LOSS = {"name": "nav-loss", "type": "data_loss", "green_time_s": 2.0, "persistence_s": 0.0}
@@ -111,9 +118,16 @@ def test_rows_that_are_not_present_are_silence_not_rejections():
     """A batch of 3 vehicles where vehicle 1's sample never arrived: it is neither accepted nor rejected."""
     e = Engine(mission([DATA_LOSS]), n=3)
     b = climb(1.0)
-    nav = NavBatch(np.full(3, 1.0), np.repeat(b.r_ecef, 3, 0), np.repeat(b.v_ecef, 3, 0),
-                   np.full((3, 4), np.nan), np.full((3, 3), np.nan), np.array([True, False, True]), 0,
-                   np.array([True, False, True]))
+    nav = NavBatch(
+        np.full(3, 1.0),
+        np.repeat(b.r_ecef, 3, 0),
+        np.repeat(b.v_ecef, 3, 0),
+        np.full((3, 4), np.nan),
+        np.full((3, 3), np.nan),
+        np.array([True, False, True]),
+        0,
+        np.array([True, False, True]),
+    )
     d = e.step(nav, 1.0)
     assert d.state.samples.tolist() == [1, 0, 1] and d.state.rejected.tolist() == [0, 0, 0]
 
@@ -145,8 +159,13 @@ def test_a_data_loss_termination_carries_the_time_it_was_decided_and_a_finite_ma
 
 # --- degenerate attitude ----------------------------------------------------------------------------
 
-ATTITUDE = {"name": "att", "type": "attitude_error", "max_error_deg": 10.0, "persistence_s": 0.0,
-            "commanded": {"t_s": [0.0, 100.0], "azimuth_deg": [0.0, 0.0], "elevation_deg": [90.0, 90.0]}}
+ATTITUDE = {
+    "name": "att",
+    "type": "attitude_error",
+    "max_error_deg": 10.0,
+    "persistence_s": 0.0,
+    "commanded": {"t_s": [0.0, 100.0], "azimuth_deg": [0.0, 0.0], "elevation_deg": [90.0, 90.0]},
+}
 
 
 def _up_quaternion():
@@ -159,14 +178,17 @@ def _up_quaternion():
     return np.array([w, x, y, z])
 
 
-@pytest.mark.parametrize("q, judged", [
-    ([0.0, 0.0, 0.0, 0.0], False),
-    ([math.nan, 0.0, 0.0, 0.0], False),
-    ([math.inf, 0.0, 0.0, 0.0], False),
-    ("tiny", True),
-    ("denormal", True),
-    ("scaled", True),
-])
+@pytest.mark.parametrize(
+    "q, judged",
+    [
+        ([0.0, 0.0, 0.0, 0.0], False),
+        ([math.nan, 0.0, 0.0, 0.0], False),
+        ([math.inf, 0.0, 0.0, 0.0], False),
+        ("tiny", True),
+        ("denormal", True),
+        ("scaled", True),
+    ],
+)
 def test_a_degenerate_quaternion_never_raises_and_is_normalised_or_unjudged(q, judged):
     """Zero, NaN or infinite: the attitude row is not judged (margin NaN, not violated). A tiny one (the up
     quaternion times 1e-200: its squares underflow to 0) or scaled one (times 1e6) is the same rotation:
@@ -188,18 +210,20 @@ def test_a_degenerate_quaternion_never_raises_and_is_normalised_or_unjudged(q, j
 # --- a cycle that fails anyway ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("policy, all_faulty, expect", [
-    ("health_degraded", "terminate", TERMINATED),
-    ("health_degraded", "continue", ARMED),
-    ("1oo2", "terminate", TERMINATED),
-])
+@pytest.mark.parametrize(
+    "policy, all_faulty, expect",
+    [
+        ("health_degraded", "terminate", TERMINATED),
+        ("health_degraded", "continue", ARMED),
+        ("1oo2", "terminate", TERMINATED),
+    ],
+)
 def test_a_failing_cycle_counts_every_string_faulty_and_the_policy_decides(monkeypatch, policy, all_faulty, expect):
     """Should the decision function raise, the step does not: the cycle is judged as every string faulty
     (health_degraded: all_strings_faulty decides; 1oo2: a faulty string votes), and it is logged."""
     import rangeguard.engine.engine as engine_module
 
-    m = mission([DATA_LOSS], sources=("a", "b"),
-                termination={"policy": policy, "all_strings_faulty": all_faulty})
+    m = mission([DATA_LOSS], sources=("a", "b"), termination={"policy": policy, "all_strings_faulty": all_faulty})
     e = Engine(m)
     e.step([climb(1.0), climb(1.0, source=1)], 1.0)
 

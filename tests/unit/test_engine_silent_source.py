@@ -13,12 +13,15 @@ SITE = {"lat_deg": 33.54, "lon_deg": 135.89, "alt_m": 0.0, "launch_azimuth_deg":
 
 
 def _mission(policy):
-    return mission_from_dict({
-        "name": "silent", "site": SITE,
-        "nav_sources": [{"name": "a"}, {"name": "b"}],
-        "rules": [{"name": "dl", "type": "data_loss", "green_time_s": 1.0, "persistence_s": 0.0}],
-        "termination": {"policy": policy},
-    })
+    return mission_from_dict(
+        {
+            "name": "silent",
+            "site": SITE,
+            "nav_sources": [{"name": "a"}, {"name": "b"}],
+            "rules": [{"name": "dl", "type": "data_loss", "green_time_s": 1.0, "persistence_s": 0.0}],
+            "termination": {"policy": policy},
+        }
+    )
 
 
 def _climb(t):

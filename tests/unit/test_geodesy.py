@@ -28,7 +28,6 @@ import pymap3d as pm
 import pytest
 from pyproj import Transformer
 
-from rangeguard.errors import InputError
 from rangeguard.earth.geodesy import (
     ecef_from_geodetic_nb,
     ecef_to_enu,
@@ -40,6 +39,7 @@ from rangeguard.earth.geodesy import (
     geodetic_from_ecef_nb,
     geodetic_to_ecef,
 )
+from rangeguard.errors import InputError
 
 DEG_TOL = 1e-9  # deg
 M_TOL = 1e-3  # m

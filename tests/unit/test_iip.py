@@ -248,8 +248,9 @@ _states = st.tuples(
 def _state(lat, lon, h, speed, fpa, hdg):
     f, a = math.radians(fpa), math.radians(hdg)
     r = geodetic_to_ecef(lat, lon, h)
-    v = enu_velocity(lat, lon, speed * math.cos(f) * math.sin(a), speed * math.cos(f) * math.cos(a),
-                     speed * math.sin(f))
+    v = enu_velocity(
+        lat, lon, speed * math.cos(f) * math.sin(a), speed * math.cos(f) * math.cos(a), speed * math.sin(f)
+    )
     return r, v
 
 
@@ -323,11 +324,14 @@ def test_numba_kernel_is_callable_from_user_numba_code_in_radians(rng):
 
 
 @pytest.mark.parametrize("dE", [1e-6, 0.3, 1.5, 3.0, 4.5, 6.0])
-@pytest.mark.parametrize("state", [
-    ([6.6e6, 0.0, 1.0e5], [-200.0, 7.1e3, 900.0]),     # near-circular, ascending
-    ([6.5e6, 1.0e6, -2.0e5], [-3.0e3, 2.0e3, 2.5e3]),  # sub-orbital, descending later
-    ([6.45e6, 0.0, 0.0], [4.0e3, 1.0e2, -1.0e2]),      # nearly radial (e close to 1)
-])
+@pytest.mark.parametrize(
+    "state",
+    [
+        ([6.6e6, 0.0, 1.0e5], [-200.0, 7.1e3, 900.0]),  # near-circular, ascending
+        ([6.5e6, 1.0e6, -2.0e5], [-3.0e3, 2.0e3, 2.5e3]),  # sub-orbital, descending later
+        ([6.45e6, 0.0, 0.0], [4.0e3, 1.0e2, -1.0e2]),  # nearly radial (e close to 1)
+    ],
+)
 def test_conic_point_from_f_and_g_is_the_two_body_flight_by_dop853(state, dE):
     """r(dE) = f r0 + g v0 and its derivative against scipy's DOP853 on r'' = -mu r / r^3 for the
     Kepler time t(dE) = sqrt(a^3/mu) (dE - e cos E0 sin dE + e sin E0 (1 - cos dE)) (Battin 1999,

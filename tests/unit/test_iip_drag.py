@@ -118,8 +118,13 @@ def test_huge_ballistic_coefficient_reproduces_the_vacuum_iip(rng):
     states = [
         enu_state(a, b, h, s, f, d)
         for a, b, h, s, f, d in zip(
-            lat0, lon0, rng.uniform(1e3, 200e3, n), rng.uniform(200, 6000, n), rng.uniform(-20, 80, n),
+            lat0,
+            lon0,
+            rng.uniform(1e3, 200e3, n),
+            rng.uniform(200, 6000, n),
+            rng.uniform(-20, 80, n),
             rng.uniform(0, 360, n),
+            strict=True,
         )
     ]
     r = np.array([s[0] for s in states])

@@ -43,16 +43,18 @@ def tables(draw):
 
 
 @settings(max_examples=400, deadline=None)
-@given(tables(), st.lists(st.one_of(st.floats(-80, 80), st.just(np.nan), st.just(np.inf), st.just(-np.inf)),
-                          min_size=1, max_size=6), st.data())
+@given(
+    tables(),
+    st.lists(st.one_of(st.floats(-80, 80), st.just(np.nan), st.just(np.inf), st.just(-np.inf)), min_size=1, max_size=6),
+    st.data(),
+)
 def test_interp_clamped_is_numpys_interp_on_a_table_slice(table, ts, data):
     xp, fp, start, n = table
-    x, y = xp[start:start + n], fp[start:start + n]
+    x, y = xp[start : start + n], fp[start : start + n]
     ts = ts + [float(data.draw(st.sampled_from(list(x))))]  # a table point (on a step: its value there)
     for t in ts:
         np.testing.assert_array_equal(interp_clamped(t, xp, fp, start, n), np.interp(t, x, y))
-        np.testing.assert_array_equal(interp_inside(t, xp, fp, start, n),
-                                      np.interp(t, x, y, left=np.nan, right=np.nan))
+        np.testing.assert_array_equal(interp_inside(t, xp, fp, start, n), np.interp(t, x, y, left=np.nan, right=np.nan))
 
 
 def test_interp_ends_steps_and_linear_closed_form():
@@ -88,8 +90,9 @@ def _scaled_rows(pair, scale, count, lo, hi):
         count[i] += 1
 
 
-@pytest.mark.parametrize("n", [0, 1, CHUNK_ROWS - 1, CHUNK_ROWS + 1, PARALLEL_MIN_ROWS - 1, PARALLEL_MIN_ROWS,
-                               3 * CHUNK_ROWS + 17])
+@pytest.mark.parametrize(
+    "n", [0, 1, CHUNK_ROWS - 1, CHUNK_ROWS + 1, PARALLEL_MIN_ROWS - 1, PARALLEL_MIN_ROWS, 3 * CHUNK_ROWS + 17]
+)
 def test_rows_kernel_runs_every_row_once_serial_or_chunked_with_the_same_result(n):
     a = np.random.default_rng(n).normal(size=n)
     results = []

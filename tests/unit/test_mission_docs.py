@@ -84,7 +84,7 @@ def doc_sections() -> dict[str, str]:
         m = HEADING.match(h.group(0))
         if m:
             end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-            out[m["cls"]] = text[h.end():end]
+            out[m["cls"]] = text[h.end() : end]
     return out
 
 
@@ -119,7 +119,9 @@ def _parse_default(cell: str):
 
 def test_example_mission_in_the_doc_loads(tmp_path):
     files = doc_files()
-    assert "mission.yaml" in files, "the doc must hold the example as <!-- file: mission.yaml --> followed by a yaml block"
+    assert "mission.yaml" in files, (
+        "the doc must hold the example as <!-- file: mission.yaml --> followed by a yaml block"
+    )
     for rel, body in files.items():
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,9 +166,9 @@ def test_documented_defaults_match_the_model(cls):
             got = _parse_default(cell)
             if isinstance(want, tuple):
                 want = list(want)
-            assert got == want or (isinstance(want, float) and isinstance(got, (int, float)) and math.isclose(got, want)), (
-                f"{cls.__name__}.{name}: the doc says default {cell}, the model {field.default!r}"
-            )
+            assert got == want or (
+                isinstance(want, float) and isinstance(got, (int, float)) and math.isclose(got, want)
+            ), f"{cls.__name__}.{name}: the doc says default {cell}, the model {field.default!r}"
 
 
 def test_reference_has_no_stale_sections():
@@ -177,8 +179,19 @@ def test_reference_has_no_stale_sections():
 
 # --- regenerating rows -----------------------------------------------------------------------------
 
-_UNITS = [("_deg_s", "deg/s"), ("_mps", "m/s"), ("_m2", "m²"), ("_km", "km"), ("_kg", "kg"), ("_hz", "Hz"),
-          ("_deg", "deg"), ("_m", "m"), ("_s", "s"), ("_n", "N"), ("_utc", "UTC")]
+_UNITS = [
+    ("_deg_s", "deg/s"),
+    ("_mps", "m/s"),
+    ("_m2", "m²"),
+    ("_km", "km"),
+    ("_kg", "kg"),
+    ("_hz", "Hz"),
+    ("_deg", "deg"),
+    ("_m", "m"),
+    ("_s", "s"),
+    ("_n", "N"),
+    ("_utc", "UTC"),
+]
 
 
 def _type_name(annotation) -> str:
@@ -199,7 +212,9 @@ def _type_name(annotation) -> str:
         return f"mapping of {_type_name(args[0])} to {_type_name(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"mapping ({annotation.__name__})"
-    return {int: "integer", float: "number", str: "string", bool: "boolean"}.get(annotation, getattr(annotation, "__name__", str(annotation)))
+    return {int: "integer", float: "number", str: "string", bool: "boolean"}.get(
+        annotation, getattr(annotation, "__name__", str(annotation))
+    )
 
 
 def _default_cell(field) -> str:
@@ -224,7 +239,14 @@ def _allowed_cell(field) -> str:
     for a in _models_in_literal(field.annotation):
         parts.append(", ".join(f"`{x}`" for x in a))
     for meta in field.metadata:
-        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("min_length", "length >="), ("max_length", "length <=")):
+        for attr, sym in (
+            ("ge", ">="),
+            ("gt", ">"),
+            ("le", "<="),
+            ("lt", "<"),
+            ("min_length", "length >="),
+            ("max_length", "length <="),
+        ):
             value = getattr(meta, attr, None)
             if value is not None:
                 parts.append(f"{sym} {value}")

@@ -49,8 +49,12 @@ def _holding(annotation, leaf: type, value):
 
 def typed_fields(leaf: type) -> list[tuple]:
     """(model, field name, annotation) for every field of the mission tree that holds a ``leaf``."""
-    return [(cls, name, f.annotation) for cls in documented_models() for name, f in cls.model_fields.items()
-            if _holding(f.annotation, leaf, 0) is not None]
+    return [
+        (cls, name, f.annotation)
+        for cls in documented_models()
+        for name, f in cls.model_fields.items()
+        if _holding(f.annotation, leaf, 0) is not None
+    ]
 
 
 FLOATS, INTS, BOOLS = typed_fields(float), typed_fields(int), typed_fields(bool)
@@ -71,16 +75,27 @@ def _type_errors(cls, name, data) -> list[dict]:
 
 def test_the_walk_reaches_every_kind_of_field():
     assert len(FLOATS) >= 120
-    assert {"Mission.seed", "NavGateSpec.resync_samples", "UpperStageSteeringSpec.from_stage",
-            "IgnitionFailure.stage"} <= set(_ids(INTS))
+    assert {
+        "Mission.seed",
+        "NavGateSpec.resync_samples",
+        "UpperStageSteeringSpec.from_stage",
+        "IgnitionFailure.stage",
+    } <= set(_ids(INTS))
     assert {"StageSpec.guided_cutoff", "OrbitSafing.enabled", "TerminationSpec.faulty_string_votes"} <= set(_ids(BOOLS))
     # lists, optional values, tables and tuples: each shape is walked
-    assert {"AreaSpec.lat_deg", "EnvelopeTable.lower", "DataLossRule.table", "PositionBiasFault.offset_m",
-            "NavCondition.above", "SiteSpec.lat_deg"} <= set(_ids(FLOATS))
+    assert {
+        "AreaSpec.lat_deg",
+        "EnvelopeTable.lower",
+        "DataLossRule.table",
+        "PositionBiasFault.offset_m",
+        "NavCondition.above",
+        "SiteSpec.lat_deg",
+    } <= set(_ids(FLOATS))
 
 
-@pytest.mark.parametrize("value", [True, False, "5", "5.0", "nan"],
-                         ids=["true", "false", "text-5", "text-5.0", "text-nan"])
+@pytest.mark.parametrize(
+    "value", [True, False, "5", "5.0", "nan"], ids=["true", "false", "text-5", "text-5.0", "text-nan"]
+)
 @pytest.mark.parametrize(("cls", "name", "annotation"), FLOATS, ids=_ids(FLOATS))
 def test_every_number_field_refuses_a_boolean_and_text(cls, name, annotation, value):
     errors = _type_errors(cls, name, {name: _holding(annotation, float, value)})
@@ -126,24 +141,45 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("yaml_text", "expected"),
     [
-        ("site: {lat_deg: 33.5, lon_deg: true, launch_azimuth_deg: 175}",
-         "site.lon_deg: must be a number, not true (a boolean is not a number)"),
-        ("site: {lat_deg: '33.5', lon_deg: 135.9, launch_azimuth_deg: 175}",
-         "site.lat_deg: must be a number, not the text '33.5': write the number without quotes"),
-        ("site: {lat_deg: 33.5, lon_deg: 135.9, launch_azimuth_deg: 175, liftoff_epoch_utc: 5}",
-         "site.liftoff_epoch_utc: must be an ISO 8601 date-time"),
+        (
+            "site: {lat_deg: 33.5, lon_deg: true, launch_azimuth_deg: 175}",
+            "site.lon_deg: must be a number, not true (a boolean is not a number)",
+        ),
+        (
+            "site: {lat_deg: '33.5', lon_deg: 135.9, launch_azimuth_deg: 175}",
+            "site.lat_deg: must be a number, not the text '33.5': write the number without quotes",
+        ),
+        (
+            "site: {lat_deg: 33.5, lon_deg: 135.9, launch_azimuth_deg: 175, liftoff_epoch_utc: 5}",
+            "site.liftoff_epoch_utc: must be an ISO 8601 date-time",
+        ),
         ("seed: 3.0", "seed: must be a whole number, not 3.0: write 3"),
         ("safing: {orbit: {enabled: 1}}", "safing.orbit.enabled: must be true or false, not the number 1"),
         ("nav_sources: [{name: 5}]", "nav_sources[0].name: must be text, not the number 5"),
-        ("rules: [{name: s, type: envelope, quantity: speed_mps, table: {t_s: [0, 10], upper: [100, 'x']}}]",
-         "rules[0].table.upper[1]: must be a number, not the text 'x'"),
-        ("scenarios: {x: {nav_faults: [{kind: position_bias, source: nav, from_t_s: 1, offset_m: [1, false, 3]}]}}",
-         "scenarios.x.nav_faults[0].offset_m[1]: must be a number, not false"),
-        ("rules: [{name: r, type: body_rate, max_rate_deg_s: [30]}]",
-         "rules[0].max_rate_deg_s: must be a number, not a list"),
+        (
+            "rules: [{name: s, type: envelope, quantity: speed_mps, table: {t_s: [0, 10], upper: [100, 'x']}}]",
+            "rules[0].table.upper[1]: must be a number, not the text 'x'",
+        ),
+        (
+            "scenarios: {x: {nav_faults: [{kind: position_bias, source: nav, from_t_s: 1, offset_m: [1, false, 3]}]}}",
+            "scenarios.x.nav_faults[0].offset_m[1]: must be a number, not false",
+        ),
+        (
+            "rules: [{name: r, type: body_rate, max_rate_deg_s: [30]}]",
+            "rules[0].max_rate_deg_s: must be a number, not a list",
+        ),
     ],
-    ids=["bool", "quoted", "epoch-number", "int-as-float", "bool-as-int", "name-number", "table-text", "tuple-item",
-         "list"],
+    ids=[
+        "bool",
+        "quoted",
+        "epoch-number",
+        "int-as-float",
+        "bool-as-int",
+        "name-number",
+        "table-text",
+        "tuple-item",
+        "list",
+    ],
 )
 def test_a_value_of_the_wrong_type_is_named_with_the_fix(tmp_path, yaml_text, expected):
     site = "" if yaml_text.startswith("site:") else f"site: {SITE}\n"
@@ -174,7 +210,9 @@ def test_the_forms_a_mission_writes_still_load(tmp_path):
     assert quoted.site.liftoff_epoch_utc == m.site.liftoff_epoch_utc
 
 
-@pytest.mark.parametrize(("text", "value"), [("1e-3", 1e-3), ("-2E6", -2e6), ("1.5e6", 1.5e6), ("1e", "1e"),
-                                             ("'1e9'", "1e9"), ("12", 12), ("0x1F", 31)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1e-3", 1e-3), ("-2E6", -2e6), ("1.5e6", 1.5e6), ("1e", "1e"), ("'1e9'", "1e9"), ("12", 12), ("0x1F", 31)],
+)
 def test_exponents_read_as_yaml_1_2_numbers(text, value):
     assert load_yaml(f"v: {text}") == {"v": value}

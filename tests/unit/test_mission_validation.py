@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 from pydantic import ValidationError
+from test_mission_docs import _models_in  # the same walk over the model tree that ties the docs to the schema
 
 from rangeguard.mission import Mission, MissionError, load_mission, mission_from_dict
-from test_mission_docs import _models_in  # the same walk over the model tree that ties the docs to the schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = {"lat_deg": 33.5, "lon_deg": 135.9, "launch_azimuth_deg": 175.0}
@@ -45,7 +45,12 @@ def base() -> dict:
         "events": [{"name": "sep", "t_s": 60.0}, {"name": "high", "when": {"quantity": "altitude_m", "above": 1e4}}],
         "phases": [{"name": "boost", "end_event": "sep"}],
         "rules": [
-            {"name": "speed", "type": "envelope", "quantity": "speed_mps", "table": {"t_s": [0, 10], "upper": [100, 300]}},
+            {
+                "name": "speed",
+                "type": "envelope",
+                "quantity": "speed_mps",
+                "table": {"t_s": [0, 10], "upper": [100, 300]},
+            },
             {"name": "rate", "type": "body_rate", "max_rate_deg_s": 30.0},
         ],
     }
@@ -84,8 +89,6 @@ def _models(cls, seen):
             _models(sub, seen)
 
 
-
-
 def _bad(annotation, value):
     """A value shaped like ``annotation`` holding ``value`` where a float goes; None if it holds no float."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
@@ -111,8 +114,12 @@ def float_fields():
     """(model, field name, value template) for every field of the mission tree that holds a float."""
     models: list = []
     _models(Mission, models)
-    return [(cls, name, f.annotation) for cls in models for name, f in cls.model_fields.items()
-            if _bad(f.annotation, 0.0) is not None]
+    return [
+        (cls, name, f.annotation)
+        for cls in models
+        for name, f in cls.model_fields.items()
+        if _bad(f.annotation, 0.0) is not None
+    ]
 
 
 FLOAT_FIELDS = float_fields()
@@ -121,15 +128,32 @@ FLOAT_FIELDS = float_fields()
 def test_the_walk_reaches_every_section():
     names = {cls.__name__ for cls, _, _ in FLOAT_FIELDS}
     # one model of each section, including the tagged unions (rules, faults, failures, distributions)
-    for cls in ("Mission", "SiteSpec", "ArmingSpec", "NavGateSpec", "EnvelopeTable", "GateRule", "DataLossRule",
-                "StageSpec", "ThrustTableSpec", "NavSourceModelSpec", "GpsDropoutFault", "ThrustScaleFailure",
-                "UniformDist", "CorrelationSpec", "OrbitSafing", "RequirementsSpec"):
+    for cls in (
+        "Mission",
+        "SiteSpec",
+        "ArmingSpec",
+        "NavGateSpec",
+        "EnvelopeTable",
+        "GateRule",
+        "DataLossRule",
+        "StageSpec",
+        "ThrustTableSpec",
+        "NavSourceModelSpec",
+        "GpsDropoutFault",
+        "ThrustScaleFailure",
+        "UniformDist",
+        "CorrelationSpec",
+        "OrbitSafing",
+        "RequirementsSpec",
+    ):
         assert cls in names, cls
     assert len(FLOAT_FIELDS) >= 120
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
-@pytest.mark.parametrize(("cls", "name", "annotation"), FLOAT_FIELDS, ids=[f"{c.__name__}.{n}" for c, n, _ in FLOAT_FIELDS])
+@pytest.mark.parametrize(
+    ("cls", "name", "annotation"), FLOAT_FIELDS, ids=[f"{c.__name__}.{n}" for c, n, _ in FLOAT_FIELDS]
+)
 def test_every_float_field_refuses_nan_and_inf(cls, name, annotation, value):
     """No exceptions: an open bound (default +-inf) is written by leaving the field out (docs, "Numbers")."""
     with pytest.raises(ValidationError) as info:
@@ -144,14 +168,26 @@ def test_every_float_field_refuses_nan_and_inf(cls, name, annotation, value):
         ("arming: {not_before_t_s: .nan}", "arming.not_before_t_s: must be a finite number"),
         ("arming: {not_before_t_s: nan}", "arming.not_before_t_s: must be a finite number"),  # the string 'nan'
         ("termination: {persistence_s: .inf}", "termination.persistence_s: must be a finite number"),
-        ("rules: [{name: s, type: envelope, quantity: speed_mps, table: {t_s: [0, 10], upper: [100, .nan]}}]",
-         "rules[0].table.upper[1]: must be a finite number"),
-        ("rules: [{name: s, type: data_loss, table: {t_s: [0, 10], green_time_s: [1, .inf]}}]",
-         "rules[0].table.green_time_s[1]: must be a finite number"),
-        ("scenarios: {x: {nav_faults: [{kind: gps_dropout, source: nav, from_t_s: 1, to_t_s: .inf}]}}",
-         "scenarios.x.nav_faults[0].to_t_s: must be a finite number"),
-        ("dispersions: {cd_scale: {dist: normal, three_sigma: .nan}}", "dispersions.cd_scale.three_sigma: must be a finite number"),
-        ("site: {lat_deg: 33.5, lon_deg: 135.9, launch_azimuth_deg: .nan}", "site.launch_azimuth_deg: must be a finite number"),
+        (
+            "rules: [{name: s, type: envelope, quantity: speed_mps, table: {t_s: [0, 10], upper: [100, .nan]}}]",
+            "rules[0].table.upper[1]: must be a finite number",
+        ),
+        (
+            "rules: [{name: s, type: data_loss, table: {t_s: [0, 10], green_time_s: [1, .inf]}}]",
+            "rules[0].table.green_time_s[1]: must be a finite number",
+        ),
+        (
+            "scenarios: {x: {nav_faults: [{kind: gps_dropout, source: nav, from_t_s: 1, to_t_s: .inf}]}}",
+            "scenarios.x.nav_faults[0].to_t_s: must be a finite number",
+        ),
+        (
+            "dispersions: {cd_scale: {dist: normal, three_sigma: .nan}}",
+            "dispersions.cd_scale.three_sigma: must be a finite number",
+        ),
+        (
+            "site: {lat_deg: 33.5, lon_deg: 135.9, launch_azimuth_deg: .nan}",
+            "site.launch_azimuth_deg: must be a finite number",
+        ),
     ],
 )
 def test_non_finite_numbers_in_the_file_name_their_path(tmp_path, yaml_text, expected):
@@ -207,7 +243,15 @@ def test_liftoff_cues_at_the_bounds_load():
         ({**BODY_RATE, "active": {"phase": "boost", "from_t_s": 61.0}}, "phase 'boost' is over by then"),
         ({**BODY_RATE, "active": {"from_t_s": 1e6}}, "the longest flight judged"),
     ],
-    ids=["before-arming", "until-liftoff", "after-equals-until", "until-before-from", "phase-end", "phase-window", "after-a-day"],
+    ids=[
+        "before-arming",
+        "until-liftoff",
+        "after-equals-until",
+        "until-before-from",
+        "phase-end",
+        "phase-window",
+        "after-a-day",
+    ],
 )
 def test_a_rule_whose_window_never_opens_is_refused(rule, fragment):
     (line,) = problems_of(with_rule(**rule))
@@ -215,7 +259,9 @@ def test_a_rule_whose_window_never_opens_is_refused(rule, fragment):
 
 
 def test_a_rule_after_a_detected_event_is_given_the_benefit_of_the_doubt():
-    assert mission_from_dict(with_rule(**BODY_RATE, active={"after_event": "high", "to_t_s": 30.0})).rules[2].name == "r"
+    assert (
+        mission_from_dict(with_rule(**BODY_RATE, active={"after_event": "high", "to_t_s": 30.0})).rules[2].name == "r"
+    )
 
 
 def test_a_disabled_rule_is_not_judged_so_not_refused():
@@ -226,7 +272,10 @@ def test_a_disabled_rule_is_not_judged_so_not_refused():
     ("phase", "fragment"),
     [
         ({"name": "p", "from_t_s": 10.0, "to_t_s": 10.0}, "phases[1]: to_t_s must be greater than from_t_s"),
-        ({"name": "p", "start_event": "sep", "end_event": "sep"}, "phases[1]: the phase can never be open: it starts and ends"),
+        (
+            {"name": "p", "start_event": "sep", "end_event": "sep"},
+            "phases[1]: the phase can never be open: it starts and ends",
+        ),
         ({"name": "p", "end_event": "liftoff"}, "phases[1]: the phase can never be open"),
         ({"name": "p", "start_event": "sep", "to_t_s": 50.0}, "phases[1]: the phase can never be open"),
     ],
@@ -242,7 +291,10 @@ def test_a_phase_that_can_never_be_open_is_refused(phase, fragment):
     ("table", "fragment"),
     [
         ({"t_s": [0, 10, 20], "lower": [None, None, None]}, "no limit over any time interval"),
-        ({"t_s": [0, 10, 20], "lower": [None, None, None], "upper": [None, None, None]}, "no limit over any time interval"),
+        (
+            {"t_s": [0, 10, 20], "lower": [None, None, None], "upper": [None, None, None]},
+            "no limit over any time interval",
+        ),
         ({"t_s": [0, 10, 20], "upper": [100, None, 300]}, "no limit over any time interval"),
     ],
 )
@@ -252,8 +304,12 @@ def test_an_envelope_with_no_limit_is_refused(table, fragment):
 
 
 def test_a_table_outside_the_active_window_is_refused():
-    rule = {"type": "envelope", "quantity": "speed_mps", "table": {"t_s": [100, 200], "upper": [1e3, 2e3]},
-            "active": {"phase": "boost"}}
+    rule = {
+        "type": "envelope",
+        "quantity": "speed_mps",
+        "table": {"t_s": [100, 200], "upper": [1e3, 2e3]},
+        "active": {"phase": "boost"},
+    }
     (line,) = problems_of(with_rule(**rule))
     assert line.startswith("rules[2].table: the rule can never be judged") and "T+100 s to T+200 s" in line
 
@@ -267,8 +323,15 @@ def test_a_persistence_longer_than_the_window_is_refused():
     assert "termination.persistence_s, the default" in line
 
 
-GATE = {"type": "gate", "start_lat_deg": 32.0, "start_lon_deg": 135.3, "end_lat_deg": 32.0, "end_lon_deg": 136.7,
-        "open_t_s": 40.0, "close_t_s": 140.0}
+GATE = {
+    "type": "gate",
+    "start_lat_deg": 32.0,
+    "start_lon_deg": 135.3,
+    "end_lat_deg": 32.0,
+    "end_lon_deg": 136.7,
+    "open_t_s": 40.0,
+    "close_t_s": 140.0,
+}
 
 
 def test_a_gate_window_outside_the_rule_window_is_refused():
@@ -292,7 +355,10 @@ def test_nav_gate_max_age_must_exceed_every_sensor_latency():
     d["nav_gate"] = {"max_age_s": 0.05}
     d["sensors"] = {"default": {"latency_s": 0.05}, "sources": {"b": {"latency_s": 0.2}}}
     p = problems_of(d)
-    tail = ": every sample of that source would arrive already stale and be rejected; raise max_age_s above the latency plus the link delay"
+    tail = (
+        ": every sample of that source would arrive already stale and be rejected; raise max_age_s above the "
+        "latency plus the link delay"
+    )
     assert p == [
         "nav_gate.max_age_s: 0.05 s does not exceed sensors.default.latency_s = 0.05 s" + tail,
         "nav_gate.max_age_s: 0.05 s does not exceed sensors.sources.b.latency_s = 0.2 s" + tail,
@@ -306,9 +372,13 @@ def test_nav_gate_max_age_must_exceed_every_sensor_latency():
 
 
 def _vehicle(eng_file: str) -> dict:
-    return {"name": "v", "length_m": 5.0, "diameter_m": 0.45,
-            "stages": [{"dry_mass_kg": 250.0, "propellant_mass_kg": 592.0, "isp_vac_s": 250.0, "eng_file": eng_file}],
-            "aero": {"mach": [0.0, 5.0], "axial_force_coefficient": [0.3, 0.2]}}
+    return {
+        "name": "v",
+        "length_m": 5.0,
+        "diameter_m": 0.45,
+        "stages": [{"dry_mass_kg": 250.0, "propellant_mass_kg": 592.0, "isp_vac_s": 250.0, "eng_file": eng_file}],
+        "aero": {"mach": [0.0, 5.0], "axial_force_coefficient": [0.3, 0.2]},
+    }
 
 
 @pytest.mark.parametrize(
@@ -360,10 +430,14 @@ DEEP = "[" * 20000 + "]" * 20000
         (b"\x89PNG\r\n\x1a\n\xff\xfe\x00", "is not a text file"),
         ('{"type": "FeatureCollection", "features": {"a": 1}}', "features must be a list"),
         ('{"type": "FeatureCollection", "features": [1]}', "features[0] must be a Feature object, found a number"),
-        ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": [], "geometry": null}]}',
-         "features[0].properties must be an object or null"),
-        ('{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null}]}',
-         "features[0].geometry must be a Polygon object, found null"),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": [], "geometry": null}]}',
+            "features[0].properties must be an object or null",
+        ),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null}]}',
+            "features[0].geometry must be a Polygon object, found null",
+        ),
         ('{"type": "Feature", "geometry": [1, 2]}', "geometry must be a Polygon object, found a list"),
         ('{"type": "Polygon", "coordinates": 5}', "coordinates must be a list of rings"),
         ('{"type": "Polygon", "coordinates": [5]}', "coordinates must be a list of rings"),
@@ -373,9 +447,22 @@ DEEP = "[" * 20000 + "]" * 20000
         ('{"type": "Polygon", "coordinates": ' + DEEP + "}", "nested too deeply"),
         ('{"type": "MultiPolygon", "coordinates": []}', "expected a Polygon geometry, found 'MultiPolygon'"),
     ],
-    ids=["directory", "binary", "features-dict", "feature-number", "properties-list", "geometry-null",
-         "geometry-list", "coordinates-number", "ring-number", "position-dict", "position-bool", "nan", "deep",
-         "multipolygon"],
+    ids=[
+        "directory",
+        "binary",
+        "features-dict",
+        "feature-number",
+        "properties-list",
+        "geometry-null",
+        "geometry-list",
+        "coordinates-number",
+        "ring-number",
+        "position-dict",
+        "position-bool",
+        "nan",
+        "deep",
+        "multipolygon",
+    ],
 )
 def test_a_malformed_geojson_is_one_readable_problem(tmp_path, content, fragment):
     path = tmp_path / "a.geojson"
@@ -410,8 +497,10 @@ arming:
 
 def test_a_duplicate_key_is_refused_with_both_lines(tmp_path):
     (line,) = file_problems(_write(tmp_path, MISSION_YAML + "  liftoff_height_m: 1e9\n"))
-    assert line == ("line 6, column 3: not valid YAML: key 'liftoff_height_m' is given twice in this mapping "
-                    "(first at line 4, column 3); keep one")
+    assert line == (
+        "line 6, column 3: not valid YAML: key 'liftoff_height_m' is given twice in this mapping "
+        "(first at line 4, column 3); keep one"
+    )
     (line,) = file_problems(_write(tmp_path, MISSION_YAML + "name: u\n"))
     assert line.startswith("line 6, column 1: ") and "'name' is given twice" in line and "line 1, column 1" in line
 
@@ -424,15 +513,22 @@ def test_a_duplicate_key_in_an_included_file_is_refused(tmp_path):
 
 def test_merge_keys_may_still_be_overridden(tmp_path):
     """A YAML merge key (<<) brings in defaults that the mapping's own keys override: not a duplicate."""
-    text = MISSION_YAML + "safing:\n  orbit: &o {enabled: true, persistence_s: 2.0}\n  iip_clear: {<<: *o, persistence_s: 3.0}\n"
+    text = (
+        MISSION_YAML
+        + "safing:\n  orbit: &o {enabled: true, persistence_s: 2.0}\n  iip_clear: {<<: *o, persistence_s: 3.0}\n"
+    )
     assert load_mission(_write(tmp_path, text)).safing.iip_clear.persistence_s == 3.0
 
 
 @pytest.mark.parametrize(
     "deep",
-    ["[" * 20000 + "]" * 20000, "{a: " * 20000 + "1" + "}" * 20000,
-     # block style grows as depth^2 in bytes: 2000 levels (4 MB) is past Python's recursion limit already
-     "".join("  " * i + "-\n" for i in range(2000)), "".join("  " * i + "k:\n" for i in range(2000))],
+    [
+        "[" * 20000 + "]" * 20000,
+        "{a: " * 20000 + "1" + "}" * 20000,
+        # block style grows as depth^2 in bytes: 2000 levels (4 MB) is past Python's recursion limit already
+        "".join("  " * i + "-\n" for i in range(2000)),
+        "".join("  " * i + "k:\n" for i in range(2000)),
+    ],
     ids=["flow-lists", "flow-maps", "block-lists", "block-maps"],
 )
 @pytest.mark.parametrize("where", ["mission", "vehicle", "sensors", "dispersions"])
@@ -454,7 +550,8 @@ def test_pathological_nesting_is_a_clear_error(tmp_path, deep, where):
 
 def test_alias_bombs_and_cycles_are_refused(tmp_path):
     bomb = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
-        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True))
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True)
+    )
     (line,) = file_problems(_write(tmp_path, bomb))
     assert "more than 5,000,000 values once aliases are expanded" in line
     (line,) = file_problems(_write(tmp_path, MISSION_YAML + "description: &d [*d]\n"))
@@ -465,8 +562,14 @@ def test_alias_bombs_and_cycles_are_refused(tmp_path):
 
 
 def _check(path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rangeguard.cli", "check", str(path)], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "rangeguard.cli", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_rangeguard_check_exits_2_on_an_afss_that_cannot_arm(tmp_path):
@@ -499,8 +602,11 @@ def test_rangeguard_check_exits_2_on_a_duplicate_key_and_on_deep_nesting(tmp_pat
 # --- 7. what ships stays valid ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "missions").glob("*.yaml")) + [ROOT / "tests" / "fixtures" / "full-mission.yaml"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "missions").glob("*.yaml")) + [ROOT / "tests" / "fixtures" / "full-mission.yaml"],
+    ids=lambda p: p.name,
+)
 def test_bundled_missions_load(path):
     assert isinstance(load_mission(path), Mission)
 
@@ -510,7 +616,10 @@ def test_messages_read_like_the_yaml_path_through_tagged_unions():
     d["dispersions"] = {"stages": [{"thrust_scale": {"dist": "uniform", "low": 1.0, "high": math.nan}}]}
     d["scenarios"] = {"x": {"failures": [{"kind": "thrust_scale", "scale": 0.9, "typo": 1}]}}
     p = problems_of(copy.deepcopy(d))
-    assert "dispersions.stages[0].thrust_scale.high: must be a finite number (NaN and .inf are not allowed in a mission file)" in p
+    assert (
+        "dispersions.stages[0].thrust_scale.high: must be a finite number (NaN and .inf are not allowed in a "
+        "mission file)" in p
+    )
     assert "scenarios.x.failures[0].typo: unknown field; allowed here: kind, scale, from_t_s, stage" in p
     assert len(p) == 2, p
     json.dumps(p)  # plain strings
@@ -519,8 +628,10 @@ def test_messages_read_like_the_yaml_path_through_tagged_unions():
 # --- 8. included files and special files (issue 14) -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "found"), [("", "nothing (it is empty)"), ("~\n", "nothing (it is empty)"),
-                                             ("- a\n", "a list"), ("5\n", "the number 5")])
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [("", "nothing (it is empty)"), ("~\n", "nothing (it is empty)"), ("- a\n", "a list"), ("5\n", "the number 5")],
+)
 @pytest.mark.parametrize("key", ["vehicle", "sensors", "dispersions"])
 def test_an_included_file_that_holds_no_mapping_is_refused(tmp_path, key, body, found):
     """An empty vehicle file used to drop the section silently (`check` said OK, `simulate` found no vehicle)."""
@@ -528,8 +639,10 @@ def test_an_included_file_that_holds_no_mapping_is_refused(tmp_path, key, body, 
     d = base()
     d[key] = f"{key}.yaml"
     (line,) = problems_of(d, base_dir=tmp_path)
-    assert line == (f"{key}: the file holds {found}; it must hold the {key} section's fields as a mapping "
-                    "(see docs/mission-format.md)")
+    assert line == (
+        f"{key}: the file holds {found}; it must hold the {key} section's fields as a mapping "
+        "(see docs/mission-format.md)"
+    )
 
 
 def test_a_problem_in_an_included_file_names_that_file(tmp_path):
@@ -537,8 +650,10 @@ def test_a_problem_in_an_included_file_names_that_file(tmp_path):
     d = base()
     d["sensors"] = "sensors.yaml"
     (line,) = problems_of(d, base_dir=tmp_path)
-    assert line == f"sensors.default.position_noise_m: must be a number, not true (a boolean is not a number) " \
-                   f"(in {tmp_path / 'sensors.yaml'})"
+    assert (
+        line == f"sensors.default.position_noise_m: must be a number, not true (a boolean is not a number) "
+        f"(in {tmp_path / 'sensors.yaml'})"
+    )
 
 
 @pytest.mark.timeout(20)  # reading a FIFO to its end used to wait for a writer forever

@@ -65,7 +65,9 @@ def test_copula_correlation():
 
 
 def test_run_k_is_the_same_in_any_batch_and_order():
-    spec = _spec(cd_scale={"dist": "normal", "three_sigma": 0.15}, stages={"isp_scale": {"dist": "normal", "three_sigma": 0.01}})
+    spec = _spec(
+        cd_scale={"dist": "normal", "three_sigma": 0.15}, stages={"isp_scale": {"dist": "normal", "three_sigma": 0.01}}
+    )
     s = DispersionSampler(spec, 2, ["a"])
     whole = s.draw(5, np.arange(40))
     parts = [s.draw(5, np.arange(0, 13)), s.draw(5, np.arange(13, 40))]
@@ -91,7 +93,10 @@ def test_adding_a_dispersion_leaves_the_others_alone():
 
 def test_no_dispersions_is_the_nominal_vehicle():
     d = _draw(None, 5)
-    assert np.all(d.values[:, [i for i, n in enumerate(d.names) if n.endswith("_scale") or n.startswith("sensor_noise_scale.")]] == 1.0)
+    assert np.all(
+        d.values[:, [i for i, n in enumerate(d.names) if n.endswith("_scale") or n.startswith("sensor_noise_scale.")]]
+        == 1.0
+    )
     assert np.all(d.failure_time_shift_s == 0.0)
     assert np.all(transform(None, np.array([-3.0, 3.0]), 1.0) == 1.0)
 
@@ -103,4 +108,6 @@ def test_truncated_normal_by_inverse_cdf_matches_scipy_ppf():
     z = np.linspace(-4, 4, 41)
     got = transform(spec.wind_scale, z, 1.0)
     a, b = (0.0 - 0.8) / 0.3, (1.5 - 0.8) / 0.3
-    np.testing.assert_allclose(got, stats.truncnorm(a, b, loc=0.8, scale=0.3).ppf(stats.norm.cdf(z)), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        got, stats.truncnorm(a, b, loc=0.8, scale=0.3).ppf(stats.norm.cdf(z)), rtol=1e-9, atol=1e-12
+    )

@@ -47,8 +47,21 @@ def test_bound_is_where_the_binomial_tail_is_five_percent(n, x):
 
 
 def _rows(rows: list[dict], rule_names) -> pa.Table:
-    cols = {k: [r.get(k) for r in rows] for k in ("case", "run", "terminated", "t_terminate_s", "rule", "iip_entered",
-                                                  "t_fail_s", "error", "state", "t_final_s")}
+    cols = {
+        k: [r.get(k) for r in rows]
+        for k in (
+            "case",
+            "run",
+            "terminated",
+            "t_terminate_s",
+            "rule",
+            "iip_entered",
+            "t_fail_s",
+            "error",
+            "state",
+            "t_final_s",
+        )
+    }
     for name in rule_names:
         cols[f"margin:{name}"] = [r.get("margins", {}).get(name) for r in rows]
     return pa.table(cols)
@@ -59,8 +72,17 @@ def _mission():
 
 
 def _nominal(k, **kw):
-    return {"case": "", "run": k, "terminated": False, "t_terminate_s": math.nan, "rule": None, "iip_entered": False,
-            "t_fail_s": math.nan, "error": None, **kw}
+    return {
+        "case": "",
+        "run": k,
+        "terminated": False,
+        "t_terminate_s": math.nan,
+        "rule": None,
+        "iip_entered": False,
+        "t_fail_s": math.nan,
+        "error": None,
+        **kw,
+    }
 
 
 def test_summary_figures_and_verdicts():
@@ -71,8 +93,18 @@ def test_summary_figures_and_verdicts():
     rows = [_nominal(k, margins={"speed": 5.0 * (k + 1)}) for k in range(4)]
     rows[2].update(terminated=True, t_terminate_s=5.3, rule="speed")
     for k, dt in enumerate((10.0, 20.0, 40.0)):
-        rows.append({"case": "f2-nozzle", "run": k, "terminated": True, "t_terminate_s": 80.0 + dt, "rule": "iip-corridor",
-                     "iip_entered": False, "t_fail_s": 80.0, "error": None})
+        rows.append(
+            {
+                "case": "f2-nozzle",
+                "run": k,
+                "terminated": True,
+                "t_terminate_s": 80.0 + dt,
+                "rule": "iip-corridor",
+                "iip_entered": False,
+                "t_fail_s": 80.0,
+                "error": None,
+            }
+        )
     s = summarize(_rows(rows, names), m, ["f2-nozzle"])
     assert s["runs"] == 4 and s["verdict"] == "FAIL"
     assert s["false_termination"]["count"] == 1 and s["false_termination"]["by_rule"] == {"speed": 1}
@@ -94,8 +126,18 @@ def test_pass_needs_the_bound_no_missed_run_and_no_error():
     clean = [_nominal(k) for k in range(3000)]
     s = summarize(_rows(clean, names), m, [])
     assert s["verdict"] == "PASS" and s["reasons"] == []
-    missed = clean + [{"case": "f2-nozzle", "run": 0, "terminated": True, "t_terminate_s": 100.0, "rule": "iip-corridor",
-                       "iip_entered": True, "t_fail_s": 80.0, "error": None}]
+    missed = clean + [
+        {
+            "case": "f2-nozzle",
+            "run": 0,
+            "terminated": True,
+            "t_terminate_s": 100.0,
+            "rule": "iip-corridor",
+            "iip_entered": True,
+            "t_fail_s": 80.0,
+            "error": None,
+        }
+    ]
     s = summarize(_rows(missed, names), m, ["f2-nozzle"])
     assert s["verdict"] == "FAIL" and "missed" in s["reasons"][0] and s["scenarios"]["f2-nozzle"]["missed"] == 1
     broken = clean + [{"case": "", "run": 3000, "error": "InputError: boom"}]
@@ -121,9 +163,18 @@ def _clean_nominal(n=3000):
 
 def _f1(k, terminated=False, rule=None, t_s=math.nan):
     """A run of the Kairos-flight-1 scenario (expect: continue), flown on or terminated by ``rule`` at ``t_s``."""
-    return {"case": "f1-thrust-low", "run": k, "terminated": terminated, "t_terminate_s": t_s, "rule": rule,
-            "iip_entered": False, "t_fail_s": 0.0, "error": None, "state": "TERMINATED" if terminated else "SAFED",
-            "t_final_s": t_s if terminated else 210.0}
+    return {
+        "case": "f1-thrust-low",
+        "run": k,
+        "terminated": terminated,
+        "t_terminate_s": t_s,
+        "rule": rule,
+        "iip_entered": False,
+        "t_fail_s": 0.0,
+        "error": None,
+        "state": "TERMINATED" if terminated else "SAFED",
+        "t_final_s": t_s if terminated else 210.0,
+    }
 
 
 def test_a_terminated_flyable_vehicle_fails_the_verdict_and_is_listed():
@@ -168,9 +219,18 @@ def test_listed_runs_are_capped_but_counted():
 
 
 def _tumble(k, terminated=True, state=None, t_final_s=60.6, entered=False):
-    return {"case": "tumble", "run": k, "terminated": terminated, "t_terminate_s": 60.6 if terminated else math.nan,
-            "rule": "tumble" if terminated else None, "iip_entered": entered, "t_fail_s": 60.0, "error": None,
-            "state": state or ("TERMINATED" if terminated else "ARMED"), "t_final_s": t_final_s}
+    return {
+        "case": "tumble",
+        "run": k,
+        "terminated": terminated,
+        "t_terminate_s": 60.6 if terminated else math.nan,
+        "rule": "tumble" if terminated else None,
+        "iip_entered": entered,
+        "t_fail_s": 60.0,
+        "error": None,
+        "state": state or ("TERMINATED" if terminated else "ARMED"),
+        "t_final_s": t_final_s,
+    }
 
 
 def test_a_real_failure_not_terminated_fails_only_when_not_shown_harmless():

@@ -14,13 +14,18 @@ R0 = np.array([6378137.0, 0.0, 0.0])
 
 def _truth(n, t):
     r = np.tile(R0 + np.array([0.0, 0.0, 100.0 * t]), (n, 1))
-    return {"r_ecef": r, "v_ecef": np.tile([0.0, 0.0, 100.0], (n, 1)),
-            "q_body_to_ecef": np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)), "omega_body_rad_s": np.zeros((n, 3))}
+    return {
+        "r_ecef": r,
+        "v_ecef": np.tile([0.0, 0.0, 100.0], (n, 1)),
+        "q_body_to_ecef": np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)),
+        "omega_body_rad_s": np.zeros((n, 3)),
+    }
 
 
 def _spec(**kw):
-    model = NavSourceModelSpec(position_noise_m=3.0, velocity_noise_mps=0.1, output_rate_hz=10.0, latency_s=0.0,
-                               dropout_probability=0.05, **kw)
+    model = NavSourceModelSpec(
+        position_noise_m=3.0, velocity_noise_mps=0.1, output_rate_hz=10.0, latency_s=0.0, dropout_probability=0.05, **kw
+    )
     return SensorsSpec(default=model)
 
 
@@ -57,7 +62,9 @@ def test_noise_scale_multiplies_the_error():
     """The same stream with every sigma doubled (or halved, per source) gives exactly 2x (0.5x) the error."""
     steps = 30
     ref = _fly([1, 2], steps)
-    truth = np.array([[np.concatenate([_truth(1, 0.1 * k)["r_ecef"][0], [0.0, 0.0, 100.0]])] for k in range(1, steps + 1)])
+    truth = np.array(
+        [[np.concatenate([_truth(1, 0.1 * k)["r_ecef"][0], [0.0, 0.0, 100.0]])] for k in range(1, steps + 1)]
+    )
     err = ref - truth[:, :, None, :]
     scaled = _fly([1, 2], steps, noise_scale=np.array([[2.0, 0.5], [2.0, 0.5]]))
     err2 = scaled - truth[:, :, None, :]

@@ -29,16 +29,39 @@ from rangeguard.nav import NavBatch
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "navlog.md"
 SOURCES, STRINGS = ["a", "b"], ["A", "B"]
-NUMBER_COLUMNS = ["t_s", "x_ecef_m", "y_ecef_m", "z_ecef_m", "vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps",
-                  "qw", "qx", "qy", "qz", "p_rad_s", "q_rad_s", "r_rad_s", "receive_time_s"]
+NUMBER_COLUMNS = [
+    "t_s",
+    "x_ecef_m",
+    "y_ecef_m",
+    "z_ecef_m",
+    "vx_ecef_mps",
+    "vy_ecef_mps",
+    "vz_ecef_mps",
+    "qw",
+    "qx",
+    "qy",
+    "qz",
+    "p_rad_s",
+    "q_rad_s",
+    "r_rad_s",
+    "receive_time_s",
+]
 
 
 def rows(n=6, **columns) -> dict:
     """A small valid log (two sources per epoch, 10 Hz, a slow climb along x), columns overridable."""
     t = np.repeat(np.arange(1, n // 2 + 1) * 0.1, 2)
-    cols = {"t_s": t, "x_ecef_m": 6.4e6 + 10.0 * t, "y_ecef_m": np.zeros(n), "z_ecef_m": np.zeros(n),
-            "vx_ecef_mps": np.full(n, 10.0), "vy_ecef_mps": np.zeros(n), "vz_ecef_mps": np.zeros(n),
-            "source": ["a", "b"] * (n // 2), "valid": [True] * n}
+    cols = {
+        "t_s": t,
+        "x_ecef_m": 6.4e6 + 10.0 * t,
+        "y_ecef_m": np.zeros(n),
+        "z_ecef_m": np.zeros(n),
+        "vx_ecef_mps": np.full(n, 10.0),
+        "vy_ecef_mps": np.zeros(n),
+        "vz_ecef_mps": np.zeros(n),
+        "source": ["a", "b"] * (n // 2),
+        "valid": [True] * n,
+    }
     cols.update(columns)
     return cols
 
@@ -81,7 +104,13 @@ def test_a_nan_or_empty_valid_counts_as_invalid(tmp_path, suffix):
     log = navlog.read_navlog(write(tmp_path, t, suffix), SOURCES, STRINGS)
     assert log.valid.tolist() == [True, False, False, True, False, True]
     assert from_table(table(valid=pa.array([True, None, False, True, True, None]))).valid.tolist() == [
-        True, False, False, True, True, False]
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_valid_as_integers_0_and_1_is_accepted_and_other_numbers_are_refused():
@@ -112,8 +141,10 @@ def test_a_csv_cell_that_is_not_a_number_is_refused(tmp_path, column):
 
 def test_a_boolean_t_s_in_a_csv_is_refused(tmp_path):
     path = tmp_path / "nav.csv"
-    path.write_text("t_s,x_ecef_m,y_ecef_m,z_ecef_m,vx_ecef_mps,vy_ecef_mps,vz_ecef_mps,source\n"
-                    "true,6400000,0,0,10,0,0,a\nfalse,6400001,0,0,10,0,0,a\n")
+    path.write_text(
+        "t_s,x_ecef_m,y_ecef_m,z_ecef_m,vx_ecef_mps,vy_ecef_mps,vz_ecef_mps,source\n"
+        "true,6400000,0,0,10,0,0,a\nfalse,6400001,0,0,10,0,0,a\n"
+    )
     with pytest.raises(InputError, match="column 't_s' holds 'true'"):
         navlog.read_navlog(path, SOURCES, STRINGS)
 
@@ -208,13 +239,24 @@ def test_the_readers_clock_is_the_whole_logs_clock_whatever_the_batches(batch_ro
     rng = np.random.default_rng(batch_rows)
     for n in (1, 3, 4, 7, 30, 97):
         t = glitchy_times(rng, n)
-        base = {"t_s": t, "x_ecef_m": np.full(n, 6.4e6), "y_ecef_m": np.zeros(n), "z_ecef_m": np.zeros(n),
-                "vx_ecef_mps": np.zeros(n), "vy_ecef_mps": np.zeros(n), "vz_ecef_mps": np.zeros(n),
-                "source": ["a"] * n}
+        base = {
+            "t_s": t,
+            "x_ecef_m": np.full(n, 6.4e6),
+            "y_ecef_m": np.zeros(n),
+            "z_ecef_m": np.zeros(n),
+            "vx_ecef_mps": np.zeros(n),
+            "vy_ecef_mps": np.zeros(n),
+            "vz_ecef_mps": np.zeros(n),
+            "source": ["a"] * n,
+        }
         recorded = np.where(rng.random(n) < 0.2, np.nan, t + 0.01)
-        for tab, want in ((pa.table(base), clock_by_definition(t)),
-                          (pa.table({**base, "receive_time_s": recorded}),
-                           np.where(np.isfinite(recorded), recorded, clock_by_definition(t)))):
+        for tab, want in (
+            (pa.table(base), clock_by_definition(t)),
+            (
+                pa.table({**base, "receive_time_s": recorded}),
+                np.where(np.isfinite(recorded), recorded, clock_by_definition(t)),
+            ),
+        ):
             reader = navlog.NavLogReader(tab, SOURCES, STRINGS, batch_rows=batch_rows)
             chunks = list(reader)
             assert all(len(c) <= batch_rows + 3 for c in chunks)
@@ -232,7 +274,7 @@ def test_the_median_step_is_exact_when_counted_in_batches():
         for size in (1, 2, 5, n):
             counter = navlog._StepCounter()
             for i in range(0, n, size):
-                counter.add(t[i:i + size])
+                counter.add(t[i : i + size])
             assert counter.median() == (float(np.median(steps)) if steps.size else 0.0)
 
 
@@ -241,8 +283,9 @@ def test_the_median_step_is_exact_when_counted_in_batches():
 
 def columns_table() -> str:
     lines = ["| Column | Kind | Required | Unit | Meaning |", "|---|---|---|---|---|"]
-    lines += [f"| `{c.name}` | {c.kind} | {'yes' if c.required else 'no'} | {c.unit} | {c.meaning} |"
-              for c in navlog.COLUMNS]
+    lines += [
+        f"| `{c.name}` | {c.kind} | {'yes' if c.required else 'no'} | {c.unit} | {c.meaning} |" for c in navlog.COLUMNS
+    ]
     return "\n".join(lines)
 
 
@@ -274,18 +317,21 @@ def test_the_writer_schema_is_the_documented_format():
 def test_what_the_writer_writes_the_reader_reads_back(tmp_path, suffix):
     """Vehicle 1 of three 2-vehicle batches, given out of time order: one row per arrived sample, sorted by
     t_s; a sample that never arrived (present False) is no row; an invalid one is a row marked invalid."""
+
     def batch(t, source, valid=(True, True), present=None):
         r = np.array([[6.4e6, 0.0, 0.0], [6.4e6 + 10 * t, 1.0, 2.0]])
         v = np.array([[0.0, 0.0, 0.0], [10.0, 0.5, 0.25]])
         q = np.array([[1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.5, 0.5]])
         w = np.array([[0.0, 0.0, 0.0], [0.01, 0.02, 0.03]])
-        return NavBatch(np.full(2, t), r, v, q, w, np.array(valid), source,
-                        None if present is None else np.array(present))
+        return NavBatch(
+            np.full(2, t), r, v, q, w, np.array(valid), source, None if present is None else np.array(present)
+        )
 
     batches = [batch(0.2, 1, valid=(True, False)), batch(0.1, 0), batch(0.3, 0, present=(True, False))]
     health = [np.array([True, False]), np.array([True, True]), np.array([False, False])]
-    table = navlog.nav_log_from_batches(batches, SOURCES, 1, receive_time_s=[0.25, 0.15, 0.35], health=health,
-                                        strings=STRINGS)
+    table = navlog.nav_log_from_batches(
+        batches, SOURCES, 1, receive_time_s=[0.25, 0.15, 0.35], health=health, strings=STRINGS
+    )
     log = navlog.read_navlog(write(tmp_path, table, suffix), SOURCES, STRINGS)
     assert log.t_s.tolist() == [0.1, 0.2]
     assert log.source.tolist() == [0, 1] and log.valid.tolist() == [True, False]

@@ -24,8 +24,11 @@ from rangeguard.earth.polygon import COINCIDENT_CHORD, GreatCirclePolygon, unit_
 def _crossings_by_every_pair(x, y):
     v = len(x)
     seg = [shapely.LineString([(x[k], y[k]), (x[(k + 1) % v], y[(k + 1) % v])]) for k in range(v)]
-    return [(i, j) for i, j in itertools.combinations(range(v), 2)
-            if j >= i + 2 and not (i == 0 and j == v - 1) and seg[i].intersects(seg[j])]
+    return [
+        (i, j)
+        for i, j in itertools.combinations(range(v), 2)
+        if j >= i + 2 and not (i == 0 and j == v - 1) and seg[i].intersects(seg[j])
+    ]
 
 
 @pytest.mark.parametrize("seed", range(40))

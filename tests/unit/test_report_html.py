@@ -33,7 +33,9 @@ from rangeguard.report.plots import margin_table, track_quantities
 @pytest.fixture(scope="module")
 def f2_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "f2"
-    code = main(["simulate", str(missions_dir() / "kii-sso.yaml"), "--scenario", "f2-nozzle", "--out", str(out), "--json"])
+    code = main(
+        ["simulate", str(missions_dir() / "kii-sso.yaml"), "--scenario", "f2-nozzle", "--out", str(out), "--json"]
+    )
     assert code == 0
     return out
 
@@ -136,11 +138,15 @@ def _synthetic_mc(tmp_path):
     term = [False] * n_nom + [True, True, True, False]
     t_term = [None] * n_nom + [100.0, 103.0, 110.0, None]
     runs = {
-        "scenario": scen, "terminated": term, "t_terminate_s": t_term,
+        "scenario": scen,
+        "terminated": term,
+        "t_terminate_s": t_term,
         "fired_by": [None] * n_nom + ["iip-corridor"] * 3 + [None],
         "t_fault_s": [None] * n_nom + [80.0] * n_f2,
-        "iip_lat_deg": list(20 + rng.normal(size=12)), "iip_lon_deg": list(132 + rng.normal(size=12)),
-        "impact_lat_deg": list(15 + rng.normal(size=12)), "impact_lon_deg": list(131 + rng.normal(size=12)),
+        "iip_lat_deg": list(20 + rng.normal(size=12)),
+        "iip_lon_deg": list(132 + rng.normal(size=12)),
+        "impact_lat_deg": list(15 + rng.normal(size=12)),
+        "impact_lon_deg": list(131 + rng.normal(size=12)),
         "iip_entered_protected": [False] * 11 + [True],
         "min_margin__iip-corridor": list(rng.uniform(1e3, 2e4, n_nom)) + [-3e3, -2e3, -1e3, -5e4],
         "min_margin__speed": list(rng.uniform(5, 50, 12)),
@@ -148,10 +154,15 @@ def _synthetic_mc(tmp_path):
     import pyarrow as pa
 
     pq.write_table(pa.table(runs), tmp_path / "runs.parquet")
-    (tmp_path / "summary.json").write_text(json.dumps({
-        "mission": "kii-sso", "n": 12,
-        "verdict": {"passed": False, "text": "1 missed termination in f2-nozzle", "false_terminations": 0},
-    }))
+    (tmp_path / "summary.json").write_text(
+        json.dumps(
+            {
+                "mission": "kii-sso",
+                "n": 12,
+                "verdict": {"passed": False, "text": "1 missed termination in f2-nozzle", "false_terminations": 0},
+            }
+        )
+    )
     return runs
 
 
@@ -192,16 +203,34 @@ def test_montecarlo_reads_the_validate_columns(tmp_path):
     text columns (state) and param: columns; a "FAIL" verdict string with its reasons."""
     import pyarrow as pa
 
-    pq.write_table(pa.table({
-        "case": ["", "", "f2-nozzle"], "run": [0, 1, 0], "terminated": [False, False, True],
-        "t_terminate_s": [float("nan"), float("nan"), 103.0], "rule": [None, None, "iip-corridor"],
-        "state": ["SAFED", "SAFED", "TERMINATED"], "t_fail_s": [float("nan"), float("nan"), 80.5],
-        "iip_entered": [False, False, False], "margin:iip-corridor": [1e4, 2e4, -3e3], "param:cd_scale": [1.0, 1.1, 0.9],
-    }), tmp_path / "runs.parquet")
-    (tmp_path / "summary.json").write_text(json.dumps({
-        "runs": 2, "verdict": "FAIL", "reasons": ["too few runs"], "mission": "kii-sso",
-        "false_termination": {"count": 0, "upper95": 0.77, "by_rule": {}},
-    }))
+    pq.write_table(
+        pa.table(
+            {
+                "case": ["", "", "f2-nozzle"],
+                "run": [0, 1, 0],
+                "terminated": [False, False, True],
+                "t_terminate_s": [float("nan"), float("nan"), 103.0],
+                "rule": [None, None, "iip-corridor"],
+                "state": ["SAFED", "SAFED", "TERMINATED"],
+                "t_fail_s": [float("nan"), float("nan"), 80.5],
+                "iip_entered": [False, False, False],
+                "margin:iip-corridor": [1e4, 2e4, -3e3],
+                "param:cd_scale": [1.0, 1.1, 0.9],
+            }
+        ),
+        tmp_path / "runs.parquet",
+    )
+    (tmp_path / "summary.json").write_text(
+        json.dumps(
+            {
+                "runs": 2,
+                "verdict": "FAIL",
+                "reasons": ["too few runs"],
+                "mission": "kii-sso",
+                "false_termination": {"count": 0, "upper95": 0.77, "by_rule": {}},
+            }
+        )
+    )
     mc = read_montecarlo(tmp_path)
     assert mc.scenarios() == ["nominal", "f2-nozzle"]
     assert mc.runs["fired_by"].tolist() == [None, None, "iip-corridor"]
@@ -218,32 +247,63 @@ def test_montecarlo_report_lists_the_runs_against_their_scenarios_expect(tmp_pat
     an `expect: terminate` scenario that were not terminated with their outcome, and the notes."""
     import pyarrow as pa
 
-    pq.write_table(pa.table({
-        "case": ["", "f1-thrust-low", "f1-thrust-low", "tumble"], "run": [0, 7, 12, 3],
-        "terminated": [False, True, True, False], "rule": [None, "altitude", "altitude", None],
-        "t_terminate_s": [float("nan"), 194.88, 207.68, float("nan")],
-    }), tmp_path / "runs.parquet")
-    (tmp_path / "summary.json").write_text(json.dumps({
-        "verdict": "FAIL", "mission": "kii-sso",
-        "reasons": ["scenario 'f1-thrust-low' (expect: continue, a flyable vehicle): 150 of 1000 runs terminated"],
-        "notes": ["scenario 'tumble' (expect: terminate): 1 of 10 runs were not terminated; harmless"],
-        "scenarios": {
-            "f1-thrust-low": {"expect": "continue", "unexpected": 150, "unexpected_runs": [
-                {"run": 7, "rule": "altitude", "t_terminate_s": 194.88, "t_fail_s": 0.0},
-                {"run": 12, "rule": "altitude", "t_terminate_s": 207.68, "t_fail_s": 0.0}]},
-            "tumble": {"expect": "terminate", "unexpected": 1, "unexpected_runs": [
-                {"run": 3, "outcome": "harmless", "state": "ARMED", "t_final_s": 412.0}]},
-            "f2-nozzle": {"expect": "terminate", "unexpected": 0, "unexpected_runs": []},
-        },
-    }))
+    pq.write_table(
+        pa.table(
+            {
+                "case": ["", "f1-thrust-low", "f1-thrust-low", "tumble"],
+                "run": [0, 7, 12, 3],
+                "terminated": [False, True, True, False],
+                "rule": [None, "altitude", "altitude", None],
+                "t_terminate_s": [float("nan"), 194.88, 207.68, float("nan")],
+            }
+        ),
+        tmp_path / "runs.parquet",
+    )
+    (tmp_path / "summary.json").write_text(
+        json.dumps(
+            {
+                "verdict": "FAIL",
+                "mission": "kii-sso",
+                "reasons": [
+                    "scenario 'f1-thrust-low' (expect: continue, a flyable vehicle): 150 of 1000 runs terminated"
+                ],
+                "notes": ["scenario 'tumble' (expect: terminate): 1 of 10 runs were not terminated; harmless"],
+                "scenarios": {
+                    "f1-thrust-low": {
+                        "expect": "continue",
+                        "unexpected": 150,
+                        "unexpected_runs": [
+                            {"run": 7, "rule": "altitude", "t_terminate_s": 194.88, "t_fail_s": 0.0},
+                            {"run": 12, "rule": "altitude", "t_terminate_s": 207.68, "t_fail_s": 0.0},
+                        ],
+                    },
+                    "tumble": {
+                        "expect": "terminate",
+                        "unexpected": 1,
+                        "unexpected_runs": [{"run": 3, "outcome": "harmless", "state": "ARMED", "t_final_s": 412.0}],
+                    },
+                    "f2-nozzle": {"expect": "terminate", "unexpected": 0, "unexpected_runs": []},
+                },
+            }
+        )
+    )
     mc = read_montecarlo(tmp_path)
-    assert [(r["scenario"], r["run"]) for r in mc.expectation_runs] == [("f1-thrust-low", 7), ("f1-thrust-low", 12),
-                                                                         ("tumble", 3)]
+    assert [(r["scenario"], r["run"]) for r in mc.expectation_runs] == [
+        ("f1-thrust-low", 7),
+        ("f1-thrust-low", 12),
+        ("tumble", 3),
+    ]
     text = write_report(tmp_path, mission="kii-sso.yaml").read_text()
-    assert "<td>f1-thrust-low</td><td>continue</td><td>7</td><td>terminated</td><td>altitude</td><td>194.88</td>" in text
-    assert "<td>f1-thrust-low</td><td>continue</td><td>12</td><td>terminated</td><td>altitude</td><td>207.68</td>" in text
+    assert (
+        "<td>f1-thrust-low</td><td>continue</td><td>7</td><td>terminated</td><td>altitude</td><td>194.88</td>" in text
+    )
+    assert (
+        "<td>f1-thrust-low</td><td>continue</td><td>12</td><td>terminated</td><td>altitude</td><td>207.68</td>" in text
+    )
     assert "... and 148 more (runs.parquet)" in text
-    assert "<td>tumble</td><td>terminate</td><td>3</td><td>not terminated: harmless (ARMED)</td><td></td><td>412.00</td>" \
-           in text
+    assert (
+        "<td>tumble</td><td>terminate</td><td>3</td><td>not terminated: harmless (ARMED)</td><td></td><td>412.00</td>"
+        in text
+    )
     assert "note: scenario &#x27;tumble&#x27; (expect: terminate)" in text
     assert "FAIL: scenario &#x27;f1-thrust-low&#x27;" in text

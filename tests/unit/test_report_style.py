@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rangeguard.mission.rules_spec import BodyRateRule, DataLossRule, EnvelopeRule, IipPolygonRule, SourceDisagreementRule
+from rangeguard.mission.rules_spec import (
+    BodyRateRule,
+    DataLossRule,
+    EnvelopeRule,
+    IipPolygonRule,
+    SourceDisagreementRule,
+)
 from rangeguard.report.style import CAUTION_DISTANCE_M, CAUTION_FRACTION, caution_band, status_of
 
 
@@ -19,12 +25,17 @@ def test_status_of_traffic_lights():
 def test_caution_band_envelope_is_a_fraction_of_the_half_width():
     """Table t = [0, 10], lower = [0, 100], upper = [100, 300]: half-width 50 at t=0, 100 at t=10,
     75 at t=5 (linear); the band is CAUTION_FRACTION of it."""
-    spec = EnvelopeRule(type="envelope", name="v", quantity="speed_mps",
-                        table={"t_s": [0.0, 10.0], "lower": [0.0, 100.0], "upper": [100.0, 300.0]})
+    spec = EnvelopeRule(
+        type="envelope",
+        name="v",
+        quantity="speed_mps",
+        table={"t_s": [0.0, 10.0], "lower": [0.0, 100.0], "upper": [100.0, 300.0]},
+    )
     band = caution_band(spec, np.array([0.0, 5.0, 10.0, np.nan]))
     assert band == pytest.approx(CAUTION_FRACTION * np.array([50.0, 75.0, 100.0, 50.0]))
-    one_sided = EnvelopeRule(type="envelope", name="h", quantity="altitude_m",
-                             table={"t_s": [0.0, 10.0], "lower": [0.0, 100.0]})
+    one_sided = EnvelopeRule(
+        type="envelope", name="h", quantity="altitude_m", table={"t_s": [0.0, 10.0], "lower": [0.0, 100.0]}
+    )
     assert caution_band(one_sided, 3.0) == 0.0
 
 

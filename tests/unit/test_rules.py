@@ -46,18 +46,26 @@ def build(rule: dict, areas=(), nav_sources=None):
     return build_rules(mission)[0], mission
 
 
-def ctx_for(mission, t_s, r_ecef, v_ecef=(0.0, 0.0, 0.0), *, q=None, w=None, iip=None, since_valid_s=0.0,
-            source_navs=None) -> RuleContext:
+def ctx_for(
+    mission, t_s, r_ecef, v_ecef=(0.0, 0.0, 0.0), *, q=None, w=None, iip=None, since_valid_s=0.0, source_navs=None
+) -> RuleContext:
     """One context row per state (one string), built by the engine's own factory. ``iip``
     places the IIP at given points instead of the states' own (its range is then not known: NaN)."""
     nav = NavBatch.from_arrays(t_s, r_ecef, v_ecef, q, w)
     n = nav.n
     navs = [nav] if source_navs is None else source_navs
     ctx = rule_context(
-        Site.from_spec(mission.site), nav.t_s, nav.r_ecef, nav.v_ecef, nav.q_body_to_ecef, nav.omega_body_rad_s,
-        nav.valid, np.broadcast_to(np.asarray(since_valid_s, float), (n,)),
+        Site.from_spec(mission.site),
+        nav.t_s,
+        nav.r_ecef,
+        nav.v_ecef,
+        nav.q_body_to_ecef,
+        nav.omega_body_rad_s,
+        nav.valid,
+        np.broadcast_to(np.asarray(since_valid_s, float), (n,)),
         source_t_s=np.stack([np.where(s.valid, s.t_s, np.nan) for s in navs]),
-        source_r_ecef=np.stack([s.r_ecef for s in navs]), source_v_ecef=np.stack([s.v_ecef for s in navs]),
+        source_r_ecef=np.stack([s.r_ecef for s in navs]),
+        source_v_ecef=np.stack([s.v_ecef for s in navs]),
     )
     if iip is not None:
         lat = np.broadcast_to(np.asarray(iip[0], float), (n,))
@@ -133,8 +141,12 @@ def gnomonic_inside(lat, lon, ring_lat, ring_lon, c_lat, c_lon) -> np.ndarray:
 # --- envelope ---------------------------------------------------------------------------
 
 
-ENVELOPE = {"name": "speed", "type": "envelope", "quantity": "speed_mps",
-            "table": {"t_s": [0.0, 10.0, 20.0], "lower": [None, 100.0, 200.0], "upper": [50.0, 300.0, None]}}
+ENVELOPE = {
+    "name": "speed",
+    "type": "envelope",
+    "quantity": "speed_mps",
+    "table": {"t_s": [0.0, 10.0, 20.0], "lower": [None, 100.0, 200.0], "upper": [50.0, 300.0, None]},
+}
 
 
 @pytest.mark.parametrize(
@@ -188,8 +200,14 @@ def test_envelope_batch_matches_rows():
 
 def test_envelope_on_other_quantities_uses_their_definition():
     """Altitude floor: lower 1000 m at all times; a vehicle 700 m above the ellipsoid -> margin -300 m."""
-    rule, m = build({"name": "alt", "type": "envelope", "quantity": "altitude_m",
-                     "table": {"t_s": [0.0, 100.0], "lower": [1000.0, 1000.0]}})
+    rule, m = build(
+        {
+            "name": "alt",
+            "type": "envelope",
+            "quantity": "altitude_m",
+            "table": {"t_s": [0.0, 100.0], "lower": [1000.0, 1000.0]},
+        }
+    )
     r = geodetic_to_ecef(PAD_LAT, PAD_LON, 700.0)
     out = rule.evaluate(ctx_for(m, 50.0, r), None)
     assert out.margin[0] == pytest.approx(-300.0, abs=1e-6)
@@ -223,8 +241,12 @@ def angle_between_deg(az1, el1, az2, el2):
     return math.degrees(math.acos(max(-1.0, min(1.0, c))))
 
 
-ATT = {"name": "att", "type": "attitude_error", "max_error_deg": 15.0,
-       "commanded": {"t_s": [0.0, 10.0], "azimuth_deg": [90.0, 90.0], "elevation_deg": [90.0, 70.0]}}
+ATT = {
+    "name": "att",
+    "type": "attitude_error",
+    "max_error_deg": 15.0,
+    "commanded": {"t_s": [0.0, 10.0], "azimuth_deg": [90.0, 90.0], "elevation_deg": [90.0, 70.0]},
+}
 
 
 def test_attitude_error_hand_computed_angle_with_interpolated_command():
@@ -240,8 +262,13 @@ def test_attitude_error_hand_computed_angle_with_interpolated_command():
 def test_attitude_error_perpendicular_and_unnormalised_quaternion():
     """Body +x north (az 0, el 0) against a command east (az 90, el 0): 90 deg. A quaternion scaled by 3
     is the same rotation."""
-    rule, m = build({**ATT, "max_error_deg": 100.0,
-                     "commanded": {"t_s": [0.0, 10.0], "azimuth_deg": [90.0, 90.0], "elevation_deg": [0.0, 0.0]}})
+    rule, m = build(
+        {
+            **ATT,
+            "max_error_deg": 100.0,
+            "commanded": {"t_s": [0.0, 10.0], "azimuth_deg": [90.0, 90.0], "elevation_deg": [0.0, 0.0]},
+        }
+    )
     q = quat_pointing(0.0, 0.0)
     out = rule.evaluate(ctx_for(m, [3.0, 3.0], pad_ecef(2), q=np.stack([q, 3.0 * q])), None)
     np.testing.assert_allclose(out.margin, [10.0, 10.0], atol=1e-9)
@@ -251,15 +278,22 @@ def test_attitude_error_perpendicular_and_unnormalised_quaternion():
 def test_attitude_command_azimuth_wraps_through_north():
     """Command az 350 -> 10 deg over t 0..10: at t = 5 it is az 0 (north), not az 180.
     Body +x at az 0, el 30 is on the command: error 0, margin 15."""
-    rule, m = build({**ATT, "commanded": {"t_s": [0.0, 10.0], "azimuth_deg": [350.0, 10.0], "elevation_deg": [30.0, 30.0]}})
+    rule, m = build(
+        {**ATT, "commanded": {"t_s": [0.0, 10.0], "azimuth_deg": [350.0, 10.0], "elevation_deg": [30.0, 30.0]}}
+    )
     out = rule.evaluate(ctx_for(m, 5.0, pad_ecef(), q=quat_pointing(0.0, 30.0)), None)
     assert out.margin[0] == pytest.approx(15.0, abs=1e-9)
 
 
 def test_attitude_error_matches_law_of_cosines_far_from_the_pad(rng):
     """The command is in the pad's ENU frame even when the vehicle is 300 km away."""
-    rule, m = build({**ATT, "max_error_deg": 180.0,
-                     "commanded": {"t_s": [0.0, 100.0], "azimuth_deg": [150.0, 150.0], "elevation_deg": [40.0, 40.0]}})
+    rule, m = build(
+        {
+            **ATT,
+            "max_error_deg": 180.0,
+            "commanded": {"t_s": [0.0, 100.0], "azimuth_deg": [150.0, 150.0], "elevation_deg": [40.0, 40.0]},
+        }
+    )
     az = rng.uniform(0, 360, 20)
     el = rng.uniform(-80, 80, 20)
     q = np.stack([quat_pointing(a, e, r) for a, e, r in zip(az, el, rng.uniform(-180, 180, 20), strict=True)])
@@ -304,8 +338,9 @@ def test_data_loss_table_uses_estimated_flight_time_and_holds_the_ends():
     """Green time 0.5 s at T+0 rising to 2 s at T+60, held after.
     Last valid sample at T+50, 3 s ago: flight time ~T+53 -> green 0.5 + 1.5 * 53/60 = 1.825 -> margin -1.175.
     At T+200 (beyond the table): green 2.0. At T-5 (before it): green 0.5."""
-    rule, m = build({"name": "link", "type": "data_loss",
-                     "table": {"t_s": [0.0, 60.0, 120.0], "green_time_s": [0.5, 2.0, 2.0]}})
+    rule, m = build(
+        {"name": "link", "type": "data_loss", "table": {"t_s": [0.0, 60.0, 120.0], "green_time_s": [0.5, 2.0, 2.0]}}
+    )
     out = rule.evaluate(ctx_for(m, [50.0, 200.0, -5.0], pad_ecef(3), since_valid_s=[3.0, 1.0, 0.25]), None)
     np.testing.assert_allclose(out.margin, [1.825 - 3.0, 1.0, 0.25], atol=1e-12)
     np.testing.assert_array_equal(out.violated, [True, False, False])
@@ -324,8 +359,10 @@ def test_source_disagreement_position_is_time_aligned():
     """A at T+10.0 at r0 moving 1000 m/s east; B at T+10.2 at r0 + 0.2 s * v + 30 m north.
     A propagated to T+10.2 is 30 m from B: margin 50 - 30 = 20 m. Without the alignment they would be
     sqrt(200^2 + 30^2) = 202 m apart."""
-    rule, m = build({"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 50.0},
-                    nav_sources=["a", "b"])
+    rule, m = build(
+        {"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 50.0},
+        nav_sources=["a", "b"],
+    )
     enu = ecef_to_enu_matrix(PAD_LAT, PAD_LON)
     r0 = geodetic_to_ecef(PAD_LAT, PAD_LON, 20e3)
     v = 1000.0 * enu[0]
@@ -341,8 +378,17 @@ def test_source_disagreement_position_is_time_aligned():
 def test_source_disagreement_velocity_and_max_age():
     """Velocity differs by (3, 4, 0) m/s -> 5 m/s against a 2 m/s limit: margin -3.
     Samples 1.5 s apart with max_age_s 1.0 are not compared (NaN, not violated)."""
-    rule, m = build({"name": "agree", "type": "source_disagreement", "sources": ["a", "b"],
-                     "quantity": "velocity_mps", "max_difference": 2.0, "max_age_s": 1.0}, nav_sources=["a", "b"])
+    rule, m = build(
+        {
+            "name": "agree",
+            "type": "source_disagreement",
+            "sources": ["a", "b"],
+            "quantity": "velocity_mps",
+            "max_difference": 2.0,
+            "max_age_s": 1.0,
+        },
+        nav_sources=["a", "b"],
+    )
     r0 = pad_ecef(2)
     va = np.array([[100.0, 0.0, 0.0], [100.0, 0.0, 0.0]])
     vb = va + [3.0, 4.0, 0.0]
@@ -354,8 +400,10 @@ def test_source_disagreement_velocity_and_max_age():
 
 
 def test_source_disagreement_without_a_sample_is_not_judged():
-    rule, m = build({"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 2.0},
-                    nav_sources=["a", "b"])
+    rule, m = build(
+        {"name": "agree", "type": "source_disagreement", "sources": ["a", "b"], "max_difference": 2.0},
+        nav_sources=["a", "b"],
+    )
     r0 = pad_ecef()
     a = NavBatch.from_arrays(1.0, r0[0], [0, 0, 0], source=0)
     b = NavBatch.from_arrays(np.nan, [np.nan] * 3, [np.nan] * 3, source=1)
@@ -410,10 +458,22 @@ def test_iip_polygon_reads_the_contexts_own_iip_after_an_envelope_filled_the_cac
     its nav state (the pad, inside the box): evaluating an envelope first derives every
     quantity from the nav state, and the polygon rule must still judge the given IIP (as it
     does on a fresh context: the margin tests above check that path against pyproj and shapely)."""
-    mission = mission_from_dict({"name": "t", "site": SITE, "areas": [BOX], "rules": [
-        {"name": "speed", "type": "envelope", "quantity": "speed_mps", "table": {"t_s": [0, 100], "upper": [1e4, 1e4]}},
-        {"name": "land", "type": "iip_polygon", "area": "box"},
-    ]})
+    mission = mission_from_dict(
+        {
+            "name": "t",
+            "site": SITE,
+            "areas": [BOX],
+            "rules": [
+                {
+                    "name": "speed",
+                    "type": "envelope",
+                    "quantity": "speed_mps",
+                    "table": {"t_s": [0, 100], "upper": [1e4, 1e4]},
+                },
+                {"name": "land", "type": "iip_polygon", "area": "box"},
+            ],
+        }
+    )
     envelope, polygon = build_rules(mission)
     ctx = ctx_for(mission, 5.0, pad_ecef(), iip=(40.0, 136.0))
     envelope.evaluate(ctx, None)
@@ -452,7 +512,7 @@ def test_iip_polygon_with_real_impact_point():
         # prism 0..50 km over BOX; point 1 km-ish inside horizontally (distance d):
         (30e3, lambda d: min(d, 30e3, 20e3)),
         (49.5e3, lambda d: min(d, 49.5e3, 0.5e3)),
-        (60e3, lambda d: min(d, 60e3, -10e3)),   # above the top: outside by 10 km
+        (60e3, lambda d: min(d, 60e3, -10e3)),  # above the top: outside by 10 km
         (-100.0, lambda d: min(d, -100.0, 50.1e3)),  # below the bottom
     ],
 )
@@ -466,8 +526,17 @@ def test_position_polygon_prism_margin(h_m, inside_m_fn):
     want_inside = inside_m_fn(d)
     r = geodetic_to_ecef(lat, lon, h_m)
     for mode, sign in (("exclusion", -1.0), ("inclusion", 1.0)):
-        rule, m = build({"name": "keepout", "type": "position_polygon", "area": "box", "mode": mode,
-                         "alt_min_m": 0.0, "alt_max_m": 50e3}, areas=[BOX])
+        rule, m = build(
+            {
+                "name": "keepout",
+                "type": "position_polygon",
+                "area": "box",
+                "mode": mode,
+                "alt_min_m": 0.0,
+                "alt_max_m": 50e3,
+            },
+            areas=[BOX],
+        )
         out = rule.evaluate(ctx_for(m, 10.0, r), None)
         tol = 2e-3 * d + 20.0 if want_inside == d else 1e-6
         assert out.margin[0] == pytest.approx(sign * want_inside, abs=tol)
@@ -487,8 +556,16 @@ def test_position_polygon_outside_horizontally():
 
 # --- gate ------------------------------------------------------------------------------------------------
 
-GATE = {"name": "gate", "type": "gate", "start_lat_deg": 32.0, "start_lon_deg": 135.5, "end_lat_deg": 32.0,
-        "end_lon_deg": 136.5, "open_t_s": 40.0, "close_t_s": 140.0}
+GATE = {
+    "name": "gate",
+    "type": "gate",
+    "start_lat_deg": 32.0,
+    "start_lon_deg": 135.5,
+    "end_lat_deg": 32.0,
+    "end_lon_deg": 136.5,
+    "open_t_s": 40.0,
+    "close_t_s": 140.0,
+}
 
 
 def run_gate(track, gate=GATE):
@@ -585,8 +662,9 @@ def test_quantities_against_pymap3d(rng):
     np.testing.assert_allclose(quantities.get(ctx, "crossrange_m"), e * math.cos(az) - n * math.sin(az), atol=1e-4)
     ve, vn, vu = pymap3d.ecef2enuv(v[:, 0], v[:, 1], v[:, 2], lat, lon)
     np.testing.assert_allclose(quantities.get(ctx, "vertical_speed_mps"), vu, atol=1e-6)
-    np.testing.assert_allclose(quantities.get(ctx, "flight_path_angle_deg"), np.degrees(np.arctan2(vu, np.hypot(ve, vn))),
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        quantities.get(ctx, "flight_path_angle_deg"), np.degrees(np.arctan2(vu, np.hypot(ve, vn))), atol=1e-7
+    )
     np.testing.assert_allclose(quantities.get(ctx, "speed_mps"), np.linalg.norm(v, axis=1), rtol=1e-14)
     np.testing.assert_allclose(quantities.get(ctx, "altitude_m"), h, atol=1e-3)
 

@@ -152,8 +152,11 @@ def test_noise_statistics_match_the_spec():
     dv = np.concatenate([b.v_ecef - truth["v_ecef"] for b in batches])
     dw = np.concatenate([b.omega_body_rad_s - truth["omega_body_rad_s"] for b in batches])
     datt = np.concatenate(
-        [(rot.inv() * Rotation.from_quat(np.column_stack([b.q_body_to_ecef[:, 1:], b.q_body_to_ecef[:, 0]]))).as_rotvec()
-         for b in batches]
+        [
+            (rot.inv() * Rotation.from_quat(np.column_stack([b.q_body_to_ecef[:, 1:], b.q_body_to_ecef[:, 0]])))
+            .as_rotvec()
+            for b in batches
+        ]
     )  # fmt: skip
     assert chi2_sigma_ok(dr, 3.0) and chi2_sigma_ok(dv, 0.2)
     assert chi2_sigma_ok(datt, 0.5 * DEG) and chi2_sigma_ok(dw, 0.3 * DEG)
@@ -324,8 +327,10 @@ def test_nan_truth_gives_invalid_rows_and_no_exception():
     truth["r_ecef"][1] = np.nan
     truth["v_ecef"][2, 0] = np.nan
     truth["q_body_to_ecef"][3] = np.nan
-    faults = [{"kind": "position_jump", "source": "a", "at_t_s": 0.0, "magnitude_m": 10.0, "direction": "north"},
-              {"kind": "position_bias", "source": "a", "from_t_s": 0.0, "magnitude_m": 1.0, "direction": "along_velocity"}]  # fmt: skip
+    faults = [
+        {"kind": "position_jump", "source": "a", "at_t_s": 0.0, "magnitude_m": 10.0, "direction": "north"},
+        {"kind": "position_bias", "source": "a", "from_t_s": 0.0, "magnitude_m": 1.0, "direction": "along_velocity"},
+    ]
     spec = SensorsSpec(default=NavSourceModelSpec(latency_s=0.015))
     model = SensorModel(spec, ["a"], n, np.random.default_rng(0), faults=faults)
     out = run(model, np.arange(10) * 0.01, lambda t: truth)
@@ -413,6 +418,7 @@ def test_frozen_output_repeats_the_last_sample():
     """Position moves at 100 m/s along z; from t = 1 s the source repeats the
     sample of t = 0.9 s (values and, with freeze_time_tag, the time tag), then
     tracks again from to_t_s = 2 s."""
+
     def moving(t):
         return static_truth(2, r=R_EQ + np.array([0.0, 0.0, 100.0 * t]))
 
@@ -475,9 +481,25 @@ def test_nav_log_from_truth_has_the_replay_columns_sorted_by_time():
     table = nav_log_from_truth(truth, sources=["a", "b"], rng=np.random.default_rng(0), sensors=spec)
     assert isinstance(table, pa.Table)
     assert tuple(table.column_names) == (
-        "t_s", "x_ecef_m", "y_ecef_m", "z_ecef_m", "vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps",
-        "qw", "qx", "qy", "qz", "p_rad_s", "q_rad_s", "r_rad_s", "source", "valid",
-        "receive_time_s", "health_a", "health_b",
+        "t_s",
+        "x_ecef_m",
+        "y_ecef_m",
+        "z_ecef_m",
+        "vx_ecef_mps",
+        "vy_ecef_mps",
+        "vz_ecef_mps",
+        "qw",
+        "qx",
+        "qy",
+        "qz",
+        "p_rad_s",
+        "q_rad_s",
+        "r_rad_s",
+        "source",
+        "valid",
+        "receive_time_s",
+        "health_a",
+        "health_b",
     )  # the nav log format, docs/navlog.md
     d = table.to_pydict()
     assert d["source"].count("a") == 20 and d["source"].count("b") == 10
@@ -507,8 +529,10 @@ def test_nav_log_from_trajectories_like_object_needs_a_vehicle_and_drops_padding
     with pytest.raises(InputError, match="vehicle=k"):
         nav_log_from_truth(Traj, sources=["a"], rng=np.random.default_rng(0))
     spec = spec_of(perfect(10.0))
-    full = nav_log_from_truth(Traj, sources=["a"], rng=np.random.default_rng(0), sensors=spec, vehicle=0,
-                              strings=["A", "B"], faults=[{"kind": "string_fault", "string": "B", "at_t_s": 6.85}])  # fmt: skip
+    fault = {"kind": "string_fault", "string": "B", "at_t_s": 6.85}
+    full = nav_log_from_truth(
+        Traj, sources=["a"], rng=np.random.default_rng(0), sensors=spec, vehicle=0, strings=["A", "B"], faults=[fault]
+    )
     health_b = np.array(full.column("health_B").to_pylist())
     t_full = np.array(full.column("t_s").to_pylist())
     assert full.column("health_A").to_pylist() == [True] * 100
@@ -593,7 +617,10 @@ def test_silence_draws_and_discards_its_noise_so_later_samples_are_unchanged(per
     def batches(faults):
         rng = [np.random.default_rng([5, i]) for i in range(n)] if per_vehicle else np.random.default_rng(5)
         model = SensorModel(spec, ["a", "b"], n, rng, faults=faults)
-        return {(round(float(b.t_s[0]), 6), b.source): b for _, b in run(model, np.arange(0, 3.0, 0.1), lambda t: static_truth(n))}
+        return {
+            (round(float(b.t_s[0]), 6), b.source): b
+            for _, b in run(model, np.arange(0, 3.0, 0.1), lambda t: static_truth(n))
+        }
 
     nominal = batches([])
     silent = batches([{"kind": "nav_silence", "source": "a", "from_t_s": 0.5, "to_t_s": 1.0},
@@ -637,7 +664,9 @@ def test_missing_probability_zero_draws_nothing_more():
     for t in (0.0, 0.1, 0.2):
         for b in sm.measure(t, static_truth(n)):
             assert b.present is None
-            np.testing.assert_allclose(b.r_ecef - R_EQ, sigma * ref[b.source].standard_normal((n, 3)), rtol=0, atol=1e-9)
+            np.testing.assert_allclose(
+                b.r_ecef - R_EQ, sigma * ref[b.source].standard_normal((n, 3)), rtol=0, atol=1e-9
+            )
 
 
 @pytest.mark.parametrize("per_vehicle", [False, True])
@@ -677,7 +706,9 @@ def test_intermittent_silence_adds_to_the_random_misses_and_keeps_theirs():
         return [b for _, b in run(sm, times, lambda t: static_truth(n))]
 
     nominal = batches([])
-    lossy = batches([{"kind": "nav_silence", "source": "a", "from_t_s": 1.0, "to_t_s": 2.0, "missing_probability": 0.5}])
+    lossy = batches(
+        [{"kind": "nav_silence", "source": "a", "from_t_s": 1.0, "to_t_s": 2.0, "missing_probability": 0.5}]
+    )
     inside = outside = trials_in = trials_out = 0
     for x, y in zip(nominal, lossy, strict=True):
         assert not np.any(~x.present & y.present)
@@ -729,7 +760,10 @@ def test_nav_logs_have_no_row_for_a_missing_sample():
     t = np.arange(300) * 0.01
     truth = {"t_s": t, "r_ecef": np.tile(R_EQ, (t.size, 1)), "v_ecef": np.zeros((t.size, 3))}
     table = nav_log_from_truth(
-        truth, sources=["a", "b"], rng=np.random.default_rng(0), sensors=spec_of(perfect(10.0, missing_probability=0.25)),
+        truth,
+        sources=["a", "b"],
+        rng=np.random.default_rng(0),
+        sensors=spec_of(perfect(10.0, missing_probability=0.25)),
         faults=[{"kind": "nav_silence", "source": "a", "from_t_s": 1.0, "to_t_s": 2.0}],
     ).to_pydict()
     ts, src = np.array(table["t_s"]), np.array(table["source"])

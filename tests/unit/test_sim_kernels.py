@@ -30,8 +30,13 @@ def test_compiled_gravity_is_minus_the_gradient_of_the_j2_potential(rn, sz, lon)
     rr = np.sqrt(r2)
     c2 = 1.5 * J2_EARTH * WGS84_A_M**2 / r2
     common = -MU_EARTH_M3_S2 / rr**3
-    ref = np.array([common * x * (1 + c2 * (1 - 5 * z * z / r2)), common * y * (1 + c2 * (1 - 5 * z * z / r2)),
-                    common * z * (1 + c2 * (3 - 5 * z * z / r2))])
+    ref = np.array(
+        [
+            common * x * (1 + c2 * (1 - 5 * z * z / r2)),
+            common * y * (1 + c2 * (1 - 5 * z * z / r2)),
+            common * z * (1 + c2 * (3 - 5 * z * z / r2)),
+        ]
+    )
     # atol: a component near zero (z ~ 1e-313 on the equator) keeps only a few digits; compare it
     # to the size of the whole vector
     np.testing.assert_allclose(K.gravity_j2(*r), ref, rtol=1e-13, atol=1e-13 * np.linalg.norm(ref))

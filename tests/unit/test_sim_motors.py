@@ -22,7 +22,14 @@ TEST-M1 75 500 0-6-P 1.2 2.5 Maker
 def test_parse_header_and_points():
     m = parse_eng(SAMPLE)
     assert (m.name, m.diameter_mm, m.length_mm, m.delays, m.propellant_kg, m.total_kg, m.maker) == (
-        "TEST-M1", 75.0, 500.0, "0-6-P", 1.2, 2.5, "Maker")
+        "TEST-M1",
+        75.0,
+        500.0,
+        "0-6-P",
+        1.2,
+        2.5,
+        "Maker",
+    )
     # RASP implies a (0, 0) point before the first sample
     np.testing.assert_array_equal(m.t_s, [0.0, 0.1, 0.5, 1.0])
     np.testing.assert_array_equal(m.thrust_n, [0.0, 100.0, 200.0, 0.0])
@@ -54,8 +61,10 @@ def test_bundled_sounding_motor_is_consistent():
 
 
 @settings(max_examples=40, deadline=None)
-@given(thrusts=st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=2, max_size=30).filter(lambda f: max(f) > 0),
-       step=st.floats(0.01, 5.0))
+@given(
+    thrusts=st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=2, max_size=30).filter(lambda f: max(f) > 0),
+    step=st.floats(0.01, 5.0),
+)
 def test_round_trip_preserves_total_impulse(tmp_path_factory, thrusts, step):
     t = np.cumsum(np.full(len(thrusts), step))
     motor = EngMotor("X", 100.0, 1000.0, "0", 5.0, 9.0, "rg", t, np.asarray(thrusts))

@@ -48,7 +48,8 @@ def test_per_vehicle_streams_are_each_vehicles_own_draws_across_block_refills():
     drawn as random(B) then standard_normal((B, 3)) per block of B samples."""
     n, sigma, p_drop = 5, 2.0, 0.3
     model = NavSourceModelSpec.perfect(10.0).model_copy(
-        update={"position_noise_m": sigma, "dropout_probability": p_drop})
+        update={"position_noise_m": sigma, "dropout_probability": p_drop}
+    )
     seeds = np.random.SeedSequence(42).spawn(n)
     sm = SensorModel(SensorsSpec(default=model), ["gps"], n, [np.random.default_rng(s) for s in seeds])
     # fresh SeedSequences: spawning counts on the SeedSequence object itself

@@ -52,8 +52,9 @@ def test_failure_union_lists_allowed_kinds():
     msg = str(exc.value)
     for kind in ("thrust_scale", "tvc_hardover", "attitude_loss", "ignition_failure", "separation_failure"):
         assert kind in msg
-    f = ta.validate_python({"kind": "attitude_loss", "from_t_s": 80, "mode": "coning",
-                            "cone_half_angle_deg": 10, "cone_rate_deg_s": 60})
+    f = ta.validate_python(
+        {"kind": "attitude_loss", "from_t_s": 80, "mode": "coning", "cone_half_angle_deg": 10, "cone_rate_deg_s": 60}
+    )
     assert f.mode == "coning"
     with pytest.raises(ValidationError, match="tumble needs"):
         ta.validate_python({"kind": "attitude_loss", "from_t_s": 80, "mode": "tumble"})
@@ -70,8 +71,19 @@ def test_every_field_has_a_description():
     def walk(model):
         for name, f in model.model_fields.items():
             assert f.description, f"{model.__name__}.{name} has no description"
+
     from rangeguard.mission import vehicle as vm
-    for m in (vm.VehicleSpec, vm.StageSpec, vm.GuidanceSpec, vm.WindSpec, vm.AeroSpec, vm.FairingSpec,
-              vm.ThrustScaleFailure, vm.AttitudeLossFailure, vm.TvcHardoverFailure):
+
+    for m in (
+        vm.VehicleSpec,
+        vm.StageSpec,
+        vm.GuidanceSpec,
+        vm.WindSpec,
+        vm.AeroSpec,
+        vm.FairingSpec,
+        vm.ThrustScaleFailure,
+        vm.AttitudeLossFailure,
+        vm.TvcHardoverFailure,
+    ):
         walk(m)
     assert VehicleSpec.model_config["extra"] == "forbid"

@@ -73,8 +73,18 @@ def _log(n: int) -> NavLog:
     r = np.tile([6.4e6, 0.0, 0.0], (k, 1))
     health = np.ones((k, 2), bool)
     health[k // 2 :, 1] = False
-    return NavLog(t, r, r * 1e-3, np.full((k, 4), np.nan), np.full((k, 3), np.nan), np.tile([0, 1], k // 2),
-                  np.ones(k, bool), t + 0.02, health, ())
+    return NavLog(
+        t,
+        r,
+        r * 1e-3,
+        np.full((k, 4), np.nan),
+        np.full((k, 3), np.nan),
+        np.tile([0, 1], k // 2),
+        np.ones(k, bool),
+        t + 0.02,
+        health,
+        (),
+    )
 
 
 def test_frames_follow_the_log():
@@ -89,8 +99,13 @@ def test_frames_follow_the_log():
 
 
 @settings(max_examples=40, deadline=None)
-@given(loss=st.floats(0, 0.5), dup=st.floats(0, 0.3), reorder=st.floats(0, 0.3), corrupt=st.floats(0, 0.2),
-       seed=st.integers(0, 2**31))
+@given(
+    loss=st.floats(0, 0.5),
+    dup=st.floats(0, 0.3),
+    reorder=st.floats(0, 0.3),
+    corrupt=st.floats(0, 0.2),
+    seed=st.integers(0, 2**31),
+)
 def test_fault_report_matches_an_independent_receiver(loss, dup, reorder, corrupt, seed):
     """Receiver model (written here, not the shell's): decode; a count seen before is a duplicate;
     below the highest so far is late; else the counts skipped are gaps."""
@@ -127,7 +142,8 @@ def test_a_corrupted_packet_is_never_left_intact():
     """A found case: with its seed, an old draw flipped the same bit twice, so a packet reported as
     corrupted arrived intact. Bits are now distinct: every corrupted packet fails its CRC."""
     test_fault_report_matches_an_independent_receiver.hypothesis.inner_test(
-        loss=0.0, dup=0.0, reorder=0.0, corrupt=0.125, seed=418)
+        loss=0.0, dup=0.0, reorder=0.0, corrupt=0.125, seed=418
+    )
 
 
 def test_same_seed_same_faults():

@@ -62,8 +62,21 @@ def test_crc_is_ccitt_false_check_value_and_agrees_with_fastcrc():
 SAMPLES = [
     NavPacket(103.25, (-3.7e6, 3.6e6, 3.5e6), (1.0, -2.0, 3.0), (1.0, 0.0, 0.0, 0.0), (0.1, 0.2, 0.3), 1, False, 0),
     HealthPacket(68.8, (True, False), 5),
-    StatusPacket(12.5, "ARMED", None, "ARMED since T+0.10 s", {"iip-corridor": 1.5e3, "nav-loss": math.nan},
-                 33.5, 135.9, 1000.0, 300.0, 30.0, 134.0, {"received": 7}, 9),
+    StatusPacket(
+        12.5,
+        "ARMED",
+        None,
+        "ARMED since T+0.10 s",
+        {"iip-corridor": 1.5e3, "nav-loss": math.nan},
+        33.5,
+        135.9,
+        1000.0,
+        300.0,
+        30.0,
+        134.0,
+        {"received": 7},
+        9,
+    ),
     TerminateCommand(103.18, 3, "iip-corridor", 16383),
     HeartbeatPacket(math.nan, 2.5, {"gaps": 2, "malformed": 1}, 77),
 ]
@@ -75,8 +88,13 @@ def test_round_trip_and_header_matches_spacepackets(packet):
     back = decode_packet(data)
     assert type(back) is type(packet) and _same(_fields(back), _fields(packet))
     head = SpacePacketHeader.unpack(data)
-    apid = {NavPacket: APID_NAV, HealthPacket: APID_HEALTH, StatusPacket: APID_STATUS,
-            TerminateCommand: APID_TERMINATE, HeartbeatPacket: APID_HEARTBEAT}[type(packet)]
+    apid = {
+        NavPacket: APID_NAV,
+        HealthPacket: APID_HEALTH,
+        StatusPacket: APID_STATUS,
+        TerminateCommand: APID_TERMINATE,
+        HeartbeatPacket: APID_HEARTBEAT,
+    }[type(packet)]
     assert head.apid == apid and head.seq_count == packet.seq
     assert head.packet_type == (PacketType.TC if apid == APID_TERMINATE else PacketType.TM)
     assert head.packet_len == len(data)  # data length field = bytes after the header - 1
@@ -95,8 +113,9 @@ def test_nav_layout_by_hand():
 
 
 @settings(max_examples=150, deadline=None)
-@given(t=floats, r=st.tuples(floats, floats, floats), src=st.integers(0, 255), ok=st.booleans(),
-       seq=st.integers(0, 10**6))
+@given(
+    t=floats, r=st.tuples(floats, floats, floats), src=st.integers(0, 255), ok=st.booleans(), seq=st.integers(0, 10**6)
+)
 def test_nav_round_trip_property(t, r, src, ok, seq):
     nav = NavPacket(t, r, r, (t, t, t, t), r, src, ok)
     back = decode_packet(encode_nav(nav, seq))
@@ -105,8 +124,13 @@ def test_nav_round_trip_property(t, r, src, ok, seq):
 
 
 @settings(max_examples=150, deadline=None)
-@given(state=st.sampled_from(["SAFE", "ARMED", "TERMINATED", "SAFED"]), fired=st.none() | names, reason=names,
-       margins=st.dictionaries(st.text(min_size=1, max_size=30), floats, max_size=20), t=floats)
+@given(
+    state=st.sampled_from(["SAFE", "ARMED", "TERMINATED", "SAFED"]),
+    fired=st.none() | names,
+    reason=names,
+    margins=st.dictionaries(st.text(min_size=1, max_size=30), floats, max_size=20),
+    t=floats,
+)
 def test_status_round_trip_property(state, fired, reason, margins, t):
     status = StatusPacket(t, state, fired, reason, margins, t, t, t, t, t, t)
     back = decode_packet(encode_status(status, 3))
@@ -156,14 +180,18 @@ def test_random_bytes_only_ever_raise_packet_error(data):
 
 
 @settings(max_examples=400, deadline=None)
-@given(which=st.integers(0, len(SAMPLES) - 1), cut=st.integers(0, 200), junk=st.binary(max_size=40),
-       apid=st.sampled_from([APID_NAV, APID_HEALTH, APID_STATUS, APID_HEARTBEAT, APID_TERMINATE]))
+@given(
+    which=st.integers(0, len(SAMPLES) - 1),
+    cut=st.integers(0, 200),
+    junk=st.binary(max_size=40),
+    apid=st.sampled_from([APID_NAV, APID_HEALTH, APID_STATUS, APID_HEARTBEAT, APID_TERMINATE]),
+)
 def test_reframed_mutated_payloads_never_crash_the_decoder(which, cut, junk, apid):
     """Payload damage behind a *valid* CRC (the CRC cannot help): a packet or a PacketError, nothing else."""
     from rangeguard.telemetry.packets import _frame
 
     payload = encode_packet(SAMPLES[which], 0)[6:-2]
-    mutated = payload[:cut] + junk + payload[cut + len(junk):]
+    mutated = payload[:cut] + junk + payload[cut + len(junk) :]
     try:
         decode_packet(_frame(apid, 1, mutated, telecommand=apid == APID_TERMINATE))
     except PacketError:

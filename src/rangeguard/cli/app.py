@@ -32,8 +32,9 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
-                                 help="Print rangeguard's version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print rangeguard's version and exit."
+    ),
 ) -> None:
     """rangeguard: an autonomous flight safety system (AFSS) for launch vehicles."""
 
@@ -64,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - an infrastructure error is exit 2 with one line, never a traceback
-        typer.echo(f"rangeguard: internal error ({type(exc).__name__}: {exc}); this is a bug in rangeguard or its "
-                   "environment; please report it with the command line", err=True)
+        typer.echo(
+            f"rangeguard: internal error ({type(exc).__name__}: {exc}); this is a bug in rangeguard or its "
+            "environment; please report it with the command line",
+            err=True,
+        )
         return EXIT_USER_ERROR
     return 0
 

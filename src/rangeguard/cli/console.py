@@ -28,8 +28,9 @@ def _http_address(text: str) -> tuple[str | None, str, int]:
     try:
         address = str(socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
     except (OSError, UnicodeError):
-        raise InputError(f"--http {text}: cannot resolve host {host!r} to an IPv4 address; "
-                         "use an IPv4 address such as 127.0.0.1") from None
+        raise InputError(
+            f"--http {text}: cannot resolve host {host!r} to an IPv4 address; use an IPv4 address such as 127.0.0.1"
+        ) from None
     return host, address, int(port)
 
 
@@ -48,29 +49,54 @@ def _status_address(text: str):
         try:
             socket.getaddrinfo(hostname, None, socket.AF_INET, socket.SOCK_DGRAM)
         except (OSError, UnicodeError):
-            raise InputError(f"--status {text}: cannot resolve host {hostname!r} to an IPv4 address; "
-                             "use an IPv4 address such as udp://127.0.0.1:PORT") from None
+            raise InputError(
+                f"--status {text}: cannot resolve host {hostname!r} to an IPv4 address; "
+                "use an IPv4 address such as udp://127.0.0.1:PORT"
+            ) from None
     return UdpAddress.parse(text, "--status")
 
 
 @app.command("console")
 def console_cmd(
-    status: str = typer.Option(..., "--status", help="Where `rangeguard run --status` sends status packets "
-                               "(udp://HOST:PORT; port 0 picks a free one, shown at start and on /api/health)."),
-    http: str = typer.Option("127.0.0.1:8000", "--http", help="HOST:PORT of the web page (default 127.0.0.1:8000, "
-                             "this machine only; port 0 picks a free one)."),
+    status: str = typer.Option(
+        ...,
+        "--status",
+        help="Where `rangeguard run --status` sends status packets "
+        "(udp://HOST:PORT; port 0 picks a free one, shown at start and on /api/health).",
+    ),
+    http: str = typer.Option(
+        "127.0.0.1:8000",
+        "--http",
+        help="HOST:PORT of the web page (default 127.0.0.1:8000, this machine only; port 0 picks a free one).",
+    ),
     mission: str = typer.Option(..., "--mission", "-m", help="Mission YAML or bundled mission name (areas, rules)."),
-    status_from: str = typer.Option("127.0.0.1", "--status-from", help="Senders whose status is shown, "
-                                    "comma-separated: IPv4 HOST (any port) or HOST:PORT (default 127.0.0.1). "
-                                    "Others are dropped and counted."),
-    allow_host: str = typer.Option("", "--allow-host", help="More names the page may be reached by, "
-                                   "comma-separated NAME or NAME:PORT (Host header). Default: the --http "
-                                   "address, and localhost/127.0.0.1 on loopback."),
-    allow_origin: str = typer.Option("", "--allow-origin", help="More origins whose pages may read the console, "
-                                     "comma-separated (e.g. http://proxy.example:8080). Default: its own."),
-    max_packet_bytes: int | None = typer.Option(None, "--max-packet-bytes", help="Largest status datagram "
-                                                "accepted, bytes (default: the mission's margins table plus "
-                                                "16 KiB); larger ones are dropped and counted."),
+    status_from: str = typer.Option(
+        "127.0.0.1",
+        "--status-from",
+        help="Senders whose status is shown, "
+        "comma-separated: IPv4 HOST (any port) or HOST:PORT (default 127.0.0.1). "
+        "Others are dropped and counted.",
+    ),
+    allow_host: str = typer.Option(
+        "",
+        "--allow-host",
+        help="More names the page may be reached by, "
+        "comma-separated NAME or NAME:PORT (Host header). Default: the --http "
+        "address, and localhost/127.0.0.1 on loopback.",
+    ),
+    allow_origin: str = typer.Option(
+        "",
+        "--allow-origin",
+        help="More origins whose pages may read the console, "
+        "comma-separated (e.g. http://proxy.example:8080). Default: its own.",
+    ),
+    max_packet_bytes: int | None = typer.Option(
+        None,
+        "--max-packet-bytes",
+        help="Largest status datagram "
+        "accepted, bytes (default: the mission's margins table plus "
+        "16 KiB); larger ones are dropped and counted.",
+    ),
 ) -> None:
     """Serve the live console: map, rule margins, engine state and profiles. Read-only: it commands nothing.
 
@@ -83,5 +109,16 @@ def console_cmd(
     addr = _status_address(status)
     name, host, port = _http_address(http)
     m = resolve_mission(None, {}, mission)
-    serve(m, addr.host, addr.port, host, port, http_name=name, status_from=status_from, allow_hosts=[allow_host],
-          allow_origins=[allow_origin], max_packet_bytes=max_packet_bytes, announce=lambda s: print(s, flush=True))
+    serve(
+        m,
+        addr.host,
+        addr.port,
+        host,
+        port,
+        http_name=name,
+        status_from=status_from,
+        allow_hosts=[allow_host],
+        allow_origins=[allow_origin],
+        max_packet_bytes=max_packet_bytes,
+        announce=lambda s: print(s, flush=True),
+    )

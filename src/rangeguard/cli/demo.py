@@ -34,12 +34,17 @@ def demo(
     paths.output_folder(out, "--out")
     console = Console(stderr=json_out)
     if not json_out:
-        console.print("[bold]rangeguard demo[/]: Kairos-class launches from Spaceport Kii, AFSS in the loop "
-                      "(simulator -> GPS/INS models -> engine at 10 Hz)")
+        console.print(
+            "[bold]rangeguard demo[/]: Kairos-class launches from Spaceport Kii, AFSS in the loop "
+            "(simulator -> GPS/INS models -> engine at 10 Hz)"
+        )
 
     def progress(run, summary):
-        console.print(f"  flew {run.scenario:16s} rules={run.rules:9s} policy={run.policy:15s} -> "
-                      f"{'TERMINATED' if summary['terminated'] else summary['state']}", highlight=False)
+        console.print(
+            f"  flew {run.scenario:16s} rules={run.rules:9s} policy={run.policy:15s} -> "
+            f"{'TERMINATED' if summary['terminated'] else summary['state']}",
+            highlight=False,
+        )
 
     results = run_demo(out, progress=progress)
     report_path = None
@@ -54,8 +59,13 @@ def demo(
     for col in ("run", "rules", "policy", "outcome", "IIP reached land?"):
         table.add_column(col)
     for r in results:
-        table.add_row(r["lesson"], r["rules"], r["policy"], _outcome(r),
-                      "[red]yes[/]" if r["iip_entered_protected_area"] else "no")
+        table.add_row(
+            r["lesson"],
+            r["rules"],
+            r["policy"],
+            _outcome(r),
+            "[red]yes[/]" if r["iip_entered_protected_area"] else "no",
+        )
     console.print(table)
     timeline = Table(title="Why (the engine's own reasons)")
     timeline.add_column("run")
@@ -63,5 +73,7 @@ def demo(
     for r in results:
         timeline.add_row(f"{r['scenario']} / {r['rules']} / {r['policy']}", r["reason"])
     console.print(timeline)
-    console.print(f"Decision logs and tracks: {out}/ (one folder per run, demo.json for all)."
-                  + (f" Report: {report_path}" if report_path else ""))
+    console.print(
+        f"Decision logs and tracks: {out}/ (one folder per run, demo.json for all)."
+        + (f" Report: {report_path}" if report_path else "")
+    )

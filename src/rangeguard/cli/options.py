@@ -19,8 +19,9 @@ DASK_SCHEMES = ("tcp", "tls")
 """Address schemes of a Dask scheduler that ``validate --scheduler`` can reach."""
 
 
-def finite(value: float | None, option: str, *, above: float | None = None, at_least: float | None = None,
-           unit: str = "") -> float | None:
+def finite(
+    value: float | None, option: str, *, above: float | None = None, at_least: float | None = None, unit: str = ""
+) -> float | None:
     """``value`` unless it is NaN or infinite, or not above ``above`` / below ``at_least`` (None passes)."""
     if value is None:
         return None
@@ -52,8 +53,17 @@ def dask_address(text: str | None, option: str = "--scheduler") -> str | None:
     except ValueError:  # a port that is not a number or out of range
         port = None
         parts = None
-    if (parts is None or parts.scheme not in DASK_SCHEMES or not parts.hostname or port is None
-            or parts.path not in ("", "/") or parts.query or parts.fragment):
-        raise InputError(f"{option} {text!r} is not a Dask scheduler address; give {DASK_SCHEMES[0]}://HOST:PORT "
-                         f"as the scheduler prints it (e.g. tcp://127.0.0.1:8786), or leave it out to run here")
+    if (
+        parts is None
+        or parts.scheme not in DASK_SCHEMES
+        or not parts.hostname
+        or port is None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise InputError(
+            f"{option} {text!r} is not a Dask scheduler address; give {DASK_SCHEMES[0]}://HOST:PORT "
+            f"as the scheduler prints it (e.g. tcp://127.0.0.1:8786), or leave it out to run here"
+        )
     return address

@@ -17,13 +17,16 @@ from rangeguard.mission import load_mission
 from rangeguard.replay import replay
 
 
-@app.command("replay", help=(
-    "Replay recorded nav data through the AFSS engine and print its timeline.\n\n"
-    f"The nav log format (every column, its type and unit, what an empty cell means) is {NAVLOG_DOC} in the "
-    "rangeguard repository. Required: t_s, x/y/z_ecef_m, vx/vy/vz_ecef_mps, source; valid is true/false or 1/0 "
-    "(empty or NaN counts as invalid). The log is read in batches and the decision log written as it grows, "
-    "so memory stays bounded whatever the log's length."
-))
+@app.command(
+    "replay",
+    help=(
+        "Replay recorded nav data through the AFSS engine and print its timeline.\n\n"
+        f"The nav log format (every column, its type and unit, what an empty cell means) is {NAVLOG_DOC} in the "
+        "rangeguard repository. Required: t_s, x/y/z_ecef_m, vx/vy/vz_ecef_mps, source; valid is true/false or 1/0 "
+        "(empty or NaN counts as invalid). The log is read in batches and the decision log written as it grows, "
+        "so memory stays bounded whatever the log's length."
+    ),
+)
 def replay_cmd(
     navlog: Path = typer.Argument(..., help=f"Nav log, CSV or Parquet (format: {NAVLOG_DOC})."),
     mission: Path = typer.Option(..., "--mission", "-m", help="Mission YAML file."),

@@ -13,8 +13,12 @@ from rangeguard.cli.app import app
 @app.command()
 def report(
     folder: Path = typer.Argument(..., help="Output folder of `rangeguard demo`, `simulate` or `validate --out`."),
-    mission: str = typer.Option(None, "--mission", "-m", help="Mission YAML or bundled mission name "
-                                "(default: the one the folder's summary names)."),
+    mission: str = typer.Option(
+        None,
+        "--mission",
+        "-m",
+        help="Mission YAML or bundled mission name (default: the one the folder's summary names).",
+    ),
     output: Path = typer.Option(None, "--output", "-o", help="HTML file to write (default: FOLDER/report.html)."),
 ) -> None:
     """Write a self-contained HTML report (works offline) for FOLDER."""

@@ -17,18 +17,45 @@ from rangeguard.mission import load_mission
 @app.command("run")
 def run_cmd(
     mission: Path = typer.Option(..., "--mission", "-m", help="Mission YAML file."),
-    listen: str = typer.Option("udp://127.0.0.1:47100", "--listen", help="Where nav and health packets arrive (udp://HOST:PORT; port 0 picks a free one)."),
+    listen: str = typer.Option(
+        "udp://127.0.0.1:47100",
+        "--listen",
+        help="Where nav and health packets arrive (udp://HOST:PORT; port 0 picks a free one).",
+    ),
     command: str = typer.Option(..., "--command", help="Where the terminate command goes (udp://HOST:PORT)."),
     status: str = typer.Option(None, "--status", help="Where status and heartbeat packets go (udp://HOST:PORT)."),
-    log: Path = typer.Option(None, "--log", help="Decision log to write (Parquet) on exit, SIGINT or SIGTERM; the nav log goes beside it."),
-    navlog: Path = typer.Option(None, "--navlog", help="Nav log of the accepted samples (Parquet; default: LOG with .nav.parquet)."),
+    log: Path = typer.Option(
+        None, "--log", help="Decision log to write (Parquet) on exit, SIGINT or SIGTERM; the nav log goes beside it."
+    ),
+    navlog: Path = typer.Option(
+        None, "--navlog", help="Nav log of the accepted samples (Parquet; default: LOG with .nav.parquet)."
+    ),
     allow: str = typer.Option("127.0.0.1", "--allow", help="Comma-separated source IPv4 addresses accepted."),
-    time_scale: float = typer.Option(1.0, "--time-scale", help="Receive-clock speed factor: the source's playback speed (1 in flight; must match the source, see docs/telemetry.md)."),
-    status_hz: float = typer.Option(10.0, "--status-hz", help="Status packet rate (Hz); also sent on every state change."),
-    terminate_hz: float = typer.Option(10.0, "--terminate-hz", help="Repeat rate of the latched terminate command, 1..1000 Hz (it repeats until the process stops)."),
-    flush_s: float = typer.Option(1.0, "--flush-s", help="Append the newly accepted nav samples to LOG.nav.parquet.parts/ every this many seconds (s)."),
-    max_backlog: int = typer.Option(4, "--max-backlog", help="Most queued cycles stepped at once; older ones are superseded."),
-    max_s: float = typer.Option(None, "--max-s", help="Stop after this many seconds (default: run until SIGINT/SIGTERM)."),
+    time_scale: float = typer.Option(
+        1.0,
+        "--time-scale",
+        help="Receive-clock speed factor: the source's playback speed (1 in flight; must match the source, see "
+        "docs/telemetry.md).",
+    ),
+    status_hz: float = typer.Option(
+        10.0, "--status-hz", help="Status packet rate (Hz); also sent on every state change."
+    ),
+    terminate_hz: float = typer.Option(
+        10.0,
+        "--terminate-hz",
+        help="Repeat rate of the latched terminate command, 1..1000 Hz (it repeats until the process stops).",
+    ),
+    flush_s: float = typer.Option(
+        1.0,
+        "--flush-s",
+        help="Append the newly accepted nav samples to LOG.nav.parquet.parts/ every this many seconds (s).",
+    ),
+    max_backlog: int = typer.Option(
+        4, "--max-backlog", help="Most queued cycles stepped at once; older ones are superseded."
+    ),
+    max_s: float = typer.Option(
+        None, "--max-s", help="Stop after this many seconds (default: run until SIGINT/SIGTERM)."
+    ),
 ) -> None:
     """Run the AFSS on live nav packets; send the terminate command, status and heartbeat.
 
@@ -64,8 +91,10 @@ def run_cmd(
         summary = afss.summary()
         print(json.dumps(summary), flush=True)
         c = summary["counters"]
-        print(f"rangeguard run: {summary['state']}; received {c.get('received', 0)}, nav accepted "
-              f"{c.get('nav_accepted', 0)}, malformed {c.get('malformed', 0)}, duplicates {c.get('duplicate', 0)}, "
-              f"out of order {c.get('out_of_order', 0)}, gaps {c.get('gaps', 0)}, superseded {c.get('superseded', 0)}, "
-              f"rejected by the nav gate {summary['engine_rejected']}, silent cycles {summary['silent_cycles']}",
-              file=sys.stderr)
+        print(
+            f"rangeguard run: {summary['state']}; received {c.get('received', 0)}, nav accepted "
+            f"{c.get('nav_accepted', 0)}, malformed {c.get('malformed', 0)}, duplicates {c.get('duplicate', 0)}, "
+            f"out of order {c.get('out_of_order', 0)}, gaps {c.get('gaps', 0)}, superseded {c.get('superseded', 0)}, "
+            f"rejected by the nav gate {summary['engine_rejected']}, silent cycles {summary['silent_cycles']}",
+            file=sys.stderr,
+        )

@@ -74,6 +74,7 @@ def simulate(
     console.print(table)
     if n > 20:
         console.print(f"... {n - 20} more in {out / 'summary.json'}")
-    console.print(f"terminated {summary['terminated']}/{n}; IIP reached land {summary['iip_entered_protected_area']}; "
-                  f"wrote {out}/trajectories.parquet, decisions.parquet (vehicle 0), summary.json")
-
+    console.print(
+        f"terminated {summary['terminated']}/{n}; IIP reached land {summary['iip_entered_protected_area']}; "
+        f"wrote {out}/trajectories.parquet, decisions.parquet (vehicle 0), summary.json"
+    )

@@ -24,15 +24,23 @@ def stream_cmd(
     mission: Path = typer.Option(..., "--mission", "-m", help="Mission YAML file."),
     to: str = typer.Option(..., "--to", help="Where to send the packets (udp://HOST:PORT)."),
     scenario: str = typer.Option(None, "--scenario", "-s", help="Failure scenario to fly (default: nominal)."),
-    navlog: Path = typer.Option(None, "--navlog", help="Play this recorded nav log (CSV or Parquet) instead of simulating."),
-    rate_hz: float = typer.Option(None, "--rate-hz", help="Nav output rate per source for a simulated flight (Hz; default: the mission's sensors)."),
+    navlog: Path = typer.Option(
+        None, "--navlog", help="Play this recorded nav log (CSV or Parquet) instead of simulating."
+    ),
+    rate_hz: float = typer.Option(
+        None,
+        "--rate-hz",
+        help="Nav output rate per source for a simulated flight (Hz; default: the mission's sensors).",
+    ),
     speed: str = typer.Option("1.0", "--speed", help="Playback speed factor, or 'max' for as fast as possible."),
     loss: float = typer.Option(0.0, "--loss", help="Probability that a packet is lost."),
     duplicate: float = typer.Option(0.0, "--duplicate", help="Probability that a packet is sent twice."),
     reorder: float = typer.Option(0.0, "--reorder", help="Probability that a packet is held behind the next one."),
     corrupt: float = typer.Option(0.0, "--corrupt", help="Probability that 1-3 bits of a packet are flipped."),
     delay_ms: float = typer.Option(0.0, "--delay-ms", help="Fixed link delay added to every packet (ms)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the link faults (and of the sensor noise with --sim-seed unset)."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the link faults (and of the sensor noise with --sim-seed unset)."
+    ),
     sim_seed: int = typer.Option(None, "--sim-seed", help="Seed of the sensor noise (default: the mission's)."),
     until_s: float = typer.Option(600.0, "--until-s", help="Stop at this flight time (T+ s)."),
     save_navlog: Path = typer.Option(None, "--save-navlog", help="Also write the nav log that is played (Parquet)."),
@@ -83,6 +91,9 @@ def stream_cmd(
     report.update(timing)
     report["speed"] = "max" if factor is None else factor
     print(json.dumps(report), flush=True)
-    print(f"rangeguard stream: {report['datagrams']} datagrams to {address} in {timing['wall_s']:.2f} s "
-          f"(lost {report['lost']}, corrupted {report['corrupted']}, duplicated {report['duplicated']}, "
-          f"reordered {report['reordered']})", file=sys.stderr)
+    print(
+        f"rangeguard stream: {report['datagrams']} datagrams to {address} in {timing['wall_s']:.2f} s "
+        f"(lost {report['lost']}, corrupted {report['corrupted']}, duplicated {report['duplicated']}, "
+        f"reordered {report['reordered']})",
+        file=sys.stderr,
+    )

@@ -66,8 +66,12 @@ class _Progress:
         self.enabled = enabled and self.console.is_terminal
         self.total = total
         self.bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:.1f} runs/s"), TextColumn("{task.fields[left]} left"), console=self.console,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:.1f} runs/s"),
+            TextColumn("{task.fields[left]} left"),
+            console=self.console,
             disable=not self.enabled,
         )
         self.task = self.bar.add_task(label, total=total, rate=0.0, left="-:--")
@@ -120,39 +124,79 @@ def _print_expectations(console: Console, s: dict) -> None:
             what = "not terminated (expect: terminate)"
             items = [f"run {r['run']} {r['outcome']} ({r['state']})" for r in listed]
         more = v["unexpected"] - min(len(items), LISTED_IN_CONSOLE)
-        console.print(escape(f"{name}: {v['unexpected']} run(s) {what}: " + "; ".join(items[:LISTED_IN_CONSOLE])
-                             + (f"; and {more} more (summary.json, report.html)" if more > 0 else "")))
+        console.print(
+            escape(
+                f"{name}: {v['unexpected']} run(s) {what}: "
+                + "; ".join(items[:LISTED_IN_CONSOLE])
+                + (f"; and {more} more (summary.json, report.html)" if more > 0 else "")
+            )
+        )
 
 
 def _print_report(console: Console, s: dict, title: str, seconds: float) -> None:
     ft = s["false_termination"]
-    console.print(f"[bold]{title}[/bold]: {s['runs']} dispersed nominal flights, "
-                  f"{sum(v['runs'] for v in s['scenarios'].values())} failure flights in {seconds:.1f} s")
+    console.print(
+        f"[bold]{title}[/bold]: {s['runs']} dispersed nominal flights, "
+        f"{sum(v['runs'] for v in s['scenarios'].values())} failure flights in {seconds:.1f} s"
+    )
     rules = Table(title="Nominal flights, per rule")
-    for col, j in (("rule", "left"), ("false terminations", "right"), ("min margin p0.1", "right"),
-                   ("p1", "right"), ("p50", "right"), ("unit", "left")):
+    for col, j in (
+        ("rule", "left"),
+        ("false terminations", "right"),
+        ("min margin p0.1", "right"),
+        ("p1", "right"),
+        ("p50", "right"),
+        ("unit", "left"),
+    ):
         rules.add_column(col, justify=j)
     for name, r in s["rules"].items():
-        rules.add_row(name, str(r["false_terminations"]), _fmt(r["margin_p0.1"]), _fmt(r["margin_p1"]),
-                      _fmt(r["margin_p50"]), r["unit"])
+        rules.add_row(
+            name,
+            str(r["false_terminations"]),
+            _fmt(r["margin_p0.1"]),
+            _fmt(r["margin_p1"]),
+            _fmt(r["margin_p50"]),
+            r["unit"],
+        )
     console.print(rules)
-    console.print(f"false terminations: {ft['count']} of {s['runs']} (p = {_fmt(ft['probability'])}); "
-                  f"95 % upper bound {ft['upper95']:.3g} vs requirement {ft['requirement']:g}")
+    console.print(
+        f"false terminations: {ft['count']} of {s['runs']} (p = {_fmt(ft['probability'])}); "
+        f"95 % upper bound {ft['upper95']:.3g} vs requirement {ft['requirement']:g}"
+    )
     if s["scenarios"]:
         sc = Table(title="Failure scenarios")
-        for col in ("scenario", "runs", "terminated", "t detect p50 s", "p99 s", "missed", "expect", "unexpected",
-                    "rules"):
+        for col in (
+            "scenario",
+            "runs",
+            "terminated",
+            "t detect p50 s",
+            "p99 s",
+            "missed",
+            "expect",
+            "unexpected",
+            "rules",
+        ):
             sc.add_column(col, justify="left" if col in ("scenario", "expect", "rules") else "right")
         for name, v in s["scenarios"].items():
-            sc.add_row(name, str(v["runs"]), str(v["terminated"]), _fmt(v["t_detect_p50_s"], ".2f"),
-                       _fmt(v["t_detect_p99_s"], ".2f"), str(v["missed"]), v["expect"] or "-", str(v["unexpected"]),
-                       ", ".join(f"{k} {n}" for k, n in v["rules"].items()))
+            sc.add_row(
+                name,
+                str(v["runs"]),
+                str(v["terminated"]),
+                _fmt(v["t_detect_p50_s"], ".2f"),
+                _fmt(v["t_detect_p99_s"], ".2f"),
+                str(v["missed"]),
+                v["expect"] or "-",
+                str(v["unexpected"]),
+                ", ".join(f"{k} {n}" for k, n in v["rules"].items()),
+            )
         console.print(sc)
         _print_expectations(console, s)
     for note in s.get("notes", []):
         console.print(escape(f"note: {note}"))
     colour = "green" if s["verdict"] == "PASS" else "red"
-    console.print(f"[bold {colour}]{s['verdict']}[/bold {colour}]" + "".join(f"\n  - {escape(r)}" for r in s["reasons"]))
+    console.print(
+        f"[bold {colour}]{s['verdict']}[/bold {colour}]" + "".join(f"\n  - {escape(r)}" for r in s["reasons"])
+    )
 
 
 @app.command()
@@ -167,50 +211,96 @@ def validate(
     chunk_size: int = typer.Option(250, "--chunk-size", min=1, help="Runs per chunk (one Parquet file each)."),
     out: Path = typer.Option(Path("rangeguard-out/validate"), "--out", help="Output directory (reruns resume)."),
     json_out: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
-    suggest: Path = typer.Option(None, "--suggest", help="Write a mission with re-derived envelopes here, then validate it."),
-    suggest_spread: float = typer.Option(1.0, "--suggest-spread", min=0.0,
-                                         help="Suggested envelopes: extremes pushed out by this x their distance from the median (+ an absolute term)."),
+    suggest: Path = typer.Option(
+        None, "--suggest", help="Write a mission with re-derived envelopes here, then validate it."
+    ),
+    suggest_spread: float = typer.Option(
+        1.0,
+        "--suggest-spread",
+        min=0.0,
+        help="Suggested envelopes: extremes pushed out by this x their distance from the median (+ an absolute term).",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
-    report: bool = typer.Option(True, "--report/--no-report", help="Also write the HTML report (report.html in --out)."),
-    t_max: float = typer.Option(3600.0, "--t-max", min=0.1, help="End every flight at this flight time, s (quick checks)."),
+    report: bool = typer.Option(
+        True, "--report/--no-report", help="Also write the HTML report (report.html in --out)."
+    ),
+    t_max: float = typer.Option(
+        3600.0, "--t-max", min=0.1, help="End every flight at this flight time, s (quick checks)."
+    ),
 ) -> None:
     """Fly dispersed nominal and failure flights through simulator, sensors and AFSS; judge the rules.
 
     Exit status: 0 PASS, 1 FAIL, 2 bad input, an infrastructure error or runs that ended in an error."""
     try:
-        code = _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backend, chunk_size, out, json_out,
-                         suggest, suggest_spread, progress, report, t_max)
+        code = _validate(
+            mission,
+            runs,
+            scenarios,
+            failure_runs,
+            workers,
+            scheduler,
+            backend,
+            chunk_size,
+            out,
+            json_out,
+            suggest,
+            suggest_spread,
+            progress,
+            report,
+            t_max,
+        )
     except (typer.Exit, RangeguardError):
         raise
     except KeyboardInterrupt:
-        typer.echo(f"interrupted; the finished chunks are kept in {out / 'chunks'}: rerun the same command to resume",
-                   err=True)
+        typer.echo(
+            f"interrupted; the finished chunks are kept in {out / 'chunks'}: rerun the same command to resume", err=True
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as exc:  # noqa: BLE001 - exit 2 with one line, never a traceback (nor exit 1, kept for FAIL)
-        typer.echo(f"rangeguard validate stopped: {_one_line(exc)}; no verdict (an infrastructure error or a bug, "
-                   f"not a FAIL); finished chunks are kept in {out / 'chunks'}: fix the cause and rerun to resume",
-                   err=True)
+        typer.echo(
+            f"rangeguard validate stopped: {_one_line(exc)}; no verdict (an infrastructure error or a bug, "
+            f"not a FAIL); finished chunks are kept in {out / 'chunks'}: fix the cause and rerun to resume",
+            err=True,
+        )
         raise typer.Exit(EXIT_USER_ERROR) from None
     raise typer.Exit(code)
 
 
-def _check_paths_and_options(mission: Path, out: Path, suggest: Path | None, scheduler: str | None, t_max: float,
-                              suggest_spread: float) -> str | None:
+def _check_paths_and_options(
+    mission: Path, out: Path, suggest: Path | None, scheduler: str | None, t_max: float, suggest_spread: float
+) -> str | None:
     """Everything about the command line that can be wrong, checked before the first flight (InputError).
     Returns the scheduler address in full (a bare HOST:PORT is tcp)."""
     paths.output_folder(out, "--out")
     if suggest is not None:
         paths.output_file(suggest, "--suggest", example="mission-suggested.yaml")
         if suggest.resolve() == Path(mission).resolve():
-            raise InputError(f"--suggest {suggest} is the mission file itself; give a new file name for the "
-                             "suggested mission (the original stays as it is)")
+            raise InputError(
+                f"--suggest {suggest} is the mission file itself; give a new file name for the "
+                "suggested mission (the original stays as it is)"
+            )
     options.finite(t_max, "--t-max", unit="s")
     options.finite(suggest_spread, "--suggest-spread")
     return options.dask_address(scheduler)
 
 
-def _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backend, chunk_size, out, json_out, suggest,
-              suggest_spread, progress, report, t_max) -> int:
+def _validate(
+    mission,
+    runs,
+    scenarios,
+    failure_runs,
+    workers,
+    scheduler,
+    backend,
+    chunk_size,
+    out,
+    json_out,
+    suggest,
+    suggest_spread,
+    progress,
+    report,
+    t_max,
+) -> int:
     from rangeguard.montecarlo.runner import ChunkWarning
     from rangeguard.montecarlo.stats import json_view
     from rangeguard.montecarlo.suggest import derive_envelopes, write_suggested
@@ -228,8 +318,17 @@ def _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backen
         total = runs + failure_runs * len([x for x in names if x])
         t0 = time.perf_counter()
         with _Progress(label, total, progress and not json_out) as bar:
-            result = run_validation(mis, runs=runs, scenarios=scenarios, failure_runs=failure_runs, out_dir=out_dir,
-                                    on_chunk=bar, t_max_s=t_max, on_warning=_warning_line, **common)
+            result = run_validation(
+                mis,
+                runs=runs,
+                scenarios=scenarios,
+                failure_runs=failure_runs,
+                out_dir=out_dir,
+                on_chunk=bar,
+                t_max_s=t_max,
+                on_warning=_warning_line,
+                **common,
+            )
         errors.extend(result.summary["errors"])
         seconds = time.perf_counter() - t0
         written = "runs.parquet, statistics.parquet, summary.json"
@@ -247,11 +346,12 @@ def _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backen
     final = first
     doc = json_view(first.summary)
     if suggest is not None:
-        with _Progress(f"suggest: {runs} monitor-only flights", runs, progress and not json_out) as bar, \
-                warnings.catch_warnings(record=True) as caught:
+        with (
+            _Progress(f"suggest: {runs} monitor-only flights", runs, progress and not json_out) as bar,
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always", ChunkWarning)
-            env = derive_envelopes(m, runs, spread=suggest_spread, out_dir=out / "suggest", on_chunk=bar,
-                                   **common)
+            env = derive_envelopes(m, runs, spread=suggest_spread, out_dir=out / "suggest", on_chunk=bar, **common)
         for w in caught:
             if issubclass(w.category, ChunkWarning):
                 _warning_line(str(w.message))
@@ -259,16 +359,21 @@ def _validate(mission, runs, scenarios, failure_runs, workers, scheduler, backen
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         path = write_suggested(m, env, suggest, suggest_spread)
         if not json_out:
-            console.print(f"wrote {path}: {len(env)} envelope rule(s) re-derived from {runs} dispersed nominal "
-                          f"flights (extremes pushed out by {suggest_spread:g} x their distance from the median); validating it")
+            console.print(
+                f"wrote {path}: {len(env)} envelope rule(s) re-derived from {runs} dispersed nominal "
+                f"flights (extremes pushed out by {suggest_spread:g} x their distance from the median); validating it"
+            )
         final = one(load_mission(path), out / "suggested", f"validate {path.name}")
         doc["suggested"] = {"path": str(path), **json_view(final.summary)}
     if json_out:
         typer.echo(json.dumps(doc))
     if errors:
         first = errors[0]
-        typer.echo(f"{len(errors)} run(s) ended in an error (first: {first['case']} run {first['run']}: "
-                   f"{' '.join(str(first['error']).split())}); the validation is incomplete, so there is no verdict on "
-                   f"the rules: fix the cause (the 'error' column of runs.parquet) and rerun", err=True)
+        typer.echo(
+            f"{len(errors)} run(s) ended in an error (first: {first['case']} run {first['run']}: "
+            f"{' '.join(str(first['error']).split())}); the validation is incomplete, so there is no verdict on "
+            f"the rules: fix the cause (the 'error' column of runs.parquet) and rerun",
+            err=True,
+        )
         return EXIT_USER_ERROR
     return EXIT_PASS if final.verdict == "PASS" else EXIT_FAIL

@@ -41,8 +41,11 @@ SECURITY_HEADERS = (
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy", b"default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-                                 b"frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        b"frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    ),
 )
 _NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -60,8 +63,10 @@ def _check_name(name: str, item: str, what: str) -> str:
 def _host_entry(item: str, port: int, what: str = "--allow-host") -> set[str]:
     """``NAME`` (the console's port) or ``NAME:PORT`` -> the Host header values it admits."""
     if "://" in item or "/" in item:
-        raise InputError(f"{what}: {item!r} is a URL; give the host name as in the address bar, NAME or NAME:PORT "
-                         "(for a whole origin use --allow-origin)")
+        raise InputError(
+            f"{what}: {item!r} is a URL; give the host name as in the address bar, NAME or NAME:PORT "
+            "(for a whole origin use --allow-origin)"
+        )
     name, sep, port_text = item.strip().lower().partition(":")
     if item.strip().startswith("[") or port_text.count(":"):
         raise InputError(f"{what}: {item!r} looks like an IPv6 address; the console serves IPv4 only")
@@ -81,10 +86,18 @@ def _origin_entry(item: str, what: str = "--allow-origin") -> str:
         port = parts.port
     except ValueError:
         parts, port = None, None
-    if (parts is None or parts.scheme not in _DEFAULT_PORTS or not parts.hostname
-            or parts.path not in ("", "/") or parts.query or parts.fragment or parts.username):
-        raise InputError(f"{what}: {item!r} is not an origin; write it as the browser sends it, "
-                         "e.g. http://console.example:8000")
+    if (
+        parts is None
+        or parts.scheme not in _DEFAULT_PORTS
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise InputError(
+            f"{what}: {item!r} is not an origin; write it as the browser sends it, e.g. http://console.example:8000"
+        )
     name = _check_name(parts.hostname, item, what)
     if port is None or port == _DEFAULT_PORTS[parts.scheme]:
         return f"{parts.scheme}://{name}"
@@ -111,8 +124,9 @@ class Allowed:
     origins: frozenset[str]
 
     @classmethod
-    def for_bind(cls, bind_host: str, port: int, given_name: str | None = None, extra_hosts=(),
-                 extra_origins=()) -> Allowed:
+    def for_bind(
+        cls, bind_host: str, port: int, given_name: str | None = None, extra_hosts=(), extra_origins=()
+    ) -> Allowed:
         """The console's own names on ``bind_host:port`` (module docstring) plus ``extra_*``.
 
         ``bind_host`` is the IPv4 address bound; ``given_name`` the name the user gave (e.g. ``localhost``).
@@ -139,13 +153,17 @@ class Allowed:
         """None when a request with these headers is answered, else ``(counter, one-line reason)``."""
         if host is None or host.lower() not in self.hosts:
             shown = "none" if host is None else repr(host[:200])
-            return "refused_host", (f"refused: Host {shown} is not this console's address (it answers "
-                                    f"{_listing(self.hosts)}); if you reach it by that name, start it with "
-                                    f"--allow-host NAME")
+            return "refused_host", (
+                f"refused: Host {shown} is not this console's address (it answers "
+                f"{_listing(self.hosts)}); if you reach it by that name, start it with "
+                f"--allow-host NAME"
+            )
         if origin is not None and origin.lower() not in self.origins:
-            return "refused_origin", (f"refused: a page from origin {origin[:200]!r} may not read this console (it "
-                                      f"admits {_listing(self.origins)}); to admit it, start the console with "
-                                      f"--allow-origin ORIGIN")
+            return "refused_origin", (
+                f"refused: a page from origin {origin[:200]!r} may not read this console (it "
+                f"admits {_listing(self.origins)}); to admit it, start the console with "
+                f"--allow-origin ORIGIN"
+            )
         return None
 
 
@@ -181,8 +199,9 @@ class RequestGuard:
             return
         if scope["method"] not in READ_ONLY_METHODS:
             self.counters["refused_method"] += 1
-            await _plain(send, 405, "the console is read-only: only GET and HEAD are served",
-                         extra=[(b"allow", b"GET, HEAD")])
+            await _plain(
+                send, 405, "the console is read-only: only GET and HEAD are served", extra=[(b"allow", b"GET, HEAD")]
+            )
             return
         head = scope["method"] == "HEAD"
         if head:
@@ -202,8 +221,12 @@ class RequestGuard:
 
 async def _plain(send, status: int, text: str, head: bool = False, extra=()) -> None:
     body = (text + "\n").encode("utf-8")
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-               *extra, *SECURITY_HEADERS]
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+        *SECURITY_HEADERS,
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
 
@@ -223,4 +246,5 @@ async def _deny_websocket(scope, receive, send, reason: str) -> None:
 def _ws_http(send):
     async def relay(message):
         await send(dict(message, type="websocket." + message["type"]))
+
     return relay

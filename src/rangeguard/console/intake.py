@@ -75,8 +75,9 @@ class SenderAllowList:
                 continue
             host, sep, port_text = item.partition(":")
             if item.startswith("[") or item.count(":") > 1:
-                raise InputError(f"{what}: {item!r} looks like an IPv6 address; the status link is IPv4 only "
-                                 "(e.g. 127.0.0.1)")
+                raise InputError(
+                    f"{what}: {item!r} looks like an IPv6 address; the status link is IPv4 only (e.g. 127.0.0.1)"
+                )
             ip = check_sender(host, listen_host, what)  # the same rule as `rangeguard run --allow`
             if sep:
                 if not port_text.isdigit() or not 0 < int(port_text) < 65536:

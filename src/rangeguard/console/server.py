@@ -125,7 +125,8 @@ class _Hub:
             clients = list(self.clients)
             if clients:
                 results = await asyncio.gather(
-                    *(asyncio.wait_for(ws.send_text(text), SEND_TIMEOUT_S) for ws in clients), return_exceptions=True)
+                    *(asyncio.wait_for(ws.send_text(text), SEND_TIMEOUT_S) for ws in clients), return_exceptions=True
+                )
                 for ws, result in zip(clients, results, strict=True):
                     if isinstance(result, BaseException):  # closed, or too slow to read: dropped
                         self.clients.discard(ws)
@@ -149,11 +150,23 @@ class _UdpIntake(asyncio.DatagramProtocol):
         pass  # an ICMP error for a datagram we never sent: nothing to do
 
 
-def create_app(mission, status_host: str = "127.0.0.1", status_port: int = 0, *, http_host: str = "127.0.0.1",
-               http_port: int = 8000, http_name: str | None = None, status_from="127.0.0.1",
-               allow_hosts=(), allow_origins=(), max_packet_bytes: int | None = None, authenticator=None,
-               history_max: int = HISTORY_MAX, history_max_bytes: int = HISTORY_MAX_BYTES,
-               status_sock: socket.socket | None = None):
+def create_app(
+    mission,
+    status_host: str = "127.0.0.1",
+    status_port: int = 0,
+    *,
+    http_host: str = "127.0.0.1",
+    http_port: int = 8000,
+    http_name: str | None = None,
+    status_from="127.0.0.1",
+    allow_hosts=(),
+    allow_origins=(),
+    max_packet_bytes: int | None = None,
+    authenticator=None,
+    history_max: int = HISTORY_MAX,
+    history_max_bytes: int = HISTORY_MAX_BYTES,
+    status_sock: socket.socket | None = None,
+):
     """The ASGI application: serves the page and listens for status packets on UDP.
 
     ``http_host:http_port`` is where the page is served (IPv4 address; ``http_name`` the name the user
@@ -166,9 +179,11 @@ def create_app(mission, status_host: str = "127.0.0.1", status_port: int = 0, *,
     """
     if status_sock is not None:
         status_host = status_sock.getsockname()[0]
-    intake = StatusIntake(SenderAllowList.parse(status_from, status_host),
-                          default_max_packet_bytes(mission) if max_packet_bytes is None else int(max_packet_bytes),
-                          authenticator)
+    intake = StatusIntake(
+        SenderAllowList.parse(status_from, status_host),
+        default_max_packet_bytes(mission) if max_packet_bytes is None else int(max_packet_bytes),
+        authenticator,
+    )
     allowed = Allowed.for_bind(http_host, http_port, http_name, allow_hosts, allow_origins)
     state = ConsoleState(mission, intake, history_max, history_max_bytes)
     picture = mission_picture(mission)
@@ -183,8 +198,9 @@ def create_app(mission, status_host: str = "127.0.0.1", status_port: int = 0, *,
         if status_sock is not None:
             transport, _ = await loop.create_datagram_endpoint(lambda: _UdpIntake(state, hub), sock=status_sock)
         else:
-            transport, _ = await loop.create_datagram_endpoint(lambda: _UdpIntake(state, hub),
-                                                               local_addr=(status_host, status_port))
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpIntake(state, hub), local_addr=(status_host, status_port)
+            )
         host, port = transport.get_extra_info("sockname")[:2]
         info["udp"] = app.state.status_udp = f"udp://{host}:{port}"
         pump = asyncio.create_task(hub.pump())
@@ -224,13 +240,23 @@ def create_app(mission, status_host: str = "127.0.0.1", status_port: int = 0, *,
     @app.get("/api/health")
     async def api_health():
         hub = info["hub"]
-        return {"ok": True, "mission": mission.name, "status_udp": info["udp"], "status_from": str(intake.senders),
-                "authenticated": authenticator is not None, "max_packet_bytes": intake.max_packet_bytes,
-                "counters": state.counters, "senders": state.recent_senders(),
-                "history": {"samples": len(state.history), "capacity": state.history.capacity,
-                            "bytes": state.history.nbytes},
-                "push": {"pages": hub.pages if hub else 0, **(hub.counters if hub else {})},
-                "refused_requests": refused}
+        return {
+            "ok": True,
+            "mission": mission.name,
+            "status_udp": info["udp"],
+            "status_from": str(intake.senders),
+            "authenticated": authenticator is not None,
+            "max_packet_bytes": intake.max_packet_bytes,
+            "counters": state.counters,
+            "senders": state.recent_senders(),
+            "history": {
+                "samples": len(state.history),
+                "capacity": state.history.capacity,
+                "bytes": state.history.nbytes,
+            },
+            "push": {"pages": hub.pages if hub else 0, **(hub.counters if hub else {})},
+            "refused_requests": refused,
+        }
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket):
@@ -270,8 +296,10 @@ def bind_socket(kind: int, host: str, port: int, what: str, shown: str) -> socke
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             free = shown[: shown.rfind(":") + 1] + "0"
-            fix = (f"another program (another console?) is using port {port}; stop it, or choose another port "
-                   f"({what} {free} picks a free one)")
+            fix = (
+                f"another program (another console?) is using port {port}; stop it, or choose another port "
+                f"({what} {free} picks a free one)"
+            )
         elif exc.errno == errno.EADDRNOTAVAIL:
             fix = f"this machine has no address {host}; use 127.0.0.1 (this machine only) or one of its own addresses"
         elif exc.errno == errno.EACCES:
@@ -282,9 +310,20 @@ def bind_socket(kind: int, host: str, port: int, what: str, shown: str) -> socke
     return sock
 
 
-def serve(mission, status_host: str, status_port: int, http_host: str = "127.0.0.1", http_port: int = 8000, *,
-          http_name: str | None = None, status_from="127.0.0.1", allow_hosts=(), allow_origins=(),
-          max_packet_bytes: int | None = None, announce=print) -> None:
+def serve(
+    mission,
+    status_host: str,
+    status_port: int,
+    http_host: str = "127.0.0.1",
+    http_port: int = 8000,
+    *,
+    http_name: str | None = None,
+    status_from="127.0.0.1",
+    allow_hosts=(),
+    allow_origins=(),
+    max_packet_bytes: int | None = None,
+    announce=print,
+) -> None:
     """Run the console until interrupted (SIGINT/SIGTERM). Binds both sockets first (InputError if it cannot)."""
     import uvicorn
 
@@ -297,16 +336,30 @@ def serve(mission, status_host: str, status_port: int, http_host: str = "127.0.0
         raise
     http_port = tcp.getsockname()[1]
     try:
-        app = create_app(mission, http_host=http_host, http_port=http_port, http_name=http_name,
-                         status_from=status_from, allow_hosts=allow_hosts, allow_origins=allow_origins,
-                         max_packet_bytes=max_packet_bytes, status_sock=udp)
+        app = create_app(
+            mission,
+            http_host=http_host,
+            http_port=http_port,
+            http_name=http_name,
+            status_from=status_from,
+            allow_hosts=allow_hosts,
+            allow_origins=allow_origins,
+            max_packet_bytes=max_packet_bytes,
+            status_sock=udp,
+        )
     except InputError:
         udp.close()
         tcp.close()
         raise
-    config = uvicorn.Config(app, log_level="warning", access_log=False, ws_max_size=WS_MAX_MESSAGE_BYTES,
-                            limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=SHUTDOWN_S,
-                            ws="websockets-sansio" if _has_ws("websockets-sansio") else "auto")
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_graceful_shutdown=SHUTDOWN_S,
+        ws="websockets-sansio" if _has_ws("websockets-sansio") else "auto",
+    )
     server = uvicorn.Server(config)
 
     async def main():
@@ -314,8 +367,10 @@ def serve(mission, status_host: str, status_port: int, http_host: str = "127.0.0
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         if server.started:
-            announce(f"console on http://{http_name or http_host}:{http_port}/ (mission {mission.name}; "
-                     f"status packets on {app.state.status_udp} from {app.state.console.intake.senders}); read-only")
+            announce(
+                f"console on http://{http_name or http_host}:{http_port}/ (mission {mission.name}; "
+                f"status packets on {app.state.status_udp} from {app.state.console.intake.senders}); read-only"
+            )
         await task
 
     try:

@@ -60,26 +60,41 @@ def mission_picture(mission) -> dict:
     rings = area_rings(mission)
     gates = gate_lines(mission)
     site = mission.site
-    bbox = auto_bbox([np.array([site.lat_deg])] + [r.lat_deg for r in rings],
-                     [np.array([site.lon_deg])] + [r.lon_deg for r in rings], pad_frac=0.04)
+    bbox = auto_bbox(
+        [np.array([site.lat_deg])] + [r.lat_deg for r in rings],
+        [np.array([site.lon_deg])] + [r.lon_deg for r in rings],
+        pad_frac=0.04,
+    )
     envelopes: dict[str, list] = {}
     for r in mission.rules:
         if r.type == "envelope" and r.enabled and r.quantity in ENVELOPE_PLOTS:
-            envelopes.setdefault(r.quantity, []).append({
-                "rule": r.name, "t_s": list(r.table.t_s),
-                "lower": None if r.table.lower is None else [_num(v) for v in r.table.lower],
-                "upper": None if r.table.upper is None else [_num(v) for v in r.table.upper],
-            })
+            envelopes.setdefault(r.quantity, []).append(
+                {
+                    "rule": r.name,
+                    "t_s": list(r.table.t_s),
+                    "lower": None if r.table.lower is None else [_num(v) for v in r.table.lower],
+                    "upper": None if r.table.upper is None else [_num(v) for v in r.table.upper],
+                }
+            )
     return {
         "name": mission.name,
         "description": mission.description,
         "site": {"name": site.name, "lat_deg": site.lat_deg, "lon_deg": site.lon_deg},
-        "areas": [{"name": r.name, "kind": r.kind, "lat_deg": _list(r.lat_deg), "lon_deg": _list(r.lon_deg)}
-                  for r in rings],
+        "areas": [
+            {"name": r.name, "kind": r.kind, "lat_deg": _list(r.lat_deg), "lon_deg": _list(r.lon_deg)} for r in rings
+        ],
         "gates": [{"name": g.name, "lat_deg": _list(g.lat_deg), "lon_deg": _list(g.lon_deg)} for g in gates],
-        "rules": [{"name": r.name, "type": r.type, "unit": rule_unit(r), "description": r.description,
-                   "action": r.action or ("degrade" if r.type == "data_loss" else "terminate")}
-                  for r in mission.rules if r.enabled],
+        "rules": [
+            {
+                "name": r.name,
+                "type": r.type,
+                "unit": rule_unit(r),
+                "description": r.description,
+                "action": r.action or ("degrade" if r.type == "data_loss" else "terminate"),
+            }
+            for r in mission.rules
+            if r.enabled
+        ],
         "envelopes": envelopes,
         "bbox": list(bbox),
         "colors": COLORS,
@@ -100,12 +115,18 @@ def coastline_geojson(bbox) -> dict:
     feats = []
     for p in land_polygons(x0, y0, x1, y1):
         ring = [[round(x, 4), round(y, 4)] for x, y in p.exterior.coords]
-        feats.append({"type": "Feature", "properties": {"kind": "land"},
-                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
+        feats.append(
+            {"type": "Feature", "properties": {"kind": "land"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        )
     for line in coastline_lines((x0, y0, x1, y1)):
         coords = [[round(float(x), 4), round(float(y), 4)] for x, y in line]
-        feats.append({"type": "Feature", "properties": {"kind": "coastline"},
-                      "geometry": {"type": "LineString", "coordinates": coords}})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"kind": "coastline"},
+                "geometry": {"type": "LineString", "coordinates": coords},
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -149,17 +170,32 @@ class ConsoleState:
     :func:`rangeguard.console.intake.default_max_packet_bytes` of the mission).
     """
 
-    def __init__(self, mission, intake: StatusIntake | None = None, history_max: int = HISTORY_MAX,
-                 history_max_bytes: int = HISTORY_MAX_BYTES):
+    def __init__(
+        self,
+        mission,
+        intake: StatusIntake | None = None,
+        history_max: int = HISTORY_MAX,
+        history_max_bytes: int = HISTORY_MAX_BYTES,
+    ):
         self.mission = mission
         self.rules = {r.name: r for r in mission.rules}
-        self.intake = intake if intake is not None else StatusIntake(SenderAllowList.parse("127.0.0.1"),
-                                                                     default_max_packet_bytes(mission))
+        self.intake = (
+            intake
+            if intake is not None
+            else StatusIntake(SenderAllowList.parse("127.0.0.1"), default_max_packet_bytes(mission))
+        )
         self.history = History(history_max, history_max_bytes)
         self.latest: dict | None = None
         self.heartbeat: dict | None = None
-        self.counters = {"datagrams": 0, "status": 0, "heartbeat": 0, "malformed": 0, "other": 0,
-                         **dict.fromkeys(REJECTIONS, 0), "unknown_rules_omitted": 0}
+        self.counters = {
+            "datagrams": 0,
+            "status": 0,
+            "heartbeat": 0,
+            "malformed": 0,
+            "other": 0,
+            **dict.fromkeys(REJECTIONS, 0),
+            "unknown_rules_omitted": 0,
+        }
         self.last_error: str | None = None
         self.t_terminate_s: float | None = None
         self.senders: dict[str, float] = {}  # "host:port" of accepted status/heartbeat senders -> last receive time
@@ -234,16 +270,30 @@ class ConsoleState:
             m = margins.get(name, math.nan)
             spec = self.rules.get(name)
             band = caution_band(spec, t_s) if spec is not None else 0.0
-            rows.append({"name": name, "margin": _num(m), "unit": rule_unit(spec) if spec is not None else "",
-                         "status": str(status_of(m, band).item())})
+            rows.append(
+                {
+                    "name": name,
+                    "margin": _num(m),
+                    "unit": rule_unit(spec) if spec is not None else "",
+                    "status": str(status_of(m, band).item()),
+                }
+            )
         return rows
 
     def status_message(self, pkt) -> dict:
         """The JSON message for one StatusPacket."""
         return {
-            "type": "status", "seq": pkt.seq, "t_s": _num(pkt.t_s), "state": pkt.state, "fired_by": pkt.fired_by,
-            "reason": pkt.reason, "lat_deg": _num(pkt.lat_deg), "lon_deg": _num(pkt.lon_deg), "alt_m": _num(pkt.alt_m),
-            "speed_mps": _num(pkt.speed_mps), "iip_lat_deg": _num(pkt.iip_lat_deg),
+            "type": "status",
+            "seq": pkt.seq,
+            "t_s": _num(pkt.t_s),
+            "state": pkt.state,
+            "fired_by": pkt.fired_by,
+            "reason": pkt.reason,
+            "lat_deg": _num(pkt.lat_deg),
+            "lon_deg": _num(pkt.lon_deg),
+            "alt_m": _num(pkt.alt_m),
+            "speed_mps": _num(pkt.speed_mps),
+            "iip_lat_deg": _num(pkt.iip_lat_deg),
             "iip_lon_deg": _num(pkt.iip_lon_deg),
             "rules": self.rule_rows(pkt.t_s, dict(pkt.margins)),
             "link": dict(pkt.counters),
@@ -251,8 +301,11 @@ class ConsoleState:
 
     def intake_report(self) -> dict:
         """What the page shows about the link besides status: counters, live senders, the packet limit."""
-        return {"counters": dict(self.counters), "senders": self.recent_senders(),
-                "max_packet_bytes": self.intake.max_packet_bytes}
+        return {
+            "counters": dict(self.counters),
+            "senders": self.recent_senders(),
+            "max_packet_bytes": self.intake.max_packet_bytes,
+        }
 
     def snapshot(self) -> dict:
         """Everything a newly connected page needs: the latest status, the history for the plots, counters."""

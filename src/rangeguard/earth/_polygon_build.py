@@ -14,8 +14,6 @@ import math
 import numpy as np
 from numba import prange
 
-from rangeguard.jit import kernel
-
 from rangeguard.earth._polygon_kernels import (  # the layouts and the edge metric the queries use
     _EDGE_COLS,
     _TREE_COLS,
@@ -47,6 +45,7 @@ from rangeguard.earth._polygon_kernels import (  # the layouts and the edge metr
     T_S0,
     edge_chord2,
 )
+from rangeguard.jit import kernel
 
 
 def edge_table(u):

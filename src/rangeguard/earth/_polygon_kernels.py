@@ -148,6 +148,7 @@ def grid_params_size(n_levels):
     """Length of the grid parameter vector for ``n_levels`` levels."""
     return GP_LEV + LEVEL_SIZE * n_levels
 
+
 GRID_MAX_CANDIDATES = 48
 """Cells with more candidate edges than this are left empty: their points use
 the edge tree (about 8-16 bound tests and 10-15 edges). With the Lipschitz

@@ -21,10 +21,9 @@ import math
 import numpy as np
 from numba import vectorize
 
-from rangeguard.jit import kernel
-
 from rangeguard.constants import WGS84_A_M, WGS84_E2, WGS84_F
 from rangeguard.errors import InputError
+from rangeguard.jit import kernel
 
 _A = WGS84_A_M
 _E2 = WGS84_E2

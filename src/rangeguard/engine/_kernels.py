@@ -14,9 +14,31 @@ from rangeguard.jit import PARALLEL_MIN_ROWS, kernel, rows_kernel
 
 
 @kernel(inline="always")
-def _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings,
-             tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held, vote_margin, degrade,
-             degrade_rule, degrade_margin):
+def _vehicle(
+    i,
+    active,
+    violated,
+    margin,
+    since,
+    t_rows,
+    t_est,
+    receive_clock,
+    persistence_s,
+    action,
+    n,
+    k_strings,
+    tol_s,
+    t_vehicle,
+    first_violation_t_s,
+    min_margin,
+    vote,
+    vote_rule,
+    vote_held,
+    vote_margin,
+    degrade,
+    degrade_rule,
+    degrade_margin,
+):
     """Persistence, votes and statistics of vehicle i (its rows on every string, rules in index order)."""
     for s in range(k_strings):
         m = s * n + i
@@ -51,19 +73,70 @@ def _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, p
 @kernel(inline="always")
 def _vote_arrays(n, k_strings):
     """The per (vehicle, string) outputs: vote, its rule, held time, margin; degrade, its rule, margin."""
-    return (np.zeros((n, k_strings), np.bool_), np.full((n, k_strings), -1, np.int64),
-            np.full((n, k_strings), np.nan), np.full((n, k_strings), np.nan), np.zeros((n, k_strings), np.bool_),
-            np.full((n, k_strings), -1, np.int16), np.full((n, k_strings), np.nan))
+    return (
+        np.zeros((n, k_strings), np.bool_),
+        np.full((n, k_strings), -1, np.int64),
+        np.full((n, k_strings), np.nan),
+        np.full((n, k_strings), np.nan),
+        np.zeros((n, k_strings), np.bool_),
+        np.full((n, k_strings), -1, np.int16),
+        np.full((n, k_strings), np.nan),
+    )
 
 
 @rows_kernel()
-def _votes(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n_vehicles, k_strings,
-           tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held, vote_margin, degrade,
-           degrade_rule, degrade_margin, lo, hi):
+def _votes(
+    active,
+    violated,
+    margin,
+    since,
+    t_rows,
+    t_est,
+    receive_clock,
+    persistence_s,
+    action,
+    n_vehicles,
+    k_strings,
+    tol_s,
+    t_vehicle,
+    first_violation_t_s,
+    min_margin,
+    vote,
+    vote_rule,
+    vote_held,
+    vote_margin,
+    degrade,
+    degrade_rule,
+    degrade_margin,
+    lo,
+    hi,
+):
     for i in range(lo, hi):
-        _vehicle(i, active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n_vehicles,
-                 k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held,
-                 vote_margin, degrade, degrade_rule, degrade_margin)
+        _vehicle(
+            i,
+            active,
+            violated,
+            margin,
+            since,
+            t_rows,
+            t_est,
+            receive_clock,
+            persistence_s,
+            action,
+            n_vehicles,
+            k_strings,
+            tol_s,
+            t_vehicle,
+            first_violation_t_s,
+            min_margin,
+            vote,
+            vote_rule,
+            vote_held,
+            vote_margin,
+            degrade,
+            degrade_rule,
+            degrade_margin,
+        )
 
 
 @kernel()
@@ -71,8 +144,23 @@ def _new_vote_arrays(n, k_strings):
     return _vote_arrays(n, k_strings)
 
 
-def persistence_and_votes(active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n,
-                          k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin):
+def persistence_and_votes(
+    active,
+    violated,
+    margin,
+    since,
+    t_rows,
+    t_est,
+    receive_clock,
+    persistence_s,
+    action,
+    n,
+    k_strings,
+    tol_s,
+    t_vehicle,
+    first_violation_t_s,
+    min_margin,
+):
     """Update violation start times in place and gather each string's vote.
 
     Arrays are (R, M) (rules by rows) and (N, R) for the statistics. A judged
@@ -91,8 +179,24 @@ def persistence_and_votes(active, violated, margin, since, t_rows, t_est, receiv
     results exactly.
     """
     out = _new_vote_arrays(n, k_strings)
-    args = (active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings, tol_s,
-            t_vehicle, first_violation_t_s, min_margin, *out)
+    args = (
+        active,
+        violated,
+        margin,
+        since,
+        t_rows,
+        t_est,
+        receive_clock,
+        persistence_s,
+        action,
+        n,
+        k_strings,
+        tol_s,
+        t_vehicle,
+        first_violation_t_s,
+        min_margin,
+        *out,
+    )
     if n < PARALLEL_MIN_ROWS:  # an onboard cycle: the serial loop directly
         _votes.serial(*args, 0, n)
     else:
@@ -126,15 +230,41 @@ def _jumped(t0, r0, v0, t1, r1, v1, a_max, r_tol, v_tol):
 
 
 GATE_R_MIN, GATE_R_MAX, GATE_V_MAX, GATE_MAX_AHEAD, GATE_MAX_AGE, GATE_A_MAX, GATE_R_TOL, GATE_V_TOL = range(8)
-GATE_LIMITS = ("r_min_m", "r_max_m", "v_max_mps", "max_time_ahead_s", "max_age_s", "max_accel_mps2",
-               "position_tolerance_m", "velocity_tolerance_mps")
+GATE_LIMITS = (
+    "r_min_m",
+    "r_max_m",
+    "v_max_mps",
+    "max_time_ahead_s",
+    "max_age_s",
+    "max_accel_mps2",
+    "position_tolerance_m",
+    "velocity_tolerance_mps",
+)
 """The nav gate's limits as :func:`ingest_source` takes them: the gross-error bounds, then the
 mission's ``nav_gate`` fields of these names."""
 
 
 @kernel()
-def ingest_source(s, t_s, r, v, q, w, valid, present, receive_s, store, has, cand_n, samples, rejected, rejected_by,
-                  resynced, limits, resync_n):
+def ingest_source(
+    s,
+    t_s,
+    r,
+    v,
+    q,
+    w,
+    valid,
+    present,
+    receive_s,
+    store,
+    has,
+    cand_n,
+    samples,
+    rejected,
+    rejected_by,
+    resynced,
+    limits,
+    resync_n,
+):
     """The nav gate: accept source ``s``'s samples into the per-source store in place, or reject and count.
 
     Rows with ``present`` False carry no sample (silence) and are skipped uncounted. A present
@@ -155,9 +285,9 @@ def ingest_source(s, t_s, r, v, q, w, valid, present, receive_s, store, has, can
     ``limits`` holds the gate's limits in ``GATE_*`` order (:data:`GATE_LIMITS`).
     """
     src_t, recv, cand_t = store[:, :, ST_T], store[:, :, ST_RECV], store[:, :, ST_CAND_T]
-    src_r, src_v = store[:, :, ST_R:ST_R + 3], store[:, :, ST_V:ST_V + 3]
-    src_q, src_w = store[:, :, ST_Q:ST_Q + 4], store[:, :, ST_W:ST_W + 3]
-    cand_r, cand_v = store[:, :, ST_CAND_R:ST_CAND_R + 3], store[:, :, ST_CAND_V:ST_CAND_V + 3]
+    src_r, src_v = store[:, :, ST_R : ST_R + 3], store[:, :, ST_V : ST_V + 3]
+    src_q, src_w = store[:, :, ST_Q : ST_Q + 4], store[:, :, ST_W : ST_W + 3]
+    cand_r, cand_v = store[:, :, ST_CAND_R : ST_CAND_R + 3], store[:, :, ST_CAND_V : ST_CAND_V + 3]
     r_min_m, r_max_m, v_max_mps = limits[GATE_R_MIN], limits[GATE_R_MAX], limits[GATE_V_MAX]
     max_ahead_s, max_age_s = limits[GATE_MAX_AHEAD], limits[GATE_MAX_AGE]
     a_max, r_tol, v_tol = limits[GATE_A_MAX], limits[GATE_R_TOL], limits[GATE_V_TOL]
@@ -184,8 +314,11 @@ def ingest_source(s, t_s, r, v, q, w, valid, present, receive_s, store, has, can
         elif reference and not t > src_t[s, i]:
             reason = _NOT_NEWER
         elif reference and _jumped(src_t[s, i], src_r[s, i], src_v[s, i], t, r[i], v[i], a_max, r_tol, v_tol):
-            agrees = cand_n[s, i] > 0 and t > cand_t[s, i] and not _jumped(
-                cand_t[s, i], cand_r[s, i], cand_v[s, i], t, r[i], v[i], a_max, r_tol, v_tol)
+            agrees = (
+                cand_n[s, i] > 0
+                and t > cand_t[s, i]
+                and not _jumped(cand_t[s, i], cand_r[s, i], cand_v[s, i], t, r[i], v[i], a_max, r_tol, v_tol)
+            )
             cand_n[s, i] = cand_n[s, i] + 1 if agrees else 1
             cand_t[s, i] = t
             for c in range(3):
@@ -247,9 +380,37 @@ ARM_NOT_BEFORE, ARM_HEIGHT, ARM_SPEED, ARM_PAD_ALT, ARM_H_COL, ARM_SPEED_COL = r
 
 
 @kernel()
-def front(mode, event_t, recv, has, string_source, receive_s, ok, t_rows, values, arm, ev_sched, ev_col, ev_above,
-          ev_threshold, windowed, receive_clock, from_t, to_t, after_ev, until_ev, phase, ph_start, ph_end, ph_from,
-          ph_to, t_vehicle, since, flight_t, active):
+def front(
+    mode,
+    event_t,
+    recv,
+    has,
+    string_source,
+    receive_s,
+    ok,
+    t_rows,
+    values,
+    arm,
+    ev_sched,
+    ev_col,
+    ev_above,
+    ev_threshold,
+    windowed,
+    receive_clock,
+    from_t,
+    to_t,
+    after_ev,
+    until_ev,
+    phase,
+    ph_start,
+    ph_end,
+    ph_from,
+    ph_to,
+    t_vehicle,
+    since,
+    flight_t,
+    active,
+):
     """Steps 1-3 of a cycle, in place: arming, events, the row clocks and which rules are active.
 
     ``mode`` (N,), ``event_t`` (N, E) and ``recv`` (S, N) are the cycle's copies of the state's
@@ -284,8 +445,10 @@ def front(mode, event_t, recv, has, string_source, receive_s, ok, t_rows, values
         t_cue = math.inf
         for s in range(k_strings):
             m = s * n + i
-            if ok[m] and t_rows[m] >= arm[ARM_NOT_BEFORE] and (
-                values[m, h_col] - arm[ARM_PAD_ALT] > arm[ARM_HEIGHT] or values[m, speed_col] > arm[ARM_SPEED]
+            if (
+                ok[m]
+                and t_rows[m] >= arm[ARM_NOT_BEFORE]
+                and (values[m, h_col] - arm[ARM_PAD_ALT] > arm[ARM_HEIGHT] or values[m, speed_col] > arm[ARM_SPEED])
             ):
                 t_cue = min(t_cue, t_rows[m])
         if t_cue < math.inf:
@@ -345,8 +508,22 @@ _CAUSE_NONE, _CAUSE_RULE, _CAUSE_FAULTY, _CAUSE_NO_HEALTHY = 0, 1, 2, 3
 
 
 @kernel()
-def vote(rule_vote, degraded, declared_ok, mode, t_vehicle, receive_s, policy, faulty_string_votes,
-         terminate_if_no_healthy, fault_t, health_ok, counting, terminate_now, cause_now):
+def vote(
+    rule_vote,
+    degraded,
+    declared_ok,
+    mode,
+    t_vehicle,
+    receive_s,
+    policy,
+    faulty_string_votes,
+    terminate_if_no_healthy,
+    fault_t,
+    health_ok,
+    counting,
+    terminate_now,
+    cause_now,
+):
     """Step 6 of a cycle: the voting policy, per vehicle (outputs written in place).
 
     A string is healthy when it declares itself so and none of its own rules degraded it

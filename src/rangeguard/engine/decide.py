@@ -43,10 +43,12 @@ from rangeguard.rules.base import RuleContext
 _TOL_S = 1e-9  # persistence comparisons tolerate float rounding of sample times
 
 # plain ints for array code (numpy converts enum members on a slow path)
-_SAFE, _ARMED, _TERMINATED, _SAFED = (int(s) for s in (AfssState.SAFE, AfssState.ARMED, AfssState.TERMINATED,
-                                                       AfssState.SAFED))
-_NONE, _RULE, _FAULTY, _NO_HEALTHY, _ORBIT, _IIP_CLEAR = (int(c) for c in (
-    Cause.NONE, Cause.RULE, Cause.FAULTY_STRING, Cause.NO_HEALTHY_STRING, Cause.ORBIT, Cause.IIP_CLEAR))
+_SAFE, _ARMED, _TERMINATED, _SAFED = (
+    int(s) for s in (AfssState.SAFE, AfssState.ARMED, AfssState.TERMINATED, AfssState.SAFED)
+)
+_NONE, _RULE, _FAULTY, _NO_HEALTHY, _ORBIT, _IIP_CLEAR = (
+    int(c) for c in (Cause.NONE, Cause.RULE, Cause.FAULTY_STRING, Cause.NO_HEALTHY_STRING, Cause.ORBIT, Cause.IIP_CLEAR)
+)
 
 
 class _Store(NamedTuple):
@@ -104,7 +106,7 @@ class _Rows(NamedTuple):
     """The store seen by the strings: one row per (string, vehicle), string-major."""
 
     ok: np.ndarray
-    t_s: np.ndarray     # NaN without a sample
+    t_s: np.ndarray  # NaN without a sample
     r_ecef: np.ndarray
     v_ecef: np.ndarray
     q: np.ndarray
@@ -121,8 +123,15 @@ def _string_rows(setup: EngineSetup, src: _Store) -> _Rows:
         k = setup.string_source
         ok = src.has[k].reshape(-1)
         rows = src.store[k].reshape(-1, STORE_COLS)
-    return _Rows(ok, np.where(ok, rows[:, ST_T], np.nan), rows[:, ST_R:ST_R + 3], rows[:, ST_V:ST_V + 3],
-                 rows[:, ST_Q:ST_Q + 4], rows[:, ST_W:ST_W + 3], rows[:, ST_RECV])
+    return _Rows(
+        ok,
+        np.where(ok, rows[:, ST_T], np.nan),
+        rows[:, ST_R : ST_R + 3],
+        rows[:, ST_V : ST_V + 3],
+        rows[:, ST_Q : ST_Q + 4],
+        rows[:, ST_W : ST_W + 3],
+        rows[:, ST_RECV],
+    )
 
 
 def _per_vehicle(values: np.ndarray, n: int, reducer) -> np.ndarray:
@@ -170,9 +179,19 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
         flight_time_s, active,
     )  # fmt: skip
     flying = mode == _ARMED
-    ctx = RuleContext(setup.site, kin, ok, t_rows, since_valid_s, flight_time_s, rows.q, rows.w,
-                      np.where(src.has, src.store[:, :, ST_T], np.nan), src.store[:, :, ST_R:ST_R + 3],
-                      src.store[:, :, ST_V:ST_V + 3])
+    ctx = RuleContext(
+        setup.site,
+        kin,
+        ok,
+        t_rows,
+        since_valid_s,
+        flight_time_s,
+        rows.q,
+        rows.w,
+        np.where(src.has, src.store[:, :, ST_T], np.nan),
+        src.store[:, :, ST_R : ST_R + 3],
+        src.store[:, :, ST_V : ST_V + 3],
+    )
 
     # --- 4. evaluate the rules -------------------------------------------------
     violated = np.zeros((n_rules, m_rows), bool)
@@ -196,8 +215,21 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
     first_v = state.first_violation_t_s.copy()
     min_margin = state.min_margin.copy()
     rule_vote, vote_rule, vote_held, vote_margin, degraded, degrade_rule, degrade_margin = persistence_and_votes(
-        active, violated, margin, since, t_rows, flight_time_s, setup.receive_clock, setup.persistence_s,
-        setup.action, n, k_strings, _TOL_S, t_vehicle, first_v, min_margin,
+        active,
+        violated,
+        margin,
+        since,
+        t_rows,
+        flight_time_s,
+        setup.receive_clock,
+        setup.persistence_s,
+        setup.action,
+        n,
+        k_strings,
+        _TOL_S,
+        t_vehicle,
+        first_v,
+        min_margin,
     )
 
     # --- 6. the voting policy --------------------------------------------------------
@@ -211,18 +243,36 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
     fault_t = state.string_fault_t_s.copy()
     health_ok, counting = np.empty((n, k_strings), np.bool_), np.empty((n, k_strings), np.bool_)
     terminate_now, cause_now = np.empty(n, np.bool_), np.empty(n, np.int8)
-    terminating = vote(rule_vote, degraded, declared_ok, mode, t_vehicle, receive_s, setup.policy_code,
-                       setup.faulty_string_votes, setup.terminate_if_no_healthy, fault_t, health_ok, counting,
-                       terminate_now, cause_now)
+    terminating = vote(
+        rule_vote,
+        degraded,
+        declared_ok,
+        mode,
+        t_vehicle,
+        receive_s,
+        setup.policy_code,
+        setup.faulty_string_votes,
+        setup.terminate_if_no_healthy,
+        fault_t,
+        health_ok,
+        counting,
+        terminate_now,
+        cause_now,
+    )
 
     # --- 7. safing (only vehicles not terminating now) ----------------------------------
     orbit_since, clear_since, safe_now, safe_cause = _safing(
-        setup, state, ctx, flying & ~terminate_now, health_ok, t_vehicle, n)
+        setup, state, ctx, flying & ~terminate_now, health_ok, t_vehicle, n
+    )
 
     # --- 8. latch ------------------------------------------------------------------------
     t_term, t_safed, cause = state.t_terminate_s, state.t_safed_s, state.cause
     fired_rule, fired_string, fired_margin, fired_held = (
-        state.fired_rule, state.fired_string, state.fired_margin, state.fired_held_s)
+        state.fired_rule,
+        state.fired_string,
+        state.fired_margin,
+        state.fired_held_s,
+    )
     safing = safe_now is not None
     if terminating or safing:  # the state's arrays are never written: copied before a change
         t_term, t_safed, cause = t_term.copy(), t_safed.copy(), cause.copy()
@@ -318,8 +368,9 @@ def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
     use = np.ascontiguousarray(ctx.ok.reshape(k, n) & health_ok.T)  # rows that may vote for safing
     if orbit_cfg.enabled:
         row_orbit = ~np.isfinite(ctx.iip_lat_deg) & (ctx.h_m > orbit_cfg.min_altitude_m)
-        done = safing_timer(candidates, use, row_orbit.reshape(k, n), orbit_since, t_vehicle, orbit_cfg.persistence_s,
-                            _TOL_S, safe_now)
+        done = safing_timer(
+            candidates, use, row_orbit.reshape(k, n), orbit_since, t_vehicle, orbit_cfg.persistence_s, _TOL_S, safe_now
+        )
         safe_now |= done
         cause[done] = _ORBIT
     if clear_cfg.enabled and setup.protected_polygons:
@@ -330,8 +381,9 @@ def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
             for poly in setup.protected_polygons:
                 d = poly.signed_distance_m(ctx.iip_lat_deg[far], ctx.iip_lon_deg[far])
                 row_clear[np.nonzero(far)[0]] &= -d >= clear_cfg.clearance_m
-        done = safing_timer(candidates, use, row_clear.reshape(k, n), clear_since, t_vehicle, clear_cfg.persistence_s,
-                            _TOL_S, safe_now)
+        done = safing_timer(
+            candidates, use, row_clear.reshape(k, n), clear_since, t_vehicle, clear_cfg.persistence_s, _TOL_S, safe_now
+        )
         safe_now |= done
         cause[done] = _IIP_CLEAR
     return orbit_since, clear_since, (safe_now if safe_now.any() else None), cause

@@ -80,10 +80,14 @@ class CycleSample:
 class CycleDriver:
     """Steps ``engine`` on data and on its own clock (see the module docstring)."""
 
-    def __init__(self, engine: Engine, cycle_s: float | None = None,
-                 on_samples: Callable[[list[CycleSample]], None] | None = None,
-                 on_cycle: Callable[[Decisions], None] | None = None,
-                 on_step: Callable[[Decisions], None] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        cycle_s: float | None = None,
+        on_samples: Callable[[list[CycleSample]], None] | None = None,
+        on_cycle: Callable[[Decisions], None] | None = None,
+        on_step: Callable[[Decisions], None] | None = None,
+    ):
         self.engine = engine
         self.cycle_s = float(engine.setup.cycle_s if cycle_s is None else cycle_s)
         if not self.cycle_s > 0:
@@ -99,10 +103,10 @@ class CycleDriver:
         self.cycles = 0
         self.silent_cycles = 0
         self.after_terminate = 0
-        self._t_open: float | None = None      # time of validity of the open data cycle
-        self._open: list[CycleSample] = []     # its samples already stepped
-        self._group: list[CycleSample] = []    # samples joining it, not yet stepped
-        self._before_open = None               # engine state before the open cycle
+        self._t_open: float | None = None  # time of validity of the open data cycle
+        self._open: list[CycleSample] = []  # its samples already stepped
+        self._group: list[CycleSample] = []  # samples joining it, not yet stepped
+        self._before_open = None  # engine state before the open cycle
         self._pending: Decisions | None = None  # the open cycle's decisions, not yet final
         self._deferred: Decisions | None = None  # a closed cycle's decisions, reported after the next step
         self._judges_silence = bool(np.any(engine.setup.receive_clock))
@@ -122,8 +126,11 @@ class CycleDriver:
         return self.last_step_s + self.cycle_s
 
     def _due(self, now_s: float) -> bool:
-        return (self.last_step_s is not None and self._mode != _TERMINATED
-                and now_s - self.last_step_s > self.cycle_s + TICK_TOLERANCE_S)
+        return (
+            self.last_step_s is not None
+            and self._mode != _TERMINATED
+            and now_s - self.last_step_s > self.cycle_s + TICK_TOLERANCE_S
+        )
 
     @property
     def _silence_matters(self) -> bool:

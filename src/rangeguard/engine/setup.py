@@ -24,7 +24,6 @@ _R_MAX_M = 1.0e9
 _V_MAX_MPS = 1.0e5
 
 
-
 ACTION_TERMINATE, ACTION_DEGRADE, ACTION_MONITOR = 0, 1, 2
 ACTIONS = {"terminate": ACTION_TERMINATE, "degrade": ACTION_DEGRADE, "monitor": ACTION_MONITOR}
 
@@ -36,46 +35,46 @@ class EngineSetup:
     mission: object
     rules: tuple[Rule, ...]
     rule_names: tuple[str, ...]
-    persistence_s: np.ndarray   # (R,)
-    receive_clock: np.ndarray   # (R,) bool: persistence on the receive-time clock
-    action: np.ndarray          # (R,) ACTION_TERMINATE / ACTION_DEGRADE / ACTION_MONITOR
-    from_t_s: np.ndarray        # (R,)
-    to_t_s: np.ndarray          # (R,)
-    after_event: np.ndarray     # (R,) event index or -1
-    until_event: np.ndarray     # (R,)
-    phase: np.ndarray           # (R,) phase index or -1
-    windowed: np.ndarray        # (R,) bool: the rule has a time window, event or phase condition
+    persistence_s: np.ndarray  # (R,)
+    receive_clock: np.ndarray  # (R,) bool: persistence on the receive-time clock
+    action: np.ndarray  # (R,) ACTION_TERMINATE / ACTION_DEGRADE / ACTION_MONITOR
+    from_t_s: np.ndarray  # (R,)
+    to_t_s: np.ndarray  # (R,)
+    after_event: np.ndarray  # (R,) event index or -1
+    until_event: np.ndarray  # (R,)
+    phase: np.ndarray  # (R,) phase index or -1
+    windowed: np.ndarray  # (R,) bool: the rule has a time window, event or phase condition
     event_names: tuple[str, ...]  # event 0 is liftoff
-    event_sched_t_s: np.ndarray   # (E,) scheduled time, NaN for detected / liftoff
-    event_col: np.ndarray         # (E,) kinematics column of a detected event's quantity, -1: scheduled
-    event_above: np.ndarray       # (E,) bool: detected when the quantity is above (else below) the threshold
-    event_threshold: np.ndarray   # (E,)
-    arm_params: np.ndarray        # the arming parameters as the front kernel takes them (_kernels.ARM_*)
-    phase_start: np.ndarray     # (P,) event index
-    phase_end: np.ndarray       # (P,) event index or -1
+    event_sched_t_s: np.ndarray  # (E,) scheduled time, NaN for detected / liftoff
+    event_col: np.ndarray  # (E,) kinematics column of a detected event's quantity, -1: scheduled
+    event_above: np.ndarray  # (E,) bool: detected when the quantity is above (else below) the threshold
+    event_threshold: np.ndarray  # (E,)
+    arm_params: np.ndarray  # the arming parameters as the front kernel takes them (_kernels.ARM_*)
+    phase_start: np.ndarray  # (P,) event index
+    phase_end: np.ndarray  # (P,) event index or -1
     phase_from_t_s: np.ndarray
     phase_to_t_s: np.ndarray
     string_names: tuple[str, ...]
-    string_source: np.ndarray   # (K,) source index per string
-    strings_are_sources: bool   # string s reads source s for every s (rows are the store's own layout)
+    string_source: np.ndarray  # (K,) source index per string
+    strings_are_sources: bool  # string s reads source s for every s (rows are the store's own layout)
     source_names: tuple[str, ...]
     site: Site
     policy: str
-    policy_code: int            # the policy as the vote kernel takes it (_kernels.POLICIES)
+    policy_code: int  # the policy as the vote kernel takes it (_kernels.POLICIES)
     faulty_string_votes: bool
     terminate_if_no_healthy: bool
-    polygons: dict              # every area's polygon by name
+    polygons: dict  # every area's polygon by name
     protected_polygons: tuple
     clear_min_range_m: float
     arming: object
     safing: object
-    nav_gate: object            # mission.nav_gate: what the ingest accepts
-    gate_limits: np.ndarray     # the gate's limits as the ingest kernel takes them (_kernels.GATE_LIMITS)
-    cycle_s: float              # the engine is stepped at least this often (1 / mission.cycle_hz)
-    needs_iip_range: bool       # some rule, event or safing condition reads the IIP range
-    program: RuleProgram        # the rules with a compiled kind, evaluated together in one compiled pass
-    packed: np.ndarray          # (R,) bool: the rule is evaluated by ``program``
-    unpacked: tuple[int, ...]   # the rules that evaluate themselves (stateful ones: gates)
+    nav_gate: object  # mission.nav_gate: what the ingest accepts
+    gate_limits: np.ndarray  # the gate's limits as the ingest kernel takes them (_kernels.GATE_LIMITS)
+    cycle_s: float  # the engine is stepped at least this often (1 / mission.cycle_hz)
+    needs_iip_range: bool  # some rule, event or safing condition reads the IIP range
+    program: RuleProgram  # the rules with a compiled kind, evaluated together in one compiled pass
+    packed: np.ndarray  # (R,) bool: the rule is evaluated by ``program``
+    unpacked: tuple[int, ...]  # the rules that evaluate themselves (stateful ones: gates)
 
     @classmethod
     def from_mission(cls, mission) -> EngineSetup:
@@ -113,7 +112,8 @@ class EngineSetup:
             rules=rules,
             rule_names=tuple(r.name for r in rules),
             persistence_s=np.array(
-                [default_p if r.spec.persistence_s is None else r.spec.persistence_s for r in rules]),
+                [default_p if r.spec.persistence_s is None else r.spec.persistence_s for r in rules]
+            ),
             receive_clock=np.array([r.clock == "receive" for r in rules], bool),
             action=np.array([ACTIONS[r.action] for r in rules], np.int64),
             from_t_s=np.array([r.spec.active.from_t_s for r in rules], float),
@@ -121,22 +121,40 @@ class EngineSetup:
             after_event=np.array([idx(ev, r.spec.active.after_event) for r in rules], int),
             until_event=np.array([idx(ev, r.spec.active.until_event) for r in rules], int),
             phase=np.array([idx(ph, r.spec.active.phase) for r in rules], int),
-            windowed=np.array([
-                np.isfinite(r.spec.active.from_t_s) or np.isfinite(r.spec.active.to_t_s)
-                or bool(r.spec.active.after_event or r.spec.active.until_event or r.spec.active.phase)
-                for r in rules
-            ], bool).reshape(len(rules)),
+            windowed=np.array(
+                [
+                    np.isfinite(r.spec.active.from_t_s)
+                    or np.isfinite(r.spec.active.to_t_s)
+                    or bool(r.spec.active.after_event or r.spec.active.until_event or r.spec.active.phase)
+                    for r in rules
+                ],
+                bool,
+            ).reshape(len(rules)),
             event_names=tuple(events),
             event_sched_t_s=np.array([np.nan] + [np.nan if e.t_s is None else e.t_s for e in mission.events]),
-            event_col=np.array([-1] + [-1 if e.when is None else QUANTITY_COLUMNS[e.when.quantity]
-                                       for e in mission.events], np.int64),
+            event_col=np.array(
+                [-1] + [-1 if e.when is None else QUANTITY_COLUMNS[e.when.quantity] for e in mission.events], np.int64
+            ),
             event_above=np.array([False] + [e.when is not None and e.when.above is not None for e in mission.events]),
-            event_threshold=np.array([np.nan] + [
-                np.nan if e.when is None else e.when.above if e.when.above is not None else e.when.below
-                for e in mission.events
-            ], float),
-            arm_params=np.array([mission.arming.not_before_t_s, mission.arming.liftoff_height_m,
-                                 mission.arming.liftoff_speed_mps, mission.site.alt_m, H, SPEED], float),
+            event_threshold=np.array(
+                [np.nan]
+                + [
+                    np.nan if e.when is None else e.when.above if e.when.above is not None else e.when.below
+                    for e in mission.events
+                ],
+                float,
+            ),
+            arm_params=np.array(
+                [
+                    mission.arming.not_before_t_s,
+                    mission.arming.liftoff_height_m,
+                    mission.arming.liftoff_speed_mps,
+                    mission.site.alt_m,
+                    H,
+                    SPEED,
+                ],
+                float,
+            ),
             phase_start=np.array([ev[p.start_event] for p in mission.phases], int),
             phase_end=np.array([idx(ev, p.end_event) for p in mission.phases], int),
             phase_from_t_s=np.array([p.from_t_s for p in mission.phases], float),

@@ -11,21 +11,21 @@ import numpy as np
 class AfssState(IntEnum):
     """What the AFSS is doing for one vehicle."""
 
-    SAFE = 0        # before arming (liftoff not yet detected): cannot terminate
-    ARMED = 1       # rules are judged; a counted violation terminates
+    SAFE = 0  # before arming (liftoff not yet detected): cannot terminate
+    ARMED = 1  # rules are judged; a counted violation terminates
     TERMINATED = 2  # terminate command issued; latched for good
-    SAFED = 3       # the vehicle can no longer threaten anyone; no rule can terminate
+    SAFED = 3  # the vehicle can no longer threaten anyone; no rule can terminate
 
 
 class Rejection(IntEnum):
     """Why the nav gate rejected a sample (columns of ``EngineState.rejected_by``)."""
 
-    INVALID = 0      # the source's own flag says invalid, or a value is not finite
+    INVALID = 0  # the source's own flag says invalid, or a value is not finite
     IMPLAUSIBLE = 1  # position inside the Earth's core or beyond the Moon, or speed far above escape speed
-    NOT_NEWER = 2    # not after the source's last accepted sample (duplicate, late or reordered)
-    TIME_AHEAD = 3   # time of validity ahead of the receive clock, or advanced beyond the receive time elapsed
-    STALE = 4        # older than the receive clock allows (far past)
-    JUMP = 5         # position or velocity moved further than any vehicle can since the last accepted sample
+    NOT_NEWER = 2  # not after the source's last accepted sample (duplicate, late or reordered)
+    TIME_AHEAD = 3  # time of validity ahead of the receive clock, or advanced beyond the receive time elapsed
+    STALE = 4  # older than the receive clock allows (far past)
+    JUMP = 5  # position or velocity moved further than any vehicle can since the last accepted sample
 
 
 REJECTION_NAMES = tuple(r.name.lower() for r in Rejection)
@@ -36,12 +36,12 @@ class Cause(IntEnum):
     """Why a vehicle was terminated or safed."""
 
     NONE = 0
-    RULE = 1              # a rule violation persisted and the vote carried
-    FAULTY_STRING = 2     # a string declared itself faulty and the policy counts that as a vote
+    RULE = 1  # a rule violation persisted and the vote carried
+    FAULTY_STRING = 2  # a string declared itself faulty and the policy counts that as a vote
     NO_HEALTHY_STRING = 3  # health_degraded with every string faulty
-    ORBIT = 4             # safed: no impact point (orbit)
-    IIP_CLEAR = 5         # safed: IIP beyond every protected area for good
-    CYCLE_FAULT = 6       # a cycle failed to compute: every string counted faulty and the policy decided
+    ORBIT = 4  # safed: no impact point (orbit)
+    IIP_CLEAR = 5  # safed: IIP beyond every protected area for good
+    CYCLE_FAULT = 6  # a cycle failed to compute: every string counted faulty and the policy decided
 
 
 # Columns of the sample store ``EngineState.src_store``: one array, so that a cycle copies it at once
@@ -66,31 +66,31 @@ class EngineState:
     row = string * N + vehicle. Sources are indexed like ``mission.nav_sources``.
     """
 
-    mode: np.ndarray            # (N,) int8 AfssState
-    event_t_s: np.ndarray       # (N, E) time each event occurred (NaN: not yet); event 0 = liftoff
-    t_terminate_s: np.ndarray   # (N,)
-    t_safed_s: np.ndarray       # (N,)
-    cause: np.ndarray           # (N,) int8 Cause
-    fired_rule: np.ndarray      # (N,) int16 rule index (-1 none)
-    fired_string: np.ndarray    # (N,) int16 string index (-1 none)
-    degrade_rule: np.ndarray    # (N, K) int16 rule that degrades each string this cycle (-1 none)
-    fired_margin: np.ndarray    # (N,) margin of the firing rule at termination
-    fired_held_s: np.ndarray    # (N,) how long the firing violation had held
-    src_store: np.ndarray       # (S, N, STORE_COLS) each source's latest accepted sample and jump candidate
-    src_has: np.ndarray         # (S, N) bool: a valid sample has been received
-    src_cand_n: np.ndarray      # (S, N) consecutive jump-rejected samples agreeing with each other
-    viol_since: np.ndarray      # (R, M) time a still-running violation started (NaN: none)
-    memory: tuple               # per rule: memory array or None
-    orbit_since: np.ndarray     # (N,) safing timers (NaN: condition not holding)
-    clear_since: np.ndarray     # (N,)
+    mode: np.ndarray  # (N,) int8 AfssState
+    event_t_s: np.ndarray  # (N, E) time each event occurred (NaN: not yet); event 0 = liftoff
+    t_terminate_s: np.ndarray  # (N,)
+    t_safed_s: np.ndarray  # (N,)
+    cause: np.ndarray  # (N,) int8 Cause
+    fired_rule: np.ndarray  # (N,) int16 rule index (-1 none)
+    fired_string: np.ndarray  # (N,) int16 string index (-1 none)
+    degrade_rule: np.ndarray  # (N, K) int16 rule that degrades each string this cycle (-1 none)
+    fired_margin: np.ndarray  # (N,) margin of the firing rule at termination
+    fired_held_s: np.ndarray  # (N,) how long the firing violation had held
+    src_store: np.ndarray  # (S, N, STORE_COLS) each source's latest accepted sample and jump candidate
+    src_has: np.ndarray  # (S, N) bool: a valid sample has been received
+    src_cand_n: np.ndarray  # (S, N) consecutive jump-rejected samples agreeing with each other
+    viol_since: np.ndarray  # (R, M) time a still-running violation started (NaN: none)
+    memory: tuple  # per rule: memory array or None
+    orbit_since: np.ndarray  # (N,) safing timers (NaN: condition not holding)
+    clear_since: np.ndarray  # (N,)
     string_fault_t_s: np.ndarray  # (N, K) first time each string declared itself faulty
     first_violation_t_s: np.ndarray  # (N, R) first time each rule was violated (active)
-    min_margin: np.ndarray      # (N, R) smallest margin seen while active
-    samples: np.ndarray         # (N,) nav samples accepted
-    rejected: np.ndarray        # (N,) nav samples rejected by the nav gate (all reasons)
-    rejected_by: np.ndarray     # (N, len(Rejection)) rejected samples by reason
-    resynced: np.ndarray        # (N,) times a source's track was re-acquired after consistent jumps
-    cycle_faults: np.ndarray    # (N,) cycles that failed and were judged as every string faulty
+    min_margin: np.ndarray  # (N, R) smallest margin seen while active
+    samples: np.ndarray  # (N,) nav samples accepted
+    rejected: np.ndarray  # (N,) nav samples rejected by the nav gate (all reasons)
+    rejected_by: np.ndarray  # (N, len(Rejection)) rejected samples by reason
+    resynced: np.ndarray  # (N,) times a source's track was re-acquired after consistent jumps
+    cycle_faults: np.ndarray  # (N,) cycles that failed and were judged as every string faulty
 
     def evolve(self, **changes) -> EngineState:
         """A copy with ``changes`` (the engine's next state): ``dataclasses.replace`` without its
@@ -112,22 +112,22 @@ class EngineState:
     @property
     def src_r_ecef(self) -> np.ndarray:
         """(S, N, 3)"""
-        return self.src_store[:, :, ST_R:ST_R + 3]
+        return self.src_store[:, :, ST_R : ST_R + 3]
 
     @property
     def src_v_ecef(self) -> np.ndarray:
         """(S, N, 3)"""
-        return self.src_store[:, :, ST_V:ST_V + 3]
+        return self.src_store[:, :, ST_V : ST_V + 3]
 
     @property
     def src_q(self) -> np.ndarray:
         """(S, N, 4) attitude quaternion body -> ECEF, scalar first."""
-        return self.src_store[:, :, ST_Q:ST_Q + 4]
+        return self.src_store[:, :, ST_Q : ST_Q + 4]
 
     @property
     def src_w(self) -> np.ndarray:
         """(S, N, 3) body rates, rad/s."""
-        return self.src_store[:, :, ST_W:ST_W + 3]
+        return self.src_store[:, :, ST_W : ST_W + 3]
 
     @property
     def src_recv_s(self) -> np.ndarray:
@@ -142,12 +142,12 @@ class EngineState:
     @property
     def src_cand_r_ecef(self) -> np.ndarray:
         """(S, N, 3)"""
-        return self.src_store[:, :, ST_CAND_R:ST_CAND_R + 3]
+        return self.src_store[:, :, ST_CAND_R : ST_CAND_R + 3]
 
     @property
     def src_cand_v_ecef(self) -> np.ndarray:
         """(S, N, 3)"""
-        return self.src_store[:, :, ST_CAND_V:ST_CAND_V + 3]
+        return self.src_store[:, :, ST_CAND_V : ST_CAND_V + 3]
 
     @classmethod
     def initial(cls, n: int, n_sources: int, n_strings: int, n_events: int, rules) -> EngineState:

@@ -79,8 +79,9 @@ class DecisionLog:
     memory for :meth:`table` and :meth:`write` (default: when there is no ``path``).
     """
 
-    def __init__(self, rule_names, vehicle: int = 0, *, path=None, keep: bool | None = None,
-                 rows_per_group: int | None = None):
+    def __init__(
+        self, rule_names, vehicle: int = 0, *, path=None, keep: bool | None = None, rows_per_group: int | None = None
+    ):
         rows_per_group = ROW_GROUP_ROWS if rows_per_group is None else rows_per_group
         if rows_per_group < 1:
             raise ValueError(f"rows_per_group must be at least 1; got {rows_per_group}")
@@ -92,7 +93,7 @@ class DecisionLog:
         self._file = None if path is None else _ParquetFile(path)
         self._groups: list[pa.Table] = []
         self._flushed = 0  # rows in the row groups before the buffer
-        self._n = 0        # rows in the buffer
+        self._n = 0  # rows in the buffer
         self._last_state = _SAFE
         self._policy = None
         self._buf: dict[str, np.ndarray] = {}  # allocated on the first cycle (the number of strings comes with it)
@@ -109,9 +110,15 @@ class DecisionLog:
         k = len(decisions.setup.string_names)
         self._policy = decisions.setup.policy
         self._buf = {
-            "t_s": np.empty(g), "receive_time_s": np.empty(g), "state": np.empty(g, np.int8),
-            "terminate_now": np.empty(g, bool), "iip_lat_deg": np.empty(g), "iip_lon_deg": np.empty(g),
-            "margin": np.empty((g, r, k)), "violated": np.empty((g, r, k), bool), "health": np.empty((g, k), bool),
+            "t_s": np.empty(g),
+            "receive_time_s": np.empty(g),
+            "state": np.empty(g, np.int8),
+            "terminate_now": np.empty(g, bool),
+            "iip_lat_deg": np.empty(g),
+            "iip_lon_deg": np.empty(g),
+            "margin": np.empty((g, r, k)),
+            "violated": np.empty((g, r, k), bool),
+            "health": np.empty((g, k), bool),
         }
 
     def add(self, decisions) -> None:
@@ -150,8 +157,16 @@ class DecisionLog:
         rows, b = self._n, self._buf
         text: dict[str, dict[int, str | None] | dict[int, str]] = {"fired_by": self._fired, "reason": self._reason}
         cols = {"cycle": pa.array(np.arange(self._flushed, self._flushed + rows, dtype=np.int64))}
-        for name in ("t_s", "receive_time_s", "state", "terminate_now", "fired_by", "reason", "iip_lat_deg",
-                     "iip_lon_deg"):
+        for name in (
+            "t_s",
+            "receive_time_s",
+            "state",
+            "terminate_now",
+            "fired_by",
+            "reason",
+            "iip_lat_deg",
+            "iip_lon_deg",
+        ):
             if name == "state":
                 cols[name] = _STATE_NAMES.take(pa.array(b["state"][:rows]))
             elif name in text:
@@ -171,9 +186,17 @@ class DecisionLog:
 
     @property
     def schema(self) -> pa.Schema:
-        fields = [("cycle", pa.int64()), ("t_s", pa.float64()), ("receive_time_s", pa.float64()),
-                  ("state", pa.string()), ("terminate_now", pa.bool_()), ("fired_by", pa.string()),
-                  ("reason", pa.string()), ("iip_lat_deg", pa.float64()), ("iip_lon_deg", pa.float64())]
+        fields = [
+            ("cycle", pa.int64()),
+            ("t_s", pa.float64()),
+            ("receive_time_s", pa.float64()),
+            ("state", pa.string()),
+            ("terminate_now", pa.bool_()),
+            ("fired_by", pa.string()),
+            ("reason", pa.string()),
+            ("iip_lat_deg", pa.float64()),
+            ("iip_lon_deg", pa.float64()),
+        ]
         fields += [(f"margin__{name}", pa.float64()) for name in self.rule_names]
         fields += [(f"violated__{name}", pa.bool_()) for name in self.rule_names]
         return pa.schema(fields)

@@ -132,10 +132,10 @@ class NavLog:
     v_ecef: np.ndarray
     q_body_to_ecef: np.ndarray
     omega_body_rad_s: np.ndarray
-    source: np.ndarray          # int source index (-1 = unknown name)
+    source: np.ndarray  # int source index (-1 = unknown name)
     valid: np.ndarray
     receive_time_s: np.ndarray
-    health: np.ndarray | None   # (rows, K) or None
+    health: np.ndarray | None  # (rows, K) or None
     unknown_sources: tuple[str, ...]
     has_receive_times: bool = True
     """False when the file had no receive_time_s column (``receive_time_s`` is then derived)."""
@@ -157,14 +157,16 @@ class NavLog:
         if len(logs) == 1:
             return logs[0]
         first = logs[0]
-        rows: dict[str, Any] = {f: None if getattr(first, f) is None else np.concatenate([getattr(x, f) for x in logs])
-                                for f in _ROW_FIELDS}
+        rows: dict[str, Any] = {
+            f: None if getattr(first, f) is None else np.concatenate([getattr(x, f) for x in logs]) for f in _ROW_FIELDS
+        }
         unknown = tuple(sorted({s for x in logs for s in x.unknown_sources}))
         return replace(first, **rows, unknown_sources=unknown)
 
 
-_ROW_FIELDS = tuple(f.name for f in fields(NavLog) if f.name not in ("unknown_sources", "has_receive_times",
-                                                                       "clock_end_s"))
+_ROW_FIELDS = tuple(
+    f.name for f in fields(NavLog) if f.name not in ("unknown_sources", "has_receive_times", "clock_end_s")
+)
 
 
 # --- column types ---------------------------------------------------------------------------
@@ -208,8 +210,9 @@ def check_columns(schema: pa.Schema, where: str = "nav log", string_names: list[
     names = schema.names
     missing = [c for c in REQUIRED if c not in names]
     if missing:
-        raise InputError(f"{where}: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)} "
-                         f"(nav log format: {DOC})")
+        raise InputError(
+            f"{where}: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)} (nav log format: {DOC})"
+        )
     health = None if string_names is None else {HEALTH_PREFIX + s for s in string_names}
     for f in schema:
         kind = _kind(f.name)
@@ -247,7 +250,8 @@ class _ParquetSource:
 
 
 _CSV_CONVERSION = re.compile(
-    r"In CSV column #(?P<col>\d+): .*CSV conversion error to \w+: invalid value '(?P<value>.*)'", re.DOTALL)
+    r"In CSV column #(?P<col>\d+): .*CSV conversion error to \w+: invalid value '(?P<value>.*)'", re.DOTALL
+)
 
 
 def _csv_read_options() -> pacsv.ReadOptions:
@@ -375,8 +379,9 @@ def _sources(batch, source_names: list[str]) -> tuple[np.ndarray, set[str]]:
     return index, unknown
 
 
-def _convert(batch, source_names: list[str], string_names: list[str], where: str, row0: int,
-             clock_end_s: float | None) -> NavLog:
+def _convert(
+    batch, source_names: list[str], string_names: list[str], where: str, row0: int, clock_end_s: float | None
+) -> NavLog:
     """One batch as a NavLog chunk; ``receive_time_s`` as recorded (NaN where absent: the caller derives it)."""
     n = batch.num_rows
     t = _numbers(batch, "t_s")
@@ -386,12 +391,23 @@ def _convert(batch, source_names: list[str], string_names: list[str], where: str
     health = None
     hcols = [HEALTH_PREFIX + s for s in string_names]
     if any(c in batch.schema.names for c in hcols):
-        health = np.stack([np.ones(n, bool) if h is None else h
-                           for h in (_flags(batch, c, True, where, row0) for c in hcols)], axis=1)
-    return NavLog(t, _stack(batch, POSITION, n), _stack(batch, VELOCITY, n), _stack(batch, QUATERNION, n),
-                  _stack(batch, RATES, n), source, np.ones(n, bool) if valid is None else valid,
-                  np.full(n, np.nan) if recorded is None else recorded, health, tuple(sorted(unknown)),
-                  recorded is not None, clock_end_s)
+        health = np.stack(
+            [np.ones(n, bool) if h is None else h for h in (_flags(batch, c, True, where, row0) for c in hcols)], axis=1
+        )
+    return NavLog(
+        t,
+        _stack(batch, POSITION, n),
+        _stack(batch, VELOCITY, n),
+        _stack(batch, QUATERNION, n),
+        _stack(batch, RATES, n),
+        source,
+        np.ones(n, bool) if valid is None else valid,
+        np.full(n, np.nan) if recorded is None else recorded,
+        health,
+        tuple(sorted(unknown)),
+        recorded is not None,
+        clock_end_s,
+    )
 
 
 # --- the derived receive clock ------------------------------------------------------------------
@@ -472,7 +488,7 @@ class _Window:
         buf = np.concatenate((self._held, t))
         ready = max(buf.size - w, 0)
         ext = np.concatenate((self._left, buf))
-        self._left = ext[ready:ready + w]
+        self._left = ext[ready : ready + w]
         self._held = buf[ready:]
         return ext, ready
 
@@ -497,15 +513,15 @@ class _DerivedClock:
     def on_line(self, ext: np.ndarray, ready: int) -> np.ndarray:
         """Which of the rows ``ext[w:w + ready]`` are on the log's timeline (finite and supported)."""
         w = DERIVED_CLOCK_NEIGHBOURS
-        core = ext[w:w + ready]
+        core = ext[w : w + ready]
         finite = np.isfinite(core)
         if self.fallback:
             return finite
         support = np.zeros(ready, np.int64)
         with np.errstate(invalid="ignore"):
             for d in range(1, w + 1):
-                support += np.abs(core - ext[w - d:w - d + ready]) <= self.tol  # NaN never agrees
-                support += np.abs(core - ext[w + d:w + d + ready]) <= self.tol
+                support += np.abs(core - ext[w - d : w - d + ready]) <= self.tol  # NaN never agrees
+                support += np.abs(core - ext[w + d : w + d + ready]) <= self.tol
         return finite & (support >= w)
 
     def __call__(self, ext: np.ndarray, ready: int) -> np.ndarray:
@@ -513,7 +529,7 @@ class _DerivedClock:
         w = DERIVED_CLOCK_NEIGHBOURS
         if self.start_s is None:
             return np.zeros(ready)
-        times = np.where(self.on_line(ext, ready), ext[w:w + ready], -np.inf)
+        times = np.where(self.on_line(ext, ready), ext[w : w + ready], -np.inf)
         clock = np.maximum.accumulate(np.concatenate(([self._running], times)))[1:]
         if ready:
             self._running = clock[-1]
@@ -529,7 +545,7 @@ class _DerivedClock:
         first_finite = None
         for ext, ready in _windows(window, t_chunks):
             on = probe.on_line(ext, ready)
-            core = ext[DERIVED_CLOCK_NEIGHBOURS:DERIVED_CLOCK_NEIGHBOURS + ready]
+            core = ext[DERIVED_CLOCK_NEIGHBOURS : DERIVED_CLOCK_NEIGHBOURS + ready]
             if on.any():
                 return cls(period, float(core[np.argmax(on)]))
             finite = np.isfinite(core)
@@ -584,8 +600,15 @@ class NavLogReader:
     :attr:`unknown_sources` holds the source names of the rows that named none of the mission's.
     """
 
-    def __init__(self, log, source_names: list[str], string_names: list[str], *, where: str | None = None,
-                 batch_rows: int = DEFAULT_BATCH_ROWS):
+    def __init__(
+        self,
+        log,
+        source_names: list[str],
+        string_names: list[str],
+        *,
+        where: str | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ):
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be at least 1; got {batch_rows}")
         if isinstance(log, pa.Table):
@@ -682,8 +705,7 @@ def read_table(path) -> pa.Table:
     """A nav log file as a pyarrow Table (format from the extension: .csv or .parquet), columns checked."""
     source = _open_source(path, str(path))
     check_columns(source.schema, str(path))
-    return pa.Table.from_batches(list(source.batches(source.schema.names, DEFAULT_BATCH_ROWS)),
-                                 schema=source.schema)
+    return pa.Table.from_batches(list(source.batches(source.schema.names, DEFAULT_BATCH_ROWS)), schema=source.schema)
 
 
 def from_table(table: pa.Table, source_names: list[str], string_names: list[str], where: str = "nav log") -> NavLog:
@@ -745,8 +767,9 @@ def nav_log_from_batches(
     arrived = [b.present is None or bool(b.present[vehicle]) for b in batches]
     if not all(arrived):
         batches = [b for b, a in zip(batches, arrived, strict=True) if a]
-        receive_time_s = (None if receive_time_s is None
-                          else [x for x, a in zip(receive_time_s, arrived, strict=True) if a])
+        receive_time_s = (
+            None if receive_time_s is None else [x for x, a in zip(receive_time_s, arrived, strict=True) if a]
+        )
         health = None if health is None else [h for h, a in zip(health, arrived, strict=True) if a]
     if not batches:
         return schema.empty_table()
@@ -767,7 +790,12 @@ def nav_log_from_batches(
             f"receive_time_s and health need one entry per batch ({t.size}); got {recv.shape[0]} and {ok.shape[0]}"
         )
     order = np.argsort(t, kind="stable")
-    columns = [t[order], *(vec[order, j] for j in range(vec.shape[1])), names[order].tolist(), valid[order],
-               recv[order]]
+    columns = [
+        t[order],
+        *(vec[order, j] for j in range(vec.shape[1])),
+        names[order].tolist(),
+        valid[order],
+        recv[order],
+    ]
     columns += [ok[order, j] for j in range(len(strings))]
     return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)

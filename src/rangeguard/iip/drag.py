@@ -155,9 +155,7 @@ def _ballistic(ballistic_coeff_kg_m2, n, single):
             f"(N = {n}); got shape {beta.shape}."
         )
     if np.any(beta <= 0.0):
-        raise InputError(
-            "ballistic_coeff_kg_m2 (m / (C_D A), kg/m^2) must be positive; use np.inf for no drag."
-        )
+        raise InputError("ballistic_coeff_kg_m2 (m / (C_D A), kg/m^2) must be positive; use np.inf for no drag.")
     beta = np.broadcast_to(beta, (n,))
     with np.errstate(divide="ignore"):
         return 1.0 / beta  # 0 for inf (no drag), NaN stays NaN

@@ -53,7 +53,9 @@ class NormalDist(_Strict):
     """Normal distribution given by its mean and 3-sigma half-width."""
 
     dist: Literal["normal"] = Field(..., description="Distribution tag: 'normal'.")
-    mean: float | None = Field(None, description="Mean, in the parameter's unit (null: the nominal, 1 for a scale, 0 for an offset).")
+    mean: float | None = Field(
+        None, description="Mean, in the parameter's unit (null: the nominal, 1 for a scale, 0 for an offset)."
+    )
     three_sigma: float = Field(..., ge=0, description="Three standard deviations, in the parameter's unit.")
 
 
@@ -96,9 +98,12 @@ DIST_KINDS = ("normal", "truncated_normal", "uniform")
 class StageDispersionsSpec(_Strict):
     """Dispersions of one stage's propulsion and mass (scale factors, nominal 1)."""
 
-    thrust_scale: Distribution | None = Field(None, description="Thrust (and mass flow) multiplier at the nominal burn rate.")
+    thrust_scale: Distribution | None = Field(
+        None, description="Thrust (and mass flow) multiplier at the nominal burn rate."
+    )
     burn_rate_scale: Distribution | None = Field(
-        None, description="Burn-rate multiplier: thrust x s, burn time / s, same total impulse (solid grain temperature)."
+        None,
+        description="Burn-rate multiplier: thrust x s, burn time / s, same total impulse (solid grain temperature).",
     )
     isp_scale: Distribution | None = Field(None, description="Vacuum specific impulse multiplier.")
     dry_mass_scale: Distribution | None = Field(None, description="Dry (inert) mass multiplier.")
@@ -109,10 +114,13 @@ class CorrelationSpec(_Strict):
     """Correlation of two dispersed parameters (Gaussian copula)."""
 
     between: tuple[str, str] = Field(
-        ..., **TUPLE_FROM_LIST,
+        ...,
+        **TUPLE_FROM_LIST,
         description="The two parameter names, e.g. ['stages[0].burn_rate_scale', 'stages[1].burn_rate_scale'].",
     )
-    rho: float = Field(..., gt=-1, lt=1, description="Correlation of their underlying standard normals (-1..1, exclusive).")
+    rho: float = Field(
+        ..., gt=-1, lt=1, description="Correlation of their underlying standard normals (-1..1, exclusive)."
+    )
     description: str = Field("", description="The physics behind it.")
 
     @model_validator(mode="after")
@@ -142,19 +150,31 @@ class DispersionsSpec(_Strict):
     )
     cd_scale: Distribution | None = Field(None, description="Axial-force coefficient multiplier.")
     wind_profile: WindSpec | None = Field(
-        None, description="Reference wind profile that wind_scale and wind_rotation_deg act on (null: the vehicle's own)."
+        None,
+        description="Reference wind profile that wind_scale and wind_rotation_deg act on (null: the vehicle's own).",
     )
     wind_scale: Distribution | None = Field(None, description="Wind-profile speed multiplier (>= 0).")
-    wind_rotation_deg: Distribution | None = Field(None, description="Rotation of the wind profile, degrees clockwise seen from above.")
-    attitude_bias_pitch_deg: Distribution | None = Field(None, description="Attitude-programme bias about body y, degrees.")
-    attitude_bias_yaw_deg: Distribution | None = Field(None, description="Attitude-programme bias about body z, degrees.")
-    thrust_misalignment_pitch_deg: Distribution | None = Field(None, description="Thrust-line misalignment about body y, degrees.")
-    thrust_misalignment_yaw_deg: Distribution | None = Field(None, description="Thrust-line misalignment about body z, degrees.")
+    wind_rotation_deg: Distribution | None = Field(
+        None, description="Rotation of the wind profile, degrees clockwise seen from above."
+    )
+    attitude_bias_pitch_deg: Distribution | None = Field(
+        None, description="Attitude-programme bias about body y, degrees."
+    )
+    attitude_bias_yaw_deg: Distribution | None = Field(
+        None, description="Attitude-programme bias about body z, degrees."
+    )
+    thrust_misalignment_pitch_deg: Distribution | None = Field(
+        None, description="Thrust-line misalignment about body y, degrees."
+    )
+    thrust_misalignment_yaw_deg: Distribution | None = Field(
+        None, description="Thrust-line misalignment about body z, degrees."
+    )
     sensor_noise_scale: Distribution | None = Field(
         None, description="Multiplier on every noise sigma of a nav source, drawn per source and run."
     )
     failure_time_s: Distribution | None = Field(
-        None, description="Offset added to the onset of each timed scenario failure, s (a failure from liftoff stays there)."
+        None,
+        description="Offset added to the onset of each timed scenario failure, s (a failure from liftoff stays there).",
     )
     correlations: list[CorrelationSpec] = Field(default_factory=list, description="Correlated parameter pairs.")
 

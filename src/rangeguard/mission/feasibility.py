@@ -94,12 +94,16 @@ def _phase_window(ph, where: str, events: _Events) -> tuple[_Bound, _Bound] | st
     hi = _earlier(hi, ph.to_t_s, f"{where}.to_t_s")
     if ph.end_event is not None:
         if ph.end_event == ph.start_event:
-            return (f"{where}: the phase can never be open: it starts and ends at the same event "
-                    f"'{ph.end_event}'; give a different end_event")
+            return (
+                f"{where}: the phase can never be open: it starts and ends at the same event "
+                f"'{ph.end_event}'; give a different end_event"
+            )
         hi = events.until(hi, ph.end_event, f"{where}.end_event")
     if lo.t_s >= hi.t_s:
-        return (f"{where}: the phase can never be open: it opens at {_t(lo.t_s)} at the earliest ({lo.why}) "
-                f"but closes by {_t(hi.t_s)} ({hi.why})")
+        return (
+            f"{where}: the phase can never be open: it opens at {_t(lo.t_s)} at the earliest ({lo.why}) "
+            f"but closes by {_t(hi.t_s)} ({hi.why})"
+        )
     return lo, hi
 
 
@@ -125,11 +129,13 @@ def _rule_window(r, where: str, events: _Events, phases: dict) -> tuple[_Bound, 
         lo = _later(lo, ph_lo.t_s, f"phase '{ph.name}' opens no earlier: {ph_lo.why}")
         hi = _earlier(hi, ph_hi.t_s, f"phase '{ph.name}' is over by then: {ph_hi.why}")
         if act.after_event is not None and act.after_event == ph.end_event:
-            hi = _Bound(-math.inf, f"{where}.active.after_event: event '{ph.end_event}' also ends its phase "
-                                   f"'{ph.name}'")
+            hi = _Bound(
+                -math.inf, f"{where}.active.after_event: event '{ph.end_event}' also ends its phase '{ph.name}'"
+            )
         if act.until_event is not None and act.until_event == ph.start_event:
-            hi = _Bound(-math.inf, f"{where}.active.until_event: event '{ph.start_event}' is what starts its phase "
-                                   f"'{ph.name}'")
+            hi = _Bound(
+                -math.inf, f"{where}.active.until_event: event '{ph.start_event}' is what starts its phase '{ph.name}'"
+            )
     return lo, hi
 
 
@@ -137,8 +143,13 @@ def _table_span(r) -> tuple[float, float, str] | None:
     """(first, last, field): the times between which a table rule has limits to judge against."""
     if r.type == "envelope":
         tab = r.table
-        times = [t for values in (tab.lower, tab.upper) if values is not None
-                 for t, v in zip(tab.t_s, values, strict=True) if v is not None]
+        times = [
+            t
+            for values in (tab.lower, tab.upper)
+            if values is not None
+            for t, v in zip(tab.t_s, values, strict=True)
+            if v is not None
+        ]
         return min(times), max(times), "table"
     if r.type == "attitude_error":
         return r.commanded.t_s[0], r.commanded.t_s[-1], "commanded.t_s"
@@ -150,41 +161,53 @@ def _rule_problems(r, where: str, lo: _Bound, hi: _Bound, events: _Events, defau
     if lo.t_s >= hi.t_s:
         if hi.t_s == -math.inf:
             return f"{where}: the rule can never be judged: {hi.why}"
-        return (f"{where}: the rule can never be judged: it is active from {_t(lo.t_s)} at the earliest ({lo.why}) "
-                f"but only until {_t(hi.t_s)} ({hi.why}); widen its active window")
+        return (
+            f"{where}: the rule can never be judged: it is active from {_t(lo.t_s)} at the earliest ({lo.why}) "
+            f"but only until {_t(hi.t_s)} ({hi.why}); widen its active window"
+        )
     span = _table_span(r)
     if span is not None:
         first, last, field = span
         if first >= hi.t_s or last <= lo.t_s:
-            return (f"{where}.{field}: the rule can never be judged: its table gives limits only from {_t(first)} "
-                    f"to {_t(last)}, outside the times it is active ({_t(lo.t_s)} to {_t(hi.t_s)}); outside its "
-                    f"table a rule does not judge")
+            return (
+                f"{where}.{field}: the rule can never be judged: its table gives limits only from {_t(first)} "
+                f"to {_t(last)}, outside the times it is active ({_t(lo.t_s)} to {_t(hi.t_s)}); outside its "
+                f"table a rule does not judge"
+            )
         lo = _later(lo, first, f"{where}.{field} starts")
         hi = _earlier(hi, last, f"{where}.{field} ends")
     persistence_s = default_persistence_s if r.persistence_s is None else r.persistence_s
     p_field = "termination.persistence_s, the default" if r.persistence_s is None else f"{where}.persistence_s"
     if persistence_s >= hi.t_s - lo.t_s:
-        return (f"{where}: the rule can never fire: a violation must persist {persistence_s:g} s ({p_field}) but "
-                f"the rule is judged for at most {hi.t_s - lo.t_s:g} s ({_t(lo.t_s)} to {_t(hi.t_s)}); shorten the "
-                f"persistence or widen the window")
+        return (
+            f"{where}: the rule can never fire: a violation must persist {persistence_s:g} s ({p_field}) but "
+            f"the rule is judged for at most {hi.t_s - lo.t_s:g} s ({_t(lo.t_s)} to {_t(hi.t_s)}); shorten the "
+            f"persistence or widen the window"
+        )
     if r.type == "gate":
         first_legal = max(lo.t_s, r.open_t_s)
         if first_legal > r.close_t_s or first_legal >= hi.t_s:
-            return (f"{where}: the gate window {_t(r.open_t_s)} to {_t(r.close_t_s)} lies outside the times the "
-                    f"rule is active ({_t(lo.t_s)} to {_t(hi.t_s)}): no crossing it sees can be legal; widen "
-                    f"active or move the gate window")
+            return (
+                f"{where}: the gate window {_t(r.open_t_s)} to {_t(r.close_t_s)} lies outside the times the "
+                f"rule is active ({_t(lo.t_s)} to {_t(hi.t_s)}): no crossing it sees can be legal; widen "
+                f"active or move the gate window"
+            )
         if hi.t_s <= r.close_t_s:
-            return (f"{where}: the rule stops being judged at {_t(hi.t_s)} ({hi.why}), before the gate closes at "
-                    f"{_t(r.close_t_s)}: a vehicle that never crosses the gate is never caught; keep the rule "
-                    f"active past close_t_s")
+            return (
+                f"{where}: the rule stops being judged at {_t(hi.t_s)} ({hi.why}), before the gate closes at "
+                f"{_t(r.close_t_s)}: a vehicle that never crosses the gate is never caught; keep the rule "
+                f"active past close_t_s"
+            )
     if r.type == "data_loss":
         # silence is timed from the last valid sample, or from arming at the earliest
         green_s = r.green_time_s if r.table is None else min(r.table["green_time_s"])
         first_violation = max(lo.t_s, events.arm.t_s + green_s)
         if first_violation + persistence_s >= hi.t_s:
-            return (f"{where}: the rule can never fire: with its shortest green time, {green_s:g} s, silence from "
-                    f"arming ({_t(events.arm.t_s)} at the earliest) is a violation no earlier than "
-                    f"{_t(first_violation)}, and the rule is active only until {_t(hi.t_s)} ({hi.why})")
+            return (
+                f"{where}: the rule can never fire: with its shortest green time, {green_s:g} s, silence from "
+                f"arming ({_t(events.arm.t_s)} at the earliest) is a violation no earlier than "
+                f"{_t(first_violation)}, and the rule is active only until {_t(hi.t_s)} ({hi.why})"
+            )
     return None
 
 

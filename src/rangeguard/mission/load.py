@@ -38,6 +38,7 @@ class MissionError(RangeguardError):
 
 # --- formatting pydantic errors ------------------------------------------------
 
+
 def _walk(loc: tuple) -> tuple[str, type[BaseModel] | None, str | None]:
     """(the field path as written in the file, the model owning the last field, that field's name).
 
@@ -142,9 +143,16 @@ def _describe(err: typing.Mapping) -> str:
 
 _NOT_FINITE = "must be a finite number (NaN and .inf are not allowed in a mission file)"
 
-_WRONG_TYPE = {"float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
-               "string_type": "text", "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping",
-               "model_attributes_type": "a mapping"}
+_WRONG_TYPE = {
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
 """pydantic's type errors (the schema is strict: docs/mission-format.md, "Numbers") and what the field takes."""
 
 
@@ -161,7 +169,8 @@ def _wrong_type(kind: str, value) -> str:
         return f"must be {wanted}, not the text {value!r}: write the number without quotes"
     if isinstance(value, bool):
         return f"must be {wanted}, not {str(value).lower()}" + (
-            " (a boolean is not a number)" if kind in ("float_type", "int_type") else "")
+            " (a boolean is not a number)" if kind in ("float_type", "int_type") else ""
+        )
     if kind == "float_type" and isinstance(value, int):  # an integer beyond the float range
         return _NOT_FINITE
     if kind == "int_type" and isinstance(value, float) and value.is_integer():
@@ -196,6 +205,7 @@ def _describe_all(errors: typing.Sequence[typing.Mapping]) -> list[str]:
 
 
 # --- loading ----------------------------------------------------------------
+
 
 def load_mission(path) -> m.Mission:
     """Read, validate and resolve a mission file. Raises :class:`MissionError`."""
@@ -241,8 +251,13 @@ def _resolve_includes(data: dict, base_dir: Path) -> tuple[dict, Path, dict[str,
             data[key] = _read_yaml(path, key, str(path))
             if not isinstance(data[key], dict):  # an empty file would silently drop the section
                 found = "nothing (it is empty)" if data[key] is None else _kind(data[key])
-                raise MissionError(str(path), [f"{key}: the file holds {found}; it must hold the {key} section's "
-                                               "fields as a mapping (see docs/mission-format.md)"])
+                raise MissionError(
+                    str(path),
+                    [
+                        f"{key}: the file holds {found}; it must hold the {key} section's "
+                        "fields as a mapping (see docs/mission-format.md)"
+                    ],
+                )
             if key == "vehicle":
                 vehicle_dir = (base_dir / value).parent
     return data, vehicle_dir, included
@@ -304,7 +319,9 @@ def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict]:
     phases = {ph.name for ph in mission.phases}
     for i, s in enumerate(mission.strings or []):
         if s.nav_source not in sources:
-            p.append(f"strings[{i}].nav_source: '{s.nav_source}' is not a nav source; allowed: {', '.join(sorted(sources))}")
+            p.append(
+                f"strings[{i}].nav_source: '{s.nav_source}' is not a nav source; allowed: {', '.join(sorted(sources))}"
+            )
     if mission.termination.policy == "2oo2" and len(mission.string_specs) < 2:
         p.append("termination.policy: 2oo2 needs at least two strings")
     for i, ph in enumerate(mission.phases):
@@ -331,7 +348,9 @@ def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict]:
     for i, r in enumerate(mission.rules):
         where = f"rules[{i}]"
         if r.type in ("iip_polygon", "position_polygon") and r.area not in areas:
-            p.append(f"{where}.area: unknown area '{r.area}'; allowed: {', '.join(sorted(areas)) or '(no areas defined)'}")
+            p.append(
+                f"{where}.area: unknown area '{r.area}'; allowed: {', '.join(sorted(areas)) or '(no areas defined)'}"
+            )
         if r.type == "source_disagreement":
             for j, s in enumerate(r.sources):
                 if s not in sources:
@@ -343,17 +362,26 @@ def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict]:
             if ev is not None and ev not in events:
                 p.append(f"{where}.active.{attr}: unknown event '{ev}'; allowed: {', '.join(sorted(events))}")
         if r.active.phase is not None and r.active.phase not in phases:
-            p.append(f"{where}.active.phase: unknown phase '{r.active.phase}'; allowed: {', '.join(sorted(phases)) or '(no phases defined)'}")
+            p.append(
+                f"{where}.active.phase: unknown phase '{r.active.phase}'; allowed: "
+                f"{', '.join(sorted(phases)) or '(no phases defined)'}"
+            )
 
     strings = {s.name for s in mission.string_specs}
     for name, sc in mission.scenarios.items():
         for j, fault in enumerate(sc.nav_faults):
             src = getattr(fault, "source", None)
             if src is not None and src not in sources:
-                p.append(f"scenarios.{name}.nav_faults[{j}].source: '{src}' is not a nav source; allowed: {', '.join(sorted(sources))}")
+                p.append(
+                    f"scenarios.{name}.nav_faults[{j}].source: '{src}' is not a nav source; allowed: "
+                    f"{', '.join(sorted(sources))}"
+                )
             st = getattr(fault, "string", None)
             if st is not None and st not in strings:
-                p.append(f"scenarios.{name}.nav_faults[{j}].string: '{st}' is not an AFTS string; allowed: {', '.join(sorted(strings))}")
+                p.append(
+                    f"scenarios.{name}.nav_faults[{j}].string: '{st}' is not an AFTS string; allowed: "
+                    f"{', '.join(sorted(strings))}"
+                )
     for src in mission.sensors.sources:
         if src not in sources:
             p.append(f"sensors.sources.{src}: not a nav source; allowed: {', '.join(sorted(sources))}")
@@ -373,11 +401,14 @@ def _check_safing(mission: m.Mission, outlines: dict) -> list[str]:
         return []
     far = max(farthest_vertex_m(mission.site.lat_deg, mission.site.lon_deg, lat, lon) for lat, lon in protected)
     if clear.min_iip_range_m < far:
-        return [(
-            f"safing.iip_clear.min_iip_range_m: {clear.min_iip_range_m:.0f} m is inside the farthest protected-area "
-            f"vertex ({far:.0f} m from the pad); the AFSS could safe itself while the IIP can still reach land. "
-            f"Use at least {math.ceil(far):.0f} m or leave it unset"
-        )]
+        return [
+            (
+                f"safing.iip_clear.min_iip_range_m: {clear.min_iip_range_m:.0f} m is inside the farthest "
+                "protected-area "
+                f"vertex ({far:.0f} m from the pad); the AFSS could safe itself while the IIP can still reach land. "
+                f"Use at least {math.ceil(far):.0f} m or leave it unset"
+            )
+        ]
     return []
 
 

@@ -76,14 +76,17 @@ class AreaSpec(_Strict):
     """
 
     name: str = Field(..., min_length=1, description="Unique area name.")
-    kind: Literal["protected", "corridor"] = Field(..., description="protected: keep the IIP out; corridor: keep it in.")
+    kind: Literal["protected", "corridor"] = Field(
+        ..., description="protected: keep the IIP out; corridor: keep it in."
+    )
     description: str = Field("", description="What the area is.")
     lat_deg: list[float] | None = Field(None, description="Vertex latitudes, degrees.")
     lon_deg: list[float] | None = Field(None, description="Vertex longitudes, degrees.")
     geojson: str | None = Field(None, description="GeoJSON file, relative to the mission file.")
     feature: str | None = Field(None, description="Feature `name` property to pick from a FeatureCollection.")
     margin_m: float = Field(
-        0.0, ge=0,
+        0.0,
+        ge=0,
         description=(
             "Safety margin already built into the outline, m (e.g. land grown by 10 km). Validation counts a "
             "true IIP deeper than this inside a protected area as having reached what it protects."
@@ -99,7 +102,9 @@ class AreaSpec(_Strict):
             if self.lat_deg is None or self.lon_deg is None:
                 raise ValueError("give both lat_deg and lon_deg")
             if len(self.lat_deg) != len(self.lon_deg):
-                raise ValueError(f"lat_deg has {len(self.lat_deg)} values, lon_deg {len(self.lon_deg)}; they must match")
+                raise ValueError(
+                    f"lat_deg has {len(self.lat_deg)} values, lon_deg {len(self.lon_deg)}; they must match"
+                )
         return self
 
 
@@ -162,15 +167,20 @@ class ArmingSpec(_Strict):
     """
 
     liftoff_height_m: float = Field(
-        5.0, gt=0, json_schema_extra={"maximum": MAX_LIFTOFF_HEIGHT_M},
+        5.0,
+        gt=0,
+        json_schema_extra={"maximum": MAX_LIFTOFF_HEIGHT_M},
         description="Arm when height above the pad exceeds this, m.",
     )
     liftoff_speed_mps: float = Field(
-        3.0, gt=0, json_schema_extra={"maximum": MAX_LIFTOFF_SPEED_MPS},
+        3.0,
+        gt=0,
+        json_schema_extra={"maximum": MAX_LIFTOFF_SPEED_MPS},
         description="...or when Earth-relative speed exceeds this, m/s.",
     )
     not_before_t_s: float = Field(
-        -10.0, json_schema_extra={"maximum": MAX_NOT_BEFORE_T_S},
+        -10.0,
+        json_schema_extra={"maximum": MAX_NOT_BEFORE_T_S},
         description="Ignore liftoff cues before this flight time (T+ s).",
     )
 
@@ -220,7 +230,8 @@ class NavGateSpec(_Strict):
     """
 
     max_time_ahead_s: float = Field(
-        0.5, gt=0,
+        0.5,
+        gt=0,
         description=(
             "Largest lead of a sample's time of validity over the receive clock, s (clock offset and jitter). "
             "A time tag further ahead is a glitch (far future); with max_age_s it bounds how far a source's time "
@@ -228,29 +239,35 @@ class NavGateSpec(_Strict):
         ),
     )
     max_age_s: float = Field(
-        1.0, gt=0,
+        1.0,
+        gt=0,
         description=(
             "Largest age of a sample when it is received, s (receive time minus time of validity: the source's "
             "latency plus link delay). An older sample is stale (far past). Must exceed every sensor's latency_s."
         ),
     )
     max_accel_mps2: float = Field(
-        300.0, gt=0,
+        300.0,
+        gt=0,
         description=(
             "Largest Earth-relative acceleration any flight can show between two samples, m/s^2 (thrust, drag, "
             "gravity and the frame's apparent forces together; about 30 g by default)."
         ),
     )
     position_tolerance_m: float = Field(
-        1000.0, gt=0,
+        1000.0,
+        gt=0,
         description="Position jump allowed on top of the acceleration bound, m (nav noise and re-convergence).",
     )
     velocity_tolerance_mps: float = Field(
-        100.0, gt=0,
+        100.0,
+        gt=0,
         description="Velocity jump allowed on top of the acceleration bound, m/s (nav noise and re-convergence).",
     )
     resync_samples: int = Field(
-        3, ge=2, le=100,
+        3,
+        ge=2,
+        le=100,
         description=(
             "A source whose track moved for good (e.g. after a glitch that was itself accepted as its first "
             "sample) is re-acquired after this many consecutive samples that agree with each other but not with "
@@ -287,7 +304,9 @@ class OrbitSafing(_Strict):
 class IipClearSafing(_Strict):
     enabled: bool = Field(True, description="Safe once the IIP is beyond every protected area for good.")
     min_iip_range_m: float | None = Field(
-        None, description="IIP range from the pad beyond which it cannot come back over land, m (default: farthest protected vertex + clearance)."
+        None,
+        description="IIP range from the pad beyond which it cannot come back over land, m (default: farthest "
+        "protected vertex + clearance).",
     )
     clearance_m: float = Field(100e3, ge=0, description="IIP must also be this far outside every protected area, m.")
     persistence_s: float = Field(2.0, ge=0, description="Condition must hold this long, s.")
@@ -324,7 +343,9 @@ class Mission(BaseModel):
     description: str = Field("", description="Free text.")
     seed: int = Field(0, ge=0, description="Random seed for simulations (run k uses SeedSequence(seed).spawn).")
     cycle_hz: float = Field(
-        10.0, gt=0, le=1000,
+        10.0,
+        gt=0,
+        le=1000,
         description=(
             "Engine cycle rate, Hz. The AFSS is stepped at least this often whether or not nav data arrived "
             "(`rangeguard run` on its own clock, `replay` on the log's receive times, the closed-loop simulator "
@@ -336,7 +357,9 @@ class Mission(BaseModel):
     sensors: SensorsSpec = Field(default_factory=SensorsSpec, description="Sensor models for the simulator.")
     scenarios: dict[str, ScenarioSpec] = Field(default_factory=dict, description="Named failure scenarios.")
     dispersions: DispersionsSpec | None = Field(
-        None, description="Monte Carlo dispersions: what differs from run to run (null: every run nominal but for sensor noise)."
+        None,
+        description="Monte Carlo dispersions: what differs from run to run (null: every run nominal but for "
+        "sensor noise).",
     )
     nav_sources: list[NavSourceSpec] = Field(
         default_factory=lambda: [NavSourceSpec(name="nav")], min_length=1, description="Navigation sources."

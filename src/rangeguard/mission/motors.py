@@ -112,7 +112,9 @@ def parse_eng(text: str, source: str = "<string>") -> EngMotor:
         if f < 0:
             raise InputError(f"{where}: thrust must be >= 0 N, got {f}")
         if times and t <= times[-1]:
-            raise InputError(f"{where}: time {t} s is not after the previous point ({times[-1]} s); times must increase")
+            raise InputError(
+                f"{where}: time {t} s is not after the previous point ({times[-1]} s); times must increase"
+            )
         if not times and t < 0:
             raise InputError(f"{where}: time must be >= 0 s, got {t}")
         times.append(t)
@@ -131,8 +133,18 @@ def parse_eng(text: str, source: str = "<string>") -> EngMotor:
     name, dia, length, delays, prop, total, maker = header
     if prop <= 0 or total <= prop:
         raise InputError(f"{source}: propellant_kg must be > 0 and total_kg > propellant_kg (got {prop}, {total})")
-    return EngMotor(name, dia, length, delays, prop, total, maker,
-                    np.asarray(times, dtype=np.float64), np.asarray(thrusts, dtype=np.float64), tuple(comments))
+    return EngMotor(
+        name,
+        dia,
+        length,
+        delays,
+        prop,
+        total,
+        maker,
+        np.asarray(times, dtype=np.float64),
+        np.asarray(thrusts, dtype=np.float64),
+        tuple(comments),
+    )
 
 
 def read_eng(path: str | os.PathLike) -> EngMotor:

@@ -82,7 +82,8 @@ class PositionPolygonRule(_RuleBase):
     type: Literal["position_polygon"]
     area: str = Field(..., description="Name of an entry in `areas`.")
     mode: Literal["exclusion", "inclusion"] | None = Field(
-        None, description="exclusion: inside the prism violates; inclusion: outside violates. Default from the area kind."
+        None,
+        description="exclusion: inside the prism violates; inclusion: outside violates. Default from the area kind.",
     )
     alt_min_m: float = Field(-math.inf, description="Bottom of the prism, m above the ellipsoid.")
     alt_max_m: float = Field(math.inf, description="Top of the prism, m above the ellipsoid.")
@@ -164,7 +165,9 @@ class EnvelopeRule(_RuleBase):
     """A quantity between lower and upper tables against time. Margin unit: the quantity's."""
 
     type: Literal["envelope"]
-    quantity: Quantity = Field(..., description="One of: " + "; ".join(f"{k} ({v})" for k, v in ENVELOPE_QUANTITIES.items()))
+    quantity: Quantity = Field(
+        ..., description="One of: " + "; ".join(f"{k} ({v})" for k, v in ENVELOPE_QUANTITIES.items())
+    )
     table: EnvelopeTable
 
 

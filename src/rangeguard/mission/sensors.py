@@ -80,20 +80,26 @@ class NavSourceModelSpec(_Strict):
     position_noise_m: float = Field(
         2.0, ge=0, description="Position noise, 1-sigma per ECEF axis, m (GPS-aided INS: a few m)."
     )
-    velocity_noise_mps: float = Field(
-        0.05, ge=0, description="Velocity noise, 1-sigma per ECEF axis, m/s."
-    )
+    velocity_noise_mps: float = Field(0.05, ge=0, description="Velocity noise, 1-sigma per ECEF axis, m/s.")
     output_rate_hz: float = Field(
         50.0, gt=0, le=10000, description="Output rate, Hz: a new sample every 1/output_rate_hz seconds."
     )
     latency_s: float = Field(
-        0.02, ge=0, le=10, description="Age of a sample when it is output, s: at time t the source reports the state at t - latency_s."
+        0.02,
+        ge=0,
+        le=10,
+        description="Age of a sample when it is output, s: at time t the source reports the state at t - latency_s.",
     )
     dropout_probability: float = Field(
-        0.0, ge=0, le=1, description="Probability that a sample is lost (output invalid), independently per sample and vehicle (0..1)."
+        0.0,
+        ge=0,
+        le=1,
+        description="Probability that a sample is lost (output invalid), independently per sample and vehicle (0..1).",
     )
     missing_probability: float = Field(
-        0.0, ge=0, le=1,
+        0.0,
+        ge=0,
+        le=1,
         description=(
             "Probability that a sample never arrives (silence, not an invalid sample: a packet lost on the link), "
             "independently per sample and vehicle (0..1)."
@@ -102,9 +108,7 @@ class NavSourceModelSpec(_Strict):
     attitude_noise_deg: float = Field(
         0.05, ge=0, description="Attitude noise, 1-sigma small rotation about each body axis, degrees."
     )
-    rate_noise_deg_s: float = Field(
-        0.02, ge=0, description="Body-rate noise, 1-sigma per body axis, deg/s."
-    )
+    rate_noise_deg_s: float = Field(0.02, ge=0, description="Body-rate noise, 1-sigma per body axis, deg/s.")
 
     @classmethod
     def perfect(cls, output_rate_hz: float = 50.0) -> NavSourceModelSpec:
@@ -183,9 +187,7 @@ class _OffsetMixin(_Strict):
                 "or as magnitude_m together with direction, not both and not neither"
             )
         if named and (self.magnitude_m is None or self.direction is None):
-            raise ValueError(
-                f"magnitude_m and direction go together; direction is one of {list(OFFSET_DIRECTIONS)}"
-            )
+            raise ValueError(f"magnitude_m and direction go together; direction is one of {list(OFFSET_DIRECTIONS)}")
         values = self.offset_m if vector else (self.magnitude_m,)
         if not all(math.isfinite(x) for x in values):
             raise ValueError("the offset must be finite (no NaN or inf)")
@@ -269,7 +271,9 @@ class NoiseIncreaseFault(_Window):
     kind: Literal["noise_increase"]
     source: str = _source_field()
     factor: float = Field(
-        ..., ge=1, le=1e6,
+        ...,
+        ge=1,
+        le=1e6,
         description="Multiplier on the position, velocity, attitude and rate noise sigmas (>= 1).",
     )
 
@@ -293,7 +297,9 @@ class StringFault(_Strict):
 
 def _missing_probability_field():
     return Field(
-        1.0, gt=0, le=1,
+        1.0,
+        gt=0,
+        le=1,
         description=(
             "Probability that a sample in the window is missing, independently per sample and vehicle "
             "(default 1: nothing arrives at all; below 1: an intermittent, lossy link)."

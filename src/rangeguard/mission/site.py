@@ -19,11 +19,14 @@ class SiteSpec(BaseModel):
     lon_deg: float = Field(..., ge=-180, le=360, description="Pad longitude, degrees east (WGS84).")
     alt_m: float = Field(0.0, ge=-500, le=9000, description="Pad height above the WGS84 ellipsoid, m.")
     liftoff_epoch_utc: datetime | None = Field(
-        None, strict=False,  # the date-time is written as ISO 8601 text; _date_time_text refuses a number
-        description="Planned liftoff epoch (ISO 8601, UTC). Nav time t_s is seconds from it (T+)."
+        None,
+        strict=False,  # the date-time is written as ISO 8601 text; _date_time_text refuses a number
+        description="Planned liftoff epoch (ISO 8601, UTC). Nav time t_s is seconds from it (T+).",
     )
     launch_azimuth_deg: float = Field(
-        ..., ge=-360, le=360,
+        ...,
+        ge=-360,
+        le=360,
         description="Nominal flight azimuth from the pad, degrees clockwise from north; defines downrange/crossrange.",
     )
 

@@ -42,13 +42,19 @@ class ThrustTableSpec(BaseModel):
 
     model_config = _CFG
 
-    t_s: list[float] = Field(..., min_length=2, description="Times since this stage's ignition, s; strictly increasing, first 0.")
-    thrust_n: list[float] = Field(..., min_length=2, description="Vacuum thrust at each time, N (>= 0). Burnout is the last time.")
+    t_s: list[float] = Field(
+        ..., min_length=2, description="Times since this stage's ignition, s; strictly increasing, first 0."
+    )
+    thrust_n: list[float] = Field(
+        ..., min_length=2, description="Vacuum thrust at each time, N (>= 0). Burnout is the last time."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ThrustTableSpec:
         if len(self.t_s) != len(self.thrust_n):
-            raise ValueError(f"t_s has {len(self.t_s)} entries but thrust_n has {len(self.thrust_n)}; give one thrust per time")
+            raise ValueError(
+                f"t_s has {len(self.t_s)} entries but thrust_n has {len(self.thrust_n)}; give one thrust per time"
+            )
         if self.t_s[0] != 0.0:
             raise ValueError(f"t_s must start at 0 (ignition); got {self.t_s[0]}")
         _strictly_increasing(self.t_s, "t_s")
@@ -63,21 +69,39 @@ class StageSpec(BaseModel):
     model_config = _CFG
 
     name: str = Field("stage", description="Human-readable stage name.")
-    dry_mass_kg: float = Field(..., gt=0, description="Stage mass without propellant (structure, motor case, interstage), kg; dropped at separation.")
+    dry_mass_kg: float = Field(
+        ...,
+        gt=0,
+        description="Stage mass without propellant (structure, motor case, interstage), kg; dropped at separation.",
+    )
     propellant_mass_kg: float = Field(..., gt=0, description="Loaded propellant mass, kg.")
-    thrust: ThrustTableSpec | None = Field(None, description="Vacuum thrust table against time since ignition. Give this or eng_file, not both.")
+    thrust: ThrustTableSpec | None = Field(
+        None, description="Vacuum thrust table against time since ignition. Give this or eng_file, not both."
+    )
     eng_file: str | None = Field(
         None,
         description=(
-            "RASP .eng motor file with the vacuum thrust curve; path relative to the vehicle file. Give this or thrust. "
+            "RASP .eng motor file with the vacuum thrust curve; path relative to the vehicle file. Give this or "
+            "thrust. "
             "Read and checked at load time: problems are reported as `vehicle.stages[k].eng_file: FILE, line N: ...`."
         ),
     )
-    isp_vac_s: float = Field(..., gt=0, le=500, description="Vacuum specific impulse, s; mass flow = vacuum thrust / (isp_vac_s g0).")
-    nozzle_exit_area_m2: float = Field(0.0, ge=0, description="Nozzle exit area, m^2; delivered thrust = vacuum thrust - exit area x ambient pressure.")
-    ignition_delay_s: float = Field(0.0, ge=0, description="Coast from the previous stage's separation to this stage's ignition, s (stage 0: must be 0, ignition at liftoff).")
+    isp_vac_s: float = Field(
+        ..., gt=0, le=500, description="Vacuum specific impulse, s; mass flow = vacuum thrust / (isp_vac_s g0)."
+    )
+    nozzle_exit_area_m2: float = Field(
+        0.0, ge=0, description="Nozzle exit area, m^2; delivered thrust = vacuum thrust - exit area x ambient pressure."
+    )
+    ignition_delay_s: float = Field(
+        0.0,
+        ge=0,
+        description="Coast from the previous stage's separation to this stage's ignition, s (stage 0: must be "
+        "0, ignition at liftoff).",
+    )
     separation_delay_s: float = Field(0.0, ge=0, description="Time from this stage's burnout to its separation, s.")
-    guided_cutoff: bool = Field(False, description="True for a liquid stage that guidance shuts down when the target orbit energy is reached.")
+    guided_cutoff: bool = Field(
+        False, description="True for a liquid stage that guidance shuts down when the target orbit energy is reached."
+    )
 
     @model_validator(mode="after")
     def _one_thrust_source(self) -> StageSpec:
@@ -92,8 +116,12 @@ class FairingSpec(BaseModel):
     model_config = _CFG
 
     mass_kg: float = Field(..., gt=0, description="Fairing mass, kg.")
-    jettison_t_s: float | None = Field(None, gt=0, description="Jettison time since liftoff, s. Give this or jettison_altitude_m.")
-    jettison_altitude_m: float | None = Field(None, gt=0, description="Jettison at this geodetic height on the way up, m. Give this or jettison_t_s.")
+    jettison_t_s: float | None = Field(
+        None, gt=0, description="Jettison time since liftoff, s. Give this or jettison_altitude_m."
+    )
+    jettison_altitude_m: float | None = Field(
+        None, gt=0, description="Jettison at this geodetic height on the way up, m. Give this or jettison_t_s."
+    )
 
     @model_validator(mode="after")
     def _one_trigger(self) -> FairingSpec:
@@ -107,9 +135,19 @@ class AeroSpec(BaseModel):
 
     model_config = _CFG
 
-    reference_area_m2: float | None = Field(None, gt=0, description="Aerodynamic reference area, m^2; default: the body cross-section pi d^2 / 4.")
-    mach: list[float] = Field(..., min_length=1, description="Mach numbers of the table (dimensionless), strictly increasing; held constant outside.")
-    axial_force_coefficient: list[float] = Field(..., min_length=1, description="Zero-angle-of-attack axial-force coefficient at each Mach (dimensionless, >= 0).")
+    reference_area_m2: float | None = Field(
+        None, gt=0, description="Aerodynamic reference area, m^2; default: the body cross-section pi d^2 / 4."
+    )
+    mach: list[float] = Field(
+        ...,
+        min_length=1,
+        description="Mach numbers of the table (dimensionless), strictly increasing; held constant outside.",
+    )
+    axial_force_coefficient: list[float] = Field(
+        ...,
+        min_length=1,
+        description="Zero-angle-of-attack axial-force coefficient at each Mach (dimensionless, >= 0).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> AeroSpec:
@@ -126,9 +164,15 @@ class WindSpec(BaseModel):
 
     model_config = _CFG
 
-    altitude_m: list[float] = Field(..., min_length=1, description="Geodetic heights of the table, m, strictly increasing.")
+    altitude_m: list[float] = Field(
+        ..., min_length=1, description="Geodetic heights of the table, m, strictly increasing."
+    )
     speed_mps: list[float] = Field(..., min_length=1, description="Wind speed at each height, m/s (>= 0).")
-    direction_from_deg: list[float] = Field(..., min_length=1, description="Direction the wind blows FROM at each height, degrees clockwise from north (meteorological).")
+    direction_from_deg: list[float] = Field(
+        ...,
+        min_length=1,
+        description="Direction the wind blows FROM at each height, degrees clockwise from north (meteorological).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> WindSpec:
@@ -147,8 +191,12 @@ class TargetOrbitSpec(BaseModel):
     model_config = _CFG
 
     perigee_altitude_km: float = Field(..., gt=80, description="Perigee radius minus the WGS84 equatorial radius, km.")
-    apogee_altitude_km: float = Field(..., gt=80, description="Apogee radius minus the WGS84 equatorial radius, km (>= perigee).")
-    inclination_deg: float = Field(..., ge=0, le=180, description="Inclination, degrees (> 90: retrograde, e.g. sun-synchronous).")
+    apogee_altitude_km: float = Field(
+        ..., gt=80, description="Apogee radius minus the WGS84 equatorial radius, km (>= perigee)."
+    )
+    inclination_deg: float = Field(
+        ..., ge=0, le=180, description="Inclination, degrees (> 90: retrograde, e.g. sun-synchronous)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TargetOrbitSpec:
@@ -170,7 +218,9 @@ class UpperStageSteeringSpec(BaseModel):
     model_config = _CFG
 
     law: Literal["explicit"] = Field("explicit", description="Steering law; only 'explicit' is implemented.")
-    from_stage: int = Field(..., ge=1, description="First stage (0-based index) steered by this law; earlier stages fly the gravity turn.")
+    from_stage: int = Field(
+        ..., ge=1, description="First stage (0-based index) steered by this law; earlier stages fly the gravity turn."
+    )
     target: TargetOrbitSpec = Field(..., description="Target orbit.")
 
 
@@ -179,9 +229,15 @@ class AttitudeProgrammeSpec(BaseModel):
 
     model_config = _CFG
 
-    t_s: list[float] = Field(..., min_length=2, description="Times since liftoff, s, strictly increasing; held after the last.")
-    azimuth_deg: list[float] = Field(..., min_length=2, description="Thrust-axis azimuth, degrees clockwise from north.")
-    elevation_deg: list[float] = Field(..., min_length=2, description="Thrust-axis elevation above the pad horizontal plane, degrees (-90..90).")
+    t_s: list[float] = Field(
+        ..., min_length=2, description="Times since liftoff, s, strictly increasing; held after the last."
+    )
+    azimuth_deg: list[float] = Field(
+        ..., min_length=2, description="Thrust-axis azimuth, degrees clockwise from north."
+    )
+    elevation_deg: list[float] = Field(
+        ..., min_length=2, description="Thrust-axis elevation above the pad horizontal plane, degrees (-90..90)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> AttitudeProgrammeSpec:
@@ -207,12 +263,26 @@ class GuidanceSpec(BaseModel):
     model_config = _CFG
 
     mode: Literal["gravity_turn", "programme"] = Field("gravity_turn", description="'gravity_turn' or 'programme'.")
-    azimuth_deg: float | None = Field(None, ge=-360, le=360, description="Flight azimuth for the rise and kick, degrees from north; default: the site's launch_azimuth_deg.")
+    azimuth_deg: float | None = Field(
+        None,
+        ge=-360,
+        le=360,
+        description="Flight azimuth for the rise and kick, degrees from north; default: the site's launch_azimuth_deg.",
+    )
     vertical_rise_s: float = Field(5.0, ge=0, description="Vertical rise after liftoff, s (gravity_turn).")
-    pitch_kick_angle_deg: float = Field(2.0, ge=0, le=45, description="Pitch-over from vertical during the kick, degrees (gravity_turn).")
-    pitch_kick_duration_s: float = Field(5.0, gt=0, description="Duration of the kick ramp, s; zero-AoA turn follows (gravity_turn).")
-    upper_stage: UpperStageSteeringSpec | None = Field(None, description="Closed-loop steering to orbit for the upper stages (gravity_turn); None: zero AoA to burnout.")
-    programme: AttitudeProgrammeSpec | None = Field(None, description="Attitude tables (required when mode is 'programme').")
+    pitch_kick_angle_deg: float = Field(
+        2.0, ge=0, le=45, description="Pitch-over from vertical during the kick, degrees (gravity_turn)."
+    )
+    pitch_kick_duration_s: float = Field(
+        5.0, gt=0, description="Duration of the kick ramp, s; zero-AoA turn follows (gravity_turn)."
+    )
+    upper_stage: UpperStageSteeringSpec | None = Field(
+        None,
+        description="Closed-loop steering to orbit for the upper stages (gravity_turn); None: zero AoA to burnout.",
+    )
+    programme: AttitudeProgrammeSpec | None = Field(
+        None, description="Attitude tables (required when mode is 'programme')."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> GuidanceSpec:
@@ -221,7 +291,9 @@ class GuidanceSpec(BaseModel):
         if self.mode == "gravity_turn" and self.programme is not None:
             raise ValueError("'programme' is only used with mode 'programme'; remove it or set mode: programme")
         if self.mode == "programme" and self.upper_stage is not None:
-            raise ValueError("upper_stage steering works with mode 'gravity_turn' only; remove upper_stage or set mode: gravity_turn")
+            raise ValueError(
+                "upper_stage steering works with mode 'gravity_turn' only; remove upper_stage or set mode: gravity_turn"
+            )
         return self
 
 
@@ -238,7 +310,11 @@ class VehicleSpec(BaseModel):
     fairing: FairingSpec | None = Field(None, description="Payload fairing, or None.")
     aero: AeroSpec = Field(..., description="Axial-force model.")
     guidance: GuidanceSpec = Field(default_factory=GuidanceSpec, description="Guidance (commanded attitude).")
-    attitude_time_constant_s: float = Field(0.5, gt=0, description="First-order lag of the attitude behind the command, s (must be >= the integration step).")
+    attitude_time_constant_s: float = Field(
+        0.5,
+        gt=0,
+        description="First-order lag of the attitude behind the command, s (must be >= the integration step).",
+    )
     wind: WindSpec | None = Field(None, description="Wind profile; None: calm.")
 
     @model_validator(mode="after")
@@ -289,7 +365,9 @@ class ThrustLossFailure(BaseModel):
     model_config = _CFG
     kind: Literal["thrust_loss"] = Field(..., description="Failure kind tag: 'thrust_loss'.")
     at_t_s: float = Field(..., ge=0, description="Time of the loss, s since liftoff.")
-    stage: int | None = Field(None, ge=0, description="Only if this stage (0-based) is burning then; None: whatever burns.")
+    stage: int | None = Field(
+        None, ge=0, description="Only if this stage (0-based) is burning then; None: whatever burns."
+    )
 
 
 class EarlyCutoffFailure(BaseModel):
@@ -298,7 +376,9 @@ class EarlyCutoffFailure(BaseModel):
     model_config = _CFG
     kind: Literal["early_cutoff"] = Field(..., description="Failure kind tag: 'early_cutoff'.")
     at_t_s: float = Field(..., ge=0, description="Cutoff time, s since liftoff.")
-    stage: int | None = Field(None, ge=0, description="Only if this stage (0-based) is burning then; None: whatever burns.")
+    stage: int | None = Field(
+        None, ge=0, description="Only if this stage (0-based) is burning then; None: whatever burns."
+    )
 
 
 class TvcHardoverFailure(BaseModel):
@@ -324,7 +404,9 @@ class AttitudeLossFailure(BaseModel):
     kind: Literal["attitude_loss"] = Field(..., description="Failure kind tag: 'attitude_loss'.")
     from_t_s: float = Field(..., ge=0, description="Onset, s since liftoff.")
     mode: Literal["coning", "tumble"] = Field(..., description="'coning' or 'tumble'.")
-    rates_deg_s: list[float] = Field([0.0, 0.0, 0.0], min_length=3, max_length=3, description="Tumble body rates about x, y, z, deg/s.")
+    rates_deg_s: list[float] = Field(
+        [0.0, 0.0, 0.0], min_length=3, max_length=3, description="Tumble body rates about x, y, z, deg/s."
+    )
     cone_half_angle_deg: float = Field(0.0, ge=0, le=90, description="Coning half-angle, degrees.")
     cone_rate_deg_s: float = Field(0.0, description="Coning (precession) rate, deg/s.")
 
@@ -390,7 +472,9 @@ def vehicle_path_problems(vehicle: VehicleSpec, base_dir: str | os.PathLike) -> 
             if not p.is_absolute():
                 p = (base / p).resolve()
             if not p.exists():
-                problems.append(f"stages[{k}].eng_file: motor file {p} not found; give a path relative to the vehicle file")
+                problems.append(
+                    f"stages[{k}].eng_file: motor file {p} not found; give a path relative to the vehicle file"
+                )
             else:
                 try:
                     read_eng(p)

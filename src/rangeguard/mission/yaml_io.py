@@ -59,7 +59,9 @@ class StrictSafeLoader(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open_anchors:
                 raise ComposerError(
-                    None, None, f"alias *{event.anchor} refers to a list or mapping that contains it (a cycle)",
+                    None,
+                    None,
+                    f"alias *{event.anchor} refers to a list or mapping that contains it (a cycle)",
                     event.start_mark,
                 )
             node = super().compose_node(parent, index)
@@ -67,7 +69,9 @@ class StrictSafeLoader(yaml.SafeLoader):
             return node
         if self._depth >= MAX_DEPTH:
             raise ComposerError(
-                None, None, f"nested more than {MAX_DEPTH} levels deep; a mission file needs fewer than 10",
+                None,
+                None,
+                f"nested more than {MAX_DEPTH} levels deep; a mission file needs fewer than 10",
                 event.start_mark,
             )
         anchor = event.anchor
@@ -90,8 +94,10 @@ class StrictSafeLoader(yaml.SafeLoader):
         self._nodes += n
         if self._nodes > MAX_NODES:
             raise ComposerError(
-                None, None, f"holds more than {MAX_NODES:,} values once aliases are expanded; is an alias repeated "
-                "inside aliases?", mark,
+                None,
+                None,
+                f"holds more than {MAX_NODES:,} values once aliases are expanded; is an alias repeated inside aliases?",
+                mark,
             )
 
     def construct_mapping(self, node, deep=False):
@@ -107,7 +113,8 @@ class StrictSafeLoader(yaml.SafeLoader):
                     continue  # an unhashable key: the base class reports it
                 if seen is not None:
                     raise ConstructorError(
-                        None, None,
+                        None,
+                        None,
                         f"key {key!r} is given twice in this mapping (first at line {seen.line + 1}, column "
                         f"{seen.column + 1}); keep one",
                         key_node.start_mark,

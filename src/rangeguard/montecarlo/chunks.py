@@ -128,10 +128,19 @@ def _fly_rows(task: ChunkTask, runs: np.ndarray) -> pa.Table:
     probe = _EnvelopeProbe(_probe_rules(task.engine_mission), runs.size) if task.probe else None
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         res = fly(
-            m, n=runs.size, scenario=task.case, engine_mission=task.engine_mission, per_vehicle_params=draws.params,
-            nav_dt_s=task.nav_dt_s, t_max_s=task.t_max_s, rng=draws.sensor_rngs, stop_when_decided=True,
-            noise_scale=draws.noise_scale, failure_time_shift_s=draws.failure_time_shift_s if task.case else None,
-            wind=wind, observer=probe,
+            m,
+            n=runs.size,
+            scenario=task.case,
+            engine_mission=task.engine_mission,
+            per_vehicle_params=draws.params,
+            nav_dt_s=task.nav_dt_s,
+            t_max_s=task.t_max_s,
+            rng=draws.sensor_rngs,
+            stop_when_decided=True,
+            noise_scale=draws.noise_scale,
+            failure_time_shift_s=draws.failure_time_shift_s if task.case else None,
+            wind=wind,
+            observer=probe,
         )
     n = runs.size
     cols = {
@@ -165,11 +174,13 @@ def _fly_rows(task: ChunkTask, runs: np.ndarray) -> pa.Table:
 
 def _error_rows(task: ChunkTask, run: int, exc: BaseException) -> pa.Table:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return pa.table({
-        "case": pa.array([task.case or ""], pa.string()),
-        "run": pa.array([int(run)], pa.int64()),
-        "error": pa.array([text], pa.string()),
-    })
+    return pa.table(
+        {
+            "case": pa.array([task.case or ""], pa.string()),
+            "run": pa.array([int(run)], pa.int64()),
+            "error": pa.array([text], pa.string()),
+        }
+    )
 
 
 def _failure_onsets(task: ChunkTask, res, n: int) -> np.ndarray:

@@ -57,8 +57,21 @@ class Track:
         from rangeguard.earth import ecef_to_geodetic
 
         if not self.t_s:
-            names = ("vehicle", "t_s", "x_ecef_m", "y_ecef_m", "z_ecef_m", "vx_ecef_mps", "vy_ecef_mps",
-                     "vz_ecef_mps", "lat_deg", "lon_deg", "alt_m", "iip_lat_deg", "iip_lon_deg")
+            names = (
+                "vehicle",
+                "t_s",
+                "x_ecef_m",
+                "y_ecef_m",
+                "z_ecef_m",
+                "vx_ecef_mps",
+                "vy_ecef_mps",
+                "vz_ecef_mps",
+                "lat_deg",
+                "lon_deg",
+                "alt_m",
+                "iip_lat_deg",
+                "iip_lon_deg",
+            )
             return pa.table({k: pa.array([], pa.float64()) for k in names})
         r = np.stack(self.r_ecef, axis=1)  # (N, T, 3)
         v = np.stack(self.v_ecef, axis=1)
@@ -69,9 +82,15 @@ class Track:
         cols = {
             "vehicle": np.repeat(np.arange(n), t_count),
             "t_s": np.tile(np.asarray(self.t_s, dtype=np.float64), n),
-            "x_ecef_m": r[:, 0], "y_ecef_m": r[:, 1], "z_ecef_m": r[:, 2],
-            "vx_ecef_mps": v[:, 0], "vy_ecef_mps": v[:, 1], "vz_ecef_mps": v[:, 2],
-            "lat_deg": lat, "lon_deg": lon, "alt_m": h,
+            "x_ecef_m": r[:, 0],
+            "y_ecef_m": r[:, 1],
+            "z_ecef_m": r[:, 2],
+            "vx_ecef_mps": v[:, 0],
+            "vy_ecef_mps": v[:, 1],
+            "vz_ecef_mps": v[:, 2],
+            "lat_deg": lat,
+            "lon_deg": lon,
+            "alt_m": h,
             "iip_lat_deg": np.stack(self.iip_lat_deg, axis=1).reshape(-1),
             "iip_lon_deg": np.stack(self.iip_lon_deg, axis=1).reshape(-1),
         }
@@ -177,8 +196,9 @@ def fly(
     nav_faults = list(sc.nav_faults) if sc is not None else []
     if rng is None:
         rng = np.random.default_rng(np.random.SeedSequence([mission.seed if seed is None else seed]))
-    sim = Simulator(mission.vehicle, mission.site, n=n, failures=failures, per_vehicle_params=per_vehicle_params,
-                    wind=wind)
+    sim = Simulator(
+        mission.vehicle, mission.site, n=n, failures=failures, per_vehicle_params=per_vehicle_params, wind=wind
+    )
     if failure_time_shift_s is not None:
         shift_failure_onsets(sim, failure_time_shift_s)
     sources = [s.name for s in engine_mission.nav_sources]
@@ -231,7 +251,9 @@ def fly(
     final.finish(st)
     mode = final.mode
     names = [AfssState(int(m)).name for m in mode]
-    fired = [decisions.fired_by(i) if (decisions is not None and mode[i] == AfssState.TERMINATED) else None for i in range(n)]
+    fired = [
+        decisions.fired_by(i) if (decisions is not None and mode[i] == AfssState.TERMINATED) else None for i in range(n)
+    ]
     return FlightResult(
         terminated=mode == AfssState.TERMINATED,
         t_terminate_s=np.where(mode == AfssState.TERMINATED, final.t_terminate_s, np.nan),

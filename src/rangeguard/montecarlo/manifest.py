@@ -89,10 +89,14 @@ class Manifest:
             if doc.get("format") != MANIFEST_FORMAT:
                 raise ValueError(f"format {doc.get('format')!r}, this rangeguard writes {MANIFEST_FORMAT}")
             if doc.get("fingerprint") != fingerprint:
-                raise ValueError(f"it belongs to the chunks of mission fingerprint {doc.get('fingerprint')!r}, "
-                                 f"not {fingerprint!r} (copied from another folder?)")
-            entries = {name: ChunkEntry(**{k: e[k] for k in ("case", "start", "stop", "rows", "bytes", "sha256")})
-                       for name, e in doc["chunks"].items()}
+                raise ValueError(
+                    f"it belongs to the chunks of mission fingerprint {doc.get('fingerprint')!r}, "
+                    f"not {fingerprint!r} (copied from another folder?)"
+                )
+            entries = {
+                name: ChunkEntry(**{k: e[k] for k in ("case", "start", "stop", "rows", "bytes", "sha256")})
+                for name, e in doc["chunks"].items()
+            }
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             return cls(directory, fingerprint), f"{path} cannot be used ({exc})"
         return cls(directory, fingerprint, entries), None
@@ -102,8 +106,11 @@ class Manifest:
         self.save()
 
     def save(self) -> None:
-        doc = {"format": MANIFEST_FORMAT, "fingerprint": self.fingerprint,
-               "chunks": {name: vars(e) for name, e in sorted(self.entries.items())}}
+        doc = {
+            "format": MANIFEST_FORMAT,
+            "fingerprint": self.fingerprint,
+            "chunks": {name: vars(e) for name, e in sorted(self.entries.items())},
+        }
         _atomic_write(self.path, (json.dumps(doc, indent=1) + "\n").encode())
 
 
@@ -143,8 +150,10 @@ def write_chunk(manifest: Manifest, name: str, case: str, start: int, stop: int,
     data = table_bytes(table)
     path = manifest.directory / name
     tmp = _atomic_write(path, data, keep_tmp=True)
-    manifest.record(name, ChunkEntry(case=case, start=start, stop=stop, rows=table.num_rows, bytes=len(data),
-                                     sha256=sha256_hex(data)))
+    manifest.record(
+        name,
+        ChunkEntry(case=case, start=start, stop=stop, rows=table.num_rows, bytes=len(data), sha256=sha256_hex(data)),
+    )
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 
@@ -163,8 +172,10 @@ def check_chunk(manifest: Manifest, name: str, case: str, start: int, stop: int)
         return None, f"cannot be read ({exc})"
     entry = manifest.entries.get(name)
     if entry is None:
-        return None, ("not recorded in the manifest (the manifest was lost or deleted, the file was copied in, or "
-                      "an older rangeguard wrote it), so it cannot be verified")
+        return None, (
+            "not recorded in the manifest (the manifest was lost or deleted, the file was copied in, or "
+            "an older rangeguard wrote it), so it cannot be verified"
+        )
     if not entry.same_runs(case, start, stop):
         return None, f"the manifest records it as {entry.describe()}, not the runs of its name (an edited manifest?)"
     digest = sha256_hex(data)
@@ -183,8 +194,10 @@ def check_chunk(manifest: Manifest, name: str, case: str, start: int, stop: int)
 def _digest_mismatch(manifest: Manifest, name: str, entry: ChunkEntry, data: bytes, digest: str) -> str:
     other = next((n for n, e in manifest.entries.items() if n != name and e.sha256 == digest), None)
     if other is not None:
-        return (f"its bytes are those of {other} ({manifest.entries[other].describe()}): swapped or copied "
-                f"over another chunk")
+        return (
+            f"its bytes are those of {other} ({manifest.entries[other].describe()}): swapped or copied "
+            f"over another chunk"
+        )
     if len(data) < entry.bytes:
         return f"truncated: {len(data)} of the {entry.bytes} bytes recorded (SHA-256 differs from the manifest's)"
     return f"corrupt or replaced: its SHA-256 differs from the manifest's ({len(data)} bytes, {entry.bytes} recorded)"

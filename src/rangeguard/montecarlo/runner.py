@@ -181,8 +181,9 @@ def _run_dask(todo, workers, scheduler, finished) -> None:
             except OSError as exc:
                 raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            )
             client = Client(cluster)
         with client:
             client.run(_worker_init)
@@ -212,19 +213,25 @@ def read_rows(paths: list[Path]) -> pa.Table:
                 raise ChunkError(f"chunk manifest {problem}: the chunks cannot be verified; rerun to recompute them")
         m = manifests[p.parent]
         entry = m.entries.get(p.name)
-        table, why = (None, "not recorded in the manifest") if entry is None else \
-            check_chunk(m, p.name, entry.case, entry.start, entry.stop)
+        table, why = (
+            (None, "not recorded in the manifest")
+            if entry is None
+            else check_chunk(m, p.name, entry.case, entry.start, entry.stop)
+        )
         if table is None:
-            raise ChunkError(f"chunk {p}: {why}; it changed after it was checked or written (another process "
-                             f"writing into {p.parent}?); rerun to recompute it")
+            raise ChunkError(
+                f"chunk {p}: {why}; it changed after it was checked or written (another process "
+                f"writing into {p.parent}?); rerun to recompute it"
+            )
         tables.append(table)
     if not tables:
         return pa.table({"case": pa.array([], pa.string()), "run": pa.array([], pa.int64())})
     return pa.concat_tables(tables, promote_options="default")
 
 
-def run_and_read(tasks: list[ChunkTask], directory: Path, on_warning: Callable[[str], None] | None = None,
-                 **kwargs) -> pa.Table:
+def run_and_read(
+    tasks: list[ChunkTask], directory: Path, on_warning: Callable[[str], None] | None = None, **kwargs
+) -> pa.Table:
     """:func:`run_tasks`, then :func:`read_rows` of every task's file; a file that fails its check
     between the two is recomputed once (run_tasks warns about it) before the rows are read again."""
     paths = run_tasks(tasks, directory, on_warning=on_warning, **kwargs)

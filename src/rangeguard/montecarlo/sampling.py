@@ -46,13 +46,13 @@ def run_seed_sequence(seed: int, run: int) -> np.random.SeedSequence:
 class Draws:
     """What a batch of runs differs by (first axis: the runs, in the order asked)."""
 
-    runs: np.ndarray            # (n,) run indices
-    names: tuple[str, ...]      # canonical parameter names
-    values: np.ndarray          # (n, P) parameter values
-    params: PerVehicleParams    # for the simulator
-    noise_scale: np.ndarray     # (n, n_sources)
+    runs: np.ndarray  # (n,) run indices
+    names: tuple[str, ...]  # canonical parameter names
+    values: np.ndarray  # (n, P) parameter values
+    params: PerVehicleParams  # for the simulator
+    noise_scale: np.ndarray  # (n, n_sources)
     failure_time_shift_s: np.ndarray  # (n,)
-    sensor_rngs: list           # n Generators: the sensor noise of each run
+    sensor_rngs: list  # n Generators: the sensor noise of each run
 
     def dispersed(self, dispersed_names: Sequence[str]) -> dict[str, np.ndarray]:
         """Columns of the dispersed parameters, by name."""
@@ -84,7 +84,8 @@ class DispersionSampler:
             for p in c.between:
                 if p not in self.names:
                     raise InputError(
-                        f"dispersions.correlations[{j}].between: unknown parameter '{p}'; allowed: {', '.join(self.names)}"
+                        f"dispersions.correlations[{j}].between: unknown parameter '{p}'; allowed: "
+                        f"{', '.join(self.names)}"
                     )
                 idx.append(self.names.index(p))
             a, b = idx
@@ -103,7 +104,7 @@ class DispersionSampler:
         if spec is None:
             return None
         if name.startswith("stages["):
-            k = int(name[len("stages["):name.index("]")])
+            k = int(name[len("stages[") : name.index("]")])
             return getattr(spec.stage(k), name.split(".", 1)[1])
         if name.startswith("sensor_noise_scale."):
             return spec.sensor_noise_scale
@@ -137,10 +138,18 @@ class DispersionSampler:
         col = {name: values[:, j] for j, name in enumerate(self.names)}
         stage = {f: np.column_stack([col[f"stages[{k}].{f}"] for k in range(s)]) for f in STAGE_FIELDS}
         params = PerVehicleParams(**stage, **{f: col[f] for f in VEHICLE_FIELDS})
-        noise = (np.column_stack([col[f"sensor_noise_scale.{x}"] for x in self.sources])
-                 if self.sources else np.ones((n, 0)))
-        return Draws(runs=runs, names=self.names, values=values, params=params, noise_scale=noise,
-                     failure_time_shift_s=col["failure_time_s"].copy(), sensor_rngs=sensor)
+        noise = (
+            np.column_stack([col[f"sensor_noise_scale.{x}"] for x in self.sources]) if self.sources else np.ones((n, 0))
+        )
+        return Draws(
+            runs=runs,
+            names=self.names,
+            values=values,
+            params=params,
+            noise_scale=noise,
+            failure_time_shift_s=col["failure_time_s"].copy(),
+            sensor_rngs=sensor,
+        )
 
 
 def transform(d, z: np.ndarray, nominal: float) -> np.ndarray:

@@ -56,8 +56,10 @@ VERDICT_BASIS = (
     "nominal: the 95 % upper bound on the false-termination probability must be below the requirement",
     "every run: its true IIP must not reach a protected area before termination (a missed termination)",
     "expect: continue: no run may be terminated (each is a false termination of a flyable vehicle)",
-    ("expect: terminate: a run not terminated fails unless shown harmless: it came down or was safed "
-     "without its true IIP reaching a protected area (then it is listed, not failed)"),
+    (
+        "expect: terminate: a run not terminated fails unless shown harmless: it came down or was safed "
+        "without its true IIP reaching a protected area (then it is listed, not failed)"
+    ),
     "every run: no run may end in an error",
 )
 """What the verdict judges, in words (``verdict_basis`` of the summary)."""
@@ -139,32 +141,40 @@ def summarize(rows: pa.Table, engine_mission, scenarios: list[str]) -> dict:
         listed, against = [], []
         if expect == "continue":
             against = terminated
-            listed = [{"run": run[i], "rule": rule[i], "t_terminate_s": _num(t_term[i]), "t_fail_s": _num(t_fail[i])}
-                      for i in terminated]
+            listed = [
+                {"run": run[i], "rule": rule[i], "t_terminate_s": _num(t_term[i]), "t_fail_s": _num(t_fail[i])}
+                for i in terminated
+            ]
             if against:
                 reasons_expect.append(
                     f"scenario '{name}' (expect: continue, a flyable vehicle): {len(against)} of {len(idx)} runs "
                     f"terminated ({_rules_text(Counter(rule[i] or '?' for i in against))}); every one is a false "
                     f"termination: widen the rule(s) named or fix the scenario's expect (runs listed in the report "
-                    f"and in summary.json, scenarios.{name}.unexpected_runs)")
+                    f"and in summary.json, scenarios.{name}.unexpected_runs)"
+                )
         elif expect == "terminate":
             kept = [i for i in idx if not term[i]]
-            outcome = {i: ("missed" if entered[i] else "undecided" if not math.isfinite(t_final[i]) else "harmless")
-                       for i in kept}
-            listed = [{"run": run[i], "outcome": outcome[i], "state": state[i], "t_final_s": _num(t_final[i])}
-                      for i in kept]
+            outcome = {
+                i: ("missed" if entered[i] else "undecided" if not math.isfinite(t_final[i]) else "harmless")
+                for i in kept
+            }
+            listed = [
+                {"run": run[i], "outcome": outcome[i], "state": state[i], "t_final_s": _num(t_final[i])} for i in kept
+            ]
             against = [i for i in kept if outcome[i] == "undecided"]  # missed ones fail below, as every missed run
             harmless = [i for i in kept if outcome[i] == "harmless"]
             if against:
                 reasons_expect.append(
                     f"scenario '{name}' (expect: terminate): {len(against)} of {len(idx)} runs were neither "
                     f"terminated nor finished when the simulation stopped (t_max): nothing shows they were harmless; "
-                    f"rerun with a longer --t-max")
+                    f"rerun with a longer --t-max"
+                )
             if harmless:
                 notes.append(
                     f"scenario '{name}' (expect: terminate): {len(harmless)} of {len(idx)} runs were not terminated; "
                     f"each came down or was safed without its true IIP reaching a protected area, so it endangered "
-                    f"no one and does not count against the verdict (scenarios.{name}.unexpected_runs)")
+                    f"no one and does not count against the verdict (scenarios.{name}.unexpected_runs)"
+                )
         sc_stats[name] = {
             "runs": len(idx),
             "terminated": len(terminated),
@@ -179,8 +189,11 @@ def summarize(rows: pa.Table, engine_mission, scenarios: list[str]) -> dict:
             "errors": sum(1 for i, c in enumerate(case) if c == name and err[i] is not None),
             "rules": dict(Counter(rule[i] or "?" for i in terminated)),
         }
-    errors = [{"case": case[i] or "nominal", "run": run[i], "error": err[i]}
-              for i in range(rows.num_rows) if err[i] is not None]
+    errors = [
+        {"case": case[i] or "nominal", "run": run[i], "error": err[i]}
+        for i in range(rows.num_rows)
+        if err[i] is not None
+    ]
     missed_total = missed_nominal + sum(s["missed"] for s in sc_stats.values())
 
     reasons = []
@@ -223,12 +236,20 @@ def _unit(rule) -> str:
     q = getattr(rule, "quantity", None)
     if rule.type == "envelope" and q:
         return {"speed_mps": "m/s", "vertical_speed_mps": "m/s", "flight_path_angle_deg": "deg"}.get(q, "m")
-    return {"iip_polygon": "m", "position_polygon": "m", "gate": "m", "body_rate": "deg/s",
-            "attitude_error": "deg", "data_loss": "s", "source_disagreement": "m"}.get(rule.type, "")
+    return {
+        "iip_polygon": "m",
+        "position_polygon": "m",
+        "gate": "m",
+        "body_rate": "deg/s",
+        "attitude_error": "deg",
+        "data_loss": "s",
+        "source_disagreement": "m",
+    }.get(rule.type, "")
 
 
 def json_view(summary: dict) -> dict:
     """The documented ``--json`` object (and the extra detail keys), JSON-safe (no NaN)."""
+
     def clean(x):
         if isinstance(x, float) and not math.isfinite(x):
             return None
@@ -245,10 +266,14 @@ def statistics_table(summary: dict) -> pa.Table:
     """Long-format statistics (one row per figure) for Parquet: section, name, figure, value."""
     rows = []
     ft = summary["false_termination"]
-    rows += [("nominal", "", "runs", float(summary["runs"])), ("nominal", "", "false_terminations", float(ft["count"])),
-             ("nominal", "", "upper95", ft["upper95"]), ("nominal", "", "requirement", ft["requirement"]),
-             ("nominal", "", "missed", float(summary["missed_nominal"])),
-             ("verdict", "", "pass", 1.0 if summary["verdict"] == "PASS" else 0.0)]
+    rows += [
+        ("nominal", "", "runs", float(summary["runs"])),
+        ("nominal", "", "false_terminations", float(ft["count"])),
+        ("nominal", "", "upper95", ft["upper95"]),
+        ("nominal", "", "requirement", ft["requirement"]),
+        ("nominal", "", "missed", float(summary["missed_nominal"])),
+        ("verdict", "", "pass", 1.0 if summary["verdict"] == "PASS" else 0.0),
+    ]
     for name, st in summary["rules"].items():
         for k, v in st.items():
             if k != "unit":
@@ -258,5 +283,6 @@ def statistics_table(summary: dict) -> pa.Table:
             if v is None or isinstance(v, (int, float)):  # counts and times, not expect, rules or listed runs
                 rows.append(("scenario", name, k, np.nan if v is None else float(v)))
     sec, name, fig, val = zip(*rows, strict=True)
-    return pa.table({"section": list(sec), "name": list(name), "figure": list(fig),
-                     "value": pa.array(val, pa.float64())})
+    return pa.table(
+        {"section": list(sec), "name": list(name), "figure": list(fig), "value": pa.array(val, pa.float64())}
+    )

@@ -51,15 +51,28 @@ def monitor_only(mission):
     and safing off (every flight stays watched to the end of its envelope tables)."""
     rules = [r.model_copy(update={"action": "monitor"}) for r in mission.rules]
     sf = mission.safing
-    safing = sf.model_copy(update={"orbit": sf.orbit.model_copy(update={"enabled": False}),
-                                   "iip_clear": sf.iip_clear.model_copy(update={"enabled": False})})
+    safing = sf.model_copy(
+        update={
+            "orbit": sf.orbit.model_copy(update={"enabled": False}),
+            "iip_clear": sf.iip_clear.model_copy(update={"enabled": False}),
+        }
+    )
     return mission.model_copy(update={"rules": rules, "safing": safing})
 
 
-def derive_envelopes(mission, runs: int, spread: float = DEFAULT_SPREAD, chunk_size: int = 250,
-                     backend: str = "inprocess", workers: int = 1, scheduler: str | None = None,
-                     out_dir: Path | None = None, on_chunk=None) -> dict:
-    """Per envelope rule of ``mission``: ``{"t_s", "lower", "upper", "runs"}`` from ``runs`` dispersed nominal flights."""
+def derive_envelopes(
+    mission,
+    runs: int,
+    spread: float = DEFAULT_SPREAD,
+    chunk_size: int = 250,
+    backend: str = "inprocess",
+    workers: int = 1,
+    scheduler: str | None = None,
+    out_dir: Path | None = None,
+    on_chunk=None,
+) -> dict:
+    """Per envelope rule of ``mission``: ``{"t_s", "lower", "upper", "runs"}`` from ``runs`` dispersed nominal
+    flights."""
     check_mission(mission)
     if not spread >= 0:
         raise InputError(f"the suggestion spread factor must be >= 0 (e.g. 1: twice the dispersed band); got {spread}")
@@ -76,13 +89,15 @@ def derive_envelopes(mission, runs: int, spread: float = DEFAULT_SPREAD, chunk_s
     with tempfile.TemporaryDirectory(prefix="rangeguard-suggest-") as tmp:
         base = Path(out_dir) if out_dir is not None else Path(tmp)
         chunk_dir = base / "chunks" / (fingerprint(mission, probe, extra="probe"))
-        rows = read_rows(run_tasks(tasks, chunk_dir, backend=backend, workers=workers, scheduler=scheduler,
-                                   on_chunk=on_chunk))
+        rows = read_rows(
+            run_tasks(tasks, chunk_dir, backend=backend, workers=workers, scheduler=scheduler, on_chunk=on_chunk)
+        )
     ok = [e is None for e in rows.column("error").to_pylist()]
     out = {}
     for r in rules:
-        values = np.array([v for v, good in zip(rows.column(f"env:{r.name}").to_pylist(), ok, strict=True) if good],
-                          dtype=np.float64).reshape(-1, len(r.table.t_s))
+        values = np.array(
+            [v for v, good in zip(rows.column(f"env:{r.name}").to_pylist(), ok, strict=True) if good], dtype=np.float64
+        ).reshape(-1, len(r.table.t_s))
         with np.errstate(invalid="ignore"), _quiet():
             lo, hi, med = np.nanmin(values, axis=0), np.nanmax(values, axis=0), np.nanmedian(values, axis=0)
         have = np.isfinite(med)
@@ -90,9 +105,13 @@ def derive_envelopes(mission, runs: int, spread: float = DEFAULT_SPREAD, chunk_s
         hi_lim = hi + (spread * (hi - med) + MARGIN_ABS[r.quantity])
         lower = [round(float(x), 3) if h else None for x, h in zip(lo_lim, have, strict=True)]
         upper = [round(float(x), 3) if h else None for x, h in zip(hi_lim, have, strict=True)]
-        out[r.name] = {"t_s": list(r.table.t_s), "lower": lower if r.table.lower is not None else None,
-                       "upper": upper if r.table.upper is not None else None, "runs": int(values.shape[0]),
-                       "quantity": r.quantity}
+        out[r.name] = {
+            "t_s": list(r.table.t_s),
+            "lower": lower if r.table.lower is not None else None,
+            "upper": upper if r.table.upper is not None else None,
+            "runs": int(values.shape[0]),
+            "quantity": r.quantity,
+        }
     return out
 
 
@@ -146,13 +165,18 @@ def suggested_document(mission, envelopes: dict, out_path: Path, spread: float) 
             f"(was: {rule.get('description', '')})"
         )
     data["name"] = f"{mission.name}-suggested"
-    data["description"] = (f"{mission.description} Envelopes re-derived from {n_runs} dispersed nominal flights "
-                           f"(rangeguard validate --suggest); new seed for out-of-sample validation.").strip()
+    data["description"] = (
+        f"{mission.description} Envelopes re-derived from {n_runs} dispersed nominal flights "
+        f"(rangeguard validate --suggest); new seed for out-of-sample validation."
+    ).strip()
     data["seed"] = int(mission.seed) + 1
-    header = (f"# {data['name']}: written by `rangeguard validate --suggest` from {src.name}.\n"
-              f"# Envelope tables: extremes of {n_runs} dispersed nominal flights pushed out by {spread:g} x their\n"
-              f"# distance from the median, plus an absolute margin per quantity (speed {MARGIN_ABS['speed_mps']:g} m/s, altitude "
-              f"{MARGIN_ABS['altitude_m']:g} m, ...).\n")
+    header = (
+        f"# {data['name']}: written by `rangeguard validate --suggest` from {src.name}.\n"
+        f"# Envelope tables: extremes of {n_runs} dispersed nominal flights pushed out by {spread:g} x their\n"
+        f"# distance from the median, plus an absolute margin per quantity (speed {MARGIN_ABS['speed_mps']:g} "
+        "m/s, altitude "
+        f"{MARGIN_ABS['altitude_m']:g} m, ...).\n"
+    )
     return header + yaml.safe_dump(data, sort_keys=False, width=120, default_flow_style=None)
 
 

@@ -66,11 +66,21 @@ def select_scenarios(mission, scenarios) -> list[str]:
 
 def check_mission(mission) -> None:
     if mission.vehicle is None:
-        raise InputError(f"mission '{mission.name}' has no vehicle section; validation flies the vehicle, so it needs one")
+        raise InputError(
+            f"mission '{mission.name}' has no vehicle section; validation flies the vehicle, so it needs one"
+        )
 
 
-def build_tasks(mission, engine_mission, runs: int, scenarios: list[str], failure_runs: int, chunk_size: int,
-                probe: bool = False, t_max_s: float = T_MAX_S) -> list[ChunkTask]:
+def build_tasks(
+    mission,
+    engine_mission,
+    runs: int,
+    scenarios: list[str],
+    failure_runs: int,
+    chunk_size: int,
+    probe: bool = False,
+    t_max_s: float = T_MAX_S,
+) -> list[ChunkTask]:
     if runs < 0 or failure_runs < 0:
         raise InputError(f"runs and failure runs must be >= 0; got {runs} and {failure_runs}")
     if chunk_size < 1:
@@ -80,8 +90,17 @@ def build_tasks(mission, engine_mission, runs: int, scenarios: list[str], failur
     tasks = []
     for case, n in [(None, runs)] + [(s, failure_runs) for s in scenarios]:
         for start in range(0, n, chunk_size):
-            tasks.append(ChunkTask(mission, engine_mission, case, start, min(n, start + chunk_size), probe=probe,
-                                   t_max_s=float(t_max_s)))
+            tasks.append(
+                ChunkTask(
+                    mission,
+                    engine_mission,
+                    case,
+                    start,
+                    min(n, start + chunk_size),
+                    probe=probe,
+                    t_max_s=float(t_max_s),
+                )
+            )
     return tasks
 
 
@@ -114,10 +133,32 @@ def validate(
     tasks = build_tasks(mission, engine_mission, runs, names, failure_runs, chunk_size, t_max_s=t_max_s)
     if out_dir is None:
         with tempfile.TemporaryDirectory(prefix="rangeguard-validate-") as tmp:
-            return _validate(tasks, mission, engine_mission, names, Path(tmp), keep=False, backend=backend,
-                             workers=workers, scheduler=scheduler, on_chunk=on_chunk, on_warning=on_warning)
-    return _validate(tasks, mission, engine_mission, names, Path(out_dir), keep=True, backend=backend, workers=workers,
-                     scheduler=scheduler, on_chunk=on_chunk, on_warning=on_warning)
+            return _validate(
+                tasks,
+                mission,
+                engine_mission,
+                names,
+                Path(tmp),
+                keep=False,
+                backend=backend,
+                workers=workers,
+                scheduler=scheduler,
+                on_chunk=on_chunk,
+                on_warning=on_warning,
+            )
+    return _validate(
+        tasks,
+        mission,
+        engine_mission,
+        names,
+        Path(out_dir),
+        keep=True,
+        backend=backend,
+        workers=workers,
+        scheduler=scheduler,
+        on_chunk=on_chunk,
+        on_warning=on_warning,
+    )
 
 
 def _validate(tasks, mission, engine_mission, names, out_dir, keep, **run):

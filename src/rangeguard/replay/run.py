@@ -120,17 +120,26 @@ def _samples(chunks: Iterable[NavLog], seen: _Seen) -> Iterator[CycleSample]:
         seen.unknown_rows += int(np.count_nonzero(chunk.source < 0))
         t, r, v = chunk.t_s, chunk.r_ecef, chunk.v_ecef
         ok = usable_rows(chunk.valid, t, r, v)
-        rows = zip(t.reshape(-1, 1), r.reshape(-1, 1, 3), v.reshape(-1, 1, 3),  # one-row views
-                   chunk.q_body_to_ecef.reshape(-1, 1, 4), chunk.omega_body_rad_s.reshape(-1, 1, 3), ok.reshape(-1, 1),
-                   chunk.source.tolist(), chunk.receive_time_s.tolist(),
-                   repeat(None) if chunk.health is None else chunk.health[:, None, :], strict=False)
+        rows = zip(
+            t.reshape(-1, 1),
+            r.reshape(-1, 1, 3),
+            v.reshape(-1, 1, 3),  # one-row views
+            chunk.q_body_to_ecef.reshape(-1, 1, 4),
+            chunk.omega_body_rad_s.reshape(-1, 1, 3),
+            ok.reshape(-1, 1),
+            chunk.source.tolist(),
+            chunk.receive_time_s.tolist(),
+            repeat(None) if chunk.health is None else chunk.health[:, None, :],
+            strict=False,
+        )
         for t_k, r_k, v_k, q_k, w_k, ok_k, source, receive, health in rows:
             if source >= 0:
                 yield CycleSample(NavBatch(t_k, r_k, v_k, q_k, w_k, ok_k, source), receive, health)
 
 
-def replay(mission, log: NavLog | Iterable[NavLog], *, decisions_path=None,
-           keep_decisions: bool | None = None) -> ReplayResult:
+def replay(
+    mission, log: NavLog | Iterable[NavLog], *, decisions_path=None, keep_decisions: bool | None = None
+) -> ReplayResult:
     """Step a fresh engine through ``log`` on the real-time process's clock (rangeguard.engine.driver).
 
     ``log`` is a whole :class:`NavLog` or its chunks in file order (a

@@ -116,15 +116,38 @@ def mission_features(mission) -> list[Feature]:
     out = []
     for r in area_rings(mission):
         kind = "protected_area" if r.kind == "protected" else "corridor"
-        out.append(Feature(r.name, kind, "Polygon", [ccw_closed_ring(r.lat_deg, r.lon_deg)],
-                           "protected areas" if kind == "protected_area" else "corridors",
-                           {"description": r.description, "mission": mission.name}))
+        out.append(
+            Feature(
+                r.name,
+                kind,
+                "Polygon",
+                [ccw_closed_ring(r.lat_deg, r.lon_deg)],
+                "protected areas" if kind == "protected_area" else "corridors",
+                {"description": r.description, "mission": mission.name},
+            )
+        )
     for g in gate_lines(mission):
-        out.append(Feature(g.name, "gate", "LineString", _line(g.lat_deg, g.lon_deg), "gates",
-                           {"description": g.description, "open_t_s": g.open_t_s, "close_t_s": g.close_t_s}))
+        out.append(
+            Feature(
+                g.name,
+                "gate",
+                "LineString",
+                _line(g.lat_deg, g.lon_deg),
+                "gates",
+                {"description": g.description, "open_t_s": g.open_t_s, "close_t_s": g.close_t_s},
+            )
+        )
     s = mission.site
-    out.append(Feature(s.name or "launch site", "launch_site", "Point", _pos(s.lon_deg, s.lat_deg, s.alt_m), "site",
-                       {"launch_azimuth_deg": s.launch_azimuth_deg}))
+    out.append(
+        Feature(
+            s.name or "launch site",
+            "launch_site",
+            "Point",
+            _pos(s.lon_deg, s.lat_deg, s.alt_m),
+            "site",
+            {"launch_azimuth_deg": s.launch_azimuth_deg},
+        )
+    )
     return out
 
 
@@ -134,8 +157,16 @@ def flight_features(run: fl.FlightRun, ref_lon_deg: float, label: str) -> list[F
     for tr in run.tracks:
         name = f"{label} v{tr.vehicle}" if len(run.tracks) > 1 else label
         lon = unwrap_lon(tr.lon_deg, ref_lon_deg)
-        out.append(Feature(f"{name} ground track", "ground_track", "LineString", _line(tr.lat_deg, lon, tr.alt_m),
-                           label, {"vehicle": tr.vehicle, "t_start_s": float(tr.t_s[0]), "t_end_s": float(tr.t_s[-1])}))
+        out.append(
+            Feature(
+                f"{name} ground track",
+                "ground_track",
+                "LineString",
+                _line(tr.lat_deg, lon, tr.alt_m),
+                label,
+                {"vehicle": tr.vehicle, "t_start_s": float(tr.t_s[0]), "t_end_s": float(tr.t_s[-1])},
+            )
+        )
         gone = np.flatnonzero(~np.isfinite(tr.iip_lat_deg))
         gone = gone[gone > 0]
         stop = int(gone[0]) if gone.size else tr.t_s.size
@@ -145,18 +176,37 @@ def flight_features(run: fl.FlightRun, ref_lon_deg: float, label: str) -> list[F
         term = run.termination(tr.vehicle)
         if term and "lat_deg" in term:
             props = {"vehicle": tr.vehicle, "t_s": term["t_s"], "rule": term.get("rule")}
-            out.append(Feature(f"{name} terminated T+{term['t_s']:.2f} s ({term.get('rule')})", "termination", "Point",
-                               _pos(unwrap_lon(term["lon_deg"], ref_lon_deg), term["lat_deg"], term["alt_m"]), label, props))
+            out.append(
+                Feature(
+                    f"{name} terminated T+{term['t_s']:.2f} s ({term.get('rule')})",
+                    "termination",
+                    "Point",
+                    _pos(unwrap_lon(term["lon_deg"], ref_lon_deg), term["lat_deg"], term["alt_m"]),
+                    label,
+                    props,
+                )
+            )
             if np.isfinite(term["iip_lat_deg"]):
-                out.append(Feature(f"{name} IIP at termination", "termination_iip", "Point",
-                                   _pos(unwrap_lon(term["iip_lon_deg"], ref_lon_deg), term["iip_lat_deg"]), label, props))
+                out.append(
+                    Feature(
+                        f"{name} IIP at termination",
+                        "termination_iip",
+                        "Point",
+                        _pos(unwrap_lon(term["iip_lon_deg"], ref_lon_deg), term["iip_lat_deg"]),
+                        label,
+                        props,
+                    )
+                )
     return out
 
 
 def montecarlo_features(mc, ref_lon_deg: float) -> list[Feature]:
     """IIP-at-termination and impact footprints of Monte Carlo flights (MultiPoint)."""
     out = []
-    for prefix, kind, title in (("iip", "iip_footprint", "IIP footprint"), ("impact", "impact_footprint", "impact footprint")):
+    for prefix, kind, title in (
+        ("iip", "iip_footprint", "IIP footprint"),
+        ("impact", "impact_footprint", "impact footprint"),
+    ):
         pts = mc.points(prefix)
         if pts is None:
             continue
@@ -203,9 +253,16 @@ def to_geojson(features: list[Feature]) -> dict:
     return {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "geometry": {"type": f.geometry, "coordinates": f.coords},
-             "properties": {"name": f.name, "kind": f.kind, "folder": f.folder,
-                            **{k: v for k, v in f.properties.items() if v is not None}}}
+            {
+                "type": "Feature",
+                "geometry": {"type": f.geometry, "coordinates": f.coords},
+                "properties": {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "folder": f.folder,
+                    **{k: v for k, v in f.properties.items() if v is not None},
+                },
+            }
             for f in features
         ],
     }

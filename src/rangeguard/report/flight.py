@@ -87,22 +87,30 @@ class FlightRun:
         out = {"t_s": t, "rule": v.get("rule")}
         if tr is not None and tr.t_s.size:
             j = int(np.argmin(np.abs(tr.t_s - t)))
-            out.update(lat_deg=float(tr.lat_deg[j]), lon_deg=float(tr.lon_deg[j]), alt_m=float(tr.alt_m[j]),
-                       iip_lat_deg=float(tr.iip_lat_deg[j]), iip_lon_deg=float(tr.iip_lon_deg[j]))
+            out.update(
+                lat_deg=float(tr.lat_deg[j]),
+                lon_deg=float(tr.lon_deg[j]),
+                alt_m=float(tr.alt_m[j]),
+                iip_lat_deg=float(tr.iip_lat_deg[j]),
+                iip_lon_deg=float(tr.iip_lon_deg[j]),
+            )
         if vehicle == 0 and self.decisions["t_s"].size:
             # the engine's own IIP at the cycle of termination (what the rule judged)
             d = self.decisions
             k = np.flatnonzero(d["terminate_now"])
             if k.size:
-                out.update(engine_iip_lat_deg=float(d["iip_lat_deg"][k[0]]),
-                           engine_iip_lon_deg=float(d["iip_lon_deg"][k[0]]))
+                out.update(
+                    engine_iip_lat_deg=float(d["iip_lat_deg"][k[0]]), engine_iip_lon_deg=float(d["iip_lon_deg"][k[0]])
+                )
         return out
 
 
 def is_flight_dir(path: Path) -> bool:
     path = Path(path)
-    return (path / "summary.json").is_file() and (path / "decisions.parquet").is_file() and any(
-        (path / f).is_file() for f in TRACK_FILES
+    return (
+        (path / "summary.json").is_file()
+        and (path / "decisions.parquet").is_file()
+        and any((path / f).is_file() for f in TRACK_FILES)
     )
 
 
@@ -112,21 +120,32 @@ def not_an_output_folder(path: Path) -> InputError:
     from rangeguard.report.montecarlo import PREFERRED_TABLES
 
     path = Path(path)
-    why = [f"{name} is a folder, not a file" for name in ("demo.json", "summary.json", "decisions.parquet",
-                                                          *TRACK_FILES, *PREFERRED_TABLES) if (path / name).is_dir()]
-    flight = {"summary.json": (path / "summary.json").is_file(),
-              "decisions.parquet": (path / "decisions.parquet").is_file(),
-              "trajectories.parquet (or track.parquet)": any((path / f).is_file() for f in TRACK_FILES)}
+    why = [
+        f"{name} is a folder, not a file"
+        for name in ("demo.json", "summary.json", "decisions.parquet", *TRACK_FILES, *PREFERRED_TABLES)
+        if (path / name).is_dir()
+    ]
+    flight = {
+        "summary.json": (path / "summary.json").is_file(),
+        "decisions.parquet": (path / "decisions.parquet").is_file(),
+        "trajectories.parquet (or track.parquet)": any((path / f).is_file() for f in TRACK_FILES),
+    }
     if (flight["decisions.parquet"] or flight["trajectories.parquet (or track.parquet)"]) and not all(flight.values()):
-        why.append("a flight folder needs summary.json, decisions.parquet and trajectories.parquet; missing: "
-                   + ", ".join(k for k, ok in flight.items() if not ok))
-    why += [f"{name} is not a readable Parquet table with the columns scenario (or case) and terminated"
-            for name in PREFERRED_TABLES if (path / name).is_file()]
+        why.append(
+            "a flight folder needs summary.json, decisions.parquet and trajectories.parquet; missing: "
+            + ", ".join(k for k, ok in flight.items() if not ok)
+        )
+    why += [
+        f"{name} is not a readable Parquet table with the columns scenario (or case) and terminated"
+        for name in PREFERRED_TABLES
+        if (path / name).is_file()
+    ]
     return InputError(
         f"{path}: nothing to report: not an output folder of rangeguard demo, simulate or validate --out (expected "
         "demo.json; "
         "or summary.json, decisions.parquet and trajectories.parquet; or runs.parquet)"
-        + "".join(f"; {w}" for w in why) + ("; " + files.RERUN if why else "")
+        + "".join(f"; {w}" for w in why)
+        + ("; " + files.RERUN if why else "")
     )
 
 
@@ -151,11 +170,26 @@ def demo_run_dirs(path: Path) -> list[Path]:
     return out + extra
 
 
-VEHICLE_FIELDS = {"terminated": (BOOLEAN,), "t_terminate_s": (NUMBER, "null"), "rule": (TEXT, "null"),
-                  "state": (TEXT, NUMBER), "orbit": ("object", "null"), "iip_entered_protected_area": (BOOLEAN, NUMBER)}
-SUMMARY_FIELDS = {**VEHICLE_FIELDS, "terminated": (BOOLEAN, NUMBER), "mission": (TEXT,), "scenario": (TEXT, "null"),
-                  "rules": (TEXT, "object"), "policy": (TEXT,), "lesson": (TEXT,), "reason": (TEXT, "null"),
-                  "n": (NUMBER,), "vehicles": ("list",)}
+VEHICLE_FIELDS = {
+    "terminated": (BOOLEAN,),
+    "t_terminate_s": (NUMBER, "null"),
+    "rule": (TEXT, "null"),
+    "state": (TEXT, NUMBER),
+    "orbit": ("object", "null"),
+    "iip_entered_protected_area": (BOOLEAN, NUMBER),
+}
+SUMMARY_FIELDS = {
+    **VEHICLE_FIELDS,
+    "terminated": (BOOLEAN, NUMBER),
+    "mission": (TEXT,),
+    "scenario": (TEXT, "null"),
+    "rules": (TEXT, "object"),
+    "policy": (TEXT,),
+    "lesson": (TEXT,),
+    "reason": (TEXT, "null"),
+    "n": (NUMBER,),
+    "vehicles": ("list",),
+}
 """The kinds of the members of a flight summary (demo: one vehicle; simulate: counts and a ``vehicles`` list
 of VEHICLE_FIELDS) that the report reads."""
 
@@ -174,11 +208,30 @@ def _read_summary(path: Path) -> dict:
     return summary
 
 
-TRACK_COLUMNS = {"vehicle": NUMBER, "t_s": NUMBER, "x_ecef_m": NUMBER, "y_ecef_m": NUMBER, "z_ecef_m": NUMBER,
-                 "vx_ecef_mps": NUMBER, "vy_ecef_mps": NUMBER, "vz_ecef_mps": NUMBER, "lat_deg": NUMBER,
-                 "lon_deg": NUMBER, "alt_m": NUMBER, "iip_lat_deg": NUMBER, "iip_lon_deg": NUMBER}
-DECISION_COLUMNS = {"t_s": NUMBER, "state": TEXT, "terminate_now": BOOLEAN, "fired_by": TEXT, "reason": TEXT,
-                    "iip_lat_deg": NUMBER, "iip_lon_deg": NUMBER}
+TRACK_COLUMNS = {
+    "vehicle": NUMBER,
+    "t_s": NUMBER,
+    "x_ecef_m": NUMBER,
+    "y_ecef_m": NUMBER,
+    "z_ecef_m": NUMBER,
+    "vx_ecef_mps": NUMBER,
+    "vy_ecef_mps": NUMBER,
+    "vz_ecef_mps": NUMBER,
+    "lat_deg": NUMBER,
+    "lon_deg": NUMBER,
+    "alt_m": NUMBER,
+    "iip_lat_deg": NUMBER,
+    "iip_lon_deg": NUMBER,
+}
+DECISION_COLUMNS = {
+    "t_s": NUMBER,
+    "state": TEXT,
+    "terminate_now": BOOLEAN,
+    "fired_by": TEXT,
+    "reason": TEXT,
+    "iip_lat_deg": NUMBER,
+    "iip_lon_deg": NUMBER,
+}
 """The columns (and their kinds) the report reads from a track file and from a decision log."""
 
 
@@ -194,13 +247,19 @@ def read_tracks(path: Path) -> list[VehicleTrack]:
         def g(name, sel=sel, order=order):
             return np.asarray(cols[name][sel][order], dtype=np.float64)
 
-        out.append(VehicleTrack(
-            vehicle=int(v), t_s=g("t_s"),
-            r_ecef=np.column_stack([g("x_ecef_m"), g("y_ecef_m"), g("z_ecef_m")]),
-            v_ecef=np.column_stack([g("vx_ecef_mps"), g("vy_ecef_mps"), g("vz_ecef_mps")]),
-            lat_deg=g("lat_deg"), lon_deg=g("lon_deg"), alt_m=g("alt_m"),
-            iip_lat_deg=g("iip_lat_deg"), iip_lon_deg=g("iip_lon_deg"),
-        ))
+        out.append(
+            VehicleTrack(
+                vehicle=int(v),
+                t_s=g("t_s"),
+                r_ecef=np.column_stack([g("x_ecef_m"), g("y_ecef_m"), g("z_ecef_m")]),
+                v_ecef=np.column_stack([g("vx_ecef_mps"), g("vy_ecef_mps"), g("vz_ecef_mps")]),
+                lat_deg=g("lat_deg"),
+                lon_deg=g("lon_deg"),
+                alt_m=g("alt_m"),
+                iip_lat_deg=g("iip_lat_deg"),
+                iip_lon_deg=g("iip_lon_deg"),
+            )
+        )
     return out
 
 
@@ -242,8 +301,15 @@ def read_flight(path: Path) -> FlightRun:
     track_file = next(path / f for f in TRACK_FILES if (path / f).is_file())
     decisions, rules = read_decisions(path / "decisions.parquet")
     vehicles = summary.get("vehicles") or [summary]
-    return FlightRun(path=path, title=run_title(summary, path), summary=summary, tracks=read_tracks(track_file),
-                     decisions=decisions, rule_names=rules, vehicles=list(vehicles))
+    return FlightRun(
+        path=path,
+        title=run_title(summary, path),
+        summary=summary,
+        tracks=read_tracks(track_file),
+        decisions=decisions,
+        rule_names=rules,
+        vehicles=list(vehicles),
+    )
 
 
 def mission_hint(path: Path, summary: dict) -> str | None:

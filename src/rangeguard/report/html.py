@@ -30,7 +30,8 @@ from rangeguard.report.style import COLORS, figure_png_data_uri
 REPORT_NAME = "report.html"
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:0 1em 3em;color:#222}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;
+padding:0 1em 3em;color:#222}
 h1{border-bottom:3px solid #333;padding-bottom:.2em}
 h2{margin-top:2.2em;border-bottom:1px solid #999}
 table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
@@ -73,12 +74,16 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _outcome_html(v: dict) -> str:
     if v.get("terminated"):
-        return (f'<div class="outcome terminated">TERMINATED at T+{v["t_terminate_s"]:.2f} s by rule '
-                f'<code>{_e(v.get("rule"))}</code></div>')
+        return (
+            f'<div class="outcome terminated">TERMINATED at T+{v["t_terminate_s"]:.2f} s by rule '
+            f"<code>{_e(v.get('rule'))}</code></div>"
+        )
     orbit = v.get("orbit")
     if orbit:
-        return (f'<div class="outcome clear">Not terminated: orbit {orbit["perigee_km"]:.0f} x '
-                f'{orbit["apogee_km"]:.0f} km, inclination {orbit["inclination_deg"]:.2f} deg</div>')
+        return (
+            f'<div class="outcome clear">Not terminated: orbit {orbit["perigee_km"]:.0f} x '
+            f"{orbit['apogee_km']:.0f} km, inclination {orbit['inclination_deg']:.2f} deg</div>"
+        )
     return f'<div class="outcome neutral">Not terminated (final state {_e(v.get("state", "?"))})</div>'
 
 
@@ -97,15 +102,19 @@ def flight_section(run: fl.FlightRun, mission, anchor: str) -> str:
     v0 = run.vehicles[0] if run.vehicles else {}
     term = run.termination(0)
     t_term = term["t_s"] if term else None
-    parts = [f'<h2 id="{_e(anchor)}">{_e(run.title)}</h2>',
-             f'<p class="meta">folder <code>{_e(run.path)}</code>; mission <code>{_e(mission.name)}</code>; '
-             f'{len(run.tracks)} vehicle track(s)</p>']
+    parts = [
+        f'<h2 id="{_e(anchor)}">{_e(run.title)}</h2>',
+        f'<p class="meta">folder <code>{_e(run.path)}</code>; mission <code>{_e(mission.name)}</code>; '
+        f"{len(run.tracks)} vehicle track(s)</p>",
+    ]
     if run.summary.get("lesson"):
         parts.append(f"<p><em>{_e(run.summary['lesson'])}</em></p>")
     parts.append(_outcome_html(v0))
     if v0.get("iip_entered_protected_area"):
-        parts.append('<div class="outcome terminated">The true IIP reached a protected area before the AFSS acted '
-                     "(a missed termination).</div>")
+        parts.append(
+            '<div class="outcome terminated">The true IIP reached a protected area before the AFSS acted '
+            "(a missed termination).</div>"
+        )
     if run.summary.get("reason"):
         parts.append(f'<p class="reason">{_e(run.summary["reason"])}</p>')
 
@@ -118,40 +127,78 @@ def flight_section(run: fl.FlightRun, mission, anchor: str) -> str:
     )
     fig = maps.map_figure(mission, layer, f"{run.title}: ground track, IIP and protected areas")
     safed_note = f" until the AFSS safed itself at T+{t_safed:.2f} s" if t_safed is not None else ""
-    parts.append(_figure(fig, "Map: launch site (star), protected areas with their built-in margins (red), IIP "
-                              "corridor (blue dashed), ground track (black), vacuum IIP trace (orange)"
-                              f"{safed_note}, "
-                              "termination point (red X) and the IIP there (red circle). Coastlines: Natural Earth 1:50m.",
-                         "map of the flight"))
+    parts.append(
+        _figure(
+            fig,
+            "Map: launch site (star), protected areas with their built-in margins (red), IIP "
+            "corridor (blue dashed), ground track (black), vacuum IIP trace (orange)"
+            f"{safed_note}, "
+            "termination point (red X) and the IIP there (red circle). Coastlines: Natural Earth 1:50m.",
+            "map of the flight",
+        )
+    )
     if term is not None and run.tracks:
         tr = run.tracks[0]
         upto = tr.t_s <= t_term + 5.0
         c = cut[0]
-        zoom_layer = maps.MapLayer(tracks=[(tr.lat_deg[c], tr.lon_deg[c])],
-                                   iips=[(tr.iip_lat_deg[upto], tr.iip_lon_deg[upto])], terminations=[term])
+        zoom_layer = maps.MapLayer(
+            tracks=[(tr.lat_deg[c], tr.lon_deg[c])],
+            iips=[(tr.iip_lat_deg[upto], tr.iip_lon_deg[upto])],
+            terminations=[term],
+        )
         bbox = maps.zoom_bbox(zoom_layer, mission.site.lon_deg, mission.site.lat_deg)
         fig = maps.map_figure(mission, zoom_layer, f"close-up of the termination (T+{t_term:.2f} s)", bbox=bbox)
-        parts.append(_figure(fig, "Close-up: the IIP trace up to termination (+5 s) against the limit it crossed.",
-                             "map close-up of the termination"))
+        parts.append(
+            _figure(
+                fig,
+                "Close-up: the IIP trace up to termination (+5 s) against the limit it crossed.",
+                "map close-up of the termination",
+            )
+        )
     fig = plots.profile_figure(run, mission, t_term)
-    parts.append(_figure(fig, "Altitude, speed and flight-path angle against time (truth), with the envelope rules' "
-                              "lower (dashed) and upper (dash-dot) limits.", "flight profile plots"))
+    parts.append(
+        _figure(
+            fig,
+            "Altitude, speed and flight-path angle against time (truth), with the envelope rules' "
+            "lower (dashed) and upper (dash-dot) limits.",
+            "flight profile plots",
+        )
+    )
     fig = plots.timeline_figure(run, mission)
-    parts.append(_figure(fig, "Decision timeline (vehicle 0): engine state and each rule's margin status per cycle.",
-                         "decision timeline"))
+    parts.append(
+        _figure(
+            fig,
+            "Decision timeline (vehicle 0): engine state and each rule's margin status per cycle.",
+            "decision timeline",
+        )
+    )
     changes = run.state_changes()
     parts.append("<h3>Decision timeline</h3>")
-    parts.append(_table(["T+ s", "state", "reason"],
-                        [[f'<td class="num">{t:.2f}</td>', f"<td>{_e(s)}</td>", f'<td class="reason">{_e(r)}</td>']
-                         for t, s, r in changes]))
+    parts.append(
+        _table(
+            ["T+ s", "state", "reason"],
+            [
+                [f'<td class="num">{t:.2f}</td>', f"<td>{_e(s)}</td>", f'<td class="reason">{_e(r)}</td>']
+                for t, s, r in changes
+            ],
+        )
+    )
     parts.append("<h3>How close each rule came</h3>")
     rows = []
     for r in plots.margin_table(run, mission):
         dot = f'<span class="dot" style="background:{COLORS[r["status"]]}"></span>'
-        rows.append([f"<td>{dot} {_e(r['rule'])}</td>", f"<td>{_e(r['type'])}</td>", f"<td>{_e(r['action'])}</td>",
-                     f'<td class="num">{_num(r["min_margin"], "{:.6g}")}</td>', f"<td>{_e(r['unit'])}</td>",
-                     f'<td class="num">{_num(r["t_min_s"], "{:.2f}")}</td>',
-                     f"<td>{'yes' if r['violated'] else 'no'}</td>", f"<td>{'<b>FIRED</b>' if r['fired'] else ''}</td>"])
+        rows.append(
+            [
+                f"<td>{dot} {_e(r['rule'])}</td>",
+                f"<td>{_e(r['type'])}</td>",
+                f"<td>{_e(r['action'])}</td>",
+                f'<td class="num">{_num(r["min_margin"], "{:.6g}")}</td>',
+                f"<td>{_e(r['unit'])}</td>",
+                f'<td class="num">{_num(r["t_min_s"], "{:.2f}")}</td>',
+                f"<td>{'yes' if r['violated'] else 'no'}</td>",
+                f"<td>{'<b>FIRED</b>' if r['fired'] else ''}</td>",
+            ]
+        )
     parts.append(_table(["rule", "type", "action", "min margin", "unit", "at T+ s", "violated", "fired"], rows))
     return "\n".join(parts)
 
@@ -161,12 +208,16 @@ def montecarlo_section(mc: MonteCarloResults, mission) -> str:
     v = mc.verdict
     cls = "clear" if v.get("passed") is True else ("terminated" if v.get("passed") is False else "neutral")
     word = {"clear": "PASS", "terminated": "FAIL", "neutral": "VERDICT"}[cls]
-    parts = ['<h2 id="montecarlo">Monte Carlo validation</h2>',
-             f'<div class="outcome {cls}">{word}: {_e(v.get("text", ""))}</div>']
+    parts = [
+        '<h2 id="montecarlo">Monte Carlo validation</h2>',
+        f'<div class="outcome {cls}">{word}: {_e(v.get("text", ""))}</div>',
+    ]
     figures = {k: val for k, val in v.items() if k not in ("passed", "text")}
     figures.update(mc.extra)
     if figures:
-        parts.append(_table(["figure", "value"], [[f"<td>{_e(k)}</td>", f"<td>{_e(val)}</td>"] for k, val in figures.items()]))
+        parts.append(
+            _table(["figure", "value"], [[f"<td>{_e(k)}</td>", f"<td>{_e(val)}</td>"] for k, val in figures.items()])
+        )
     rows = []
     runs = mc.runs
     for s in mc.scenarios():
@@ -174,10 +225,18 @@ def montecarlo_section(mc: MonteCarloResults, mission) -> str:
         fired = [f for f in runs["fired_by"][sel] if f]
         top = max(set(fired), key=fired.count) if fired else ""
         missed = int(np.sum(runs["iip_entered_protected"][sel])) if "iip_entered_protected" in runs else None
-        rows.append([f"<td>{_e(s)}</td>", f'<td class="num">{int(sel.sum())}</td>',
-                     f'<td class="num">{int(np.sum(runs["terminated"][sel]))}</td>', f"<td>{_e(top)}</td>",
-                     f'<td class="num">{"&ndash;" if missed is None else missed}</td>'])
-    parts.append(_table(["scenario", "flights", "terminated", "most frequent rule", "IIP reached protected area"], rows))
+        rows.append(
+            [
+                f"<td>{_e(s)}</td>",
+                f'<td class="num">{int(sel.sum())}</td>',
+                f'<td class="num">{int(np.sum(runs["terminated"][sel]))}</td>',
+                f"<td>{_e(top)}</td>",
+                f'<td class="num">{"&ndash;" if missed is None else missed}</td>',
+            ]
+        )
+    parts.append(
+        _table(["scenario", "flights", "terminated", "most frequent rule", "IIP reached protected area"], rows)
+    )
     header, listed = mc.expectation_table()
     if listed:
         parts.append("<h3>Runs against their scenario's expectation</h3>")
@@ -194,12 +253,24 @@ def montecarlo_section(mc: MonteCarloResults, mission) -> str:
         layer.scatter.append(("final IIP, not terminated", iip[0][~term], iip[1][~term], "#1f77b4"))
     if layer.scatter and mission is not None:
         fig = maps.map_figure(mission, layer, "Monte Carlo footprints")
-        parts.append(_figure(fig, "IIP at termination (red), final IIP of flights not terminated (blue) and impact "
-                                  "points (grey) of every Monte Carlo flight.", "Monte Carlo footprint map"))
+        parts.append(
+            _figure(
+                fig,
+                "IIP at termination (red), final IIP of flights not terminated (blue) and impact "
+                "points (grey) of every Monte Carlo flight.",
+                "Monte Carlo footprint map",
+            )
+        )
     if mc.rule_names:
         fig = plots.margin_histograms_figure(mc, mission)
-        parts.append(_figure(fig, "Smallest margin of each rule per flight; the red line is the limit (margin 0), "
-                                  "red bars are flights below it.", "minimum-margin histograms"))
+        parts.append(
+            _figure(
+                fig,
+                "Smallest margin of each rule per flight; the red line is the limit (margin 0), "
+                "red bars are flights below it.",
+                "minimum-margin histograms",
+            )
+        )
     if any(s != "nominal" for s in mc.scenarios()):
         fig = plots.time_to_detect_figure(mc)
         parts.append(_figure(fig, "Time from fault onset to termination per failure scenario.", "time to detect"))
@@ -208,24 +279,37 @@ def montecarlo_section(mc: MonteCarloResults, mission) -> str:
 
 def _page(title: str, body: str) -> str:
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>{_e(title)}</h1><p class=\"meta\">rangeguard report, generated {stamp}. "
-            f"Self-contained: opens offline.</p>\n{body}\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+        f'<h1>{_e(title)}</h1><p class="meta">rangeguard report, generated {stamp}. '
+        f"Self-contained: opens offline.</p>\n{body}\n</body></html>\n"
+    )
 
 
 def _demo_overview(path: Path, run_dirs: list[Path]) -> str:
     summaries = json.loads((path / "demo.json").read_text())
     rows = []
     for s, d in zip(summaries, run_dirs, strict=False):
-        outcome = (f"TERMINATED T+{s['t_terminate_s']:.2f} s by {s['rule']}" if s["terminated"]
-                   else ("orbit" if s.get("orbit") else s.get("state", "")))
-        rows.append([f'<td><a href="#{_e(d.name)}">{_e(s.get("lesson", d.name))}</a></td>',
-                     f"<td>{_e(s['scenario'])}</td>", f"<td>{_e(s['rules'])}</td>", f"<td>{_e(s['policy'])}</td>",
-                     f"<td>{_e(outcome)}</td>", f"<td>{'yes' if s['iip_entered_protected_area'] else 'no'}</td>"])
+        outcome = (
+            f"TERMINATED T+{s['t_terminate_s']:.2f} s by {s['rule']}"
+            if s["terminated"]
+            else ("orbit" if s.get("orbit") else s.get("state", ""))
+        )
+        rows.append(
+            [
+                f'<td><a href="#{_e(d.name)}">{_e(s.get("lesson", d.name))}</a></td>',
+                f"<td>{_e(s['scenario'])}</td>",
+                f"<td>{_e(s['rules'])}</td>",
+                f"<td>{_e(s['policy'])}</td>",
+                f"<td>{_e(outcome)}</td>",
+                f"<td>{'yes' if s['iip_entered_protected_area'] else 'no'}</td>",
+            ]
+        )
     return "<h2>What the AFSS decided</h2>" + _table(
-        ["run", "scenario", "rules", "policy", "outcome", "IIP reached protected area?"], rows)
+        ["run", "scenario", "rules", "policy", "outcome", "IIP reached protected area?"], rows
+    )
 
 
 def build_report(path: Path, mission=None) -> tuple[str, str]:

@@ -33,8 +33,8 @@ IIP = "#ff7f0e"
 class MapLayer:
     """Flight data to draw on a map (all degrees; longitudes any branch)."""
 
-    tracks: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)   # (lat, lon) ground tracks
-    iips: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)     # (lat, lon) IIP traces
+    tracks: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (lat, lon) ground tracks
+    iips: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (lat, lon) IIP traces
     terminations: list[dict] = field(default_factory=list)  # dicts with lat_deg, lon_deg, iip_lat_deg, iip_lon_deg
     scatter: list[tuple[str, np.ndarray, np.ndarray, str]] = field(default_factory=list)  # (label, lat, lon, colour)
 
@@ -46,8 +46,9 @@ def _finite(lat, lon):
     return lat[ok], lon[ok]
 
 
-def auto_bbox(points_lat: list[np.ndarray], points_lon: list[np.ndarray], pad_frac: float = 0.08,
-              min_span_deg: float = 2.0) -> tuple[float, float, float, float]:
+def auto_bbox(
+    points_lat: list[np.ndarray], points_lon: list[np.ndarray], pad_frac: float = 0.08, min_span_deg: float = 2.0
+) -> tuple[float, float, float, float]:
     """(lon_min, lat_min, lon_max, lat_max) around the finite points, padded, at least ``min_span_deg`` wide."""
     lat = np.concatenate([np.ravel(a) for a in points_lat]) if points_lat else np.zeros(0)
     lon = np.concatenate([np.ravel(a) for a in points_lon]) if points_lon else np.zeros(0)
@@ -83,36 +84,93 @@ def draw_map(ax, mission, layer: MapLayer, bbox=None, *, legend: bool = True, ar
         # draw the copy nearest the map (rings are unwrapped around the site)
         if r.kind == "protected":
             ax.fill(lon, r.lat_deg, color=PROTECTED, alpha=0.13, lw=0, zorder=3)
-            ax.plot(lon, r.lat_deg, color=PROTECTED, lw=1.0, zorder=4,
-                    label=None if "protected" in labelled else "protected area (with margin)")
+            ax.plot(
+                lon,
+                r.lat_deg,
+                color=PROTECTED,
+                lw=1.0,
+                zorder=4,
+                label=None if "protected" in labelled else "protected area (with margin)",
+            )
             labelled.add("protected")
         else:
-            ax.plot(lon, r.lat_deg, color=CORRIDOR, lw=1.2, ls="--", zorder=4,
-                    label=None if "corridor" in labelled else "IIP corridor")
+            ax.plot(
+                lon,
+                r.lat_deg,
+                color=CORRIDOR,
+                lw=1.2,
+                ls="--",
+                zorder=4,
+                label=None if "corridor" in labelled else "IIP corridor",
+            )
             labelled.add("corridor")
         _label_area(ax, r, bbox)
     for g in gates:
-        ax.plot(g.lon_deg, g.lat_deg, color=GATE, lw=2.0, zorder=5,
-                label=None if "gate" in labelled else "gate")
+        ax.plot(g.lon_deg, g.lat_deg, color=GATE, lw=2.0, zorder=5, label=None if "gate" in labelled else "gate")
         labelled.add("gate")
     for k, (lat, lon) in enumerate(layer.tracks):
-        ax.plot(unwrap_lon(lon, ref), lat, color=TRACK, lw=1.6 if k == 0 else 0.5, alpha=1.0 if k == 0 else 0.35,
-                zorder=6, label="ground track" if k == 0 else None)
+        ax.plot(
+            unwrap_lon(lon, ref),
+            lat,
+            color=TRACK,
+            lw=1.6 if k == 0 else 0.5,
+            alpha=1.0 if k == 0 else 0.35,
+            zorder=6,
+            label="ground track" if k == 0 else None,
+        )
     for k, (lat, lon) in enumerate(layer.iips):
-        ax.plot(unwrap_lon(lon, ref), lat, color=IIP, lw=1.6 if k == 0 else 0.5, ls="-" if k == 0 else ":",
-                alpha=1.0 if k == 0 else 0.5, zorder=6, label="IIP trace" if k == 0 else None)
+        ax.plot(
+            unwrap_lon(lon, ref),
+            lat,
+            color=IIP,
+            lw=1.6 if k == 0 else 0.5,
+            ls="-" if k == 0 else ":",
+            alpha=1.0 if k == 0 else 0.5,
+            zorder=6,
+            label="IIP trace" if k == 0 else None,
+        )
     for label, lat, lon, colour in layer.scatter:
         lat, lon = _finite(lat, lon)
         ax.scatter(unwrap_lon(lon, ref), lat, s=14, color=colour, alpha=0.6, lw=0, zorder=7, label=label)
     for k, term in enumerate(layer.terminations):
         if "lon_deg" in term:
-            ax.plot(unwrap_lon(term["lon_deg"], ref), term["lat_deg"], marker="X", ms=11, color=PROTECTED,
-                    mec="black", mew=0.8, ls="none", zorder=9, label="termination (vehicle)" if k == 0 else None)
+            ax.plot(
+                unwrap_lon(term["lon_deg"], ref),
+                term["lat_deg"],
+                marker="X",
+                ms=11,
+                color=PROTECTED,
+                mec="black",
+                mew=0.8,
+                ls="none",
+                zorder=9,
+                label="termination (vehicle)" if k == 0 else None,
+            )
         if "iip_lat_deg" in term and np.isfinite(term["iip_lat_deg"]):
-            ax.plot(unwrap_lon(term["iip_lon_deg"], ref), term["iip_lat_deg"], marker="o", ms=9, mfc="none",
-                    mec=PROTECTED, mew=2.0, ls="none", zorder=9, label="IIP at termination" if k == 0 else None)
-    ax.plot(ref, site.lat_deg, marker="*", ms=15, color="gold", mec="black", mew=0.8, ls="none", zorder=10,
-            label=f"launch site ({site.name})" if getattr(site, "name", None) else "launch site")
+            ax.plot(
+                unwrap_lon(term["iip_lon_deg"], ref),
+                term["iip_lat_deg"],
+                marker="o",
+                ms=9,
+                mfc="none",
+                mec=PROTECTED,
+                mew=2.0,
+                ls="none",
+                zorder=9,
+                label="IIP at termination" if k == 0 else None,
+            )
+    ax.plot(
+        ref,
+        site.lat_deg,
+        marker="*",
+        ms=15,
+        color="gold",
+        mec="black",
+        mew=0.8,
+        ls="none",
+        zorder=10,
+        label=f"launch site ({site.name})" if getattr(site, "name", None) else "launch site",
+    )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect(1.0 / max(math.cos(math.radians((y0 + y1) / 2)), 0.05))
@@ -129,7 +187,12 @@ def map_bbox(mission, layer: MapLayer) -> tuple:
     site = mission.site
     ref = site.lon_deg
     rings = area_rings(mission)
-    lats = [np.array([site.lat_deg])] + [r.lat_deg for r in rings] + [t[0] for t in layer.tracks] + [t[0] for t in layer.iips]
+    lats = (
+        [np.array([site.lat_deg])]
+        + [r.lat_deg for r in rings]
+        + [t[0] for t in layer.tracks]
+        + [t[0] for t in layer.iips]
+    )
     lons = [np.array([ref])] + [r.lon_deg for r in rings] + [unwrap_lon(t[1], ref) for t in layer.tracks]
     lons += [unwrap_lon(t[1], ref) for t in layer.iips]
     lats += [s[1] for s in layer.scatter]
@@ -144,8 +207,9 @@ def _label_area(ax, ring, bbox) -> None:
         return
     cx = float(np.clip(np.mean(ring.lon_deg[inside]), x0, x1))
     cy = float(np.clip(np.mean(ring.lat_deg[inside]), y0, y1))
-    ax.text(cx, cy, ring.name, fontsize=6.5, color=PROTECTED, ha="center", va="center", zorder=8,
-            clip_on=True, alpha=0.9)
+    ax.text(
+        cx, cy, ring.name, fontsize=6.5, color=PROTECTED, ha="center", va="center", zorder=8, clip_on=True, alpha=0.9
+    )
 
 
 def map_figure(mission, layer: MapLayer, title: str, bbox=None, width_in: float = 7.5):

@@ -116,8 +116,16 @@ class MonteCarloResults:
                 outcome, t_s = "terminated", r.get("t_terminate_s")
             else:
                 outcome, t_s = f"not terminated: {r.get('outcome', '?')} ({r.get('state', '?')})", r.get("t_final_s")
-            rows.append([name, str(r.get("expect")), str(r.get("run")), outcome, r.get("rule") or "",
-                         "" if t_s is None else f"{t_s:.2f}"])
+            rows.append(
+                [
+                    name,
+                    str(r.get("expect")),
+                    str(r.get("run")),
+                    outcome,
+                    r.get("rule") or "",
+                    "" if t_s is None else f"{t_s:.2f}",
+                ]
+            )
         for name, total in self.expectation_counts.items():
             if total > shown.get(name, 0):
                 rows.append([name, "", "", f"... and {total - shown.get(name, 0)} more (runs.parquet)", "", ""])
@@ -142,8 +150,9 @@ def _column(name: str, values) -> np.ndarray:
     return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
-def from_tables(runs: dict, verdict, mission_name: str | None = None, extra: dict | None = None,
-                summary: dict | None = None) -> MonteCarloResults:
+def from_tables(
+    runs: dict, verdict, mission_name: str | None = None, extra: dict | None = None, summary: dict | None = None
+) -> MonteCarloResults:
     """Build :class:`MonteCarloResults` from columns (name -> sequence) and a verdict (str or dict);
     ``summary`` (a validate summary.json object) supplies the runs against expectations and the notes."""
     runs = {_canonical(k): v for k, v in runs.items() if _canonical(k) is not None}
@@ -165,19 +174,29 @@ def from_tables(runs: dict, verdict, mission_name: str | None = None, extra: dic
     verdict.setdefault("text", "")
     listed, counts = _expectations(summary or {})
     notes = [str(x) for x in (summary or {}).get("notes") or []]
-    return MonteCarloResults(runs=cols, verdict=verdict, mission_name=mission_name, extra=dict(extra or {}),
-                             expectation_runs=listed, expectation_counts=counts, notes=notes)
+    return MonteCarloResults(
+        runs=cols,
+        verdict=verdict,
+        mission_name=mission_name,
+        extra=dict(extra or {}),
+        expectation_runs=listed,
+        expectation_counts=counts,
+        notes=notes,
+    )
 
 
 def _expectations(summary: dict) -> tuple[list[dict], dict[str, int]]:
     listed, counts = [], {}
     scenarios = summary.get("scenarios")
-    for name, sc in (scenarios.items() if isinstance(scenarios, dict) else []):
+    for name, sc in scenarios.items() if isinstance(scenarios, dict) else []:
         if not isinstance(sc, dict) or not sc.get("unexpected"):
             continue
         counts[name] = int(sc["unexpected"])
-        listed += [{"scenario": name, "expect": sc.get("expect"), **r} for r in sc.get("unexpected_runs") or []
-                   if isinstance(r, dict)]
+        listed += [
+            {"scenario": name, "expect": sc.get("expect"), **r}
+            for r in sc.get("unexpected_runs") or []
+            if isinstance(r, dict)
+        ]
     return listed, counts
 
 
@@ -185,7 +204,7 @@ def _canonical(name: str) -> str | None:
     """The interface's name for a column of another writer; None for columns the report does not use."""
     for prefix in MARGIN_PREFIXES:
         if name.startswith(prefix):
-            return "min_margin__" + name[len(prefix):]
+            return "min_margin__" + name[len(prefix) :]
     name = ALIASES.get(name, name)
     if name.startswith(("param:", "env:")):
         return None
@@ -216,11 +235,24 @@ def _json_with_verdict(p: Path) -> bool:
         return False
 
 
-SUMMARY_FIELDS = {"verdict": (TEXT, "object"), "reasons": ("list",), "notes": ("list",), "mission": (TEXT,),
-                  "scenarios": ("object",)}
+SUMMARY_FIELDS = {
+    "verdict": (TEXT, "object"),
+    "reasons": ("list",),
+    "notes": ("list",),
+    "mission": (TEXT,),
+    "scenarios": ("object",),
+}
 """The kinds of the members of a validate summary.json the report reads."""
-COLUMN_KINDS = {"scenario": TEXT, "case": TEXT, "terminated": BOOLEAN, "t_terminate_s": NUMBER, "t_fail_s": NUMBER,
-                "t_fault_s": NUMBER, "fired_by": TEXT, "rule": TEXT}
+COLUMN_KINDS = {
+    "scenario": TEXT,
+    "case": TEXT,
+    "terminated": BOOLEAN,
+    "t_terminate_s": NUMBER,
+    "t_fail_s": NUMBER,
+    "t_fault_s": NUMBER,
+    "fired_by": TEXT,
+    "rule": TEXT,
+}
 """The kinds of the per-flight columns the report computes with (any of them present)."""
 
 
@@ -235,10 +267,13 @@ def read_montecarlo(path: Path) -> MonteCarloResults:
     path = Path(path)
     table_path = _first(path, PREFERRED_TABLES, "*.parquet", _has_columns)
     if table_path is None:
-        raise InputError(f"{path}: no Parquet table with columns {list(REQUIRED)}; is this a `rangeguard validate --out` folder?")
+        raise InputError(
+            f"{path}: no Parquet table with columns {list(REQUIRED)}; is this a `rangeguard validate --out` folder?"
+        )
     names = set(pq.read_schema(table_path).names)
-    table = files.read_table(table_path, {k: v for k, v in COLUMN_KINDS.items() if k in names},
-                             "a Monte Carlo results table")
+    table = files.read_table(
+        table_path, {k: v for k, v in COLUMN_KINDS.items() if k in names}, "a Monte Carlo results table"
+    )
     runs = {k: table.column(k).to_pylist() for k in table.column_names}
     for name in PREFERRED_JSON:  # a summary the folder names must be readable, not skipped as if absent
         if (path / name).exists():
@@ -248,8 +283,7 @@ def read_montecarlo(path: Path) -> MonteCarloResults:
     files.check_fields(summary, SUMMARY_FIELDS, str(summary_path))
     verdict = summary.get("verdict", {"text": "(no verdict found)"})
     if isinstance(verdict, str) and summary.get("reasons"):
-        verdict = {"passed": verdict.strip().upper() == "PASS",
-                   "text": "; ".join(str(r) for r in summary["reasons"])}
+        verdict = {"passed": verdict.strip().upper() == "PASS", "text": "; ".join(str(r) for r in summary["reasons"])}
     extra = {}
     for k, v in summary.items():
         if k in ("verdict", "reasons", "notes"):

@@ -33,8 +33,9 @@ def track_quantities(track, mission) -> dict[str, np.ndarray]:
     out = {name: table[:, col] for name, col in QUANTITY_COLUMNS.items()}
     out["altitude_m"] = track.alt_m
     with np.errstate(invalid="ignore"):
-        out["iip_range_m"] = geodesic_distance_m(mission.site.lat_deg, mission.site.lon_deg,
-                                                 track.iip_lat_deg, track.iip_lon_deg)
+        out["iip_range_m"] = geodesic_distance_m(
+            mission.site.lat_deg, mission.site.lon_deg, track.iip_lat_deg, track.iip_lon_deg
+        )
     return out
 
 
@@ -58,8 +59,15 @@ def profile_figure(run, mission, t_terminate_s: float | None = None):
     for ax, q in zip(np.atleast_1d(axes), panels, strict=True):
         label, unit, scale = DISPLAY[q]
         for k, (tr, qs) in enumerate(zip(run.tracks, quantities, strict=True)):
-            ax.plot(tr.t_s, qs[q] * scale, color="black" if k == 0 else "0.55", lw=1.4 if k == 0 else 0.5,
-                    alpha=1.0 if k == 0 else 0.5, label="flight (truth)" if k == 0 else None, zorder=3)
+            ax.plot(
+                tr.t_s,
+                qs[q] * scale,
+                color="black" if k == 0 else "0.55",
+                lw=1.4 if k == 0 else 0.5,
+                alpha=1.0 if k == 0 else 0.5,
+                label="flight (truth)" if k == 0 else None,
+                zorder=3,
+            )
         for j, rule in enumerate(env.get(q, [])):
             t = np.asarray(rule.table.t_s)
             for side, ls in (("lower", "--"), ("upper", "-.")):
@@ -67,14 +75,23 @@ def profile_figure(run, mission, t_terminate_s: float | None = None):
                 if vals is None:
                     continue
                 v = np.array([np.nan if x is None else x for x in vals], dtype=np.float64)
-                ax.plot(t, v * scale, color=COLORS["red"], ls=ls, lw=1.0, zorder=2,
-                        label=f"rule '{rule.name}' {side} limit" if j == 0 else None)
+                ax.plot(
+                    t,
+                    v * scale,
+                    color=COLORS["red"],
+                    ls=ls,
+                    lw=1.0,
+                    zorder=2,
+                    label=f"rule '{rule.name}' {side} limit" if j == 0 else None,
+                )
             if rule.table.lower is not None and rule.table.upper is not None:
                 lo = np.array([np.nan if x is None else x for x in rule.table.lower], dtype=np.float64)
                 hi = np.array([np.nan if x is None else x for x in rule.table.upper], dtype=np.float64)
                 ax.fill_between(t, lo * scale, hi * scale, color=COLORS["green"], alpha=0.08, lw=0, zorder=1)
         if t_terminate_s is not None:
-            ax.axvline(t_terminate_s, color=COLORS["red"], lw=1.2, zorder=4, label=f"terminated T+{t_terminate_s:.2f} s")
+            ax.axvline(
+                t_terminate_s, color=COLORS["red"], lw=1.2, zorder=4, label=f"terminated T+{t_terminate_s:.2f} s"
+            )
         ax.set_ylabel(f"{label}, {unit}", fontsize=8)
         ax.grid(True, lw=0.3)
         ax.legend(fontsize=7, loc="upper left")
@@ -128,14 +145,16 @@ def timeline_figure(run, mission):
     for tc, state, _ in run.state_changes():
         ax.axvline(tc, color=STATE_COLORS.get(state, "black"), lw=1.0, ls=":")
         right = tc > t[0] + 0.8 * span
-        ax.text(tc, len(rules) + 0.55, f"{state} T+{tc:.2f} ", fontsize=7, ha="right" if right else "left",
-                va="bottom")
+        ax.text(tc, len(rules) + 0.55, f"{state} T+{tc:.2f} ", fontsize=7, ha="right" if right else "left", va="bottom")
     ax.set_yticks(range(len(rules) + 1))
     ax.set_yticklabels(list(reversed(labels[1:])) + [labels[0]], fontsize=7)
     ax.set_ylim(-0.6, len(rules) + 1.2)
     ax.set_xlim(t[0], t[-1] + dt[-1])
-    ax.set_xlabel("flight time T+, s   (rule rows: green clear, amber within caution band, red violated, "
-                  "grey not judged; | violated sample)", fontsize=7)
+    ax.set_xlabel(
+        "flight time T+, s   (rule rows: green clear, amber within caution band, red violated, "
+        "grey not judged; | violated sample)",
+        fontsize=7,
+    )
     ax.grid(True, axis="x", lw=0.3)
     return fig
 
@@ -150,20 +169,32 @@ def margin_table(run, mission) -> list[dict]:
         m = np.asarray(run.margins[name], dtype=np.float64)
         try:
             spec = mission.rule(name)
-            unit, kind, action = rule_unit(spec), spec.type, spec.action or ("degrade" if spec.type == "data_loss" else "terminate")
+            unit, kind, action = (
+                rule_unit(spec),
+                spec.type,
+                spec.action or ("degrade" if spec.type == "data_loss" else "terminate"),
+            )
         except KeyError:
             spec, unit, kind, action = None, "", "?", "?"
         finite = np.isfinite(m)
         k = int(np.nanargmin(np.where(finite, m, np.inf))) if finite.any() else None
-        rows.append({
-            "rule": name, "type": kind, "unit": unit, "action": action,
-            "min_margin": float(m[k]) if k is not None else float("nan"),
-            "t_min_s": float(t[k]) if k is not None else float("nan"),
-            "violated": bool(np.asarray(run.violated[name]).any()),
-            "fired": name in fired,
-            "status": (status_of(m[k], 0.0 if spec is None else caution_band(spec, t[k])).item()
-                       if k is not None else "grey"),
-        })
+        rows.append(
+            {
+                "rule": name,
+                "type": kind,
+                "unit": unit,
+                "action": action,
+                "min_margin": float(m[k]) if k is not None else float("nan"),
+                "t_min_s": float(t[k]) if k is not None else float("nan"),
+                "violated": bool(np.asarray(run.violated[name]).any()),
+                "fired": name in fired,
+                "status": (
+                    status_of(m[k], 0.0 if spec is None else caution_band(spec, t[k])).item()
+                    if k is not None
+                    else "grey"
+                ),
+            }
+        )
     return rows
 
 
@@ -192,23 +223,32 @@ def margin_histograms_figure(mc, mission=None):
                 unit = rule_unit(mission.rule(name))
             except KeyError:
                 pass
-        groups = [(m_all[ok & nominal], "dispersed nominal", COLORS["green"]),
-                  (m_all[ok & ~nominal], "failure scenarios", "#7f7f7f")]
+        groups = [
+            (m_all[ok & nominal], "dispersed nominal", COLORS["green"]),
+            (m_all[ok & ~nominal], "failure scenarios", "#7f7f7f"),
+        ]
         if ok.any():
             lo, hi = min(m_all[ok].min(), 0.0), max(m_all[ok].max(), 0.0)
             bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 30)
-            ax.hist([g[0] for g in groups], bins=bins, stacked=True, color=[g[2] for g in groups],
-                    label=[g[1] for g in groups] if k == 0 else None)
+            ax.hist(
+                [g[0] for g in groups],
+                bins=bins,
+                stacked=True,
+                color=[g[2] for g in groups],
+                label=[g[1] for g in groups] if k == 0 else None,
+            )
         ax.axvline(0.0, color=COLORS["red"], lw=1.5, label="limit (margin 0)" if k == 0 else None)
         below_nom = int(np.sum(groups[0][0] < 0))
         below_fail = int(np.sum(groups[1][0] < 0))
-        ax.set_title(f"{name}: below limit {below_nom}/{groups[0][0].size} nominal, "
-                     f"{below_fail}/{groups[1][0].size} failure", fontsize=7)
+        ax.set_title(
+            f"{name}: below limit {below_nom}/{groups[0][0].size} nominal, {below_fail}/{groups[1][0].size} failure",
+            fontsize=7,
+        )
         ax.set_xlabel(f"minimum margin, {unit}" if unit else "minimum margin", fontsize=7)
         ax.tick_params(labelsize=7)
         if k == 0:
             ax.legend(fontsize=6, loc="upper left")
-    for ax in axes[len(rules):]:
+    for ax in axes[len(rules) :]:
         ax.set_visible(False)
     return fig
 

@@ -36,8 +36,15 @@ from rangeguard.earth.interp import interp_clamped, interp_inside
 from rangeguard.jit import kernel, rows_kernel
 from rangeguard.rules.kinematics import IIP_LAT, H
 
-KIND_ENVELOPE, KIND_ATTITUDE, KIND_BODY_RATE, KIND_DATA_LOSS, KIND_IIP_POLYGON, KIND_POSITION_POLYGON, \
-    KIND_DISAGREEMENT = range(7)
+(
+    KIND_ENVELOPE,
+    KIND_ATTITUDE,
+    KIND_BODY_RATE,
+    KIND_DATA_LOSS,
+    KIND_IIP_POLYGON,
+    KIND_POSITION_POLYGON,
+    KIND_DISAGREEMENT,
+) = range(7)
 N_KINDS = 7
 
 # integer parameter columns: kind, output row in (R, M), value column (envelope) or polygon index,
@@ -54,22 +61,21 @@ P_EDGES, P_GRID, P_CELL_START, P_CELL_EDGES, P_TREE_F, P_TREE_I = range(6)
 N_POLY = 6
 
 
-
 class Rows(NamedTuple):
     """One cycle's row inputs of the rule pass (M rows: vehicle x string, string-major)."""
 
-    values: np.ndarray       # (M, C) kinematics table (rangeguard.rules.kinematics columns)
-    pos_unit: np.ndarray     # (M, 3) geocentric unit vector below the vehicle
-    iip_unit: np.ndarray     # (M, 3) the same at the IIP (NaN without IIP)
-    ok: np.ndarray           # (M,) the row has a valid sample
-    t_s: np.ndarray          # (M,) sample time (NaN without sample)
-    flight_t_s: np.ndarray   # (M,) estimated flight time
-    since_s: np.ndarray      # (M,) receive time since the row's last valid sample
-    q: np.ndarray            # (M, 4) attitude quaternion body -> ECEF, scalar first
-    w: np.ndarray            # (M, 3) body rates, rad/s
-    src_t_s: np.ndarray      # (S, N) each source's latest valid sample time per vehicle (NaN: none)
-    src_r_ecef: np.ndarray   # (S, N, 3)
-    src_v_ecef: np.ndarray   # (S, N, 3)
+    values: np.ndarray  # (M, C) kinematics table (rangeguard.rules.kinematics columns)
+    pos_unit: np.ndarray  # (M, 3) geocentric unit vector below the vehicle
+    iip_unit: np.ndarray  # (M, 3) the same at the IIP (NaN without IIP)
+    ok: np.ndarray  # (M,) the row has a valid sample
+    t_s: np.ndarray  # (M,) sample time (NaN without sample)
+    flight_t_s: np.ndarray  # (M,) estimated flight time
+    since_s: np.ndarray  # (M,) receive time since the row's last valid sample
+    q: np.ndarray  # (M, 4) attitude quaternion body -> ECEF, scalar first
+    w: np.ndarray  # (M, 3) body rates, rad/s
+    src_t_s: np.ndarray  # (S, N) each source's latest valid sample time per vehicle (NaN: none)
+    src_r_ecef: np.ndarray  # (S, N, 3)
+    src_v_ecef: np.ndarray  # (S, N, 3)
 
 
 @kernel(inline="always")
@@ -189,8 +195,29 @@ def _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margi
 
 
 @kernel(inline="always")
-def _polygon(k, ints, floats, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_tf, poly_ti, values, pos_u, iip_u, ok,
-             active, margin, violated, inside, dist, lo_row, hi_row):
+def _polygon(
+    k,
+    ints,
+    floats,
+    poly_off,
+    poly_e,
+    poly_gp,
+    poly_cs,
+    poly_ce,
+    poly_tf,
+    poly_ti,
+    values,
+    pos_u,
+    iip_u,
+    ok,
+    active,
+    margin,
+    violated,
+    inside,
+    dist,
+    lo_row,
+    hi_row,
+):
     """An IIP polygon (inclusion corridor / exclusion area) or a present-position prism."""
     j = ints[k, I_ROW]
     p = ints[k, I_COL]
@@ -199,10 +226,20 @@ def _polygon(k, ints, floats, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_
     o0, o1 = poly_off[p], poly_off[p + 1]
     u = iip_u if iip else pos_u
     for lo in range(lo_row, hi_row, POLYGON_CHUNK):  # the polygon loop takes at most POLYGON_CHUNK points a call
-        polygon_range(u, lo, min(hi_row, lo + POLYGON_CHUNK), poly_e[o0[P_EDGES]:o1[P_EDGES]],
-                      poly_gp[o0[P_GRID]:o1[P_GRID]], poly_cs[o0[P_CELL_START]:o1[P_CELL_START]],
-                      poly_ce[o0[P_CELL_EDGES]:o1[P_CELL_EDGES]], poly_tf[o0[P_TREE_F]:o1[P_TREE_F]],
-                      poly_ti[o0[P_TREE_I]:o1[P_TREE_I]], True, inside, dist)
+        polygon_range(
+            u,
+            lo,
+            min(hi_row, lo + POLYGON_CHUNK),
+            poly_e[o0[P_EDGES] : o1[P_EDGES]],
+            poly_gp[o0[P_GRID] : o1[P_GRID]],
+            poly_cs[o0[P_CELL_START] : o1[P_CELL_START]],
+            poly_ce[o0[P_CELL_EDGES] : o1[P_CELL_EDGES]],
+            poly_tf[o0[P_TREE_F] : o1[P_TREE_F]],
+            poly_ti[o0[P_TREE_I] : o1[P_TREE_I]],
+            True,
+            inside,
+            dist,
+        )
     without_iip = ints[k, I_FLAG_B] != 0
     low, high = floats[k, F_LOW], floats[k, F_HIGH]
     for m in range(lo_row, hi_row):
@@ -263,9 +300,40 @@ def _disagreement(k, ints, floats, src_t, src_r, src_v, active, margin, violated
 
 
 @rows_kernel()
-def evaluate_rows(ints, floats, tab_t, tab_a, tab_b, frame, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_tf,
-                  poly_ti, values, pos_unit, iip_unit, ok, t_s, flight_t_s, since_s, q, w, src_t_s, src_r_ecef,
-                  src_v_ecef, active, margin, violated, inside, dist, lo_row, hi_row):
+def evaluate_rows(
+    ints,
+    floats,
+    tab_t,
+    tab_a,
+    tab_b,
+    frame,
+    poly_off,
+    poly_e,
+    poly_gp,
+    poly_cs,
+    poly_ce,
+    poly_tf,
+    poly_ti,
+    values,
+    pos_unit,
+    iip_unit,
+    ok,
+    t_s,
+    flight_t_s,
+    since_s,
+    q,
+    w,
+    src_t_s,
+    src_r_ecef,
+    src_v_ecef,
+    active,
+    margin,
+    violated,
+    inside,
+    dist,
+    lo_row,
+    hi_row,
+):
     """Every rule on rows lo_row..hi_row-1, one rule at a time (a tight loop per rule kind);
     ``inside`` and ``dist`` (M,) are the polygon loop's scratch. A kind this pass does not know
     is an error (never silently another rule). Run as ``evaluate_rows(M, ...)``
@@ -275,18 +343,36 @@ def evaluate_rows(ints, floats, tab_t, tab_a, tab_b, frame, poly_off, poly_e, po
         if kind == KIND_ENVELOPE:
             _envelope(k, ints, tab_t, tab_a, tab_b, values, t_s, active, margin, violated, lo_row, hi_row)
         elif kind == KIND_ATTITUDE:
-            _attitude(k, ints, floats, tab_t, tab_a, tab_b, frame, t_s, q, active, margin, violated, lo_row,
-                      hi_row)
+            _attitude(k, ints, floats, tab_t, tab_a, tab_b, frame, t_s, q, active, margin, violated, lo_row, hi_row)
         elif kind == KIND_BODY_RATE:
             _body_rate(k, ints, floats, w, active, margin, violated, lo_row, hi_row)
         elif kind == KIND_DATA_LOSS:
-            _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margin, violated,
-                       lo_row, hi_row)
+            _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margin, violated, lo_row, hi_row)
         elif kind == KIND_IIP_POLYGON or kind == KIND_POSITION_POLYGON:
-            _polygon(k, ints, floats, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_tf, poly_ti, values,
-                     pos_unit, iip_unit, ok, active, margin, violated, inside, dist, lo_row, hi_row)
+            _polygon(
+                k,
+                ints,
+                floats,
+                poly_off,
+                poly_e,
+                poly_gp,
+                poly_cs,
+                poly_ce,
+                poly_tf,
+                poly_ti,
+                values,
+                pos_unit,
+                iip_unit,
+                ok,
+                active,
+                margin,
+                violated,
+                inside,
+                dist,
+                lo_row,
+                hi_row,
+            )
         elif kind == KIND_DISAGREEMENT:
-            _disagreement(k, ints, floats, src_t_s, src_r_ecef, src_v_ecef, active, margin, violated,
-                          lo_row, hi_row)
+            _disagreement(k, ints, floats, src_t_s, src_r_ecef, src_v_ecef, active, margin, violated, lo_row, hi_row)
         else:
             raise ValueError("unknown rule kind in the packed rule program")

@@ -54,10 +54,14 @@ class Site:
         down = np.array([np.sin(az), np.cos(az), 0.0])
         cross = np.array([np.cos(az), -np.sin(az), 0.0])  # right of the flight direction
         return cls(
-            spec.lat_deg, spec.lon_deg, spec.alt_m, spec.launch_azimuth_deg,
+            spec.lat_deg,
+            spec.lon_deg,
+            spec.alt_m,
+            spec.launch_azimuth_deg,
             geodetic_to_ecef(spec.lat_deg, spec.lon_deg, spec.alt_m),
             ecef_to_enu_matrix(spec.lat_deg, spec.lon_deg),
-            down, cross,
+            down,
+            cross,
         )
 
 
@@ -115,14 +119,38 @@ class RuleContext:
 
     def rows(self) -> Rows:
         """The compiled rule pass's view of this context."""
-        return Rows(self.kin.table, self.kin.pos_unit, self.kin.iip_unit, self.ok, self.t_s, self.flight_time_s,
-                    self.since_valid_s, self.q_body_to_ecef, self.omega_body_rad_s, self.source_t_s,
-                    self.source_r_ecef, self.source_v_ecef)
+        return Rows(
+            self.kin.table,
+            self.kin.pos_unit,
+            self.kin.iip_unit,
+            self.ok,
+            self.t_s,
+            self.flight_time_s,
+            self.since_valid_s,
+            self.q_body_to_ecef,
+            self.omega_body_rad_s,
+            self.source_t_s,
+            self.source_r_ecef,
+            self.source_v_ecef,
+        )
 
 
-def rule_context(site: Site, t_s, r_ecef, v_ecef, q_body_to_ecef, omega_body_rad_s, ok, since_valid_s, *,
-                 flight_time_s=None, source_t_s=None, source_r_ecef=None, source_v_ecef=None,
-                 need_iip_range: bool = True) -> RuleContext:
+def rule_context(
+    site: Site,
+    t_s,
+    r_ecef,
+    v_ecef,
+    q_body_to_ecef,
+    omega_body_rad_s,
+    ok,
+    since_valid_s,
+    *,
+    flight_time_s=None,
+    source_t_s=None,
+    source_r_ecef=None,
+    source_v_ecef=None,
+    need_iip_range: bool = True,
+) -> RuleContext:
     """The context of M rows: their samples (``ok`` marks valid ones), each row's time since its
     last valid sample, and the nav sources' latest samples (S, N, ...; by default the rows
     themselves are the one source, N = M). ``flight_time_s`` defaults to ``t_s +

@@ -122,13 +122,24 @@ class GateRule(Rule):
         failed = np.empty(m_rows, bool)
         margin = np.empty(m_rows)
         args = (
-            np.ascontiguousarray(u, dtype=np.float64), np.ascontiguousarray(ctx.ok, dtype=bool),
-            np.ascontiguousarray(ctx.t_s, dtype=np.float64), np.ascontiguousarray(memory, dtype=np.float64),
-            self.normal, self.in_plane, self.a, self.length_rad, self.radius_m, self.open_t_s, self.close_t_s,
-            mem, failed, margin,
+            np.ascontiguousarray(u, dtype=np.float64),
+            np.ascontiguousarray(ctx.ok, dtype=bool),
+            np.ascontiguousarray(ctx.t_s, dtype=np.float64),
+            np.ascontiguousarray(memory, dtype=np.float64),
+            self.normal,
+            self.in_plane,
+            self.a,
+            self.length_rad,
+            self.radius_m,
+            self.open_t_s,
+            self.close_t_s,
+            mem,
+            failed,
+            margin,
         )
         _kernels.gate_rows(m_rows, *args)
         return RuleOutput(failed, margin, mem)
 
     def describe(self, margin: float) -> str:
-        return f"IIP missed gate '{self.name}' (window T+{self.open_t_s:g}..{self.close_t_s:g} s; margin {margin / 1e3:.3f} km)"
+        window = f"T+{self.open_t_s:g}..{self.close_t_s:g} s"
+        return f"IIP missed gate '{self.name}' (window {window}; margin {margin / 1e3:.3f} km)"

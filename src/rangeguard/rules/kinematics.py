@@ -92,7 +92,7 @@ def _rows(r, v, site, frame, need_range, out, pos_u, iip_u, lo, hi):
 class Kinematics(NamedTuple):
     """One cycle's per-row kinematics: the quantity table and the polygon kernels' unit vectors."""
 
-    table: np.ndarray     # (M, N_COLS), see the column constants
+    table: np.ndarray  # (M, N_COLS), see the column constants
     pos_unit: np.ndarray  # (M, 3) geocentric unit vector of the surface point below the vehicle
     iip_unit: np.ndarray  # (M, 3) the same at the IIP (NaN without IIP)
 

@@ -65,4 +65,5 @@ class SourceDisagreementRule(Rule):
 
     def describe(self, margin: float) -> str:
         what = "position" if self.position else "velocity"
-        return f"sources disagree in {what} by {self.max_difference - margin:.4g} {self.unit} (limit {self.max_difference:g})"
+        by = self.max_difference - margin
+        return f"sources disagree in {what} by {by:.4g} {self.unit} (limit {self.max_difference:g})"

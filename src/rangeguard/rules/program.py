@@ -22,8 +22,14 @@ from rangeguard.rules.kinematics import QUANTITY_COLUMNS
 
 _POLYGON_ARRAYS = ("_edges", "_gp", "_cell_start", "_cell_edges", "_tf", "_ti")
 """The GreatCirclePolygon arrays the compiled polygon loop takes, in ``pk.P_*`` column order."""
-_POLYGON_EMPTY = (np.empty((0, 21)), np.empty(0), np.empty(0, np.int64), np.empty(0, np.int32), np.empty((0, 8)),
-                  np.empty((0, 4), np.int64))
+_POLYGON_EMPTY = (
+    np.empty((0, 21)),
+    np.empty(0),
+    np.empty(0, np.int64),
+    np.empty(0, np.int32),
+    np.empty((0, 8)),
+    np.empty((0, 4), np.int64),
+)
 
 
 class Entry:
@@ -121,8 +127,22 @@ class RuleProgram:
         if not len(self):
             return
         m_rows = rows.t_s.shape[0]
-        args = (self.ints, self.floats, self.tab_t, self.tab_a, self.tab_b, self.frame, self.poly_off, *self.polygons,
-                *rows, active, margin, violated, np.empty(m_rows, np.bool_), np.empty(m_rows))
+        args = (
+            self.ints,
+            self.floats,
+            self.tab_t,
+            self.tab_a,
+            self.tab_b,
+            self.frame,
+            self.poly_off,
+            *self.polygons,
+            *rows,
+            active,
+            margin,
+            violated,
+            np.empty(m_rows, np.bool_),
+            np.empty(m_rows),
+        )
         # the rows' arrays one by one (numba types them faster than a tuple); a small batch (an onboard
         # cycle) calls the serial loop directly
         if m_rows < PARALLEL_MIN_ROWS:

@@ -40,9 +40,7 @@ def atmosphere_table() -> np.ndarray:
     """
     h = ATM_TABLE_H0_M + ATM_TABLE_DH_M * np.arange(int((ATM_TABLE_TOP_M - ATM_TABLE_H0_M) / ATM_TABLE_DH_M) + 1)
     atm = ussa76(h)
-    return np.ascontiguousarray(
-        np.column_stack([atm.density_kg_m3, atm.pressure_pa, atm.speed_of_sound_mps])
-    )
+    return np.ascontiguousarray(np.column_stack([atm.density_kg_m3, atm.pressure_pa, atm.speed_of_sound_mps]))
 
 
 @dataclass
@@ -67,8 +65,19 @@ class VehicleArrays:
 
     def tables(self) -> K.VehicleTables:
         """The kernels' read-only arrays of this design (:class:`rangeguard.sim.kernels.VehicleTables`)."""
-        return K.VehicleTables(self.SC, self.THR_T, self.THR_F, self.THR_OFF, self.AER, self.WIND, self.ATM,
-                               self.VC, self.GP, self.PROG, self.PAD)
+        return K.VehicleTables(
+            self.SC,
+            self.THR_T,
+            self.THR_F,
+            self.THR_OFF,
+            self.AER,
+            self.WIND,
+            self.ATM,
+            self.VC,
+            self.GP,
+            self.PROG,
+            self.PAD,
+        )
 
 
 def _stage_curve(stage, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,8 +109,17 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
         ts.append(t)
         fs.append(f)
         off.append(off[-1] + t.size)
-        SC[k] = [st.dry_mass_kg, st.propellant_mass_kg, st.isp_vac_s, st.nozzle_exit_area_m2, st.ignition_delay_s,
-                 st.separation_delay_s, t[-1], 1.0 if st.guided_cutoff else 0.0, impulse / t[-1]]
+        SC[k] = [
+            st.dry_mass_kg,
+            st.propellant_mass_kg,
+            st.isp_vac_s,
+            st.nozzle_exit_area_m2,
+            st.ignition_delay_s,
+            st.separation_delay_s,
+            t[-1],
+            1.0 if st.guided_cutoff else 0.0,
+            impulse / t[-1],
+        ]
     aero = vehicle.aero
     AER = np.column_stack([aero.mach, aero.axial_force_coefficient]).astype(float)
     w = wind if wind is not None else vehicle.wind
@@ -144,8 +162,8 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
     VC[K.C_J2_ON] = 1.0 if j2 else 0.0
     VC[K.C_PAYLOAD] = vehicle.payload_kg
     VC[K.C_FAIRING_M] = fair.mass_kg if fair else 0.0
-    VC[K.C_FAIRING_T] = (fair.jettison_t_s if fair and fair.jettison_t_s is not None else np.inf)
-    VC[K.C_FAIRING_H] = (fair.jettison_altitude_m if fair and fair.jettison_altitude_m is not None else np.inf)
+    VC[K.C_FAIRING_T] = fair.jettison_t_s if fair and fair.jettison_t_s is not None else np.inf
+    VC[K.C_FAIRING_H] = fair.jettison_altitude_m if fair and fair.jettison_altitude_m is not None else np.inf
     VC[K.C_SREF] = vehicle.reference_area_m2
     VC[K.C_TAU] = vehicle.attitude_time_constant_s
     VC[K.C_ATM_H0] = ATM_TABLE_H0_M
@@ -155,10 +173,21 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
     PAD = np.ascontiguousarray(ecef_to_enu_matrix(site.lat_deg, site.lon_deg))
     r0 = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m)
     return VehicleArrays(
-        SC=SC, THR_T=np.concatenate(ts), THR_F=np.concatenate(fs), THR_OFF=np.asarray(off, dtype=np.int64),
-        AER=np.ascontiguousarray(AER), WIND=np.ascontiguousarray(WIND), ATM=atmosphere_table(), VC=VC, GP=GP,
-        PROG=np.ascontiguousarray(PROG), PAD=PAD, r0_ecef=r0, azimuth_rad=az,
-        stage_names=tuple(s.name for s in vehicle.stages), residual_propellant_kg=tuple(residuals),
+        SC=SC,
+        THR_T=np.concatenate(ts),
+        THR_F=np.concatenate(fs),
+        THR_OFF=np.asarray(off, dtype=np.int64),
+        AER=np.ascontiguousarray(AER),
+        WIND=np.ascontiguousarray(WIND),
+        ATM=atmosphere_table(),
+        VC=VC,
+        GP=GP,
+        PROG=np.ascontiguousarray(PROG),
+        PAD=PAD,
+        r0_ecef=r0,
+        azimuth_rad=az,
+        stage_names=tuple(s.name for s in vehicle.stages),
+        residual_propellant_kg=tuple(residuals),
     )
 
 
@@ -194,7 +223,8 @@ def failure_array(failures, n: int, n_stages: int) -> np.ndarray:
     seen: dict[str, int] = {}
     for j, f in enumerate(coerce_failures(failures)):
         group = {"thrust_loss": "loss", "early_cutoff": "loss", "tvc_hardover": "att", "attitude_loss": "att"}.get(
-            f.kind, f.kind)
+            f.kind, f.kind
+        )
         if group in seen:
             raise InputError(
                 f"failures[{j}] ({f.kind}) clashes with failures[{seen[group]}]: at most one thrust_scale, one of "
@@ -221,7 +251,7 @@ def failure_array(failures, n: int, n_stages: int) -> np.ndarray:
             row[K.F_ATT_T] = f.from_t_s
             if f.mode == "tumble":
                 row[K.F_ATT_MODE] = K.ATT_TUMBLE
-                row[K.F_WX:K.F_WZ + 1] = np.asarray(f.rates_deg_s) * DEG
+                row[K.F_WX : K.F_WZ + 1] = np.asarray(f.rates_deg_s) * DEG
             else:
                 row[K.F_ATT_MODE] = K.ATT_CONING
                 row[K.F_CONE_HALF] = f.cone_half_angle_deg * DEG
@@ -230,8 +260,10 @@ def failure_array(failures, n: int, n_stages: int) -> np.ndarray:
             row[K.F_IGN_FAIL] = f.stage
         elif f.kind == "separation_failure":
             if f.stage >= n_stages - 1:
-                raise InputError(f"failures[{j}] separation_failure: stage {f.stage} is the last stage and never "
-                                 f"separates; allowed 0..{n_stages - 2}")
+                raise InputError(
+                    f"failures[{j}] separation_failure: stage {f.stage} is the last stage and never "
+                    f"separates; allowed 0..{n_stages - 2}"
+                )
             row[K.F_SEP_FAIL] = f.stage
     return np.array(np.broadcast_to(row, (n, K.NFP)), dtype=np.float64, order="C")
 
@@ -257,5 +289,5 @@ def param_arrays(params: PerVehicleParams | None, n: int, n_stages: int) -> tupl
     # bias quaternion Ry(pitch) (x) Rz(yaw), scalar first
     hp, hy = 0.5 * PV[:, K.V_BIAS_PITCH], 0.5 * PV[:, K.V_BIAS_YAW]
     cp, sp, cy, sy = np.cos(hp), np.sin(hp), np.cos(hy), np.sin(hy)
-    PV[:, K.V_QB:K.V_QB + 4] = np.column_stack([cp * cy, sp * sy, sp * cy, cp * sy])
+    PV[:, K.V_QB : K.V_QB + 4] = np.column_stack([cp * cy, sp * sy, sp * cy, cp * sy])
     return PS, PV

@@ -49,10 +49,12 @@ numba.core.extending.)
 @kernel(inline="always", **HELPER_JIT)
 def qmul(a0, a1, a2, a3, b0, b1, b2, b3):
     """Hamilton product a (x) b of scalar-first quaternions, as a 4-tuple."""
-    return (a0 * b0 - a1 * b1 - a2 * b2 - a3 * b3,
-            a0 * b1 + a1 * b0 + a2 * b3 - a3 * b2,
-            a0 * b2 - a1 * b3 + a2 * b0 + a3 * b1,
-            a0 * b3 + a1 * b2 - a2 * b1 + a3 * b0)
+    return (
+        a0 * b0 - a1 * b1 - a2 * b2 - a3 * b3,
+        a0 * b1 + a1 * b0 + a2 * b3 - a3 * b2,
+        a0 * b2 - a1 * b3 + a2 * b0 + a3 * b1,
+        a0 * b3 + a1 * b2 - a2 * b1 + a3 * b0,
+    )
 
 
 @kernel(inline="always", **HELPER_JIT)
@@ -61,9 +63,7 @@ def qrot(w, x, y, z, v0, v1, v2):
     tx = 2.0 * (y * v2 - z * v1)
     ty = 2.0 * (z * v0 - x * v2)
     tz = 2.0 * (x * v1 - y * v0)
-    return (v0 + w * tx + (y * tz - z * ty),
-            v1 + w * ty + (z * tx - x * tz),
-            v2 + w * tz + (x * ty - y * tx))
+    return (v0 + w * tx + (y * tz - z * ty), v1 + w * ty + (z * tx - x * tz), v2 + w * tz + (x * ty - y * tx))
 
 
 @kernel(**HELPER_JIT)
@@ -135,6 +135,8 @@ def _enu_dir(ca, sa, el, pad):
     """Unit ECEF vector of azimuth (cosine ca, sine sa) and elevation el in the pad's ENU frame."""
     ce = math.cos(el)
     e_, n_, u_ = sa * ce, ca * ce, math.sin(el)
-    return (e_ * pad[0, 0] + n_ * pad[1, 0] + u_ * pad[2, 0],
-            e_ * pad[0, 1] + n_ * pad[1, 1] + u_ * pad[2, 1],
-            e_ * pad[0, 2] + n_ * pad[1, 2] + u_ * pad[2, 2])
+    return (
+        e_ * pad[0, 0] + n_ * pad[1, 0] + u_ * pad[2, 0],
+        e_ * pad[0, 1] + n_ * pad[1, 1] + u_ * pad[2, 1],
+        e_ * pad[0, 2] + n_ * pad[1, 2] + u_ * pad[2, 2],
+    )

@@ -65,15 +65,45 @@ V_CD, V_WIND_SCALE, V_WIND_ROT, V_BIAS_PITCH, V_BIAS_YAW, V_MIS_PITCH, V_MIS_YAW
 V_QB = 7  # PV[i, 7:11]: bias quaternion Ry(pitch) (x) Rz(yaw), precomputed
 NPV = 11
 # --- vehicle constants: VC[:] ------------------------------------------------
-(C_PAYLOAD, C_FAIRING_M, C_FAIRING_T, C_FAIRING_H, C_SREF, C_TAU, C_ATM_H0, C_ATM_DH,
- C_NSTAGE, C_ORBIT_HP, C_J2_ON) = range(11)
+(C_PAYLOAD, C_FAIRING_M, C_FAIRING_T, C_FAIRING_H, C_SREF, C_TAU, C_ATM_H0, C_ATM_DH, C_NSTAGE, C_ORBIT_HP, C_J2_ON) = (
+    range(11)
+)
 # --- guidance parameters: GP[:] ----------------------------------------------
-(G_MODE, G_AZ0, G_T_RISE, G_KICK, G_KICK_DUR, G_STEER, G_STEER_FROM, G_R_T, G_V_T,
- G_E_T, G_COS_I, G_CAZ, G_SAZ, G_SIN_ELK) = range(14)
+(
+    G_MODE,
+    G_AZ0,
+    G_T_RISE,
+    G_KICK,
+    G_KICK_DUR,
+    G_STEER,
+    G_STEER_FROM,
+    G_R_T,
+    G_V_T,
+    G_E_T,
+    G_COS_I,
+    G_CAZ,
+    G_SAZ,
+    G_SIN_ELK,
+) = range(14)
 NGP = 14
 # --- failure parameters: FP[i, :] ---------------------------------------------
-(F_SCALE, F_SCALE_T, F_SCALE_STAGE, F_LOSS_T, F_LOSS_STAGE, F_LOSS_KIND, F_ATT_MODE, F_ATT_T,
- F_WX, F_WY, F_WZ, F_CONE_HALF, F_CONE_RATE, F_IGN_FAIL, F_SEP_FAIL) = range(15)
+(
+    F_SCALE,
+    F_SCALE_T,
+    F_SCALE_STAGE,
+    F_LOSS_T,
+    F_LOSS_STAGE,
+    F_LOSS_KIND,
+    F_ATT_MODE,
+    F_ATT_T,
+    F_WX,
+    F_WY,
+    F_WZ,
+    F_CONE_HALF,
+    F_CONE_RATE,
+    F_IGN_FAIL,
+    F_SEP_FAIL,
+) = range(15)
 NFP = 15
 # --- integer state: IS[i, :] ---------------------------------------------------
 I_STAGE, I_PHASE, I_ACTIVE, I_STATUS, I_FAIRING, I_ATT_LOGGED, I_SCALE_LOGGED, I_LIFTED = range(8)
@@ -211,8 +241,7 @@ def explicit_steering(y, m, thrust_vac, ve, mean_thrust, t_rem, GP):
 
 
 @kernel(**HELPER_JIT)
-def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
-          PS, PV, FP, dy, om, qc):
+def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, dy, om, qc):
     """Time derivative of the state ``y`` of vehicle ``i`` at time ``t``.
 
     ``tm`` is the step's mid-time (discrete decisions). Writes ``dy`` (11,),
@@ -281,8 +310,11 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
         br = PS[i, k, P_BURN_RATE]
         tau = (t - FS[i, T_IGN]) * br
         f_vac = interp_clamped(tau, THR_T, THR_F, THR_OFF[k], THR_OFF[k + 1] - THR_OFF[k]) * PS[i, k, P_THRUST] * br
-        if (FP[i, F_SCALE] != 1.0 and tm >= FP[i, F_SCALE_T]
-                and (FP[i, F_SCALE_STAGE] < 0.0 or FP[i, F_SCALE_STAGE] == k)):
+        if (
+            FP[i, F_SCALE] != 1.0
+            and tm >= FP[i, F_SCALE_T]
+            and (FP[i, F_SCALE_STAGE] < 0.0 or FP[i, F_SCALE_STAGE] == k)
+        ):
             f_vac *= FP[i, F_SCALE]
         if m <= FS[i, M_EMPTY]:
             f_vac = 0.0
@@ -327,8 +359,14 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
             if phase == BURN and SC[k, S_GUIDED_CUTOFF] == 0.0:
                 t_rem = FS[i, T_BURNOUT] - t
             d0, d1, d2 = explicit_steering(
-                y, m, f_vac, SC[k, S_ISP_VAC] * PS[i, k, P_ISP_SCALE] * _G0,
-                SC[k, S_MEAN_THRUST] * PS[i, k, P_THRUST] * PS[i, k, P_BURN_RATE], t_rem, GP)
+                y,
+                m,
+                f_vac,
+                SC[k, S_ISP_VAC] * PS[i, k, P_ISP_SCALE] * _G0,
+                SC[k, S_MEAN_THRUST] * PS[i, k, P_THRUST] * PS[i, k, P_BURN_RATE],
+                t_rem,
+                GP,
+            )
             from_d = True
         elif tm < GP[G_T_RISE] + GP[G_KICK_DUR]:
             el = 0.5 * math.pi
@@ -397,8 +435,33 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
 
 
 @kernel(**HELPER_JIT)
-def rk4_step(y0, t0, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
-             PS, PV, FP, y1, scr, om, qc, k1_ready=False):
+def rk4_step(
+    y0,
+    t0,
+    h,
+    i,
+    IS,
+    FS,
+    SC,
+    THR_T,
+    THR_F,
+    THR_OFF,
+    AER,
+    WIND,
+    ATM,
+    VC,
+    GP,
+    PROG,
+    PAD,
+    PS,
+    PV,
+    FP,
+    y1,
+    scr,
+    om,
+    qc,
+    k1_ready=False,
+):
     """One classical RK4 step of length h from (t0, y0) into y1; scr is (>=5, 11) scratch.
 
     ``k1_ready``: scr[0] already holds the derivative at (t0, y0) (first same as last).
@@ -406,8 +469,9 @@ def rk4_step(y0, t0, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC
     tm = t0 + 0.5 * h
     k1, k2, k3, k4, yt = scr[0], scr[1], scr[2], scr[3], scr[4]
     if not k1_ready:
-        deriv(y0, t0, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k1, om,
-          qc)
+        deriv(
+            y0, t0, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k1, om, qc
+        )
     for j in range(11):
         yt[j] = rk4_stage_nb(y0[j], 0.5 * h, k1[j])
     deriv(yt, tm, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k2, om, qc)
@@ -416,8 +480,9 @@ def rk4_step(y0, t0, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC
     deriv(yt, tm, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k3, om, qc)
     for j in range(11):
         yt[j] = rk4_stage_nb(y0[j], h, k3[j])
-    deriv(yt, t0 + h, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k4,
-          om, qc)
+    deriv(
+        yt, t0 + h, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k4, om, qc
+    )
     for j in range(11):
         y1[j] = rk4_combine_nb(y0[j], h, k1[j], k2[j], k3[j], k4[j])
     qn = math.sqrt(y1[7] * y1[7] + y1[8] * y1[8] + y1[9] * y1[9] + y1[10] * y1[10])
@@ -610,8 +675,31 @@ NST = 8
 def _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST):
     """Derivative, rates and command at the integrator state, as seen by the next step."""
     oq = ST[i, OQI_]
-    deriv(ST[i, XI_], t, t + 1e-7, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
-          PS, PV, FP, ST[i, AI_], oq[0:3], oq[3:7])
+    deriv(
+        ST[i, XI_],
+        t,
+        t + 1e-7,
+        i,
+        IS,
+        FS,
+        SC,
+        THR_T,
+        THR_F,
+        THR_OFF,
+        AER,
+        WIND,
+        ATM,
+        VC,
+        GP,
+        PROG,
+        PAD,
+        PS,
+        PV,
+        FP,
+        ST[i, AI_],
+        oq[0:3],
+        oq[3:7],
+    )
 
 
 @kernel(**HELPER_JIT)
@@ -631,8 +719,34 @@ def _step_length(i, dt, coast_dt, IS, FP):
 
 
 @kernel(**HELPER_JIT)
-def _one_step(i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP,
-              ST, TT, EVC, EVT, EVK, SCR, WK):
+def _one_step(
+    i,
+    dt,
+    coast_dt,
+    IS,
+    FS,
+    SC,
+    THR_T,
+    THR_F,
+    THR_OFF,
+    AER,
+    WIND,
+    ATM,
+    VC,
+    GP,
+    PROG,
+    PAD,
+    PS,
+    PV,
+    FP,
+    ST,
+    TT,
+    EVC,
+    EVT,
+    EVK,
+    SCR,
+    WK,
+):
     """One step of vehicle i from its integrator time: to the next grid point or event,
     with state events (impact, altitude jettison, guided cutoff) located by regula falsi."""
     t = TT[i, 0]
@@ -656,8 +770,33 @@ def _one_step(i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM
         y0[j] = y[j]
         k1[j] = ai[j]
     state_event_values(y0, i, IS, SC, VC, GP, g0)
-    rk4_step(y0, t, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
-             PS, PV, FP, y1, scr, om, qc, True)
+    rk4_step(
+        y0,
+        t,
+        h,
+        i,
+        IS,
+        FS,
+        SC,
+        THR_T,
+        THR_F,
+        THR_OFF,
+        AER,
+        WIND,
+        ATM,
+        VC,
+        GP,
+        PROG,
+        PAD,
+        PS,
+        PV,
+        FP,
+        y1,
+        scr,
+        om,
+        qc,
+        True,
+    )
     state_event_values(y1, i, IS, SC, VC, GP, g1)
     hit = -1
     h_hit = h
@@ -670,8 +809,33 @@ def _one_step(i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM
             side = 0
             for _ in range(40):
                 hm = lo - glo * (hi - lo) / (ghi - glo)
-                rk4_step(y0, t, hm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG,
-                         PAD, PS, PV, FP, y1, scr, om, qc, True)
+                rk4_step(
+                    y0,
+                    t,
+                    hm,
+                    i,
+                    IS,
+                    FS,
+                    SC,
+                    THR_T,
+                    THR_F,
+                    THR_OFF,
+                    AER,
+                    WIND,
+                    ATM,
+                    VC,
+                    GP,
+                    PROG,
+                    PAD,
+                    PS,
+                    PV,
+                    FP,
+                    y1,
+                    scr,
+                    om,
+                    qc,
+                    True,
+                )
                 state_event_values(y1, i, IS, SC, VC, GP, gm)
                 gv = gm[e]
                 if abs(gv) < 1e-6 or (hi - lo) < 1e-10:
@@ -690,8 +854,33 @@ def _one_step(i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM
                 h_hit = hm
                 hit = e
     if hit >= 0:
-        rk4_step(y0, t, h_hit, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
-                 PS, PV, FP, y1, scr, om, qc, True)
+        rk4_step(
+            y0,
+            t,
+            h_hit,
+            i,
+            IS,
+            FS,
+            SC,
+            THR_T,
+            THR_F,
+            THR_OFF,
+            AER,
+            WIND,
+            ATM,
+            VC,
+            GP,
+            PROG,
+            PAD,
+            PS,
+            PV,
+            FP,
+            y1,
+            scr,
+            om,
+            qc,
+            True,
+        )
         h = h_hit
     for j in range(11):
         y[j] = y1[j]
@@ -782,8 +971,9 @@ def advance(t1, dt, coast_dt, init, state, vehicle, dispersions, scratch, lo, hi
             continue
         if init:
             apply_time_events(i, TT[i, 0], ST[i, XI_], IS, FS, SC, THR_T, THR_OFF, VC, PS, FP, EVC, EVT, EVK)
-            _end_derivative(i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
-                            PS, PV, FP, ST)
+            _end_derivative(
+                i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST
+            )
         while TT[i, 0] < t1 - _EPS_T and IS[i, I_ACTIVE] == 1:
             for j in range(11):
                 ST[i, XP_, j] = ST[i, XI_, j]
@@ -795,10 +985,37 @@ def advance(t1, dt, coast_dt, init, state, vehicle, dispersions, scratch, lo, hi
             for j in range(FS.shape[1]):
                 FS_prev[i, j] = FS[i, j]
             EVC_prev[i] = EVC[i]
-            _one_step(i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS,
-                      PV, FP, ST, TT, EVC, EVT, EVK, SCR, WK)
-            _end_derivative(i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD,
-                            PS, PV, FP, ST)
+            _one_step(
+                i,
+                dt,
+                coast_dt,
+                IS,
+                FS,
+                SC,
+                THR_T,
+                THR_F,
+                THR_OFF,
+                AER,
+                WIND,
+                ATM,
+                VC,
+                GP,
+                PROG,
+                PAD,
+                PS,
+                PV,
+                FP,
+                ST,
+                TT,
+                EVC,
+                EVT,
+                EVK,
+                SCR,
+                WK,
+            )
+            _end_derivative(
+                i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST
+            )
         _report(i, t1, ST, TT, IS, IS_prev, REP)
 
 
@@ -829,8 +1046,32 @@ def terminate_at(t, mask, state, vehicle, dispersions, scratch):
             if h > _EPS_T:
                 scr = SCR[i]
                 wk = WK[i]
-                rk4_step(ST[i, XP_], TT[i, 0], h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP,
-                         PROG, PAD, PS, PV, FP, ST[i, XI_], scr, wk[9:12], wk[12:16])
+                rk4_step(
+                    ST[i, XP_],
+                    TT[i, 0],
+                    h,
+                    i,
+                    IS,
+                    FS,
+                    SC,
+                    THR_T,
+                    THR_F,
+                    THR_OFF,
+                    AER,
+                    WIND,
+                    ATM,
+                    VC,
+                    GP,
+                    PROG,
+                    PAD,
+                    PS,
+                    PV,
+                    FP,
+                    ST[i, XI_],
+                    scr,
+                    wk[9:12],
+                    wk[12:16],
+                )
             TT[i, 0] = t
         IS[i, I_PHASE] = FINAL
         _log(i, t, EV_TERMINATION, EVC, EVT, EVK)

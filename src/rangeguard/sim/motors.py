@@ -26,7 +26,7 @@ def format_eng(motor: EngMotor) -> str:
         f"{motor.propellant_kg:.6g} {motor.total_kg:.6g} {motor.maker.replace(' ', '_') or 'unknown'}"
     )
     start = 1 if (motor.t_s[0] == 0.0 and motor.thrust_n[0] == 0.0) else 0
-    for t, f in zip(motor.t_s[start:], motor.thrust_n[start:]):
+    for t, f in zip(motor.t_s[start:], motor.thrust_n[start:], strict=True):
         lines.append(f"   {float(t)!r} {float(f)!r}")
     return "\n".join(lines) + "\n"
 

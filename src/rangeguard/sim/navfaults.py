@@ -41,7 +41,14 @@ from rangeguard.mission.sensors import (
 )
 
 # Named directions as (row of the ECEF->ENU matrix, sign); velocity directions separately.
-_ENU_AXIS = {"east": (0, 1.0), "west": (0, -1.0), "north": (1, 1.0), "south": (1, -1.0), "up": (2, 1.0), "down": (2, -1.0)}
+_ENU_AXIS = {
+    "east": (0, 1.0),
+    "west": (0, -1.0),
+    "north": (1, 1.0),
+    "south": (1, -1.0),
+    "up": (2, 1.0),
+    "down": (2, -1.0),
+}
 
 
 def _enu_rows(r_ecef: np.ndarray) -> np.ndarray:
@@ -126,9 +133,7 @@ class NavFaults:
 
     def dropped(self, source: int, t_s: float) -> bool:
         """True if source ``source`` is in a gps_dropout window at time of validity ``t_s``."""
-        return any(
-            isinstance(f, GpsDropoutFault) and f.from_t_s <= t_s < f.to_t_s for f in self._by_source[source]
-        )
+        return any(isinstance(f, GpsDropoutFault) and f.from_t_s <= t_s < f.to_t_s for f in self._by_source[source])
 
     def has_intermittent_silence(self, source: int) -> bool:
         """True if a nav_silence or link_outage with missing_probability below 1 can act on the source
@@ -159,8 +164,7 @@ class NavFaults:
     def frozen(self, source: int, t_s: float) -> FrozenOutputFault | None:
         """The active frozen_output fault of the source (the earliest-starting one), or None."""
         active = [
-            f for f in self._by_source[source]
-            if isinstance(f, FrozenOutputFault) and f.from_t_s <= t_s < f.to_t_s
+            f for f in self._by_source[source] if isinstance(f, FrozenOutputFault) and f.from_t_s <= t_s < f.to_t_s
         ]
         return min(active, key=lambda f: f.from_t_s) if active else None
 

@@ -23,10 +23,18 @@ VEHICLE_FIELDS = (
     "thrust_misalignment_yaw_deg",
 )
 _DEFAULTS = {
-    "thrust_scale": 1.0, "burn_rate_scale": 1.0, "isp_scale": 1.0, "dry_mass_scale": 1.0,
-    "propellant_mass_scale": 1.0, "cd_scale": 1.0, "wind_scale": 1.0, "wind_rotation_deg": 0.0,
-    "attitude_bias_pitch_deg": 0.0, "attitude_bias_yaw_deg": 0.0,
-    "thrust_misalignment_pitch_deg": 0.0, "thrust_misalignment_yaw_deg": 0.0,
+    "thrust_scale": 1.0,
+    "burn_rate_scale": 1.0,
+    "isp_scale": 1.0,
+    "dry_mass_scale": 1.0,
+    "propellant_mass_scale": 1.0,
+    "cd_scale": 1.0,
+    "wind_scale": 1.0,
+    "wind_rotation_deg": 0.0,
+    "attitude_bias_pitch_deg": 0.0,
+    "attitude_bias_yaw_deg": 0.0,
+    "thrust_misalignment_pitch_deg": 0.0,
+    "thrust_misalignment_yaw_deg": 0.0,
 }
 
 

@@ -305,7 +305,6 @@ class _VehicleStreams:
         return u, z
 
 
-
 class SensorModel:
     """Nav sources of N vehicles: noise, rate, latency, dropouts, missing samples and nav faults.
 
@@ -382,13 +381,18 @@ class SensorModel:
             else:
                 self._rngs = rng.spawn(n_src)
                 if any(self._random_miss):
-                    self._link = [g if miss else None for g, miss in zip(rng.spawn(n_src), self._random_miss, strict=True)]
+                    self._link = [
+                        g if miss else None for g, miss in zip(rng.spawn(n_src), self._random_miss, strict=True)
+                    ]
         except TypeError as exc:  # its bit generator was not seeded from a SeedSequence
             raise InputError(
                 "rng cannot spawn child generators: create it with numpy.random.default_rng(seed_sequence)"
             ) from exc
         self._n_normals = [
-            3 * sum(sig > 0 for sig in (m.position_noise_m, m.velocity_noise_mps, m.attitude_noise_deg, m.rate_noise_deg_s))
+            3
+            * sum(
+                sig > 0 for sig in (m.position_noise_m, m.velocity_noise_mps, m.attitude_noise_deg, m.rate_noise_deg_s)
+            )
             for m in self.models
         ]
         self._streams = None
@@ -489,7 +493,7 @@ class SensorModel:
         if self._n_normals[s]:
             f = self.faults.noise_factor(s, t_valid)
             if self._noise_scale is not None:
-                z = z * self._noise_scale[:, s:s + 1]
+                z = z * self._noise_scale[:, s : s + 1]
             _apply_noise_nb(
                 x, z, f * m.position_noise_m, f * m.velocity_noise_mps,
                 f * m.attitude_noise_deg * DEG, f * m.rate_noise_deg_s * DEG,
@@ -600,17 +604,16 @@ def nav_log_from_truth(
             batches += produced
             recv += [t[k]] * len(produced)
             health += [h] * len(produced)
-    return nav_log_from_batches(
-        batches, model.sources, 0, receive_time_s=recv, health=health, strings=model.strings
-    )
+    return nav_log_from_batches(batches, model.sources, 0, receive_time_s=recv, health=health, strings=model.strings)
 
 
 RECORD_DT_FLOOR_S = 0.01
 """Finest truth recording step :func:`scenario_navlog` uses for the sensor models (s)."""
 
 
-def scenario_navlog(mission, scenario: str | None, *, rate_hz: float | None = None, seed: int | None = None,
-                    t_max_s: float = 600.0) -> pa.Table:
+def scenario_navlog(
+    mission, scenario: str | None, *, rate_hz: float | None = None, seed: int | None = None, t_max_s: float = 600.0
+) -> pa.Table:
     """Nav log table of one simulated flight of ``mission`` under ``scenario`` (None: nominal).
 
     Flies one vehicle (:func:`rangeguard.sim.simulate_vehicle` with the
@@ -635,8 +638,21 @@ def scenario_navlog(mission, scenario: str | None, *, rate_hz: float | None = No
         sensors = sensors.model_copy(update={"default": default, "sources": sources})
     rates = [sensors.for_source(s.name).output_rate_hz for s in mission.nav_sources]
     record_dt = max(RECORD_DT_FLOOR_S, 1.0 / max(rates))
-    truth = simulate_vehicle(mission.vehicle, mission.site, failures=failures, record_dt=record_dt,
-                             t_max_s=t_max_s, wind=_mission_wind(mission))
+    truth = simulate_vehicle(
+        mission.vehicle,
+        mission.site,
+        failures=failures,
+        record_dt=record_dt,
+        t_max_s=t_max_s,
+        wind=_mission_wind(mission),
+    )
     rng = np.random.default_rng(np.random.SeedSequence([mission.seed if seed is None else seed]))
-    return nav_log_from_truth(truth, sources=[s.name for s in mission.nav_sources], rng=rng, sensors=sensors,
-                              faults=nav_faults, strings=[s.name for s in mission.string_specs], vehicle=0)
+    return nav_log_from_truth(
+        truth,
+        sources=[s.name for s in mission.nav_sources],
+        rng=rng,
+        sensors=sensors,
+        faults=nav_faults,
+        strings=[s.name for s in mission.string_specs],
+        vehicle=0,
+    )

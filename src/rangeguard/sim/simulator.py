@@ -42,10 +42,17 @@ EVENT_NAMES = {
     K.EV_THRUST_SCALE: "thrust_scale",
 }
 
-FAILURE_EVENTS = tuple(EVENT_NAMES[code] for code in (
-    K.EV_THRUST_SCALE, K.EV_THRUST_LOSS, K.EV_EARLY_CUTOFF, K.EV_IGNITION_FAILURE, K.EV_SEPARATION_FAILURE,
-    K.EV_ATTITUDE_FAILURE,
-))
+FAILURE_EVENTS = tuple(
+    EVENT_NAMES[code]
+    for code in (
+        K.EV_THRUST_SCALE,
+        K.EV_THRUST_LOSS,
+        K.EV_EARLY_CUTOFF,
+        K.EV_IGNITION_FAILURE,
+        K.EV_SEPARATION_FAILURE,
+        K.EV_ATTITUDE_FAILURE,
+    )
+)
 """Event names that mark the onset of a vehicle failure (the Monte Carlo statistics date failures by them)."""
 
 _EVENT_SLOTS = 32
@@ -87,10 +94,20 @@ class Simulator:
     every 10 Hz step would wait for the slowest thread).
     """
 
-    def __init__(self, vehicle: VehicleSpec, site, n: int = 1, failures=(),
-                 per_vehicle_params: PerVehicleParams | None = None, dt: float = DEFAULT_DT_S,
-                 seed: int | None = None, wind=None, coast_dt: float = DEFAULT_COAST_DT_S, gravity: str = "j2",
-                 parallel: bool = False):
+    def __init__(
+        self,
+        vehicle: VehicleSpec,
+        site,
+        n: int = 1,
+        failures=(),
+        per_vehicle_params: PerVehicleParams | None = None,
+        dt: float = DEFAULT_DT_S,
+        seed: int | None = None,
+        wind=None,
+        coast_dt: float = DEFAULT_COAST_DT_S,
+        gravity: str = "j2",
+        parallel: bool = False,
+    ):
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise InputError(f"n must be a positive integer number of vehicles; got {n!r}")
         if not (coast_dt >= dt and np.isfinite(coast_dt)):
@@ -151,8 +168,19 @@ class Simulator:
         self.t_s = 0.0
         self.parallel = bool(parallel)
         # The kernels' arguments: views of the arrays above (their contents change, never the arrays).
-        self._state = K.BatchState(self._ST, self._TT, self._IS, self._IS_prev, self._FS, self._FS_prev, self._EVC,
-                                   self._EVC_prev, self._REP, self._EVT, self._EVK)
+        self._state = K.BatchState(
+            self._ST,
+            self._TT,
+            self._IS,
+            self._IS_prev,
+            self._FS,
+            self._FS_prev,
+            self._EVC,
+            self._EVC_prev,
+            self._REP,
+            self._EVT,
+            self._EVK,
+        )
         self._vehicle = self._va.tables()
         self._dispersions = K.VehicleDispersions(self._PS, self._PV, self._FP)
         self._scratch = K.Scratch(self._SCR, self._WK)
@@ -172,8 +200,9 @@ class Simulator:
         self._drain_events(t1)
 
     def _drain_events(self, t: float) -> None:
-        m = K.drain_events(np.float64(t), self._EVC, self._EVT, self._EVK, self._EVC_prev, self._out_i, self._out_t,
-                           self._out_k)
+        m = K.drain_events(
+            np.float64(t), self._EVC, self._EVT, self._EVK, self._EVC_prev, self._out_i, self._out_t, self._out_k
+        )
         if m == 0:
             return
         order = np.lexsort((self._out_i[:m], self._out_t[:m]))

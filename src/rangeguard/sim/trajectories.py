@@ -96,19 +96,24 @@ class Trajectories:
         el = self.orbit
         if not np.isfinite(el.perigee_km[k]):
             return None
-        return {"perigee_km": float(el.perigee_km[k]), "apogee_km": float(el.apogee_km[k]),
-                "inclination_deg": float(el.inclination_deg[k])}
+        return {
+            "perigee_km": float(el.perigee_km[k]),
+            "apogee_km": float(el.apogee_km[k]),
+            "inclination_deg": float(el.inclination_deg[k]),
+        }
 
     def events_of(self, k: int) -> list[tuple[float, str]]:
         """Events of vehicle k as (t_s, name), in time order."""
         return [(t, name) for i, t, name in self.events if i == k]
 
     # ---------------------------------------------------------------- Parquet
-    _VEC = {"r_ecef": ("x_ecef_m", "y_ecef_m", "z_ecef_m"),
-            "v_ecef": ("vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps"),
-            "q_body_to_ecef": ("qw", "qx", "qy", "qz"),
-            "q_cmd_body_to_ecef": ("qcmd_w", "qcmd_x", "qcmd_y", "qcmd_z"),
-            "omega_body_rad_s": ("p_rad_s", "q_rad_s", "r_rad_s")}
+    _VEC = {
+        "r_ecef": ("x_ecef_m", "y_ecef_m", "z_ecef_m"),
+        "v_ecef": ("vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps"),
+        "q_body_to_ecef": ("qw", "qx", "qy", "qz"),
+        "q_cmd_body_to_ecef": ("qcmd_w", "qcmd_x", "qcmd_y", "qcmd_z"),
+        "omega_body_rad_s": ("p_rad_s", "q_rad_s", "r_rad_s"),
+    }
 
     def to_parquet(self, path: str | os.PathLike) -> None:
         """Write long format (one row per vehicle and time, a ``vehicle`` column) with pyarrow.
@@ -129,7 +134,10 @@ class Trajectories:
         table = pa.table(cols)
         meta = {
             "events": [[int(i), float(tt), str(nm)] for i, tt, nm in self.events],
-            "impact_t_s": [None if not np.isfinite(x) else float(x) for x in (self.impact_t_s if self.impact_t_s is not None else np.full(n, np.nan))],
+            "impact_t_s": [
+                None if not np.isfinite(x) else float(x)
+                for x in (self.impact_t_s if self.impact_t_s is not None else np.full(n, np.nan))
+            ],
             "terminated": [bool(x) for x in (self.terminated if self.terminated is not None else np.zeros(n, bool))],
             "in_orbit": [bool(x) for x in (self.in_orbit if self.in_orbit is not None else np.zeros(n, bool))],
         }
@@ -150,15 +158,20 @@ class Trajectories:
         veh = table.column("vehicle").to_numpy()
         n = int(veh.max()) + 1 if veh.size else 0
         t = veh.size // max(n, 1)
+
         def col(c):
             return table.column(c).to_numpy().reshape(n, t)
+
         kw = {}
         for name, cnames in cls._VEC.items():
             kw[name] = np.stack([col(c) for c in cnames], axis=-1)
         return cls(
-            t_s=col("t_s")[0].copy(), mass_kg=col("mass_kg"), stage=col("stage").astype(np.int64),
+            t_s=col("t_s")[0].copy(),
+            mass_kg=col("mass_kg"),
+            stage=col("stage").astype(np.int64),
             events=[(int(i), float(tt), str(nm)) for i, tt, nm in meta["events"]],
             impact_t_s=np.array([np.nan if x is None else x for x in meta["impact_t_s"]], dtype=float),
-            terminated=np.array(meta["terminated"], dtype=bool), in_orbit=np.array(meta["in_orbit"], dtype=bool),
+            terminated=np.array(meta["terminated"], dtype=bool),
+            in_orbit=np.array(meta["in_orbit"], dtype=bool),
             **kw,
         )

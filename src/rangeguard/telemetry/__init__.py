@@ -21,7 +21,18 @@ from rangeguard.telemetry.packets import (
 )
 
 __all__ = [
-    "APID_HEALTH", "APID_HEARTBEAT", "APID_NAV", "APID_STATUS", "APID_TERMINATE", "HealthPacket",
-    "HeartbeatPacket", "NavPacket", "PacketError", "StatusPacket", "TerminateCommand", "decode_packet",
-    "encode_packet", "encode_status",
+    "APID_HEALTH",
+    "APID_HEARTBEAT",
+    "APID_NAV",
+    "APID_STATUS",
+    "APID_TERMINATE",
+    "HealthPacket",
+    "HeartbeatPacket",
+    "NavPacket",
+    "PacketError",
+    "StatusPacket",
+    "TerminateCommand",
+    "decode_packet",
+    "encode_packet",
+    "encode_status",
 ]

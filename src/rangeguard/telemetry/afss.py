@@ -130,8 +130,18 @@ MAX_RATE_HZ = 1000.0
 """The terminate command repeats at MIN_TERMINATE_HZ .. MAX_RATE_HZ; status and heartbeat at most MAX_RATE_HZ."""
 
 
-def check_options(*, time_scale: float, status_hz: float, terminate_hz: float, heartbeat_hz: float, flush_s: float,
-                  max_backlog_cycles: int, listen_host: str, allow, log_paths=()) -> None:
+def check_options(
+    *,
+    time_scale: float,
+    status_hz: float,
+    terminate_hz: float,
+    heartbeat_hz: float,
+    flush_s: float,
+    max_backlog_cycles: int,
+    listen_host: str,
+    allow,
+    log_paths=(),
+) -> None:
     """Refuse, before anything starts, options the AFSS cannot run with (InputError: what, why, how to fix)."""
 
     def rate(name: str, value: float, low: float, allow_zero: bool) -> None:
@@ -159,10 +169,25 @@ def check_options(*, time_scale: float, status_hz: float, terminate_hz: float, h
 class RealtimeAfss:
     """The AFSS as a process. Build it, then call :meth:`serve` until :attr:`stop` is set."""
 
-    def __init__(self, mission, listen: UdpAddress, command: UdpAddress, status: UdpAddress | None = None, *,
-                 log_path=None, navlog_path=None, allow=frozenset({"127.0.0.1"}), time_scale: float = 1.0,
-                 status_hz: float = 10.0, terminate_hz: float = 10.0, heartbeat_hz: float = 1.0,
-                 flush_s: float = 1.0, max_backlog_cycles: int = 4, linger_s: float = LINGER_S, err=None):
+    def __init__(
+        self,
+        mission,
+        listen: UdpAddress,
+        command: UdpAddress,
+        status: UdpAddress | None = None,
+        *,
+        log_path=None,
+        navlog_path=None,
+        allow=frozenset({"127.0.0.1"}),
+        time_scale: float = 1.0,
+        status_hz: float = 10.0,
+        terminate_hz: float = 10.0,
+        heartbeat_hz: float = 1.0,
+        flush_s: float = 1.0,
+        max_backlog_cycles: int = 4,
+        linger_s: float = LINGER_S,
+        err=None,
+    ):
         check_options(time_scale=time_scale, status_hz=status_hz, terminate_hz=terminate_hz,
                       heartbeat_hz=heartbeat_hz, flush_s=flush_s, max_backlog_cycles=max_backlog_cycles,
                       listen_host=listen.host, allow=allow,
@@ -195,15 +220,15 @@ class RealtimeAfss:
         self.health = (True,) * len(self.strings)
         self.stop = False
         self.latency_ns: list[int] = []  # per stepping: newest datagram arrival (or silent cycle due) -> decided
-        self.read_latency_ns: list[int] = []   # per data stepping: newest datagram read off the socket -> decided
+        self.read_latency_ns: list[int] = []  # per data stepping: newest datagram read off the socket -> decided
         self._read_ns = 0
         self._decided_ns = 0
         self.terminate_latency_ns: int | None = None
         self._out_seq = Counter()
         self._anchor: tuple[float, int] | None = None
-        self._misfits = 0                     # consecutive nav packets off the receive clock (before arming)
-        self._last_silent_s = -math.inf       # receive time of the latest silent cycle
-        self._trigger_ns = 0                  # what the cycle being stepped answers: its datagram or its due time
+        self._misfits = 0  # consecutive nav packets off the receive clock (before arming)
+        self._last_silent_s = -math.inf  # receive time of the latest silent cycle
+        self._trigger_ns = 0  # what the cycle being stepped answers: its datagram or its due time
         self._last_nav: NavPacket | None = None
         self._last_state = int(AfssState.SAFE)
         self._terminate: TerminateCommand | None = None
@@ -399,8 +424,9 @@ class RealtimeAfss:
                     c["rejected_time"] += 1
                     continue
                 c["nav_accepted"] += 1
-                nav = NavBatch.single(pkt.t_s, pkt.r_ecef, pkt.v_ecef, pkt.q_body_to_ecef, pkt.omega_body_rad_s,
-                                      pkt.valid, pkt.source)
+                nav = NavBatch.single(
+                    pkt.t_s, pkt.r_ecef, pkt.v_ecef, pkt.q_body_to_ecef, pkt.omega_body_rad_s, pkt.valid, pkt.source
+                )
                 rows.append(CycleSample(nav, self._nav_receive_s(pkt, rx_ns), self.health, (pkt, rx_ns)))
             elif isinstance(pkt, HealthPacket):
                 if self.seq.check(APID_HEALTH, pkt.seq) is not None:
@@ -458,8 +484,11 @@ class RealtimeAfss:
         if faults > self.counters["cycle_faults"]:
             self.counters["cycle_faults"] = faults
             error = self.engine.faults[-1][1]
-            self._report(f"fault:{error}", f"rangeguard run: an engine cycle failed ({error}); every string "
-                                           "counted faulty for that cycle and the voting policy decided")
+            self._report(
+                f"fault:{error}",
+                f"rangeguard run: an engine cycle failed ({error}); every string "
+                "counted faulty for that cycle and the voting policy decided",
+            )
         state = int(self.engine.state.mode[0])
         if state != self._last_state:
             self._last_state = state
@@ -567,8 +596,9 @@ class RealtimeAfss:
         self.driver.close()
         if self.log_path is not None:
             self._write("decision log", lambda: self.dlog.write(self.log_path))
-        if self.navlog_path is not None and self._write("nav log", lambda: self.navlog.write(self.navlog_path,
-                                                                                             clock_end)):
+        if self.navlog_path is not None and self._write(
+            "nav log", lambda: self.navlog.write(self.navlog_path, clock_end)
+        ):
             parts = self.parts_dir
             try:
                 for f in parts.glob("nav-*.parquet"):
@@ -583,8 +613,11 @@ class RealtimeAfss:
             return True
         except Exception as exc:  # noqa: BLE001 - logging degrades, the AFSS goes on; kept in memory for a retry
             self.counters["log_errors"] += 1
-            self._report(f"log:{what}:{type(exc).__name__}", f"rangeguard run: cannot write the {what} "
-                         f"({type(exc).__name__}: {exc}); the AFSS goes on and keeps the data in memory to retry")
+            self._report(
+                f"log:{what}:{type(exc).__name__}",
+                f"rangeguard run: cannot write the {what} "
+                f"({type(exc).__name__}: {exc}); the AFSS goes on and keeps the data in memory to retry",
+            )
             return False
 
     def summary(self) -> dict:

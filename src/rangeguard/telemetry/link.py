@@ -99,12 +99,16 @@ def check_sender(address: str, listen_host: str, what: str) -> ipaddress.IPv4Add
     except ValueError:
         raise InputError(f"{what}: {address!r} is not an IPv4 address (e.g. 127.0.0.1)") from None
     if ip.is_unspecified or ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255"):
-        raise InputError(f"{what} {address}: not the address of a sender (never the source of a packet); "
-                         "give the sender's own IPv4 address, e.g. 127.0.0.1")
+        raise InputError(
+            f"{what} {address}: not the address of a sender (never the source of a packet); "
+            "give the sender's own IPv4 address, e.g. 127.0.0.1"
+        )
     if ipaddress.IPv4Address(listen_host).is_loopback and not ip.is_loopback:
-        raise InputError(f"{what} {address} can never match: a sender on another machine can never reach "
-                         f"{listen_host} (loopback). Listen on an address that sender can reach (e.g. "
-                         "udp://0.0.0.0:PORT), or allow 127.0.0.1")
+        raise InputError(
+            f"{what} {address} can never match: a sender on another machine can never reach "
+            f"{listen_host} (loopback). Listen on an address that sender can reach (e.g. "
+            "udp://0.0.0.0:PORT), or allow 127.0.0.1"
+        )
     return ip
 
 

@@ -368,8 +368,16 @@ def encode_status(status: StatusPacket, seq: int, max_len: int = MAX_DATAGRAM_LE
     if omitted:
         counters["margins_omitted"] = omitted
     reason = status.reason
-    room = max_len - (HEADER_LEN + CRC_LEN + _STATUS_HEAD.size + _str_len(status.fired_by) + 2
-                      + _counters_len(counters) + 2 + sum(1 + len(n.encode("utf-8")[:255]) + 8 for n in margins))
+    room = max_len - (
+        HEADER_LEN
+        + CRC_LEN
+        + _STATUS_HEAD.size
+        + _str_len(status.fired_by)
+        + 2
+        + _counters_len(counters)
+        + 2
+        + sum(1 + len(n.encode("utf-8")[:255]) + 8 for n in margins)
+    )
     if len(reason.encode("utf-8")) > max(0, room):
         reason = reason.encode("utf-8")[: max(0, room)].decode("utf-8", "ignore")
     out = bytearray(

@@ -65,12 +65,20 @@ def navlog_frames(log: NavLog, t_max_s: float = math.inf) -> list[Frame]:
         if log.health is not None:
             h = tuple(bool(x) for x in log.health[k])
             if h != last_health or s - last_health_s >= HEALTH_REPEAT_S:
-                frames.append(Frame(s, APID_HEALTH, seq[APID_HEALTH], encode_health(HealthPacket(s, h), seq[APID_HEALTH])))
+                frames.append(
+                    Frame(s, APID_HEALTH, seq[APID_HEALTH], encode_health(HealthPacket(s, h), seq[APID_HEALTH]))
+                )
                 seq[APID_HEALTH] += 1
                 last_health, last_health_s = h, s
-        nav = NavPacket(t, tuple(log.r_ecef[k].tolist()), tuple(log.v_ecef[k].tolist()),
-                        tuple(log.q_body_to_ecef[k].tolist()), tuple(log.omega_body_rad_s[k].tolist()),
-                        int(log.source[k]), bool(log.valid[k]))
+        nav = NavPacket(
+            t,
+            tuple(log.r_ecef[k].tolist()),
+            tuple(log.v_ecef[k].tolist()),
+            tuple(log.q_body_to_ecef[k].tolist()),
+            tuple(log.omega_body_rad_s[k].tolist()),
+            int(log.source[k]),
+            bool(log.valid[k]),
+        )
         frames.append(Frame(s, APID_NAV, seq[APID_NAV], encode_nav(nav, seq[APID_NAV])))
         seq[APID_NAV] += 1
     return frames
@@ -166,8 +174,13 @@ def inject_faults(frames: list[Frame], faults: LinkFaults) -> tuple[list[tuple[f
     return [(t, d) for t, d, *_ in out], dict(report)
 
 
-def play(datagrams: list[tuple[float, bytes]], address: tuple[str, int], speed: float | None = 1.0,
-         source: tuple[str, int] | None = None, stop=None) -> dict:
+def play(
+    datagrams: list[tuple[float, bytes]],
+    address: tuple[str, int],
+    speed: float | None = 1.0,
+    source: tuple[str, int] | None = None,
+    stop=None,
+) -> dict:
     """Send ``datagrams`` to ``address``: at flight-time pace divided by ``speed`` (None: as fast as possible).
 
     The first datagram goes out at once; later ones at ``(send_s - first) / speed``
