@@ -96,7 +96,7 @@ def decode_arcs(arcs: Sequence[Sequence[Sequence[float]]], scale=None, translate
     return out
 
 
-def ring_positions(ring: Sequence[int], arcs: list[np.ndarray]) -> np.ndarray:
+def ring_positions(ring: Sequence[int], arcs: Sequence[np.ndarray]) -> np.ndarray:
     """(M, 2) positions of a TopoJSON ring from its arc indices (closed: last == first).
 
     Index ``i >= 0`` is arc i forwards, ``~i`` (that is, -i-1) arc i reversed;
@@ -206,8 +206,8 @@ def _world_land(detail: str) -> tuple[tuple[Polygon, ...], shapely.STRtree]:
         for hole in flat[1:]:
             shell = shell.difference(shapely.make_valid(Polygon(hole)))
         polys += _into_world(shell)
-    polys = tuple(polys)
-    return polys, shapely.STRtree(polys)
+    world = tuple(polys)
+    return world, shapely.STRtree(world)
 
 
 @functools.cache
@@ -222,8 +222,8 @@ def _world_coast(detail: str) -> tuple[tuple[LineString, ...], shapely.STRtree]:
                 if part.geom_type != "LineString" or part.is_empty:
                     continue
                 lines += _drop_seams(np.asarray(part.coords))
-    lines = tuple(LineString(c) for c in lines)
-    return lines, shapely.STRtree(lines)
+    strings = tuple(LineString(c) for c in lines)
+    return strings, shapely.STRtree(strings)
 
 
 def _drop_seams(xy: np.ndarray) -> list[np.ndarray]:
@@ -234,7 +234,7 @@ def _drop_seams(xy: np.ndarray) -> list[np.ndarray]:
     for k in np.flatnonzero(seam_edge):
         if k + 1 - start >= 2:
             out.append(xy[start : k + 1])
-        start = k + 1
+        start = int(k) + 1
     if len(xy) - start >= 2:
         out.append(xy[start:])
     return out
@@ -245,7 +245,7 @@ def _drop_seams(xy: np.ndarray) -> list[np.ndarray]:
 
 def _check_box(lon_min, lat_min, lon_max, lat_max) -> tuple[float, float, float, float]:
     try:
-        b = tuple(float(v) for v in (lon_min, lat_min, lon_max, lat_max))
+        b = (float(lon_min), float(lat_min), float(lon_max), float(lat_max))
     except (TypeError, ValueError):
         raise InputError(
             f"box must be four numbers (lon_min, lat_min, lon_max, lat_max) in degrees; got "

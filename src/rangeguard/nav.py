@@ -89,10 +89,10 @@ class NavBatch:
         if valid is None:
             ok = np.ones(n, dtype=bool)
         else:
-            ok = np.asarray(valid, dtype=bool)
-            ok = np.broadcast_to(ok, (n,)).copy() if ok.shape in ((), (n,)) else None
-            if ok is None:
+            given = np.asarray(valid, dtype=bool)
+            if given.shape not in ((), (n,)):
                 raise InputError(f"valid must have shape ({n},); got {np.shape(valid)}")
+            ok = np.broadcast_to(given, (n,)).copy()
         return cls(t, r, v, q, w, usable_rows(ok, t, r, v), int(source))
 
     @classmethod

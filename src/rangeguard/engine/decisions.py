@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rangeguard.engine.state import AfssState, Cause, EngineState
+
+if TYPE_CHECKING:  # the setup module imports this one
+    from rangeguard.engine.setup import EngineSetup
 
 
 def voting_margins(margin: np.ndarray, health: np.ndarray, policy: str) -> np.ndarray:
@@ -41,7 +45,7 @@ class Decisions:
     why, per vehicle.
     """
 
-    setup: object
+    setup: EngineSetup
     state: EngineState
     t_s: np.ndarray
     receive_time_s: np.ndarray

@@ -9,6 +9,7 @@ import numpy as np
 from rangeguard.constants import WGS84_B_M
 from rangeguard.engine._kernels import GATE_LIMITS, POLICIES
 from rangeguard.mission.areas import farthest_vertex_m
+from rangeguard.mission.model import ArmingSpec, Mission, NavGateSpec, SafingSpec
 from rangeguard.rules import Rule, Site, build_rules
 from rangeguard.rules.boundary import area_polygons
 from rangeguard.rules.kinematics import QUANTITY_COLUMNS, SPEED, H
@@ -32,7 +33,7 @@ ACTIONS = {"terminate": ACTION_TERMINATE, "degrade": ACTION_DEGRADE, "monitor": 
 class EngineSetup:
     """Static configuration, derived once from a :class:`~rangeguard.mission.Mission`."""
 
-    mission: object
+    mission: Mission
     rules: tuple[Rule, ...]
     rule_names: tuple[str, ...]
     persistence_s: np.ndarray  # (R,)
@@ -66,9 +67,9 @@ class EngineSetup:
     polygons: dict  # every area's polygon by name
     protected_polygons: tuple
     clear_min_range_m: float
-    arming: object
-    safing: object
-    nav_gate: object  # mission.nav_gate: what the ingest accepts
+    arming: ArmingSpec
+    safing: SafingSpec
+    nav_gate: NavGateSpec  # mission.nav_gate: what the ingest accepts
     gate_limits: np.ndarray  # the gate's limits as the ingest kernel takes them (_kernels.GATE_LIMITS)
     cycle_s: float  # the engine is stepped at least this often (1 / mission.cycle_hz)
     needs_iip_range: bool  # some rule, event or safing condition reads the IIP range

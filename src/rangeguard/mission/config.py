@@ -19,7 +19,7 @@ from pydantic import ConfigDict
 
 MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
-TUPLE_FROM_LIST = {"strict": False}
-"""``Field(..., **TUPLE_FROM_LIST)`` on a tuple field: YAML gives a list, and pydantic's strict mode takes only a
-tuple for a tuple. Only the container is relaxed: its items keep the model's strict mode (a boolean is still not
-a number)."""
+TUPLE_FROM_LIST = False
+"""``Field(..., strict=TUPLE_FROM_LIST)`` on a tuple field: YAML gives a list, and pydantic's strict mode takes
+only a tuple for a tuple. Only the container is relaxed: its items keep the model's strict mode (a boolean is
+still not a number)."""

@@ -115,7 +115,7 @@ class CorrelationSpec(_Strict):
 
     between: tuple[str, str] = Field(
         ...,
-        **TUPLE_FROM_LIST,
+        strict=TUPLE_FROM_LIST,
         description="The two parameter names, e.g. ['stages[0].burn_rate_scale', 'stages[1].burn_rate_scale'].",
     )
     rho: float = Field(

@@ -231,7 +231,9 @@ class SourceDisagreementRule(_RuleBase):
     """Two redundant nav sources disagree. Margin unit: m (position) or m/s (velocity)."""
 
     type: Literal["source_disagreement"]
-    sources: tuple[str, str] = Field(..., **TUPLE_FROM_LIST, description="Names of the two nav sources to compare.")
+    sources: tuple[str, str] = Field(
+        ..., strict=TUPLE_FROM_LIST, description="Names of the two nav sources to compare."
+    )
     quantity: Literal["position_m", "velocity_mps"] = Field("position_m", description="What to compare.")
     max_difference: float = Field(..., gt=0, description="Largest allowed |difference| in the quantity's unit.")
     max_age_s: float = Field(

@@ -165,7 +165,7 @@ class _OffsetMixin(_Strict):
     """A position offset: a vector in a frame, or a magnitude along a named direction."""
 
     offset_m: tuple[float, float, float] | None = Field(
-        None, **TUPLE_FROM_LIST, description="Offset vector, m, in `frame` (give this OR magnitude_m + direction)."
+        None, strict=TUPLE_FROM_LIST, description="Offset vector, m, in `frame` (give this OR magnitude_m + direction)."
     )
     frame: Literal["enu", "ecef"] = Field(
         "enu", description="Frame of offset_m: enu = local East-North-Up at the vehicle; ecef = WGS84 ECEF axes."

@@ -237,8 +237,8 @@ class Rule:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
-def table_array(values) -> np.ndarray:
-    """A limit list from the mission (None = no limit) as floats with NaN for None."""
+def table_array(values) -> np.ndarray | None:
+    """A limit list from the mission (None = no limit) as floats with NaN for None; None for no list."""
     if values is None:
         return None
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)

@@ -22,7 +22,7 @@ from rangeguard.rules.kinematics import QUANTITY_COLUMNS
 
 _POLYGON_ARRAYS = ("_edges", "_gp", "_cell_start", "_cell_edges", "_tf", "_ti")
 """The GreatCirclePolygon arrays the compiled polygon loop takes, in ``pk.P_*`` column order."""
-_POLYGON_EMPTY = (
+_POLYGON_EMPTY: tuple[np.ndarray, ...] = (
     np.empty((0, 21)),
     np.empty(0),
     np.empty(0, np.int64),

@@ -22,6 +22,7 @@ sensor model).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def offset_ecef(fault: PositionJumpFault | PositionBiasFault, r_ecef: np.ndarray
         if fault.frame == "ecef":
             return np.broadcast_to(vec, r.shape).copy()
         return np.einsum("i,nij->nj", vec, _enu_rows(r))
-    direction, magnitude = fault.direction, float(fault.magnitude_m)
+    direction, magnitude = fault.direction, float(cast(float, fault.magnitude_m))  # required with a direction
     if direction in _ENU_AXIS:
         row, sign = _ENU_AXIS[direction]
         return sign * magnitude * _enu_rows(r)[:, row, :]

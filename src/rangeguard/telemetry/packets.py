@@ -27,7 +27,9 @@ from __future__ import annotations
 import binascii
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rangeguard.errors import RangeguardError
 
@@ -442,7 +444,22 @@ def _decode_payload(apid: int, telecommand: bool, seq: int, p: memoryview) -> Pa
         counters, pos = _get_counters(p, pos)
         if pos != len(p):
             raise PacketError("payload", f"{len(p) - pos} stray bytes after the status fields")
-        return StatusPacket(head[0], STATES[head[1]], fired, reason or "", margins, *head[2:8], counters, seq)
+        lat, lon, alt, speed, iip_lat, iip_lon = head[2:8]
+        return StatusPacket(
+            head[0],
+            STATES[head[1]],
+            fired,
+            reason or "",
+            margins,
+            lat,
+            lon,
+            alt,
+            speed,
+            iip_lat,
+            iip_lon,
+            counters,
+            seq,
+        )
     if apid == APID_TERMINATE:
         if not telecommand:
             raise PacketError("header", "the terminate command must be a telecommand (packet type 1)")
@@ -478,7 +495,7 @@ def decode_packet(data: bytes) -> Packet:
         raise PacketError("payload", f"{APID_NAMES.get(apid, 'packet')} payload truncated") from None
 
 
-_ENCODERS = {
+_ENCODERS: dict[type, Callable[[Any, int], bytes]] = {
     NavPacket: encode_nav, HealthPacket: encode_health, StatusPacket: encode_status,
     TerminateCommand: encode_terminate, HeartbeatPacket: encode_heartbeat,
 }  # fmt: skip

@@ -51,7 +51,7 @@ def navlog_frames(log: NavLog, t_max_s: float = math.inf) -> list[Frame]:
 
     Rows of unknown sources (source -1) are skipped. Sequence counts run per APID from 0.
     """
-    seq = Counter()
+    seq: Counter[int] = Counter()
     frames: list[Frame] = []
     last_health = None
     last_health_s = -math.inf
