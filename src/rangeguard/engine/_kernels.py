@@ -14,63 +14,6 @@ from rangeguard.jit import PARALLEL_MIN_ROWS, kernel, rows_kernel
 
 
 @kernel(inline="always")
-def _vehicle(
-    i,
-    active,
-    violated,
-    margin,
-    since,
-    t_rows,
-    t_est,
-    receive_clock,
-    persistence_s,
-    action,
-    n,
-    k_strings,
-    tol_s,
-    t_vehicle,
-    first_violation_t_s,
-    min_margin,
-    vote,
-    vote_rule,
-    vote_held,
-    vote_margin,
-    degrade,
-    degrade_rule,
-    degrade_margin,
-):
-    """Persistence, votes and statistics of vehicle i (its rows on every string, rules in index order)."""
-    for s in range(k_strings):
-        m = s * n + i
-        for j in range(active.shape[0]):
-            if not active[j, m]:
-                since[j, m] = math.nan
-                continue
-            t = t_est[m] if receive_clock[j] else t_rows[m]
-            mg = margin[j, m]
-            if violated[j, m]:
-                if math.isnan(since[j, m]):
-                    since[j, m] = t
-                held = t - since[j, m]
-                if held >= persistence_s[j] - tol_s:
-                    if action[j] == 0 and not vote[i, s]:
-                        vote[i, s] = True
-                        vote_rule[i, s] = j
-                        vote_held[i, s] = held
-                        vote_margin[i, s] = mg
-                    elif action[j] == 1 and not degrade[i, s]:
-                        degrade[i, s] = True
-                        degrade_rule[i, s] = j
-                        degrade_margin[i, s] = mg
-                if math.isnan(first_violation_t_s[i, j]):
-                    first_violation_t_s[i, j] = t_vehicle[i]
-            elif not math.isnan(mg):
-                since[j, m] = math.nan
-            if mg < min_margin[i, j]:
-                min_margin[i, j] = mg
-
-
-@kernel(inline="always")
 def _vote_arrays(n, k_strings):
     """The per (vehicle, string) outputs: vote, its rule, held time, margin; degrade, its rule, margin."""
     return (
@@ -86,57 +29,41 @@ def _vote_arrays(n, k_strings):
 
 @rows_kernel()
 def _votes(
-    active,
-    violated,
-    margin,
-    since,
-    t_rows,
-    t_est,
-    receive_clock,
-    persistence_s,
-    action,
-    n_vehicles,
-    k_strings,
-    tol_s,
-    t_vehicle,
-    first_violation_t_s,
-    min_margin,
-    vote,
-    vote_rule,
-    vote_held,
-    vote_margin,
-    degrade,
-    degrade_rule,
-    degrade_margin,
-    lo,
-    hi,
-):
+    active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n_vehicles, k_strings, tol_s,
+    t_vehicle, first_violation_t_s, min_margin, vote, vote_rule, vote_held, vote_margin, degrade, degrade_rule,
+    degrade_margin, lo, hi,
+):  # fmt: skip
+    """Persistence, votes and statistics of vehicles lo..hi-1 (each vehicle's rows on every string, rules
+    in index order)."""
     for i in range(lo, hi):
-        _vehicle(
-            i,
-            active,
-            violated,
-            margin,
-            since,
-            t_rows,
-            t_est,
-            receive_clock,
-            persistence_s,
-            action,
-            n_vehicles,
-            k_strings,
-            tol_s,
-            t_vehicle,
-            first_violation_t_s,
-            min_margin,
-            vote,
-            vote_rule,
-            vote_held,
-            vote_margin,
-            degrade,
-            degrade_rule,
-            degrade_margin,
-        )
+        for s in range(k_strings):
+            m = s * n_vehicles + i
+            for j in range(active.shape[0]):
+                if not active[j, m]:
+                    since[j, m] = math.nan
+                    continue
+                t = t_est[m] if receive_clock[j] else t_rows[m]
+                mg = margin[j, m]
+                if violated[j, m]:
+                    if math.isnan(since[j, m]):
+                        since[j, m] = t
+                    held = t - since[j, m]
+                    if held >= persistence_s[j] - tol_s:
+                        if action[j] == 0 and not vote[i, s]:
+                            vote[i, s] = True
+                            vote_rule[i, s] = j
+                            vote_held[i, s] = held
+                            vote_margin[i, s] = mg
+                        elif action[j] == 1 and not degrade[i, s]:
+                            degrade[i, s] = True
+                            degrade_rule[i, s] = j
+                            degrade_margin[i, s] = mg
+                    if math.isnan(first_violation_t_s[i, j]):
+                        first_violation_t_s[i, j] = t_vehicle[i]
+                elif not math.isnan(mg):
+                    since[j, m] = math.nan
+                if mg < min_margin[i, j]:
+                    min_margin[i, j] = mg
 
 
 @kernel()
@@ -145,22 +72,9 @@ def _new_vote_arrays(n, k_strings):
 
 
 def persistence_and_votes(
-    active,
-    violated,
-    margin,
-    since,
-    t_rows,
-    t_est,
-    receive_clock,
-    persistence_s,
-    action,
-    n,
-    k_strings,
-    tol_s,
-    t_vehicle,
-    first_violation_t_s,
-    min_margin,
-):
+    active, violated, margin, since, t_rows, t_est, receive_clock, persistence_s, action, n, k_strings, tol_s,
+    t_vehicle, first_violation_t_s, min_margin,
+):  # fmt: skip
     """Update violation start times in place and gather each string's vote.
 
     Arrays are (R, M) (rules by rows) and (N, R) for the statistics. A judged
@@ -246,25 +160,9 @@ mission's ``nav_gate`` fields of these names."""
 
 @kernel()
 def ingest_source(
-    s,
-    t_s,
-    r,
-    v,
-    q,
-    w,
-    valid,
-    present,
-    receive_s,
-    store,
-    has,
-    cand_n,
-    samples,
-    rejected,
-    rejected_by,
-    resynced,
-    limits,
+    s, t_s, r, v, q, w, valid, present, receive_s, store, has, cand_n, samples, rejected, rejected_by, resynced, limits,
     resync_n,
-):
+):  # fmt: skip
     """The nav gate: accept source ``s``'s samples into the per-source store in place, or reject and count.
 
     Rows with ``present`` False carry no sample (silence) and are skipped uncounted. A present
@@ -381,36 +279,10 @@ ARM_NOT_BEFORE, ARM_HEIGHT, ARM_SPEED, ARM_PAD_ALT, ARM_H_COL, ARM_SPEED_COL = r
 
 @kernel()
 def front(
-    mode,
-    event_t,
-    recv,
-    has,
-    string_source,
-    receive_s,
-    ok,
-    t_rows,
-    values,
-    arm,
-    ev_sched,
-    ev_col,
-    ev_above,
-    ev_threshold,
-    windowed,
-    receive_clock,
-    from_t,
-    to_t,
-    after_ev,
-    until_ev,
-    phase,
-    ph_start,
-    ph_end,
-    ph_from,
-    ph_to,
-    t_vehicle,
-    since,
-    flight_t,
-    active,
-):
+    mode, event_t, recv, has, string_source, receive_s, ok, t_rows, values, arm, ev_sched, ev_col, ev_above,
+    ev_threshold, windowed, receive_clock, from_t, to_t, after_ev, until_ev, phase, ph_start, ph_end, ph_from, ph_to,
+    t_vehicle, since, flight_t, active,
+):  # fmt: skip
     """Steps 1-3 of a cycle, in place: arming, events, the row clocks and which rules are active.
 
     ``mode`` (N,), ``event_t`` (N, E) and ``recv`` (S, N) are the cycle's copies of the state's
@@ -509,21 +381,9 @@ _CAUSE_NONE, _CAUSE_RULE, _CAUSE_FAULTY, _CAUSE_NO_HEALTHY = 0, 1, 2, 3
 
 @kernel()
 def vote(
-    rule_vote,
-    degraded,
-    declared_ok,
-    mode,
-    t_vehicle,
-    receive_s,
-    policy,
-    faulty_string_votes,
-    terminate_if_no_healthy,
-    fault_t,
-    health_ok,
-    counting,
-    terminate_now,
-    cause_now,
-):
+    rule_vote, degraded, declared_ok, mode, t_vehicle, receive_s, policy, faulty_string_votes, terminate_if_no_healthy,
+    fault_t, health_ok, counting, terminate_now, cause_now,
+):  # fmt: skip
     """Step 6 of a cycle: the voting policy, per vehicle (outputs written in place).
 
     A string is healthy when it declares itself so and none of its own rules degraded it

@@ -215,22 +215,9 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
     first_v = state.first_violation_t_s.copy()
     min_margin = state.min_margin.copy()
     rule_vote, vote_rule, vote_held, vote_margin, degraded, degrade_rule, degrade_margin = persistence_and_votes(
-        active,
-        violated,
-        margin,
-        since,
-        t_rows,
-        flight_time_s,
-        setup.receive_clock,
-        setup.persistence_s,
-        setup.action,
-        n,
-        k_strings,
-        _TOL_S,
-        t_vehicle,
-        first_v,
-        min_margin,
-    )
+        active, violated, margin, since, t_rows, flight_time_s, setup.receive_clock, setup.persistence_s, setup.action,
+        n, k_strings, _TOL_S, t_vehicle, first_v, min_margin,
+    )  # fmt: skip
 
     # --- 6. the voting policy --------------------------------------------------------
     if health is None:
@@ -244,21 +231,9 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
     health_ok, counting = np.empty((n, k_strings), np.bool_), np.empty((n, k_strings), np.bool_)
     terminate_now, cause_now = np.empty(n, np.bool_), np.empty(n, np.int8)
     terminating = vote(
-        rule_vote,
-        degraded,
-        declared_ok,
-        mode,
-        t_vehicle,
-        receive_s,
-        setup.policy_code,
-        setup.faulty_string_votes,
-        setup.terminate_if_no_healthy,
-        fault_t,
-        health_ok,
-        counting,
-        terminate_now,
-        cause_now,
-    )
+        rule_vote, degraded, declared_ok, mode, t_vehicle, receive_s, setup.policy_code, setup.faulty_string_votes,
+        setup.terminate_if_no_healthy, fault_t, health_ok, counting, terminate_now, cause_now,
+    )  # fmt: skip
 
     # --- 7. safing (only vehicles not terminating now) ----------------------------------
     orbit_since, clear_since, safe_now, safe_cause = _safing(

@@ -196,28 +196,9 @@ def _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margi
 
 @kernel(inline="always")
 def _polygon(
-    k,
-    ints,
-    floats,
-    poly_off,
-    poly_e,
-    poly_gp,
-    poly_cs,
-    poly_ce,
-    poly_tf,
-    poly_ti,
-    values,
-    pos_u,
-    iip_u,
-    ok,
-    active,
-    margin,
-    violated,
-    inside,
-    dist,
-    lo_row,
-    hi_row,
-):
+    k, ints, floats, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_tf, poly_ti, values, pos_u, iip_u, ok, active,
+    margin, violated, inside, dist, lo_row, hi_row,
+):  # fmt: skip
     """An IIP polygon (inclusion corridor / exclusion area) or a present-position prism."""
     j = ints[k, I_ROW]
     p = ints[k, I_COL]
@@ -301,39 +282,10 @@ def _disagreement(k, ints, floats, src_t, src_r, src_v, active, margin, violated
 
 @rows_kernel()
 def evaluate_rows(
-    ints,
-    floats,
-    tab_t,
-    tab_a,
-    tab_b,
-    frame,
-    poly_off,
-    poly_e,
-    poly_gp,
-    poly_cs,
-    poly_ce,
-    poly_tf,
-    poly_ti,
-    values,
-    pos_unit,
-    iip_unit,
-    ok,
-    t_s,
-    flight_t_s,
-    since_s,
-    q,
-    w,
-    src_t_s,
-    src_r_ecef,
-    src_v_ecef,
-    active,
-    margin,
-    violated,
-    inside,
-    dist,
-    lo_row,
-    hi_row,
-):
+    ints, floats, tab_t, tab_a, tab_b, frame, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_tf, poly_ti, values,
+    pos_unit, iip_unit, ok, t_s, flight_t_s, since_s, q, w, src_t_s, src_r_ecef, src_v_ecef, active, margin, violated,
+    inside, dist, lo_row, hi_row,
+):  # fmt: skip
     """Every rule on rows lo_row..hi_row-1, one rule at a time (a tight loop per rule kind);
     ``inside`` and ``dist`` (M,) are the polygon loop's scratch. A kind this pass does not know
     is an error (never silently another rule). Run as ``evaluate_rows(M, ...)``
@@ -350,28 +302,9 @@ def evaluate_rows(
             _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margin, violated, lo_row, hi_row)
         elif kind == KIND_IIP_POLYGON or kind == KIND_POSITION_POLYGON:
             _polygon(
-                k,
-                ints,
-                floats,
-                poly_off,
-                poly_e,
-                poly_gp,
-                poly_cs,
-                poly_ce,
-                poly_tf,
-                poly_ti,
-                values,
-                pos_unit,
-                iip_unit,
-                ok,
-                active,
-                margin,
-                violated,
-                inside,
-                dist,
-                lo_row,
-                hi_row,
-            )
+                k, ints, floats, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_tf, poly_ti, values, pos_unit,
+                iip_unit, ok, active, margin, violated, inside, dist, lo_row, hi_row,
+            )  # fmt: skip
         elif kind == KIND_DISAGREEMENT:
             _disagreement(k, ints, floats, src_t_s, src_r_ecef, src_v_ecef, active, margin, violated, lo_row, hi_row)
         else:
