@@ -123,15 +123,10 @@ class NavBatch:
     def take(self, index) -> NavBatch:
         """Rows ``index`` (an int array, slice or boolean mask) as a new batch."""
         return NavBatch(
-            self.t_s[index],
-            self.r_ecef[index],
-            self.v_ecef[index],
-            self.q_body_to_ecef[index],
-            self.omega_body_rad_s[index],
-            self.valid[index],
-            self.source,
+            self.t_s[index], self.r_ecef[index], self.v_ecef[index], self.q_body_to_ecef[index],
+            self.omega_body_rad_s[index], self.valid[index], self.source,
             None if self.present is None else self.present[index],
-        )
+        )  # fmt: skip
 
     @staticmethod
     def concat(batches: list[NavBatch]) -> NavBatch:

@@ -233,22 +233,9 @@ def validate(
     Exit status: 0 PASS, 1 FAIL, 2 bad input, an infrastructure error or runs that ended in an error."""
     try:
         code = _validate(
-            mission,
-            runs,
-            scenarios,
-            failure_runs,
-            workers,
-            scheduler,
-            backend,
-            chunk_size,
-            out,
-            json_out,
-            suggest,
-            suggest_spread,
-            progress,
-            report,
-            t_max,
-        )
+            mission, runs, scenarios, failure_runs, workers, scheduler, backend, chunk_size, out, json_out, suggest,
+            suggest_spread, progress, report, t_max,
+        )  # fmt: skip
     except (typer.Exit, RangeguardError):
         raise
     except KeyboardInterrupt:
@@ -285,22 +272,9 @@ def _check_paths_and_options(
 
 
 def _validate(
-    mission,
-    runs,
-    scenarios,
-    failure_runs,
-    workers,
-    scheduler,
-    backend,
-    chunk_size,
-    out,
-    json_out,
-    suggest,
-    suggest_spread,
-    progress,
-    report,
-    t_max,
-) -> int:
+    mission, runs, scenarios, failure_runs, workers, scheduler, backend, chunk_size, out, json_out, suggest,
+    suggest_spread, progress, report, t_max,
+) -> int:  # fmt: skip
     from rangeguard.montecarlo.runner import ChunkWarning
     from rangeguard.montecarlo.stats import json_view
     from rangeguard.montecarlo.suggest import derive_envelopes, write_suggested

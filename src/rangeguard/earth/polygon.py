@@ -282,32 +282,17 @@ class GreatCirclePolygon:
         """
         if isinstance(lat_deg, float) and isinstance(lon_deg, float):  # onboard fast path (float, np.float64)
             inside, dist = _k.evaluate_one(
-                lat_deg,
-                lon_deg,
-                self._edges,
-                self._gp,
-                self._cell_start,
-                self._cell_edges,
-                self._tf,
-                self._ti,
+                lat_deg, lon_deg, self._edges, self._gp, self._cell_start, self._cell_edges, self._tf, self._ti,
                 use_grid,
-            )
+            )  # fmt: skip
             return np.bool_(inside), np.float64(dist)
         lat = np.asarray(lat_deg, dtype=np.float64)
         lon = np.asarray(lon_deg, dtype=np.float64)
         if lat.ndim == 1 and lat.shape == lon.shape and lat.flags.c_contiguous and lon.flags.c_contiguous:
             return _k.evaluate_many(
-                lat,
-                lon,
-                self._edges,
-                self._gp,
-                self._cell_start,
-                self._cell_edges,
-                self._tf,
-                self._ti,
-                use_grid,
+                lat, lon, self._edges, self._gp, self._cell_start, self._cell_edges, self._tf, self._ti, use_grid,
                 parallel,
-            )
+            )  # fmt: skip
         if lat.ndim > 1 or lon.ndim > 1:
             raise InputError(f"lat_deg and lon_deg must have shape () or (N,); got {lat.shape} and {lon.shape}")
         try:

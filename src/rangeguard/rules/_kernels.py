@@ -17,23 +17,9 @@ GATE_SIDE, GATE_CROSSED, GATE_FAILED, GATE_FROZEN = range(4)
 
 @rows_kernel()
 def gate_rows(
-    u,
-    ok,
-    t_s,
-    memory,
-    normal,
-    in_plane,
-    a,
-    length_rad,
-    radius_m,
-    open_t_s,
-    close_t_s,
-    new_memory,
-    failed_out,
-    margin_out,
-    start,
-    stop,
-):
+    u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s, new_memory, failed_out,
+    margin_out, start, stop,
+):  # fmt: skip
     """One cycle of the gate rule on rows start..stop-1; see :class:`rangeguard.rules.boundary.GateRule`.
 
     ``u`` (M, 3) are the IIP's geocentric unit vectors (NaN without IIP);

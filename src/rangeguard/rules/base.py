@@ -120,19 +120,10 @@ class RuleContext:
     def rows(self) -> Rows:
         """The compiled rule pass's view of this context."""
         return Rows(
-            self.kin.table,
-            self.kin.pos_unit,
-            self.kin.iip_unit,
-            self.ok,
-            self.t_s,
-            self.flight_time_s,
-            self.since_valid_s,
-            self.q_body_to_ecef,
-            self.omega_body_rad_s,
-            self.source_t_s,
-            self.source_r_ecef,
+            self.kin.table, self.kin.pos_unit, self.kin.iip_unit, self.ok, self.t_s, self.flight_time_s,
+            self.since_valid_s, self.q_body_to_ecef, self.omega_body_rad_s, self.source_t_s, self.source_r_ecef,
             self.source_v_ecef,
-        )
+        )  # fmt: skip
 
 
 def rule_context(

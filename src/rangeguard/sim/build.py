@@ -66,18 +66,9 @@ class VehicleArrays:
     def tables(self) -> K.VehicleTables:
         """The kernels' read-only arrays of this design (:class:`rangeguard.sim.kernels.VehicleTables`)."""
         return K.VehicleTables(
-            self.SC,
-            self.THR_T,
-            self.THR_F,
-            self.THR_OFF,
-            self.AER,
-            self.WIND,
-            self.ATM,
-            self.VC,
-            self.GP,
-            self.PROG,
+            self.SC, self.THR_T, self.THR_F, self.THR_OFF, self.AER, self.WIND, self.ATM, self.VC, self.GP, self.PROG,
             self.PAD,
-        )
+        )  # fmt: skip
 
 
 def _stage_curve(stage, k: int) -> tuple[np.ndarray, np.ndarray]:

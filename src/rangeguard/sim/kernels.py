@@ -70,40 +70,15 @@ NPV = 11
 )
 # --- guidance parameters: GP[:] ----------------------------------------------
 (
-    G_MODE,
-    G_AZ0,
-    G_T_RISE,
-    G_KICK,
-    G_KICK_DUR,
-    G_STEER,
-    G_STEER_FROM,
-    G_R_T,
-    G_V_T,
-    G_E_T,
-    G_COS_I,
-    G_CAZ,
-    G_SAZ,
+    G_MODE, G_AZ0, G_T_RISE, G_KICK, G_KICK_DUR, G_STEER, G_STEER_FROM, G_R_T, G_V_T, G_E_T, G_COS_I, G_CAZ, G_SAZ,
     G_SIN_ELK,
-) = range(14)
+) = range(14)  # fmt: skip
 NGP = 14
 # --- failure parameters: FP[i, :] ---------------------------------------------
 (
-    F_SCALE,
-    F_SCALE_T,
-    F_SCALE_STAGE,
-    F_LOSS_T,
-    F_LOSS_STAGE,
-    F_LOSS_KIND,
-    F_ATT_MODE,
-    F_ATT_T,
-    F_WX,
-    F_WY,
-    F_WZ,
-    F_CONE_HALF,
-    F_CONE_RATE,
-    F_IGN_FAIL,
-    F_SEP_FAIL,
-) = range(15)
+    F_SCALE, F_SCALE_T, F_SCALE_STAGE, F_LOSS_T, F_LOSS_STAGE, F_LOSS_KIND, F_ATT_MODE, F_ATT_T, F_WX, F_WY, F_WZ,
+    F_CONE_HALF, F_CONE_RATE, F_IGN_FAIL, F_SEP_FAIL,
+) = range(15)  # fmt: skip
 NFP = 15
 # --- integer state: IS[i, :] ---------------------------------------------------
 I_STAGE, I_PHASE, I_ACTIVE, I_STATUS, I_FAIRING, I_ATT_LOGGED, I_SCALE_LOGGED, I_LIFTED = range(8)
@@ -720,33 +695,9 @@ def _step_length(i, dt, coast_dt, IS, FP):
 
 @kernel(**HELPER_JIT)
 def _one_step(
-    i,
-    dt,
-    coast_dt,
-    IS,
-    FS,
-    SC,
-    THR_T,
-    THR_F,
-    THR_OFF,
-    AER,
-    WIND,
-    ATM,
-    VC,
-    GP,
-    PROG,
-    PAD,
-    PS,
-    PV,
-    FP,
-    ST,
-    TT,
-    EVC,
-    EVT,
-    EVK,
-    SCR,
-    WK,
-):
+    i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST, TT, EVC, EVT,
+    EVK, SCR, WK,
+):  # fmt: skip
     """One step of vehicle i from its integrator time: to the next grid point or event,
     with state events (impact, altitude jettison, guided cutoff) located by regula falsi."""
     t = TT[i, 0]
@@ -771,32 +722,9 @@ def _one_step(
         k1[j] = ai[j]
     state_event_values(y0, i, IS, SC, VC, GP, g0)
     rk4_step(
-        y0,
-        t,
-        h,
-        i,
-        IS,
-        FS,
-        SC,
-        THR_T,
-        THR_F,
-        THR_OFF,
-        AER,
-        WIND,
-        ATM,
-        VC,
-        GP,
-        PROG,
-        PAD,
-        PS,
-        PV,
-        FP,
-        y1,
-        scr,
-        om,
-        qc,
+        y0, t, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, y1, scr, om, qc,
         True,
-    )
+    )  # fmt: skip
     state_event_values(y1, i, IS, SC, VC, GP, g1)
     hit = -1
     h_hit = h
@@ -810,32 +738,9 @@ def _one_step(
             for _ in range(40):
                 hm = lo - glo * (hi - lo) / (ghi - glo)
                 rk4_step(
-                    y0,
-                    t,
-                    hm,
-                    i,
-                    IS,
-                    FS,
-                    SC,
-                    THR_T,
-                    THR_F,
-                    THR_OFF,
-                    AER,
-                    WIND,
-                    ATM,
-                    VC,
-                    GP,
-                    PROG,
-                    PAD,
-                    PS,
-                    PV,
-                    FP,
-                    y1,
-                    scr,
-                    om,
-                    qc,
-                    True,
-                )
+                    y0, t, hm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, y1,
+                    scr, om, qc, True,
+                )  # fmt: skip
                 state_event_values(y1, i, IS, SC, VC, GP, gm)
                 gv = gm[e]
                 if abs(gv) < 1e-6 or (hi - lo) < 1e-10:
@@ -855,32 +760,9 @@ def _one_step(
                 hit = e
     if hit >= 0:
         rk4_step(
-            y0,
-            t,
-            h_hit,
-            i,
-            IS,
-            FS,
-            SC,
-            THR_T,
-            THR_F,
-            THR_OFF,
-            AER,
-            WIND,
-            ATM,
-            VC,
-            GP,
-            PROG,
-            PAD,
-            PS,
-            PV,
-            FP,
-            y1,
-            scr,
-            om,
-            qc,
-            True,
-        )
+            y0, t, h_hit, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, y1, scr,
+            om, qc, True,
+        )  # fmt: skip
         h = h_hit
     for j in range(11):
         y[j] = y1[j]
@@ -986,33 +868,9 @@ def advance(t1, dt, coast_dt, init, state, vehicle, dispersions, scratch, lo, hi
                 FS_prev[i, j] = FS[i, j]
             EVC_prev[i] = EVC[i]
             _one_step(
-                i,
-                dt,
-                coast_dt,
-                IS,
-                FS,
-                SC,
-                THR_T,
-                THR_F,
-                THR_OFF,
-                AER,
-                WIND,
-                ATM,
-                VC,
-                GP,
-                PROG,
-                PAD,
-                PS,
-                PV,
-                FP,
-                ST,
-                TT,
-                EVC,
-                EVT,
-                EVK,
-                SCR,
-                WK,
-            )
+                i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST,
+                TT, EVC, EVT, EVK, SCR, WK,
+            )  # fmt: skip
             _end_derivative(
                 i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST
             )

@@ -169,18 +169,9 @@ class Simulator:
         self.parallel = bool(parallel)
         # The kernels' arguments: views of the arrays above (their contents change, never the arrays).
         self._state = K.BatchState(
-            self._ST,
-            self._TT,
-            self._IS,
-            self._IS_prev,
-            self._FS,
-            self._FS_prev,
-            self._EVC,
-            self._EVC_prev,
-            self._REP,
-            self._EVT,
-            self._EVK,
-        )
+            self._ST, self._TT, self._IS, self._IS_prev, self._FS, self._FS_prev, self._EVC, self._EVC_prev, self._REP,
+            self._EVT, self._EVK,
+        )  # fmt: skip
         self._vehicle = self._va.tables()
         self._dispersions = K.VehicleDispersions(self._PS, self._PV, self._FP)
         self._scratch = K.Scratch(self._SCR, self._WK)
