@@ -25,8 +25,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@sh tools/system-packages.sh chromium
-	$(VENV)/bin/ruff check src tests bench tools
-	$(VENV)/bin/ruff format --check src tests bench tools
+	$(PY) -m ruff check src tests bench tools
+	$(PY) -m ruff format --check src tests bench tools
 	$(PY) -m pytest
 
 bench: $(STAMP)

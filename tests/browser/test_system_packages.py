@@ -96,6 +96,10 @@ class Sandbox:
         return self.log.read_text().splitlines() if self.log.exists() else []
 
 
+LINT = ["python -m ruff check src tests bench tools", "python -m ruff format --check src tests bench tools"]
+"""What make test runs before the suite (the lint and format checks)."""
+
+
 def _pytest_runs(calls: list[str]) -> int:
     return sum(c == "python -m pytest" for c in calls)
 
@@ -109,7 +113,7 @@ def test_make_test_setup_is_idempotent(tmp_path):
     second = box.make()
     assert second.returncode == 0, second.stderr
     again = box.calls()[len(calls) :]
-    assert again == ["python -m pytest"]  # nothing re-installed, nothing asked of apt-get
+    assert again == [*LINT, "python -m pytest"]  # nothing re-installed, nothing asked of apt-get
     assert "installing" not in first.stdout + second.stdout
     assert not any(c.startswith("apt-get") for c in box.calls())
 
