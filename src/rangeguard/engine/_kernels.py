@@ -301,7 +301,6 @@ def front(
     n = mode.shape[0]
     k_strings = string_source.shape[0]
     n_sources = has.shape[0]
-    m_rows = t_rows.shape[0]
     for i in range(n):
         best = math.nan
         for s in range(k_strings):
@@ -350,27 +349,31 @@ def front(
                     t_hit = min(t_hit, t_rows[m])
             if t_hit < math.inf:
                 event_t[i, e] = t_hit
-    # 3. row clocks and active rules
-    for m in range(m_rows):
-        flight_t[m] = t_rows[m] + since[m] if ok[m] else t_vehicle[m % n]
+    # 3. row clocks and active rules (rows string-major: row s * n + i; no division in the loops)
+    for s in range(k_strings):
+        for i in range(n):
+            m = s * n + i
+            flight_t[m] = t_rows[m] + since[m] if ok[m] else t_vehicle[i]
     for j in range(active.shape[0]):
-        for m in range(m_rows):
-            i = m % n
-            flying = mode[i] == _MODE_ARMED
-            on = flying if receive_clock[j] else flying and ok[m]
-            if on and windowed[j]:
-                t = flight_t[m] if receive_clock[j] else t_rows[m]
-                on = t >= from_t[j] and t < to_t[j]
-                if on and after_ev[j] >= 0:
-                    on = event_t[i, after_ev[j]] <= t
-                if on and until_ev[j] >= 0:
-                    on = not event_t[i, until_ev[j]] <= t
-                p = phase[j]
-                if on and p >= 0:
-                    on = event_t[i, ph_start[p]] <= t and t >= ph_from[p] and t <= ph_to[p]
-                    if on and ph_end[p] >= 0:
-                        on = not event_t[i, ph_end[p]] <= t
-            active[j, m] = on
+        rc = receive_clock[j]
+        for s in range(k_strings):
+            for i in range(n):
+                m = s * n + i
+                flying = mode[i] == _MODE_ARMED
+                on = flying if rc else flying and ok[m]
+                if on and windowed[j]:
+                    t = flight_t[m] if rc else t_rows[m]
+                    on = t >= from_t[j] and t < to_t[j]
+                    if on and after_ev[j] >= 0:
+                        on = event_t[i, after_ev[j]] <= t
+                    if on and until_ev[j] >= 0:
+                        on = not event_t[i, until_ev[j]] <= t
+                    p = phase[j]
+                    if on and p >= 0:
+                        on = event_t[i, ph_start[p]] <= t and t >= ph_from[p] and t <= ph_to[p]
+                        if on and ph_end[p] >= 0:
+                            on = not event_t[i, ph_end[p]] <= t
+                active[j, m] = on
 
 
 POLICY_1OO2, POLICY_2OO2, POLICY_HEALTH_DEGRADED = range(3)

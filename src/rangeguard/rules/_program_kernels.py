@@ -263,10 +263,11 @@ def _disagreement(k, ints, floats, src_t, src_r, src_v, active, margin, violated
     position = ints[k, I_FLAG_A] != 0
     limit, max_age = floats[k, F_LIMIT], floats[k, F_LOW]
     n = src_t.shape[1]
+    i = lo_row % n - 1  # the row's vehicle, advanced row by row (rows string-major: row s * n + i)
     for m in range(lo_row, hi_row):
+        i = 0 if i == n - 1 else i + 1
         if not active[j, m]:
             continue
-        i = m % n
         dt = src_t[b, i] - src_t[a, i]
         d2 = 0.0
         for c in range(3):
