@@ -11,7 +11,7 @@ import numpy as np
 from rangeguard.earth.geodesy import ecef_to_enu_matrix, geodetic_to_ecef
 from rangeguard.engine import AfssState, Engine
 from rangeguard.engine.driver import CycleDriver, CycleSample
-from rangeguard.formats.navlog import derived_receive_clock
+from rangeguard.formats.navclock import derived_receive_clock
 from rangeguard.mission import mission_from_dict
 from rangeguard.nav import NavBatch
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from rangeguard.errors import InputError
-from rangeguard.formats import navlog
+from rangeguard.formats import navclock, navlog
 from rangeguard.nav import NavBatch
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "navlog.md"
@@ -227,9 +227,9 @@ def test_the_derived_clock_follows_its_definition():
     for n in list(range(12)) + [40, 41, 97]:
         for _ in range(20):
             t = glitchy_times(rng, n)
-            np.testing.assert_array_equal(navlog.derived_receive_clock(t), clock_by_definition(t))
+            np.testing.assert_array_equal(navclock.derived_receive_clock(t), clock_by_definition(t))
     t = rng.uniform(-100, 100, 50)  # nothing supported: the running maximum of every finite time
-    np.testing.assert_array_equal(navlog.derived_receive_clock(t), clock_by_definition(t))
+    np.testing.assert_array_equal(navclock.derived_receive_clock(t), clock_by_definition(t))
 
 
 @pytest.mark.parametrize("batch_rows", [1, 2, 3, 4, 5, 7, 64])
@@ -272,7 +272,7 @@ def test_the_median_step_is_exact_when_counted_in_batches():
         steps = np.diff(t)
         steps = steps[steps > 0]
         for size in (1, 2, 5, n):
-            counter = navlog._StepCounter()
+            counter = navclock.StepCounter()
             for i in range(0, n, size):
                 counter.add(t[i : i + size])
             assert counter.median() == (float(np.median(steps)) if steps.size else 0.0)

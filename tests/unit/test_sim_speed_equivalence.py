@@ -17,7 +17,7 @@ from numba.core.registry import CPUDispatcher
 
 from rangeguard.jit import RowsKernel
 from rangeguard.mission.sensors import NavSourceModelSpec, SensorsSpec
-from rangeguard.sim import kernel_math, kernels
+from rangeguard.sim import batch_kernels, kernel_math, kernels
 from rangeguard.sim.sensors import STREAM_BLOCK, SensorModel
 
 ENTRY_POINTS = {"advance", "advance_chunks", "terminate_at", "drain_events"}
@@ -34,7 +34,7 @@ def _dispatchers(module):
 
 
 def test_kernels_called_from_kernels_have_no_reference_counting_and_entry_points_do():
-    found = {**_dispatchers(kernels), **_dispatchers(kernel_math)}
+    found = {**_dispatchers(kernels), **_dispatchers(batch_kernels), **_dispatchers(kernel_math)}
     assert ENTRY_POINTS <= set(found)
     assert {"deriv", "rk4_step", "_one_step", "qmul", "q_from_direction"} <= set(found)
     for name, f in found.items():

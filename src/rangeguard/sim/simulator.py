@@ -13,6 +13,7 @@ import numpy as np
 
 from rangeguard.errors import InputError
 from rangeguard.mission.vehicle import VehicleSpec
+from rangeguard.sim import batch_kernels as B
 from rangeguard.sim import kernels as K
 from rangeguard.sim.build import build_vehicle_arrays, failure_array, param_arrays
 from rangeguard.sim.params import PerVehicleParams
@@ -132,7 +133,7 @@ class Simulator:
         self._FP = failure_array(failures, self.n, n_st)
         N = self.n
         self.coast_dt = float(coast_dt)
-        self._ST = np.zeros((N, K.NST, 11))
+        self._ST = np.zeros((N, B.NST, 11))
         self._TT = np.zeros((N, 2))
         self._IS = np.zeros((N, K.NIS), dtype=np.int64)
         self._FS = np.zeros((N, K.NFS))
@@ -142,7 +143,7 @@ class Simulator:
         self._IS[:, K.I_FAIRING] = 1 if vehicle.fairing is not None else 0
         self._FS[:, K.T_EVT] = 0.0
         self._FS[:, K.T_IMPACT] = np.nan
-        xi = self._ST[:, K.XI_]
+        xi = self._ST[:, B.XI_]
         xi[:, 0:3] = self._va.r0_ecef
         # liftoff mass = every stage + payload + fairing (the mass "above stage -1")
         for i in range(N):
@@ -178,7 +179,7 @@ class Simulator:
         # Passed as plain tuples (the kernels unpack them by position): numba's dispatcher types a
         # plain tuple in C but a named tuple in Python, a few microseconds more per 10 Hz call.
         self._args = tuple(tuple(group) for group in (self._state, self._vehicle, self._dispersions, self._scratch))
-        self._advance = K.advance.bind(N, parallel=self.parallel)  # K.advance(N, ..., parallel=...), chosen once
+        self._advance = B.advance.bind(N, parallel=self.parallel)  # B.advance(N, ..., parallel=...), chosen once
         self._run(0.0, init=True)  # liftoff events (stage 0 ignition)
 
     # ------------------------------------------------------------------ stepping
@@ -191,7 +192,7 @@ class Simulator:
         self._drain_events(t1)
 
     def _drain_events(self, t: float) -> None:
-        m = K.drain_events(
+        m = B.drain_events(
             np.float64(t), self._EVC, self._EVT, self._EVK, self._EVC_prev, self._out_i, self._out_t, self._out_k
         )
         if m == 0:
@@ -223,7 +224,7 @@ class Simulator:
             m[arr.astype(np.int64)] = True
         new = m & ~self._terminated & (self._REP[:, 2] == 1)
         if new.any():
-            K.terminate_at(np.float64(self.t_s), new, *self._kernel_args())
+            B.terminate_at(np.float64(self.t_s), new, *self._kernel_args())
             self._drain_events(self.t_s)
         self._terminated |= new
 
@@ -235,7 +236,7 @@ class Simulator:
             raise InputError("set_ballistic_state is only allowed before the first advance_to (t = 0)")
         r = np.broadcast_to(np.asarray(r_ecef, dtype=np.float64), (self.n, 3))
         v = np.broadcast_to(np.asarray(v_ecef, dtype=np.float64), (self.n, 3))
-        xi = self._ST[:, K.XI_]
+        xi = self._ST[:, B.XI_]
         xi[:, 0:3] = r
         xi[:, 3:6] = v
         self._IS[:, K.I_PHASE] = K.FINAL
@@ -251,12 +252,12 @@ class Simulator:
         """The current state (views; copy them to keep)."""
         return SimState(
             t_s=self.t_s,
-            r_ecef=self._ST[:, K.XR_, 0:3],
-            v_ecef=self._ST[:, K.XR_, 3:6],
-            mass_kg=self._ST[:, K.XR_, 6],
-            q_body_to_ecef=self._ST[:, K.XR_, 7:11],
-            omega_body_rad_s=self._ST[:, K.OQR_, 0:3],
-            q_cmd_body_to_ecef=self._ST[:, K.OQR_, 3:7],
+            r_ecef=self._ST[:, B.XR_, 0:3],
+            v_ecef=self._ST[:, B.XR_, 3:6],
+            mass_kg=self._ST[:, B.XR_, 6],
+            q_body_to_ecef=self._ST[:, B.XR_, 7:11],
+            omega_body_rad_s=self._ST[:, B.OQR_, 0:3],
+            q_cmd_body_to_ecef=self._ST[:, B.OQR_, 3:7],
             stage=self._REP[:, 0],
             active=self._REP[:, 2] == 1,
         )

@@ -18,7 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rangeguard.formats.navlog import CLOCK_END_KEY, nav_log_schema
+from rangeguard.formats.navclock import CLOCK_END_KEY
+from rangeguard.formats.navlog import nav_log_schema
 from rangeguard.telemetry.packets import NavPacket
 
 
