@@ -45,10 +45,15 @@ same way), e.g. :class:`rangeguard.sim.simulator.Simulator`.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from functools import partial
+from types import FunctionType
+from typing import Any, TypeVar
 
 import numpy as np
 from numba import njit, prange
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PARALLEL_MIN_ROWS = 2048
 """Below this many rows one thread is faster than starting numba's thread pool (measured for
@@ -58,9 +63,10 @@ CHUNK_ROWS = 1024
 """Rows per task on the thread pool (and per call of the row loop there)."""
 
 
-def kernel(**options):
+def kernel(**options: Any) -> Callable[[F], F]:
     """numba's ``njit`` with the flight options (see the module docstring) plus ``options``."""
-    return njit(cache=True, error_model="numpy", **options)
+    decorate: Callable[[F], F] = njit(cache=True, error_model="numpy", **options)
+    return decorate
 
 
 _CHUNK_LOOP = """
@@ -71,7 +77,9 @@ def {name}(n, {params}):
 """
 
 
-def _chunk_loop(rows, py_func, options):
+def _chunk_loop(
+    rows: Callable[..., None], py_func: Callable[..., None], options: dict[str, Any]
+) -> Callable[..., None]:
     """The parallel chunk loop of one row kernel, compiled with ``options``: ``g(n, *args)``.
 
     Generated from :data:`_CHUNK_LOOP` with the row function's own parameters
@@ -91,10 +99,16 @@ def _chunk_loop(rows, py_func, options):
             f"loop uses those names"
         )
     name = py_func.__name__ + "_chunks"
-    scope = {"__name__": py_func.__module__, "np": np, "prange": prange, "CHUNK_ROWS": CHUNK_ROWS, "_rows": rows}
+    scope: dict[str, Any] = {
+        "__name__": py_func.__module__,
+        "np": np,
+        "prange": prange,
+        "CHUNK_ROWS": CHUNK_ROWS,
+        "_rows": rows,
+    }
     code = compile(_CHUNK_LOOP.format(name=name, params=", ".join(params)), py_func.__code__.co_filename, "exec")
     exec(code, scope)
-    fn = scope[name]
+    fn: FunctionType = scope[name]
     fn.__code__ = fn.__code__.replace(co_firstlineno=py_func.__code__.co_firstlineno)
     fn.__qualname__ = py_func.__qualname__ + "_chunks"
     fn.__doc__ = f"{py_func.__name__} over rows 0..n-1, in chunks of CHUNK_ROWS on numba's thread pool."
@@ -104,13 +118,15 @@ def _chunk_loop(rows, py_func, options):
 class RowsKernel:
     """A compiled loop over rows ``lo..hi-1`` and its chunked parallel twin (:func:`rows_kernel`)."""
 
-    def __init__(self, py_func, options):
-        self.serial = kernel(**options)(py_func)
-        self.parallel = _chunk_loop(self.serial, py_func, {k: v for k, v in options.items() if k != "_nrt"})
+    def __init__(self, py_func: Callable[..., None], options: dict[str, Any]) -> None:
+        self.serial: Callable[..., None] = kernel(**options)(py_func)
+        self.parallel: Callable[..., None] = _chunk_loop(
+            self.serial, py_func, {k: v for k, v in options.items() if k != "_nrt"}
+        )
         self.__name__ = py_func.__name__
         self.__doc__ = py_func.__doc__
 
-    def __call__(self, n, *args, parallel=True):
+    def __call__(self, n: int | np.integer[Any], *args: Any, parallel: bool = True) -> None:
         """Run rows 0..n-1: serial below PARALLEL_MIN_ROWS or when not ``parallel``, else in chunks.
 
         (Kept lean: the simulator calls it every cycle. ``n`` a Python or numpy integer; numba
@@ -120,7 +136,7 @@ class RowsKernel:
         else:
             self.serial(*args, 0, n)
 
-    def bind(self, n, parallel=True):
+    def bind(self, n: int | np.integer[Any], parallel: bool = True) -> Callable[..., None]:
         """``f(*args)`` that runs rows 0..n-1 as ``self(n, *args, parallel=parallel)`` would, the
         serial/parallel choice made once: for a caller that runs the same rows every cycle."""
         if parallel and n >= PARALLEL_MIN_ROWS:
@@ -129,7 +145,7 @@ class RowsKernel:
         return lambda *args: serial(*args, 0, n)
 
 
-def rows_kernel(**options):
+def rows_kernel(**options: Any) -> Callable[[Callable[..., None]], RowsKernel]:
     """Decorator: ``f(*args, lo, hi)``, a loop over independent rows lo..hi-1, as a :class:`RowsKernel`.
 
     ``options`` go to both compiled loops (as for :func:`kernel`; ``_nrt`` only to the

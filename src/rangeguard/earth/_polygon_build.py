@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from numba import prange
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.earth._polygon_kernels import (  # the layouts and the edge metric the queries use
     _EDGE_COLS,
@@ -48,7 +49,7 @@ from rangeguard.earth._polygon_kernels import (  # the layouts and the edge metr
 from rangeguard.jit import kernel
 
 
-def edge_table(u):
+def edge_table(u: NDArray[np.float64]) -> NDArray[np.float64]:
     """Edge table (layout in the ``_polygon_kernels`` docstring) for a CCW ring of unit vectors ``u`` (V, 3)."""
     a = u
     b = np.roll(u, -1, axis=0)
@@ -66,7 +67,7 @@ def edge_table(u):
     return np.ascontiguousarray(e)
 
 
-def _node_bound(u, lo, hi):
+def _node_bound(u: NDArray[np.float64], lo: int, hi: int) -> NDArray[np.float64]:
     """Swept-sphere bound (a row of ``tf``) of the arcs of edges lo..hi-1 of the ring u.
 
     Runs once per node when a polygon is built, in numpy (as a numba kernel its
@@ -96,7 +97,7 @@ def _node_bound(u, lo, hi):
     return row
 
 
-def build_tree(u, leaf_edges):
+def build_tree(u: ArrayLike, leaf_edges: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Edge tree over the CCW ring of unit vectors ``u`` (V, 3).
 
     Returns (tf (nodes, 8) float64 bounds, ti (nodes, 4) int64 links), nodes in
@@ -104,7 +105,8 @@ def build_tree(u, leaf_edges):
     """
     u = np.asarray(u, dtype=np.float64)
     v = u.shape[0]
-    rows, links = [], []
+    rows: list[NDArray[np.float64]] = []
+    links: list[list[int]] = []
     stack = [(0, v, -1)]
     while stack:
         lo, hi, parent = stack.pop()
@@ -121,7 +123,7 @@ def build_tree(u, leaf_edges):
 
 
 @kernel()
-def _plane_to_unit(gp, x, y):
+def _plane_to_unit(gp: NDArray[np.float64], x: float, y: float) -> tuple[float, float, float]:
     vx = gp[GP_C] + x * gp[GP_E] + y * gp[GP_N]
     vy = gp[GP_C + 1] + x * gp[GP_E + 1] + y * gp[GP_N + 1]
     vz = gp[GP_C + 2] + x * gp[GP_E + 2] + y * gp[GP_N + 2]
@@ -130,7 +132,7 @@ def _plane_to_unit(gp, x, y):
 
 
 @kernel()
-def _angle(ax, ay, az, bx, by, bz):
+def _angle(ax: float, ay: float, az: float, bx: float, by: float, bz: float) -> float:
     cx = ay * bz - az * by
     cy = az * bx - ax * bz
     cz = ax * by - ay * bx
@@ -138,7 +140,7 @@ def _angle(ax, ay, az, bx, by, bz):
 
 
 @kernel(inline="always")
-def _lipschitz(qx, qy, qz, rho, cap):
+def _lipschitz(qx: float, qy: float, qz: float, rho: float, cap: NDArray[np.float64]) -> float:
     """Bound on |grad d_j - grad d_k| over the points within rho of q, for any two
     edges j, k (module docstring): 2 sin(R) / sin(D_min) where the whole disc lies
     outside the boundary's cap (centre, radius R, sin R in ``cap``) and within 90
@@ -146,12 +148,13 @@ def _lipschitz(qx, qy, qz, rho, cap):
     dq = _angle(qx, qy, qz, cap[0], cap[1], cap[2])
     lo = dq - rho
     if lo > cap[3] and dq + rho < 0.5 * math.pi:
-        return min(2.0, 2.0 * cap[4] / math.sin(lo))
+        lip: float = min(2.0, 2.0 * cap[4] / math.sin(lo))
+        return lip
     return 2.0
 
 
 @kernel(inline="always")
-def _cell_rho(gp, x, y, dx, qx, qy, qz):
+def _cell_rho(gp: NDArray[np.float64], x: float, y: float, dx: float, qx: float, qy: float, qz: float) -> float:
     """Largest central angle from q (the unit vector of plane point x, y) to the
     corners of the cell of side dx centred on (x, y)."""
     rho = 0.0
@@ -163,7 +166,7 @@ def _cell_rho(gp, x, y, dx, qx, qy, qz):
 
 
 @kernel(inline="always")
-def _chord2_limit(c2_min, extra_rad):
+def _chord2_limit(c2_min: float, extra_rad: float) -> float:
     """Squared chord of the central angle (angle of chord^2 ``c2_min``) + ``extra_rad``:
     comparing squared chords against it is the angle test, without an asin per edge."""
     angle = 2.0 * math.asin(min(1.0, 0.5 * math.sqrt(c2_min))) + extra_rad
@@ -174,7 +177,14 @@ def _chord2_limit(c2_min, extra_rad):
 
 
 @kernel(parallel=True)
-def _cell_candidates(e, gp, lev, skip_box, keep, cap):
+def _cell_candidates(
+    e: NDArray[np.float64],
+    gp: NDArray[np.float64],
+    lev: int,
+    skip_box: NDArray[np.float64],
+    keep: NDArray[np.bool_],
+    cap: NDArray[np.float64],
+) -> None:
     """keep[cell, k] = edge k may hold the nearest boundary point for some point of
     the cell, for the cells of grid level ``lev``. Cells inside ``skip_box`` (x0,
     y0, x1, y1; covered by a finer level) are left empty. ``cap`` = (centre unit
@@ -189,7 +199,15 @@ def _cell_candidates(e, gp, lev, skip_box, keep, cap):
 
 
 @kernel()
-def _one_cell(e, gp, lev, skip_box, keep, cap, cell):
+def _one_cell(
+    e: NDArray[np.float64],
+    gp: NDArray[np.float64],
+    lev: np.int64,
+    skip_box: NDArray[np.float64],
+    keep: NDArray[np.bool_],
+    cap: NDArray[np.float64],
+    cell: np.int64,
+) -> None:
     """:func:`_cell_candidates` for one cell (compiled on its own: the loop body inside
     ``prange`` compiled several times slower)."""
     o = GP_LEV + LEVEL_SIZE * lev
@@ -218,8 +236,8 @@ def _one_cell(e, gp, lev, skip_box, keep, cap, cell):
     limit = _chord2_limit(c2.min(), lip * rho + GRID_MARGIN_RAD)
     cand = np.flatnonzero(c2 <= limit)
     if cand.size <= 2 or m <= 1:
-        for k in cand:
-            keep[cell, k] = True
+        for kc in cand:
+            keep[cell, kc] = True
         return
     cs = np.empty(cand.size)
     corner = np.empty((m + 1, m + 1, 3))
@@ -247,7 +265,7 @@ def _one_cell(e, gp, lev, skip_box, keep, cap, cell):
                     keep[cell, cand[i]] = True
 
 
-def boundary_cap(u):
+def boundary_cap(u: NDArray[np.float64]) -> NDArray[np.float64]:
     """(c_x, c_y, c_z, radius_rad, sin(radius)) of a cap about the normalized mean of
     the ring's unit vectors ``u`` (V, 3) that holds every vertex; its radius is
     set to pi (no cap) when it would not be below 90 degrees. A cap smaller than a
@@ -264,7 +282,9 @@ def boundary_cap(u):
     return np.array([c[0], c[1], c[2], radius, math.sin(radius)])
 
 
-def build_grid(e, gp, skip_boxes, cap):
+def build_grid(
+    e: NDArray[np.float64], gp: NDArray[np.float64], skip_boxes: NDArray[np.float64], cap: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
     """CSR candidate lists (cell_start (cells + 1,), cell_edges) for the levels in ``gp``.
 
     ``skip_boxes[l]`` is the part of level l served by level l - 1 (shrunk by a
@@ -289,17 +309,17 @@ def build_grid(e, gp, skip_boxes, cap):
 
 
 @kernel()
-def _orient(ax, ay, bx, by, cx, cy):
+def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> float:
     return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
 
 
 @kernel()
-def _on_segment(ax, ay, bx, by, px, py):
+def _on_segment(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> bool:
     return min(ax, bx) <= px <= max(ax, bx) and min(ay, by) <= py <= max(ay, by)
 
 
 @kernel()
-def _segments_meet(ax, ay, bx, by, cx, cy, dx, dy):
+def _segments_meet(ax: float, ay: float, bx: float, by: float, cx: float, cy: float, dx: float, dy: float) -> bool:
     """True when closed segments ab and cd share a point (orientation tests)."""
     o1 = _orient(ax, ay, bx, by, cx, cy)
     o2 = _orient(ax, ay, bx, by, dx, dy)
@@ -326,7 +346,9 @@ _QUERY_PAIRS = 1 << 22  # edges per STRtree query x V: bounds the candidate pair
 
 
 @kernel()
-def _pairs_meet(x, y, ii, jj):
+def _pairs_meet(
+    x: NDArray[np.float64], y: NDArray[np.float64], ii: NDArray[np.int64], jj: NDArray[np.int64]
+) -> NDArray[np.bool_]:
     """meet[k] = edges ii[k] and jj[k] of the ring (x, y) share a point (closed segments)."""
     v = x.shape[0]
     meet = np.zeros(ii.shape[0], dtype=np.bool_)
@@ -337,7 +359,7 @@ def _pairs_meet(x, y, ii, jj):
     return meet
 
 
-def crossing_edges(x, y, max_pairs):
+def crossing_edges(x: ArrayLike, y: ArrayLike, max_pairs: int) -> tuple[NDArray[np.int64], int, bool]:
     """Pairs (i, j), i < j, of non-adjacent ring edges that share a point, in the
     plane (gnomonic coordinates, where the great-circle edges are straight).
 
@@ -361,7 +383,7 @@ def crossing_edges(x, y, max_pairs):
     ends[:, 1, 0], ends[:, 1, 1] = np.roll(x, -1), np.roll(y, -1)
     edges = shapely.linestrings(ends)
     tree = shapely.STRtree(edges)
-    found = []
+    found: list[tuple[int, int]] = []
     total = 0
     step = min(max(1, _QUERY_PAIRS // max(v, 1)), 4096)
     for lo in range(0, v, step):
@@ -381,17 +403,17 @@ def crossing_edges(x, y, max_pairs):
     return _pair_array(found[:max_pairs]), total, True
 
 
-def _pair_array(pairs):
+def _pair_array(pairs: list[tuple[int, int]]) -> NDArray[np.int64]:
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 @kernel()
-def _key_before(a0, a1, a2, b0, b1, b2):
+def _key_before(a0: int, a1: int, a2: int, b0: int, b1: int, b2: int) -> bool:
     return a0 < b0 or (a0 == b0 and (a1 < b1 or (a1 == b1 and a2 < b2)))
 
 
 @kernel()
-def _first_at_or_after(keys, k0, k1, k2):
+def _first_at_or_after(keys: NDArray[np.int64], k0: int, k1: int, k2: int) -> int:
     """Index of the first row of the lexicographically sorted (n, 3) ``keys`` not before (k0, k1, k2)."""
     lo, hi = 0, keys.shape[0]
     while lo < hi:
@@ -404,7 +426,15 @@ def _first_at_or_after(keys, k0, k1, k2):
 
 
 @kernel()
-def _coincident(u, tol, cell, order, sorted_cell, max_pairs, max_counted):
+def _coincident(
+    u: NDArray[np.float64],
+    tol: float,
+    cell: NDArray[np.int64],
+    order: NDArray[np.int64],
+    sorted_cell: NDArray[np.int64],
+    max_pairs: int,
+    max_counted: int,
+) -> tuple[NDArray[np.int64], int, bool]:
     v = u.shape[0]
     out = np.empty((max_pairs, 2), dtype=np.int64)
     m = 0
@@ -437,7 +467,7 @@ def _coincident(u, tol, cell, order, sorted_cell, max_pairs, max_counted):
     return out[: min(m, max_pairs)], m, True
 
 
-def coincident_vertices(u, tol, max_pairs):
+def coincident_vertices(u: ArrayLike, tol: float, max_pairs: int) -> tuple[NDArray[np.int64], int, bool]:
     """Pairs (i, j), i < j, of vertices whose unit vectors ``u`` (V, 3) are closer than chord ``tol``.
 
     Returns (the first ``max_pairs`` pairs in (i, j) order, how many there are,

@@ -118,6 +118,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rangeguard.constants import DEG, WGS84_A_M, WGS84_B_M, WGS84_E2
 from rangeguard.jit import CHUNK_ROWS, kernel, rows_kernel
@@ -144,7 +145,7 @@ GP_LEV = 10  # first level
 LEVEL_SIZE = 5
 
 
-def grid_params_size(n_levels):
+def grid_params_size(n_levels: int) -> int:
     """Length of the grid parameter vector for ``n_levels`` levels."""
     return GP_LEV + LEVEL_SIZE * n_levels
 
@@ -182,7 +183,7 @@ parallel tasks of :func:`rangeguard.jit.rows_kernel` are this size."""
 
 
 @kernel(inline="always")
-def unit_vector(lat_rad, lon_rad):
+def unit_vector(lat_rad: float, lon_rad: float) -> tuple[float, float, float]:
     """Geocentric unit vector of the ellipsoid surface point at (lat, lon)."""
     cl = math.cos(lat_rad)
     x = cl * math.cos(lon_rad)
@@ -193,12 +194,13 @@ def unit_vector(lat_rad, lon_rad):
 
 
 @kernel(inline="always")
-def _dot(e, k, o, px, py, pz):
-    return e[k, o] * px + e[k, o + 1] * py + e[k, o + 2] * pz
+def _dot(e: NDArray[np.float64], k: int, o: int, px: float, py: float, pz: float) -> float:
+    dot: float = e[k, o] * px + e[k, o + 1] * py + e[k, o + 2] * pz
+    return dot
 
 
 @kernel(inline="always")
-def edge_chord2(e, k, px, py, pz):
+def edge_chord2(e: NDArray[np.float64], k: int, px: float, py: float, pz: float) -> tuple[float, int]:
     """Squared chord from p to the nearest point of edge k, and where it is.
 
     Returns (chord2, code) with code 0 = interior of the arc, 1 = vertex a,
@@ -225,7 +227,9 @@ def edge_chord2(e, k, px, py, pz):
 
 
 @kernel(inline="always")
-def _finish(e, gp, k, code, c2, px, py, pz):
+def _finish(
+    e: NDArray[np.float64], gp: NDArray[np.float64], k: int, code: int, c2: float, px: float, py: float, pz: float
+) -> tuple[bool, float]:
     """Signed distance (m) and inside flag from the nearest edge k.
 
     m is the direction midway between p and its nearest boundary point x (any
@@ -268,7 +272,7 @@ def _finish(e, gp, k, code, c2, px, py, pz):
 
 
 @kernel(inline="always")
-def _nearest_all(e, px, py, pz):
+def _nearest_all(e: NDArray[np.float64], px: float, py: float, pz: float) -> tuple[float, int, int]:
     best = np.inf
     best_k = 0
     best_code = 1
@@ -282,7 +286,9 @@ def _nearest_all(e, px, py, pz):
 
 
 @kernel(inline="always")
-def _nearest_cell(e, cell_edges, lo, hi, px, py, pz):
+def _nearest_cell(
+    e: NDArray[np.float64], cell_edges: NDArray[np.int32], lo: int, hi: int, px: float, py: float, pz: float
+) -> tuple[float, int, int]:
     best = np.inf
     best_k = 0
     best_code = 1
@@ -297,7 +303,7 @@ def _nearest_cell(e, cell_edges, lo, hi, px, py, pz):
 
 
 @kernel(inline="always")
-def _cell_of(gp, px, py, pz):
+def _cell_of(gp: NDArray[np.float64], px: float, py: float, pz: float) -> int:
     """Grid cell index of p, or -1 when p is off the grid (or not projectable)."""
     w = gp[GP_C] * px + gp[GP_C + 1] * py + gp[GP_C + 2] * pz
     if not w > 0.0:
@@ -327,7 +333,7 @@ _TREE_COLS = 8
 
 
 @kernel(inline="always")
-def _bound(tf, j, px, py, pz):
+def _bound(tf: NDArray[np.float64], j: int, px: float, py: float, pz: float) -> float:
     """Lower bound on the chord from p to any boundary point of node j."""
     qx = px - tf[j, T_S0]
     qy = py - tf[j, T_S0 + 1]
@@ -337,11 +343,25 @@ def _bound(tf, j, px, py, pz):
     qx -= t * tf[j, T_D]
     qy -= t * tf[j, T_D + 1]
     qz -= t * tf[j, T_D + 2]
-    return math.sqrt(qx * qx + qy * qy + qz * qz) - tf[j, T_RAD]
+    bound: float = math.sqrt(qx * qx + qy * qy + qz * qz) - tf[j, T_RAD]
+    return bound
 
 
 @kernel(inline="always")
-def _search(e, tf, ti, node, best, best_k, best_code, px, py, pz, s_node, s_lb):
+def _search(
+    e: NDArray[np.float64],
+    tf: NDArray[np.float64],
+    ti: NDArray[np.int64],
+    node: int,
+    best: float,
+    best_k: int,
+    best_code: int,
+    px: float,
+    py: float,
+    pz: float,
+    s_node: NDArray[np.int64],
+    s_lb: NDArray[np.float64],
+) -> tuple[float, int, int]:
     """Depth-first search of the subtree at ``node`` (nearer child first), improving
     (best chord^2, its edge, its code); the caller has checked node's own bound."""
     reach = math.sqrt(best) + TREE_MARGIN_CHORD
@@ -384,7 +404,20 @@ def _search(e, tf, ti, node, best, best_k, best_code, px, py, pz, s_node, s_lb):
 
 
 @kernel(inline="always")
-def _nearest(e, gp, cell_start, cell_edges, tf, ti, accelerated, px, py, pz, s_node, s_lb):
+def _nearest(
+    e: NDArray[np.float64],
+    gp: NDArray[np.float64],
+    cell_start: NDArray[np.int64],
+    cell_edges: NDArray[np.int32],
+    tf: NDArray[np.float64],
+    ti: NDArray[np.int64],
+    accelerated: bool,
+    px: float,
+    py: float,
+    pz: float,
+    s_node: NDArray[np.int64],
+    s_lb: NDArray[np.float64],
+) -> tuple[float, int, int]:
     """(chord^2, edge, code) of p's nearest edge: the grid cell's candidates when
     the cell has a list, else the edge tree; all edges when not ``accelerated``."""
     if not accelerated:
@@ -396,7 +429,17 @@ def _nearest(e, gp, cell_start, cell_edges, tf, ti, accelerated, px, py, pz, s_n
 
 
 @kernel()
-def evaluate_one(lat_deg, lon_deg, e, gp, cell_start, cell_edges, tf, ti, accelerated):
+def evaluate_one(
+    lat_deg: float,
+    lon_deg: float,
+    e: NDArray[np.float64],
+    gp: NDArray[np.float64],
+    cell_start: NDArray[np.int64],
+    cell_edges: NDArray[np.int32],
+    tf: NDArray[np.float64],
+    ti: NDArray[np.int64],
+    accelerated: bool,
+) -> tuple[bool, float]:
     """(inside, signed_distance_m) for one point; NaN / |lat| > 90 -> (False, NaN).
 
     ``accelerated`` False searches all edges (the reference the tree reproduces)."""
@@ -410,7 +453,7 @@ def evaluate_one(lat_deg, lon_deg, e, gp, cell_start, cell_edges, tf, ti, accele
 
 
 @kernel()
-def units_from_latlon(lat_deg, lon_deg, u):
+def units_from_latlon(lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], u: NDArray[np.float64]) -> None:
     """Geocentric unit vectors (n, 3) of (lat_deg, lon_deg); NaN rows where |lat| > 90 or not finite."""
     for i in range(lat_deg.shape[0]):
         lat = lat_deg[i]
@@ -422,7 +465,20 @@ def units_from_latlon(lat_deg, lon_deg, u):
 
 
 @kernel()
-def _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist):
+def _evaluate_range(
+    u: NDArray[np.float64],
+    start: int,
+    stop: int,
+    e: NDArray[np.float64],
+    gp: NDArray[np.float64],
+    cell_start: NDArray[np.int64],
+    cell_edges: NDArray[np.int32],
+    tf: NDArray[np.float64],
+    ti: NDArray[np.int64],
+    accelerated: bool,
+    inside: NDArray[np.bool_],
+    dist: NDArray[np.float64],
+) -> None:
     """:func:`evaluate_one` for unit vectors start..stop-1 (at most ``PARALLEL_CHUNK``),
     written into inside / dist (NaN rows: outside, NaN distance). Two passes: grid
     cells with a candidate list first, then the edge tree for the rest (a row with
@@ -468,14 +524,37 @@ def _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accel
 
 
 @rows_kernel()
-def _evaluate_rows(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist, lo, hi):
+def _evaluate_rows(
+    u: NDArray[np.float64],
+    e: NDArray[np.float64],
+    gp: NDArray[np.float64],
+    cell_start: NDArray[np.int64],
+    cell_edges: NDArray[np.int32],
+    tf: NDArray[np.float64],
+    ti: NDArray[np.int64],
+    accelerated: bool,
+    inside: NDArray[np.bool_],
+    dist: NDArray[np.float64],
+    lo: int,
+    hi: int,
+) -> None:
     """:func:`_evaluate_range` on unit vectors lo..hi-1, at most ``PARALLEL_CHUNK`` at a time."""
     for start in range(lo, hi, PARALLEL_CHUNK):
         stop = min(hi, start + PARALLEL_CHUNK)
         _evaluate_range(u, start, stop, e, gp, cell_start, cell_edges, tf, ti, accelerated, inside, dist)
 
 
-def evaluate_units(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, parallel=True):
+def evaluate_units(
+    u: NDArray[np.float64],
+    e: NDArray[np.float64],
+    gp: NDArray[np.float64],
+    cell_start: NDArray[np.int64],
+    cell_edges: NDArray[np.int32],
+    tf: NDArray[np.float64],
+    ti: NDArray[np.int64],
+    accelerated: bool,
+    parallel: bool = True,
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """Vectorized :func:`evaluate_one` over geocentric unit vectors (n, 3) -> (inside, dist_m).
 
     Runs on numba's thread pool when ``parallel`` and there are at least
@@ -487,7 +566,18 @@ def evaluate_units(u, e, gp, cell_start, cell_edges, tf, ti, accelerated, parall
     return inside, dist
 
 
-def evaluate_many(lat_deg, lon_deg, e, gp, cell_start, cell_edges, tf, ti, accelerated, parallel=True):
+def evaluate_many(
+    lat_deg: NDArray[np.float64],
+    lon_deg: NDArray[np.float64],
+    e: NDArray[np.float64],
+    gp: NDArray[np.float64],
+    cell_start: NDArray[np.int64],
+    cell_edges: NDArray[np.int32],
+    tf: NDArray[np.float64],
+    ti: NDArray[np.int64],
+    accelerated: bool,
+    parallel: bool = True,
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """Vectorized :func:`evaluate_one` over 1-D float64 lat/lon arrays -> (inside, dist_m)."""
     u = np.empty((lat_deg.shape[0], 3))
     units_from_latlon(lat_deg, lon_deg, u)

@@ -65,6 +65,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.constants import (
     USSA76_AVOGADRO_PER_KMOL,
@@ -257,7 +258,8 @@ def _upper_profile(dz: float = _DZ) -> tuple[np.ndarray, np.ndarray, dict[str, n
             low = zk <= _U_O
             du = _U_O - zk[low]
             v[low] += _Q_O * du**2 * np.exp(-_W_O * du**3)
-        return _N7[sp] * (_T7 / t) * np.exp(-_cumtrapz(f + v * 1e-3, dz))
+        n_sp: np.ndarray = _N7[sp] * (_T7 / t) * np.exp(-_cumtrapz(f + v * 1e-3, dz))
+        return n_sp
 
     n["O"] = minor("O", n["N2"])
     n["O2"] = minor("O2", n["N2"])
@@ -334,7 +336,7 @@ def _table() -> np.ndarray:
 # Public API
 
 
-def _as_altitudes(h_m) -> np.ndarray:
+def _as_altitudes(h_m: ArrayLike) -> np.ndarray:
     try:
         h = np.asarray(h_m, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -345,7 +347,7 @@ def _as_altitudes(h_m) -> np.ndarray:
     return h
 
 
-def _evaluate(h_m) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
+def _evaluate(h_m: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
     """(T, ln p, ln rho) as flat arrays, plus the input shape."""
     table = _table()
     h = _as_altitudes(h_m)
@@ -375,11 +377,12 @@ def _evaluate(h_m) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]
     return t, ln_p, ln_rho, shape
 
 
-def _shaped(x: np.ndarray, shape: tuple[int, ...]):
-    return x.reshape(shape)[()] if shape == () else x.reshape(shape)
+def _shaped(x: np.ndarray, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    shaped: NDArray[np.float64] = x.reshape(shape)[()] if shape == () else x.reshape(shape)  # () -> a numpy scalar
+    return shaped
 
 
-def ussa76(h_m) -> Atmosphere:
+def ussa76(h_m: ArrayLike) -> Atmosphere:
     """U.S. Standard Atmosphere 1976 at geometric altitude(s) ``h_m`` (m).
 
     ``h_m`` is a number or an ``(N,)`` array (any shape works); every field of
@@ -395,19 +398,19 @@ def ussa76(h_m) -> Atmosphere:
     return Atmosphere(_shaped(t, shape), _shaped(p, shape), _shaped(rho, shape), _shaped(c, shape))
 
 
-def density(h_m):
+def density(h_m: ArrayLike) -> NDArray[np.float64]:
     """Mass density (kg/m^3) of USSA76 at geometric altitude(s) ``h_m`` (m); see :func:`ussa76`."""
     _, _, ln_rho, shape = _evaluate(h_m)
     return _shaped(np.exp(ln_rho), shape)
 
 
-def pressure(h_m):
+def pressure(h_m: ArrayLike) -> NDArray[np.float64]:
     """Pressure (Pa) of USSA76 at geometric altitude(s) ``h_m`` (m); see :func:`ussa76`."""
     _, ln_p, _, shape = _evaluate(h_m)
     return _shaped(np.exp(ln_p), shape)
 
 
-def speed_of_sound(h_m):
+def speed_of_sound(h_m: ArrayLike) -> NDArray[np.float64]:
     """Speed of sound (m/s) of USSA76 at geometric altitude(s) ``h_m`` (m); see :func:`ussa76`."""
     _, ln_p, ln_rho, shape = _evaluate(h_m)
     return _shaped(_SQRT_GAMMA * np.exp(0.5 * (ln_p - ln_rho)), shape)

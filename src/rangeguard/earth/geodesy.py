@@ -17,9 +17,11 @@ Angles are degrees at this public surface, radians inside kernels.
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import numpy as np
 from numba import vectorize
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.constants import WGS84_A_M, WGS84_E2, WGS84_F
 from rangeguard.errors import InputError
@@ -33,8 +35,11 @@ _INV_A2 = 1.0 / (WGS84_A_M * WGS84_A_M)
 _ONE_MINUS_E2_INV_A2 = (1.0 - WGS84_E2) / (WGS84_A_M * WGS84_A_M)
 _SIXTH = 1.0 / 6.0
 
+_X = TypeVar("_X", float, NDArray[np.float64])
+"""A coordinate: a float (compiled) or an array of them (numpy)."""
 
-def _geodetic_from_ecef(x, y, z):
+
+def _geodetic_from_ecef(x: _X, y: _X, z: _X) -> tuple[_X, _X, _X]:
     """Vermeille (2011) closed form. Returns (lat_rad, lon_rad, h_m).
 
     Works on numpy arrays and, compiled with numba, on floats.
@@ -61,7 +66,7 @@ geodetic_from_ecef_nb = kernel(fastmath=False)(_geodetic_from_ecef)
 """Scalar numba kernel: (x_m, y_m, z_m) -> (lat_rad, lon_rad, h_m)."""
 
 
-def _ecef_from_geodetic(lat, lon, h):
+def _ecef_from_geodetic(lat: _X, lon: _X, h: _X) -> tuple[_X, _X, _X]:
     """Geodetic (radians, m) to ECEF (m). TR8350.2 eq. 4-14."""
     slat = np.sin(lat)
     clat = np.cos(lat)
@@ -76,14 +81,14 @@ ecef_from_geodetic_nb = kernel()(_ecef_from_geodetic)
 """Scalar numba kernel: (lat_rad, lon_rad, h_m) -> (x_m, y_m, z_m)."""
 
 
-def _as_vectors(r, name: str) -> np.ndarray:
+def _as_vectors(r: ArrayLike, name: str) -> NDArray[np.float64]:
     arr = np.asarray(r, dtype=np.float64)
     if arr.shape[-1:] != (3,) or arr.ndim > 2:
         raise InputError(f"{name} must have shape (3,) or (N, 3); got {arr.shape}")
     return arr
 
 
-def ecef_to_geodetic(r_ecef):
+def ecef_to_geodetic(r_ecef: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """ECEF position (m) -> (lat_deg, lon_deg, h_m) on WGS84.
 
     ``r_ecef`` is ``(3,)`` or ``(N, 3)``; results are scalars or ``(N,)``.
@@ -94,7 +99,7 @@ def ecef_to_geodetic(r_ecef):
     return np.degrees(lat), np.degrees(lon), h
 
 
-def geodetic_to_ecef(lat_deg, lon_deg, h_m=0.0):
+def geodetic_to_ecef(lat_deg: ArrayLike, lon_deg: ArrayLike, h_m: ArrayLike = 0.0) -> NDArray[np.float64]:
     """(lat_deg, lon_deg, h_m) on WGS84 -> ECEF position (m), shape ``(..., 3)``."""
     lat, lon, h = np.broadcast_arrays(
         np.radians(np.asarray(lat_deg, dtype=np.float64)),
@@ -105,7 +110,7 @@ def geodetic_to_ecef(lat_deg, lon_deg, h_m=0.0):
     return np.stack([x, y, z], axis=-1)
 
 
-def ecef_to_enu_matrix(lat_deg, lon_deg):
+def ecef_to_enu_matrix(lat_deg: ArrayLike, lon_deg: ArrayLike) -> NDArray[np.float64]:
     """Rotation matrix taking ECEF vector components to local East-North-Up.
 
     Returns ``(3, 3)`` or ``(N, 3, 3)``; rows are the E, N, U unit vectors in ECEF.
@@ -121,36 +126,44 @@ def ecef_to_enu_matrix(lat_deg, lon_deg):
     return np.stack([east, north, up], axis=-2)
 
 
-def ecef_to_ned_matrix(lat_deg, lon_deg):
+def ecef_to_ned_matrix(lat_deg: ArrayLike, lon_deg: ArrayLike) -> NDArray[np.float64]:
     """Rotation matrix taking ECEF vector components to local North-East-Down."""
     enu = ecef_to_enu_matrix(lat_deg, lon_deg)
     return np.stack([enu[..., 1, :], enu[..., 0, :], -enu[..., 2, :]], axis=-2)
 
 
-def ecef_to_enu(r_ecef, lat0_deg, lon0_deg, h0_m=0.0):
+def ecef_to_enu(
+    r_ecef: ArrayLike, lat0_deg: ArrayLike, lon0_deg: ArrayLike, h0_m: ArrayLike = 0.0
+) -> NDArray[np.float64]:
     """Position (m) relative to a geodetic origin, in the origin's ENU frame."""
     r = _as_vectors(r_ecef, "r_ecef")
     origin = geodetic_to_ecef(lat0_deg, lon0_deg, h0_m)
     rot = ecef_to_enu_matrix(lat0_deg, lon0_deg)
-    return np.einsum("...ij,...j->...i", rot, r - origin)
+    enu: NDArray[np.float64] = np.einsum("...ij,...j->...i", rot, r - origin)
+    return enu
 
 
-def enu_to_ecef(r_enu, lat0_deg, lon0_deg, h0_m=0.0):
+def enu_to_ecef(
+    r_enu: ArrayLike, lat0_deg: ArrayLike, lon0_deg: ArrayLike, h0_m: ArrayLike = 0.0
+) -> NDArray[np.float64]:
     """Inverse of :func:`ecef_to_enu`."""
     e = _as_vectors(r_enu, "r_enu")
     origin = geodetic_to_ecef(lat0_deg, lon0_deg, h0_m)
     rot = ecef_to_enu_matrix(lat0_deg, lon0_deg)
-    return np.einsum("...ji,...j->...i", rot, e) + origin
+    rotated: NDArray[np.float64] = np.einsum("...ji,...j->...i", rot, e)
+    return rotated + origin
 
 
-def ecef_to_ned(r_ecef, lat0_deg, lon0_deg, h0_m=0.0):
+def ecef_to_ned(
+    r_ecef: ArrayLike, lat0_deg: ArrayLike, lon0_deg: ArrayLike, h0_m: ArrayLike = 0.0
+) -> NDArray[np.float64]:
     """Position (m) relative to a geodetic origin, in the origin's NED frame."""
     enu = ecef_to_enu(r_ecef, lat0_deg, lon0_deg, h0_m)
     return np.stack([enu[..., 1], enu[..., 0], -enu[..., 2]], axis=-1)
 
 
 @kernel(inline="always")
-def _reduced_sin_cos(lat_rad):
+def _reduced_sin_cos(lat_rad: float) -> tuple[float, float]:
     """(sin, cos) of the reduced latitude beta, tan(beta) = (1 - f) tan(lat), without
     tan/atan: (g sin(lat), cos(lat)) / sqrt(cos^2(lat) + g^2 sin^2(lat)), g = 1 - f."""
     g = 1.0 - WGS84_F
@@ -161,7 +174,7 @@ def _reduced_sin_cos(lat_rad):
 
 
 @kernel()
-def geodesic_distance_nb(lat1_rad, lon1_rad, lat2_rad, lon2_rad):
+def geodesic_distance_nb(lat1_rad: float, lon1_rad: float, lat2_rad: float, lon2_rad: float) -> float:
     """Scalar kernel of :func:`geodesic_distance_m` (radians in, metres out).
 
     Lambert's formula written with the sines and cosines of the reduced
@@ -195,14 +208,16 @@ def geodesic_distance_nb(lat1_rad, lon1_rad, lat2_rad, lon2_rad):
     return _A * (sigma - f / 2.0 * (x + y))
 
 
-@vectorize(["float64(float64, float64, float64, float64)"], cache=True)
-def _geodesic_ufunc(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+@vectorize(["float64(float64, float64, float64, float64)"], cache=True)  # type: ignore[untyped-decorator, no-untyped-call]  # numba's vectorize is unannotated
+def _geodesic_ufunc(lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float) -> float:
     return geodesic_distance_nb(
         math.radians(lat1_deg), math.radians(lon1_deg), math.radians(lat2_deg), math.radians(lon2_deg)
     )
 
 
-def geodesic_distance_m(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+def geodesic_distance_m(
+    lat1_deg: ArrayLike, lon1_deg: ArrayLike, lat2_deg: ArrayLike, lon2_deg: ArrayLike
+) -> NDArray[np.float64]:
     """Distance along the WGS84 ellipsoid between two points, m (Lambert's formula).
 
     Lambert's first-order flattening correction to the great-circle angle on
@@ -214,4 +229,5 @@ def geodesic_distance_m(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
     ufunc; NaN in -> NaN out. Not for nearly antipodal points.
     """
     with np.errstate(invalid="ignore"):
-        return _geodesic_ufunc(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
+        d: NDArray[np.float64] = _geodesic_ufunc(lat1_deg, lon1_deg, lat2_deg, lon2_deg)  # a numpy scalar for scalars
+        return d

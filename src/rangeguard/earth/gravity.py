@@ -32,7 +32,10 @@ gives NaN out; the Earth's centre (r = 0) gives inf/NaN without a warning.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.constants import J2_EARTH, MU_EARTH_M3_S2, WGS84_A_M
 from rangeguard.errors import InputError
@@ -41,8 +44,11 @@ from rangeguard.jit import kernel
 _MU = MU_EARTH_M3_S2
 _J2R2_15 = 1.5 * J2_EARTH * WGS84_A_M * WGS84_A_M  # 3/2 J2 R^2, m^2
 
+_X = TypeVar("_X", float, NDArray[np.float64])
+"""A coordinate: a float (compiled) or an array of them (numpy)."""
 
-def _as_positions(r_ecef) -> np.ndarray:
+
+def _as_positions(r_ecef: ArrayLike) -> NDArray[np.float64]:
     r = np.asarray(r_ecef, dtype=np.float64)
     if r.ndim not in (1, 2) or r.shape[-1] != 3:
         raise InputError(
@@ -52,7 +58,7 @@ def _as_positions(r_ecef) -> np.ndarray:
     return r
 
 
-def gravity_point_mass_ecef(r_ecef) -> np.ndarray:
+def gravity_point_mass_ecef(r_ecef: ArrayLike) -> NDArray[np.float64]:
     """Point-mass gravitational acceleration ``-mu r / |r|^3`` (m/s^2, ECEF axes).
 
     ``r_ecef``: ECEF position(s), m, shape ``(3,)`` or ``(N, 3)``. Returns the same
@@ -60,12 +66,12 @@ def gravity_point_mass_ecef(r_ecef) -> np.ndarray:
     """
     r = _as_positions(r_ecef)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.einsum("...i,...i->...", r, r)
+        r2: NDArray[np.float64] = np.einsum("...i,...i->...", r, r)  # a numpy scalar for one position
         c = -_MU / (r2 * np.sqrt(r2))
         return r * c[..., None]
 
 
-def _gravity_j2(x, y, z, r2, j2_on):
+def _gravity_j2(x: _X, y: _X, z: _X, r2: _X, j2_on: float) -> tuple[_X, _X, _X]:
     """Point mass + J2 gravitation (m/s^2, ECEF axes) at (x, y, z) m with r2 = x^2 + y^2 + z^2, as
     a 3-tuple; ``j2_on`` 1.0 (J2) or 0.0 (point mass only). The formulas of the module docstring
     (Vallado 2013 sec. 8.6.1).
@@ -88,13 +94,13 @@ _gravity_j2_compiled = kernel(inline="always")(_gravity_j2)
 
 
 @kernel(inline="always")
-def gravity_j2_nb(x, y, z, j2_on=1.0):
+def gravity_j2_nb(x: float, y: float, z: float, j2_on: float = 1.0) -> tuple[float, float, float]:
     """Scalar numba kernel: (x_m, y_m, z_m, j2_on) -> (ax, ay, az) m/s^2, ECEF axes; ``j2_on`` 0.0
     gives point mass only (see ``_gravity_j2``)."""
     return _gravity_j2_compiled(x, y, z, x * x + y * y + z * z, j2_on)
 
 
-def gravity_j2_ecef(r_ecef) -> np.ndarray:
+def gravity_j2_ecef(r_ecef: ArrayLike) -> NDArray[np.float64]:
     """Point-mass plus J2 gravitational acceleration (m/s^2, ECEF axes).
 
     Vallado (2013) sec. 8.6.1; the formulas are in the module docstring.
@@ -112,7 +118,7 @@ def gravity_j2_ecef(r_ecef) -> np.ndarray:
     return a
 
 
-def potential_point_mass(r_ecef) -> np.ndarray:
+def potential_point_mass(r_ecef: ArrayLike) -> NDArray[np.float64]:
     """Point-mass gravitational potential energy per unit mass ``-mu / r`` (J/kg).
 
     Sign convention: ``a = -grad V`` (V is negative, zero at infinity).
@@ -120,10 +126,11 @@ def potential_point_mass(r_ecef) -> np.ndarray:
     """
     r = _as_positions(r_ecef)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return -_MU / np.sqrt(np.einsum("...i,...i->...", r, r))
+        r2: NDArray[np.float64] = np.einsum("...i,...i->...", r, r)  # a numpy scalar for one position
+        return -_MU / np.sqrt(r2)
 
 
-def potential_j2(r_ecef) -> np.ndarray:
+def potential_j2(r_ecef: ArrayLike) -> NDArray[np.float64]:
     """Point-mass plus J2 potential energy per unit mass (J/kg), ``a = -grad V``.
 
     ``V = -mu/r + mu J2 R^2 / (2 r^3) (3 z^2/r^2 - 1)`` (Vallado 2013, eq. 8-30
@@ -132,7 +139,7 @@ def potential_j2(r_ecef) -> np.ndarray:
     """
     r = _as_positions(r_ecef)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.einsum("...i,...i->...", r, r)
+        r2: NDArray[np.float64] = np.einsum("...i,...i->...", r, r)  # a numpy scalar for one position
         rn = np.sqrt(r2)
         sin2 = r[..., 2] ** 2 / r2
         return -_MU / rn * (1.0 - (_J2R2_15 / 1.5) / (2.0 * r2) * (3.0 * sin2 - 1.0))

@@ -20,15 +20,23 @@ order is fixed here, so both callers round alike.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
 from rangeguard.jit import kernel
 
+_Y = TypeVar("_Y", float, NDArray[np.float64])
+"""A state: a float (one component, compiled) or an array of states (numpy)."""
 
-def rk4_stage(y0, h, k):
+
+def rk4_stage(y0: _Y, h: float | _Y, k: _Y) -> _Y:
     """The state at which a stage's derivative is taken: ``y0 + h k`` (h = h/2 for k2, k3; h for k4)."""
     return y0 + h * k
 
 
-def rk4_combine(y0, h, k1, k2, k3, k4):
+def rk4_combine(y0: _Y, h: float | _Y, k1: _Y, k2: _Y, k3: _Y, k4: _Y) -> _Y:
     """The state after the step: ``y0 + h/6 (k1 + 2 k2 + 2 k3 + k4)``."""
     return y0 + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 

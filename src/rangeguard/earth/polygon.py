@@ -47,8 +47,10 @@ answer bit for bit.
 from __future__ import annotations
 
 import math
+from typing import Any, TypeAlias, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.constants import DEG, WGS84_E2
 from rangeguard.earth import _polygon_build as _b
@@ -72,15 +74,21 @@ _GRID_MAX_LEVELS = 4
 _GRID_REACH_DEG = 60.0  # add levels until the grid reaches this far from the centre
 _GRID_MAX_CELL_EDGES = 100_000_000  # cells x edges an automatic grid may test when built (~1 s, 100 MB); see below
 
+_Ring: TypeAlias = tuple[list[str], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+"""What :meth:`GreatCirclePolygon._check` returns when the vertices could be read: (problems, lat, lon, centre)."""
+_Failed: TypeAlias = tuple[list[str], None, None, None]
+"""What it returns when they could not: (problems, None, None, None)."""
 
-def unit_vectors(lat_deg, lon_deg) -> np.ndarray:
+
+def unit_vectors(lat_deg: ArrayLike, lon_deg: ArrayLike) -> NDArray[np.float64]:
     """Geocentric unit vectors (..., 3) of WGS84 surface points (the directions the edges join)."""
     lat_deg = np.asarray(lat_deg, dtype=np.float64)
     lon_deg = np.asarray(lon_deg, dtype=np.float64)
     lat = lat_deg * DEG
     lon = lon_deg * DEG
     u = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), (1.0 - WGS84_E2) * np.sin(lat)], axis=-1)
-    return u / np.linalg.norm(u, axis=-1, keepdims=True)
+    unit: NDArray[np.float64] = u / np.linalg.norm(u, axis=-1, keepdims=True)
+    return unit
 
 
 def _gnomonic_axes(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,15 +138,16 @@ class GreatCirclePolygon:
 
     def __init__(
         self,
-        lat_deg,
-        lon_deg,
+        lat_deg: ArrayLike,
+        lon_deg: ArrayLike,
         *,
         name: str = "polygon",
         center_lat_deg: float | None = None,
         center_lon_deg: float | None = None,
         grid_side: int | None = None,
     ) -> None:
-        found, lat, lon, center = self._check(lat_deg, lon_deg, name, center_lat_deg, center_lon_deg)
+        # cast: the arrays are None only with problems found, and then the polygon is not built
+        found, lat, lon, center = cast(_Ring, self._check(lat_deg, lon_deg, name, center_lat_deg, center_lon_deg))
         if found:
             raise InputError("; ".join(found))
         self.name = name
@@ -162,8 +171,8 @@ class GreatCirclePolygon:
     @classmethod
     def problems(
         cls,
-        lat_deg,
-        lon_deg,
+        lat_deg: ArrayLike,
+        lon_deg: ArrayLike,
         *,
         name: str = "polygon",
         center_lat_deg: float | None = None,
@@ -178,7 +187,13 @@ class GreatCirclePolygon:
         return cls._check(lat_deg, lon_deg, name, center_lat_deg, center_lon_deg)[0]
 
     @staticmethod
-    def _check(lat_deg, lon_deg, name, center_lat_deg, center_lon_deg):
+    def _check(
+        lat_deg: ArrayLike,
+        lon_deg: ArrayLike,
+        name: str,
+        center_lat_deg: float | None,
+        center_lon_deg: float | None,
+    ) -> _Ring | _Failed:
         """(problems, lat, lon, centre unit vector) with the closing vertex dropped."""
         tag = f"polygon {name!r}: "
         try:
@@ -190,7 +205,7 @@ class GreatCirclePolygon:
             return _failed(
                 tag + f"lat_deg and lon_deg must be 1-D lists of equal length; got shapes {lat.shape} and {lon.shape}"
             )
-        found = []
+        found: list[str] = []
         bad = np.flatnonzero(~(np.isfinite(lat) & np.isfinite(lon)))
         if bad.size:
             found.append(tag + f"vertices {bad.tolist()} are not finite numbers")
@@ -222,7 +237,8 @@ class GreatCirclePolygon:
                 return _failed(tag + "vertices surround the Earth; give center_lat_deg/center_lon_deg")
             center = mean / np.linalg.norm(mean)
         else:
-            c_lat, c_lon = float(center_lat_deg), float(center_lon_deg)
+            # cast: both or neither are given (checked above)
+            c_lat, c_lon = float(center_lat_deg), float(cast(float, center_lon_deg))
             if not (math.isfinite(c_lat) and math.isfinite(c_lon) and abs(c_lat) <= 90.0):
                 return _failed(tag + f"projection centre ({c_lat}, {c_lon}) is not a valid lat/lon in degrees")
             center = unit_vectors(np.array([c_lat]), np.array([c_lon]))[0]
@@ -245,7 +261,7 @@ class GreatCirclePolygon:
         return found, lat, lon, center
 
     @staticmethod
-    def _grid_side(grid_side, n_edges):
+    def _grid_side(grid_side: int | None, n_edges: int) -> int:
         if grid_side is not None:
             if int(grid_side) < 0:
                 raise InputError(f"grid_side must be >= 0 (0 disables the grid); got {grid_side}")
@@ -255,7 +271,17 @@ class GreatCirclePolygon:
 
     # --- queries ---------------------------------------------------------------
 
-    def evaluate(self, lat_deg, lon_deg, *, use_grid: bool = True, parallel: bool = True):
+    @overload
+    def evaluate(
+        self, lat_deg: NDArray[Any], lon_deg: NDArray[Any], *, use_grid: bool = ..., parallel: bool = ...
+    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]: ...
+    @overload
+    def evaluate(
+        self, lat_deg: ArrayLike, lon_deg: ArrayLike, *, use_grid: bool = ..., parallel: bool = ...
+    ) -> tuple[np.bool_, np.float64] | tuple[NDArray[np.bool_], NDArray[np.float64]]: ...
+    def evaluate(
+        self, lat_deg: ArrayLike, lon_deg: ArrayLike, *, use_grid: bool = True, parallel: bool = True
+    ) -> tuple[np.bool_, np.float64] | tuple[NDArray[np.bool_], NDArray[np.float64]]:
         """(contains, signed_distance_m) for points.
 
         Parameters
@@ -281,11 +307,11 @@ class GreatCirclePolygon:
             where lat or lon is NaN or |lat| > 90.
         """
         if isinstance(lat_deg, float) and isinstance(lon_deg, float):  # onboard fast path (float, np.float64)
-            inside, dist = _k.evaluate_one(
+            inside_one, dist_one = _k.evaluate_one(
                 lat_deg, lon_deg, self._edges, self._gp, self._cell_start, self._cell_edges, self._tf, self._ti,
                 use_grid,
             )  # fmt: skip
-            return np.bool_(inside), np.float64(dist)
+            return np.bool_(inside_one), np.float64(dist_one)
         lat = np.asarray(lat_deg, dtype=np.float64)
         lon = np.asarray(lon_deg, dtype=np.float64)
         if lat.ndim == 1 and lat.shape == lon.shape and lat.flags.c_contiguous and lon.flags.c_contiguous:
@@ -314,7 +340,7 @@ class GreatCirclePolygon:
         )
         return inside.reshape(shape), dist.reshape(shape)
 
-    def evaluate_units(self, u, *, parallel: bool = True):
+    def evaluate_units(self, u: ArrayLike, *, parallel: bool = True) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         """(contains, signed_distance_m) for points given as geocentric unit vectors (N, 3).
 
         The same answers, bit for bit, as :meth:`evaluate` on the latitudes and
@@ -329,11 +355,19 @@ class GreatCirclePolygon:
             u, self._edges, self._gp, self._cell_start, self._cell_edges, self._tf, self._ti, True, parallel
         )
 
-    def contains(self, lat_deg, lon_deg):
+    @overload
+    def contains(self, lat_deg: NDArray[Any], lon_deg: NDArray[Any]) -> NDArray[np.bool_]: ...
+    @overload
+    def contains(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> np.bool_ | NDArray[np.bool_]: ...
+    def contains(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> np.bool_ | NDArray[np.bool_]:
         """True where (lat_deg, lon_deg) is strictly inside; shape () or (N,). See :meth:`evaluate`."""
         return self.evaluate(lat_deg, lon_deg)[0]
 
-    def signed_distance_m(self, lat_deg, lon_deg):
+    @overload
+    def signed_distance_m(self, lat_deg: NDArray[Any], lon_deg: NDArray[Any]) -> NDArray[np.float64]: ...
+    @overload
+    def signed_distance_m(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> np.float64 | NDArray[np.float64]: ...
+    def signed_distance_m(self, lat_deg: ArrayLike, lon_deg: ArrayLike) -> np.float64 | NDArray[np.float64]:
         """Signed distance to the boundary, m (+ inside, - outside); shape () or (N,). See :meth:`evaluate`."""
         return self.evaluate(lat_deg, lon_deg)[1]
 
@@ -380,18 +414,27 @@ class GreatCirclePolygon:
         return f"GreatCirclePolygon(name={self.name!r}, vertices={len(self._lat_deg)})"
 
 
-def _failed(*problems: str):
+def _failed(*problems: str) -> _Failed:
     return list(problems), None, None, None
 
 
-def _build_grid(edges, center, east, north, x, y, side, auto=False):
+def _build_grid(
+    edges: NDArray[np.float64],
+    center: NDArray[np.float64],
+    east: np.ndarray,
+    north: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    side: int,
+    auto: bool = False,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int32]]:
     """Grid parameter vector and CSR candidate lists (see ``_polygon_kernels``).
 
     Building tests every edge in every cell, so an ``auto`` grid is made coarser
     (or left out: the edge tree then answers every query) when cells x edges
     would exceed ``_GRID_MAX_CELL_EDGES``: from about 400 vertices on.
     """
-    levels = []
+    levels: list[float] = []
     if side > 0:
         span = max(x.max() - x.min(), y.max() - y.min())
         half = 0.5 * span * (1.0 + 2.0 * _GRID_EXPANSION)

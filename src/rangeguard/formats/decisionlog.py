@@ -24,14 +24,16 @@ whether written at once or as they came.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rangeguard.engine import AfssState
-from rangeguard.engine.decisions import voting_margins
+from rangeguard.engine.decisions import Decisions, voting_margins
 
 ROW_GROUP_ROWS = 16_384
 """Cycles per Parquet row group (and per buffer in memory)."""
@@ -43,7 +45,7 @@ _SAFE = int(AfssState.SAFE)
 class _ParquetFile:
     """A Parquet file written row group by row group to ``PATH.tmp``, renamed to PATH when closed."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         self._writer: pq.ParquetWriter | None = None
@@ -80,8 +82,14 @@ class DecisionLog:
     """
 
     def __init__(
-        self, rule_names, vehicle: int = 0, *, path=None, keep: bool | None = None, rows_per_group: int | None = None
-    ):
+        self,
+        rule_names: Iterable[str],
+        vehicle: int = 0,
+        *,
+        path: str | Path | None = None,
+        keep: bool | None = None,
+        rows_per_group: int | None = None,
+    ) -> None:
         rows_per_group = ROW_GROUP_ROWS if rows_per_group is None else rows_per_group
         if rows_per_group < 1:
             raise ValueError(f"rows_per_group must be at least 1; got {rows_per_group}")
@@ -95,7 +103,7 @@ class DecisionLog:
         self._flushed = 0  # rows in the row groups before the buffer
         self._n = 0  # rows in the buffer
         self._last_state = _SAFE
-        self._policy = None
+        self._policy: str | None = None  # set with the buffers (_allocate)
         self._buf: dict[str, np.ndarray] = {}  # allocated on the first cycle (the number of strings comes with it)
         self._fired: dict[int, str | None] = {}
         self._reason: dict[int, str] = {}
@@ -105,7 +113,7 @@ class DecisionLog:
 
     # --- adding cycles ------------------------------------------------------------------------
 
-    def _allocate(self, decisions) -> None:
+    def _allocate(self, decisions: Decisions) -> None:
         g, r = self.rows_per_group, len(self.rule_names)
         k = len(decisions.setup.string_names)
         self._policy = decisions.setup.policy
@@ -121,7 +129,7 @@ class DecisionLog:
             "health": np.empty((g, k), bool),
         }
 
-    def add(self, decisions) -> None:
+    def add(self, decisions: Decisions) -> None:
         """Append one cycle (the engine's :class:`~rangeguard.engine.decisions.Decisions`)."""
         if not self._buf:
             self._allocate(decisions)
@@ -151,7 +159,8 @@ class DecisionLog:
     def _margins(self, rows: int) -> np.ndarray:
         """(rows, rules) the voting margins of a buffer of cycles at once (the rule of
         :attr:`rangeguard.engine.decisions.Decisions.margins`)."""
-        return voting_margins(self._buf["margin"][:rows], self._buf["health"][:rows], self._policy)
+        # cast: the policy is set with the buffers, before any row
+        return voting_margins(self._buf["margin"][:rows], self._buf["health"][:rows], cast(str, self._policy))
 
     def _buffer_table(self) -> pa.Table:
         rows, b = self._n, self._buf
@@ -170,7 +179,7 @@ class DecisionLog:
             if name == "state":
                 cols[name] = _STATE_NAMES.take(pa.array(b["state"][:rows]))
             elif name in text:
-                values: list = [None] * rows
+                values: list[str | None] = [None] * rows
                 for j, s in text[name].items():
                     values[j] = s
                 cols[name] = pa.array(values, pa.string())
@@ -224,7 +233,7 @@ class DecisionLog:
         """Every cycle so far as a pyarrow Table (rows kept in memory only)."""
         return pa.concat_tables(self._tables()) if len(self) else self.schema.empty_table()
 
-    def write(self, path) -> Path:
+    def write(self, path: str | Path) -> Path:
         """Write every cycle so far to ``path`` (atomically), in the row groups :meth:`close` would write."""
         out = _ParquetFile(path)
         try:

@@ -4,8 +4,13 @@ validity when the log has no receive times (a GPS-style CSV). See docs/navlog.md
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # --- the derived receive clock ------------------------------------------------------------------
 
@@ -18,7 +23,7 @@ DERIVED_CLOCK_MIN_TOLERANCE_S = 1.0
 """Smallest time difference (s) within which two nearby rows count as agreeing (see derived_receive_clock)."""
 
 
-def clock_end_s(schema_or_table) -> float | None:
+def clock_end_s(schema_or_table: pa.Schema | pa.Table) -> float | None:
     """The ``rangeguard.clock_end_s`` metadata of a nav log's schema (None when absent or unreadable)."""
     schema = getattr(schema_or_table, "schema", schema_or_table)
     meta = schema.metadata or {}
@@ -34,7 +39,7 @@ class StepCounter:
     median (the log's sample period) is exact however the log is cut into batches. Memory: one value and
     count per distinct step (a clean periodic log has a handful; a jittered one up to one per row)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.values = np.empty(0)
         self.counts = np.empty(0, np.int64)
         self._last = np.nan
@@ -74,7 +79,7 @@ class ClockWindow:
     """Times of validity with :data:`DERIVED_CLOCK_NEIGHBOURS` rows of context on either side, as chunks
     arrive: :meth:`push` returns the rows whose following neighbours are known, with their context."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         w = DERIVED_CLOCK_NEIGHBOURS
         self._left = np.full(w, np.nan)  # the rows before the held ones (NaN: before the log)
         self._held = np.empty(0)
@@ -111,7 +116,7 @@ class DerivedClock:
         """Which of the rows ``ext[w:w + ready]`` are on the log's timeline (finite and supported)."""
         w = DERIVED_CLOCK_NEIGHBOURS
         core = ext[w : w + ready]
-        finite = np.isfinite(core)
+        finite: NDArray[np.bool_] = np.isfinite(core)
         if self.fallback:
             return finite
         support = np.zeros(ready, np.int64)

@@ -50,7 +50,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -144,7 +145,8 @@ class NavLog:
     """Receive time at which the recording's clock stopped (schema metadata), or None."""
 
     def __len__(self) -> int:
-        return self.t_s.shape[0]
+        n: int = self.t_s.shape[0]
+        return n
 
     def rows(self, start: int, stop: int | None = None) -> NavLog:
         """Rows ``start:stop`` (views)."""
@@ -180,13 +182,17 @@ def _kind(name: str) -> str | None:
 def _type_ok(kind: str, t: pa.DataType) -> bool:
     if pa.types.is_null(t):
         return True  # an all-empty column: every cell empty
+    ok: bool  # (pyarrow's type tests are untyped)
     if kind == NUMBER:
-        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        ok = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        return ok
     if kind == FLAG:
-        return pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+        ok = pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+        return ok
     if pa.types.is_dictionary(t):
         t = t.value_type
-    return pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
+    ok = pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
+    return ok
 
 
 def _describe(t: pa.DataType) -> str:
@@ -303,16 +309,18 @@ class _arrow_errors:
     def __init__(self, where: str):
         self.where = where
 
-    def __enter__(self):
+    def __enter__(self) -> _arrow_errors:
         return self
 
-    def __exit__(self, kind, exc, tb):
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         if exc is not None and isinstance(exc, (pa.ArrowException, OSError)):
             raise InputError(f"cannot read nav log {self.where}: {exc}") from None
         return False
 
 
-def _open_source(path, where: str):
+def _open_source(path: str | Path, where: str) -> _ParquetSource | _CsvSource:
     path = Path(path)
     if not path.exists():
         raise InputError(f"nav log not found: {path}")
@@ -329,7 +337,7 @@ def _open_source(path, where: str):
 # --- converting a batch -------------------------------------------------------------------------
 
 
-def _numbers(batch, name: str) -> np.ndarray:
+def _numbers(batch: pa.Table, name: str) -> np.ndarray:
     """A number column as float64 (a writable copy); empty cells are NaN."""
     col = batch.column(name)
     if not pa.types.is_float64(col.type):
@@ -337,11 +345,11 @@ def _numbers(batch, name: str) -> np.ndarray:
     return np.array(col.to_numpy(zero_copy_only=False), dtype=np.float64)  # nulls -> NaN; a writable copy
 
 
-def _numbers_if_any(batch, name: str) -> np.ndarray | None:
+def _numbers_if_any(batch: pa.Table, name: str) -> np.ndarray | None:
     return _numbers(batch, name) if name in batch.schema.names else None
 
 
-def _flags(batch, name: str, empty: bool, where: str, row0: int) -> np.ndarray | None:
+def _flags(batch: pa.Table, name: str, empty: bool, where: str, row0: int) -> np.ndarray | None:
     """A flag column as bool; empty cells and NaN are ``empty``; a number other than 0 or 1 is an error."""
     if name not in batch.schema.names:
         return None
@@ -357,12 +365,12 @@ def _flags(batch, name: str, empty: bool, where: str, row0: int) -> np.ndarray |
     return np.where(missing, empty, x == 1.0)
 
 
-def _stack(batch, names, n: int) -> np.ndarray:
+def _stack(batch: pa.Table, names: Sequence[str], n: int) -> np.ndarray:
     cols = [_numbers_if_any(batch, c) for c in names]
     return np.stack([np.full(n, np.nan) if c is None else c for c in cols], axis=1)
 
 
-def _sources(batch, source_names: list[str]) -> tuple[np.ndarray, set[str]]:
+def _sources(batch: pa.Table, source_names: list[str]) -> tuple[np.ndarray, set[str]]:
     col = batch.column("source")
     if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
@@ -381,7 +389,7 @@ def _sources(batch, source_names: list[str]) -> tuple[np.ndarray, set[str]]:
 
 
 def _convert(
-    batch, source_names: list[str], string_names: list[str], where: str, row0: int, clock_end_s: float | None
+    batch: pa.Table, source_names: list[str], string_names: list[str], where: str, row0: int, clock_end_s: float | None
 ) -> NavLog:
     """One batch as a NavLog chunk; ``receive_time_s`` as recorded (NaN where absent: the caller derives it)."""
     n = batch.num_rows
@@ -422,18 +430,18 @@ class NavLogReader:
 
     def __init__(
         self,
-        log,
+        log: str | Path | pa.Table,
         source_names: list[str],
         string_names: list[str],
         *,
         where: str | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
-    ):
+    ) -> None:
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be at least 1; got {batch_rows}")
         if isinstance(log, pa.Table):
             self.where = where or "nav log"
-            self._source = _TableSource(log)
+            self._source: _TableSource | _ParquetSource | _CsvSource = _TableSource(log)
         else:
             self.where = where or str(log)
             self._source = _open_source(log, self.where)
@@ -521,7 +529,7 @@ def _with_clock(rows: NavLog, derived: np.ndarray) -> NavLog:
     return replace(rows, receive_time_s=np.where(np.isfinite(recorded), recorded, derived))
 
 
-def read_table(path) -> pa.Table:
+def read_table(path: str | Path) -> pa.Table:
     """A nav log file as a pyarrow Table (format from the extension: .csv or .parquet), columns checked."""
     source = _open_source(path, str(path))
     check_columns(source.schema, str(path))
@@ -533,7 +541,7 @@ def from_table(table: pa.Table, source_names: list[str], string_names: list[str]
     return NavLogReader(table, source_names, string_names, where=where).read()
 
 
-def read_navlog(path, source_names: list[str], string_names: list[str]) -> NavLog:
+def read_navlog(path: str | Path, source_names: list[str], string_names: list[str]) -> NavLog:
     """Read and validate a whole nav log file (CSV or Parquet); :class:`NavLogReader` streams it."""
     return NavLogReader(path, source_names, string_names).read()
 

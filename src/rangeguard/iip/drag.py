@@ -42,7 +42,11 @@ has not landed by ``max_time_s`` (an orbit, a slowly decaying one) gives NaN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeAlias
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.constants import OMEGA_EARTH_RAD_S
 from rangeguard.earth.atmosphere import density
@@ -63,12 +67,17 @@ _SCALE_STEP_FRACTION = 0.01  # of the time to cross _RHO_SCALE_M
 _SECANT_MAX_IT = 12
 _SECANT_TOL_M = 1e-3
 
+_Gravity: TypeAlias = Callable[[ArrayLike], NDArray[np.float64]]
+"""A gravity model of :data:`_GRAVITY`: ECEF positions (M, 3) -> accelerations (M, 3)."""
 
-def _height(r):
+
+def _height(r: NDArray[np.float64]) -> NDArray[np.float64]:
     return ecef_to_geodetic(r)[2]
 
 
-def _accel(r, v, inv_beta, grav):
+def _accel(
+    r: NDArray[np.float64], v: NDArray[np.float64], inv_beta: NDArray[np.float64], grav: _Gravity
+) -> NDArray[np.float64]:
     """Acceleration in the rotating frame (m/s^2), rows of r, v: (M, 3)."""
     acc = grav(r)
     # Coriolis -2 w x v and centrifugal -w x (w x r), w = (0, 0, omega).
@@ -80,7 +89,13 @@ def _accel(r, v, inv_beta, grav):
     return acc
 
 
-def _rk4(r, v, inv_beta, dt, grav):
+def _rk4(
+    r: NDArray[np.float64],
+    v: NDArray[np.float64],
+    inv_beta: NDArray[np.float64],
+    dt: float | NDArray[np.float64],
+    grav: _Gravity,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """One RK4 step of length dt (scalar or (M,)); returns r, v, h at its end.
 
     The tableau is :mod:`rangeguard.earth.motion`'s (the simulator's too): the state is (r, v),
@@ -102,7 +117,13 @@ def _rk4(r, v, inv_beta, dt, grav):
     return r_new, v_new, _height(r_new)
 
 
-def _step_lengths(v, h, inv_beta, step_s, time_left):
+def _step_lengths(
+    v: NDArray[np.float64],
+    h: NDArray[np.float64],
+    inv_beta: NDArray[np.float64],
+    step_s: float,
+    time_left: NDArray[np.float64],
+) -> NDArray[np.float64]:
     """Per-state step: ``step_s``, shortened where drag matters (module
     docstring): to a fraction of the velocity e-folding time
     ``2 beta / (rho |v|)``, and, where the drag deceleration exceeds
@@ -115,10 +136,20 @@ def _step_lengths(v, h, inv_beta, step_s, time_left):
         dt = np.minimum(step_s, _DRAG_STEP_FRACTION * 2.0 / rate)
         strong = 0.5 * rate * speed > _DRAG_SIGNIFICANT_MPS2
         dt = np.where(strong, np.minimum(dt, _SCALE_STEP_FRACTION * _RHO_SCALE_M / speed), dt)
-    return np.minimum(dt, time_left)
+    steps: NDArray[np.float64] = np.minimum(dt, time_left)
+    return steps
 
 
-def _land(r, v, h, h_end, r_end, inv_beta, dt, grav):
+def _land(
+    r: NDArray[np.float64],
+    v: NDArray[np.float64],
+    h: NDArray[np.float64],
+    h_end: NDArray[np.float64],
+    r_end: NDArray[np.float64],
+    inv_beta: NDArray[np.float64],
+    dt: NDArray[np.float64],
+    grav: _Gravity,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Step length tau in (0, dt] where one RK4 step from (r, v) (height h)
     reaches h = 0, given the full step's end (r_end, height h_end <= 0):
     secant kept inside the bracket. Returns tau and the impact positions."""
@@ -147,7 +178,7 @@ def _land(r, v, h, h_end, r_end, inv_beta, dt, grav):
     return tau, r_tau
 
 
-def _ballistic(ballistic_coeff_kg_m2, n, single):
+def _ballistic(ballistic_coeff_kg_m2: ArrayLike, n: int, single: bool) -> NDArray[np.float64]:
     beta = np.asarray(ballistic_coeff_kg_m2, dtype=np.float64)
     if beta.ndim > 1 or (beta.ndim == 1 and (single or beta.shape[0] != n)):
         raise InputError(
@@ -162,14 +193,14 @@ def _ballistic(ballistic_coeff_kg_m2, n, single):
 
 
 def impact_point_drag(
-    r_ecef,
-    v_ecef,
-    ballistic_coeff_kg_m2,
+    r_ecef: ArrayLike,
+    v_ecef: ArrayLike,
+    ballistic_coeff_kg_m2: ArrayLike,
     *,
     gravity: str = "point_mass",
     step_s: float = 0.25,
     max_time_s: float = 6000.0,
-):
+) -> tuple[float, float, float] | tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Impact point with air drag (USSA76) on the rotating WGS84 Earth.
 
     Parameters

@@ -63,6 +63,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, WGS84_B_M, WGS84_E2
 from rangeguard.earth._polygon_kernels import unit_vector
@@ -88,7 +89,9 @@ _SCAN_SAMPLES = 128  # per shell arc, fallback search only
 
 
 @kernel(inline="always")
-def _lagrange_fg(s, c, omc, ar, ra_n, es_n):
+def _lagrange_fg(
+    s: float, c: float, omc: float, ar: float, ra_n: float, es_n: float
+) -> tuple[float, float, float, float, float, float]:
     """The Lagrange f and g functions of the change of eccentric anomaly dE and their first and
     second derivatives with respect to dE: ``r(dE) = f r0 + g v0`` (Battin 1999, sec. 4.6).
 
@@ -106,13 +109,15 @@ def _lagrange_fg(s, c, omc, ar, ra_n, es_n):
 
 
 @kernel(inline="always")
-def _one_minus_cos(s, c):
+def _one_minus_cos(s: float, c: float) -> float:
     """1 - cos dE from sin dE and cos dE, without cancellation near dE = 0."""
     return s * s / (1.0 + c) if c > 0.0 else 1.0 - c
 
 
 @kernel(inline="always")
-def _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n):
+def _conic_point(
+    dE: float, x: float, y: float, z: float, wx: float, wy: float, wz: float, ar: float, ra_n: float, es_n: float
+) -> tuple[float, float, float, float, float, float, float, float, float]:
     """Position on the conic and its derivative w.r.t. dE (f and g functions); also sin, cos and
     1 - cos of dE."""
     s = math.sin(dE)
@@ -129,7 +134,7 @@ def _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n):
 
 
 @kernel(inline="always")
-def _surface_fn(px, py, pz, dx, dy, dz):
+def _surface_fn(px: float, py: float, pz: float, dx: float, dy: float, dz: float) -> tuple[float, float]:
     """Ellipsoid function F and dF/ddE."""
     F = (px * px + py * py) * _IA2 + pz * pz * _IB2 - 1.0
     Fp = 2.0 * ((px * dx + py * dy) * _IA2 + pz * dz * _IB2)
@@ -137,7 +142,19 @@ def _surface_fn(px, py, pz, dx, dy, dz):
 
 
 @kernel()
-def _bracket_root(lo, hi, x, y, z, wx, wy, wz, ar, ra_n, es_n):
+def _bracket_root(
+    lo: float,
+    hi: float,
+    x: float,
+    y: float,
+    z: float,
+    wx: float,
+    wy: float,
+    wz: float,
+    ar: float,
+    ra_n: float,
+    es_n: float,
+) -> float:
     """Safeguarded Newton on F within [lo, hi], F(lo) > 0 >= F(hi). Returns dE."""
     dE = 0.5 * (lo + hi)
     for _ in range(100):
@@ -157,7 +174,20 @@ def _bracket_root(lo, hi, x, y, z, wx, wy, wz, ar, ra_n, es_n):
 
 
 @kernel()
-def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, ar, ra_n, es_n):
+def _scan_first_root(
+    E0: float,
+    cA: float,
+    cB: float,
+    x: float,
+    y: float,
+    z: float,
+    wx: float,
+    wy: float,
+    wz: float,
+    ar: float,
+    ra_n: float,
+    es_n: float,
+) -> float:
     """Fallback: the first descending root of F after dE = 0, by sampling the
     arcs where the radius lies between b and a (the only place F changes sign),
     then a bracketed Newton. Returns dE, or NaN if the conic never meets the
@@ -205,7 +235,9 @@ def _scan_first_root(E0, cA, cB, x, y, z, wx, wy, wz, ar, ra_n, es_n):
 
 
 @kernel()
-def _impact(x, y, z, vx, vy, vz):
+def _impact(
+    x: float, y: float, z: float, vx: float, vy: float, vz: float
+) -> tuple[float, float, float, float, float, float]:
     """The vacuum IIP (lat_rad, lon_rad, tof_s) and the inertial impact point (px, py, pz), m.
 
     The impact point is in the ECEF axes frozen at the initial time; NaN where
@@ -386,7 +418,7 @@ def _impact(x, y, z, vx, vy, vz):
 
 
 @kernel()
-def impact_point_nb(x, y, z, vx, vy, vz):
+def impact_point_nb(x: float, y: float, z: float, vx: float, vy: float, vz: float) -> tuple[float, float, float]:
     """Vacuum IIP of one state: numba scalar kernel for other numba code.
 
     Input: ECEF position (m) and Earth-relative ECEF velocity (m/s).
@@ -400,7 +432,9 @@ def impact_point_nb(x, y, z, vx, vy, vz):
 
 
 @kernel()
-def impact_point_unit_nb(x, y, z, vx, vy, vz):
+def impact_point_unit_nb(
+    x: float, y: float, z: float, vx: float, vy: float, vz: float
+) -> tuple[float, float, float, float, float, float]:
     """:func:`impact_point_nb` and the geocentric unit vector of the impact point.
 
     Returns ``(lat_rad, lon_rad, tof_s, ux, uy, uz)``; u is the direction
@@ -424,13 +458,21 @@ def impact_point_unit_nb(x, y, z, vx, vy, vz):
 
 
 @rows_kernel()
-def _impact_rows(r, v, lat, lon, tof, lo, hi):
+def _impact_rows(
+    r: NDArray[np.float64],
+    v: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    tof: NDArray[np.float64],
+    lo: int,
+    hi: int,
+) -> None:
     """:func:`impact_point_nb` of rows lo..hi-1 of r, v (m, m/s) into lat, lon (rad) and tof (s)."""
     for i in range(lo, hi):
         lat[i], lon[i], tof[i] = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])
 
 
-def _state_arrays(r_ecef, v_ecef):
+def _state_arrays(r_ecef: ArrayLike, v_ecef: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Validate and return float64 arrays of a common shape (3,) or (N, 3)."""
     r = np.asarray(r_ecef, dtype=np.float64)
     v = np.asarray(v_ecef, dtype=np.float64)
@@ -451,7 +493,9 @@ def _state_arrays(r_ecef, v_ecef):
     return r, v
 
 
-def impact_point(r_ecef, v_ecef):
+def impact_point(
+    r_ecef: ArrayLike, v_ecef: ArrayLike
+) -> tuple[float, float, float] | tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Vacuum instantaneous impact point on the rotating WGS84 ellipsoid.
 
     Parameters
@@ -479,8 +523,8 @@ def impact_point(r_ecef, v_ecef):
     """
     r, v = _state_arrays(r_ecef, v_ecef)
     if r.ndim == 1:
-        lat, lon, tof = impact_point_nb(r[0], r[1], r[2], v[0], v[1], v[2])
-        return math.degrees(lat), math.degrees(lon), tof
+        lat_rad, lon_rad, tof_s = impact_point_nb(r[0], r[1], r[2], v[0], v[1], v[2])
+        return math.degrees(lat_rad), math.degrees(lon_rad), tof_s
     n = r.shape[0]
     lat = np.empty(n)
     lon = np.empty(n)
