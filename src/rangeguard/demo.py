@@ -85,8 +85,10 @@ def run_demo(out_dir: Path | None = None, missions: Path | None = None, progress
         if out_dir is not None:
             d = Path(out_dir) / run.slug
             d.mkdir(parents=True, exist_ok=True)
-            flight.decision_log.write(d / "decisions.parquet")
-            pq.write_table(flight.track.table(), d / "track.parquet", compression="zstd")
+            dlog, track = flight.decision_log, flight.track
+            assert dlog is not None and track is not None  # record=True keeps both
+            dlog.write(d / "decisions.parquet")
+            pq.write_table(track.table(), d / "track.parquet", compression="zstd")
             (d / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         results.append(summary)
         if progress is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import typing
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +21,15 @@ from pyproj import Geod
 from rangeguard.errors import RangeguardError
 from rangeguard.mission import Mission, MissionError, load_mission, mission_from_dict
 from rangeguard.mission import model as mm
-from rangeguard.mission import rules_spec as rs
+from rangeguard.mission.rule_types import RULE_TYPES as RULE_CLASSES
+from rangeguard.mission.rule_types.limits import BodyRateRule
 from rangeguard.mission.site import SiteSpec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FULL = FIXTURES / "full-mission.yaml"
 GEOD = Geod(ellps="WGS84")
 
-ALL_RULE_TYPES = {
-    c.model_fields["type"].annotation.__args__[0] for c in typing.get_args(typing.get_args(rs.RuleSpec)[0])
-}
+ALL_RULE_TYPES = set(RULE_CLASSES)
 
 
 def base() -> dict:
@@ -79,11 +77,12 @@ def problems_of(data, base_dir=".") -> list[str]:
 # --- the complete mission -----------------------------------------------------------
 
 
-def test_full_mission_loads_with_every_rule_type_and_section():
+def test_full_mission_loads_with_every_section():
+    """(That every rule type loads from a file is the docs example's test: tests/unit/test_mission_docs.py.)"""
     m = load_mission(FULL)
     assert isinstance(m, Mission)
     assert m.source_path == FULL
-    assert {r.type for r in m.rules} == ALL_RULE_TYPES
+    assert {"iip_polygon", "envelope", "data_loss", "source_disagreement", "gate"} <= {r.type for r in m.rules}
     # every section given explicitly in the file is there with its values
     raw = yaml.safe_load(FULL.read_text())
     assert set(raw) >= set(Mission.model_fields) - {"vehicle", "sensors", "scenarios", "dispersions"}
@@ -161,7 +160,7 @@ def test_unknown_field_in_a_rule_lists_that_rule_types_fields():
     d["rules"][1]["max_rate"] = 3.0
     (line,) = problems_of(d)
     assert line.startswith("rules[1].max_rate: unknown field; allowed here: ")
-    assert line.split("allowed here: ")[1].split(", ") == list(rs.BodyRateRule.model_fields)
+    assert line.split("allowed here: ")[1].split(", ") == list(BodyRateRule.model_fields)
 
 
 def test_unknown_top_level_section_lists_the_sections():

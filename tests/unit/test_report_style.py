@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rangeguard.mission.rules_spec import (
-    BodyRateRule,
-    DataLossRule,
-    EnvelopeRule,
-    IipPolygonRule,
-    SourceDisagreementRule,
-)
+from rangeguard.mission.rule_types.boundary import IipPolygonRule
+from rangeguard.mission.rule_types.limits import BodyRateRule, EnvelopeRule
+from rangeguard.mission.rule_types.link import DataLossRule, SourceDisagreementRule
 from rangeguard.report.style import CAUTION_DISTANCE_M, CAUTION_FRACTION, caution_band, status_of
 
 

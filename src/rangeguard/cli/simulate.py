@@ -40,8 +40,10 @@ def simulate(
         raise InputError(f"unknown scenario '{scenario}'; allowed: {', '.join(sorted(m.scenarios)) or '(none)'}")
     result = fly(m, n=n, scenario=scenario, seed=seed, record=True, record_every=10)
     out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(result.track.table(), out / "trajectories.parquet", compression="zstd")
-    result.decision_log.write(out / "decisions.parquet")
+    track, dlog = result.track, result.decision_log
+    assert track is not None and dlog is not None  # record=True keeps both
+    pq.write_table(track.table(), out / "trajectories.parquet", compression="zstd")
+    dlog.write(out / "decisions.parquet")
     vehicles = [result.summary(i) for i in range(n)]
     summary = {
         "mission": m.name,

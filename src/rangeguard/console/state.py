@@ -23,7 +23,6 @@ import math
 import numpy as np
 
 from rangeguard.console.intake import REJECTIONS, SenderAllowList, StatusIntake, default_max_packet_bytes
-from rangeguard.mission.rules_spec import rule_unit
 from rangeguard.report.geometry import area_rings, gate_lines
 from rangeguard.report.maps import auto_bbox
 from rangeguard.report.style import COLORS, caution_band, status_of
@@ -88,9 +87,9 @@ def mission_picture(mission) -> dict:
             {
                 "name": r.name,
                 "type": r.type,
-                "unit": rule_unit(r),
+                "unit": r.margin_unit(),
                 "description": r.description,
-                "action": r.action or ("degrade" if r.type == "data_loss" else "terminate"),
+                "action": r.effective_action,
             }
             for r in mission.rules
             if r.enabled
@@ -274,7 +273,7 @@ class ConsoleState:
                 {
                     "name": name,
                     "margin": _num(m),
-                    "unit": rule_unit(spec) if spec is not None else "",
+                    "unit": spec.margin_unit() if spec is not None else "",
                     "status": str(status_of(m, band).item()),
                 }
             )

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from pyproj import Geod
 
 from rangeguard.earth.polygon import GreatCirclePolygon
@@ -88,7 +90,7 @@ def read_geojson_outline(path: Path, feature: str | None = None) -> tuple[list[f
     return lat, lon
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict[str, Any]:
     """The GeoJSON object in ``path``; InputError (a ValueError) with a readable message otherwise."""
     doc = read_json(path, "GeoJSON", " (paths are relative to the mission file)", finite_only=True)
     if not isinstance(doc, dict):
@@ -96,17 +98,17 @@ def _read_json(path: Path) -> dict:
     return doc
 
 
-def _is_number(x) -> bool:
+def _is_number(x: object) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
-def _kind(x) -> str:
+def _kind(x: object) -> str:
     return {dict: "an object", list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(
         type(x), "a number"
     )
 
 
-def _short(x) -> str:
+def _short(x: object) -> str:
     try:
         text = json.dumps(x)
     except (RecursionError, ValueError):
@@ -114,7 +116,7 @@ def _short(x) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def farthest_vertex_m(site_lat_deg: float, site_lon_deg: float, lat_deg, lon_deg) -> float:
+def farthest_vertex_m(site_lat_deg: float, site_lon_deg: float, lat_deg: ArrayLike, lon_deg: ArrayLike) -> float:
     """Largest WGS84 geodesic distance from the site to any vertex, m."""
     lat = np.asarray(lat_deg, dtype=float)
     lon = np.asarray(lon_deg, dtype=float)

@@ -11,21 +11,17 @@ Each dispersed parameter has a distribution (:data:`Distribution`, tagged by
 A ``mean`` left out means the parameter's nominal value: 1 for a scale
 factor, 0 for an offset.
 
-Parameters (the names correlations use):
-
-- per stage ``k`` (``stages[k].NAME``): ``thrust_scale``, ``burn_rate_scale``
-  (a solid that burns faster burns shorter: thrust x s, time / s, same total
-  impulse), ``isp_scale``, ``dry_mass_scale``, ``propellant_mass_scale``;
-- per vehicle: ``cd_scale`` (axial coefficient), ``wind_scale`` and
-  ``wind_rotation_deg`` (the reference wind profile scaled and rotated),
-  ``attitude_bias_pitch_deg``, ``attitude_bias_yaw_deg`` (attitude-programme
-  bias), ``thrust_misalignment_pitch_deg``, ``thrust_misalignment_yaw_deg``
-  (TVC / thrust-line misalignment);
-- per nav source ``S`` (``sensor_noise_scale.S``): a multiplier on every
-  noise sigma of that source;
-- ``failure_time_s``: an offset added to the onset of each timed vehicle
-  failure of a scenario (``from_t_s`` / ``at_t_s`` > 0; a failure from
-  liftoff stays at liftoff).
+Parameters (the names correlations use): every field of
+:class:`StageDispersionsSpec` per stage ``k`` (``stages[k].NAME``), every
+distribution field of :class:`DispersionsSpec` (per vehicle), and
+``sensor_noise_scale.S`` per nav source ``S``. These fields are the one list
+of dispersions: :data:`STAGE_PARAMETERS` and :data:`VEHICLE_PARAMETERS` are
+read from them, and the simulator's per-vehicle parameters
+(:class:`rangeguard.sim.params.PerVehicleParams`) and the Monte Carlo sampler
+take their names from there. ``failure_time_s`` is an offset added to the
+onset of each timed vehicle failure of a scenario (``from_t_s`` / ``at_t_s`` >
+0; a failure from liftoff stays at liftoff); ``sensor_noise_scale`` multiplies
+every noise sigma of a source. Neither is a vehicle parameter.
 
 Correlations (``correlations``) couple two parameters through a Gaussian
 copula: their underlying standard normals have correlation ``rho``, whatever
@@ -37,7 +33,7 @@ Carlo runner (:mod:`rangeguard.montecarlo.sampling`) draws them.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -69,7 +65,7 @@ class TruncatedNormalDist(_Strict):
     high: float = Field(..., description="Largest value drawn.")
 
     @model_validator(mode="after")
-    def _bounds(self):
+    def _bounds(self) -> Self:
         if not self.low < self.high:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
@@ -83,7 +79,7 @@ class UniformDist(_Strict):
     high: float = Field(..., description="Upper end.")
 
     @model_validator(mode="after")
-    def _bounds(self):
+    def _bounds(self) -> Self:
         if not self.low < self.high:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
@@ -124,7 +120,7 @@ class CorrelationSpec(_Strict):
     description: str = Field("", description="The physics behind it.")
 
     @model_validator(mode="after")
-    def _two(self):
+    def _two(self) -> Self:
         if self.between[0] == self.between[1]:
             raise ValueError("a correlation needs two different parameters")
         return self
@@ -185,14 +181,34 @@ class DispersionsSpec(_Strict):
         return self.stages
 
 
-def dist_mean(d, nominal: float) -> float:
+STAGE_PARAMETERS: tuple[str, ...] = tuple(StageDispersionsSpec.model_fields)
+"""The dispersed parameters of every stage, in the order the sampler draws them."""
+
+NOT_VEHICLE_PARAMETERS = ("sensor_noise_scale", "failure_time_s")
+"""Distribution fields that act on the nav sources and on the scenarios' failures, not on the vehicle."""
+
+VEHICLE_PARAMETERS: tuple[str, ...] = tuple(
+    name
+    for name, field in DispersionsSpec.model_fields.items()
+    if field.annotation == (Distribution | None) and name not in NOT_VEHICLE_PARAMETERS
+)
+"""The dispersed parameters of the vehicle as a whole, in the order the sampler draws them."""
+
+
+def nominal(name: str) -> float:
+    """A parameter's nominal value: 1 for a scale factor (``..._scale``, ``sensor_noise_scale.SOURCE``),
+    0 for an offset."""
+    return 1.0 if name.endswith("_scale") or name.startswith("sensor_noise_scale.") else 0.0
+
+
+def dist_mean(d: Distribution, nominal: float) -> float:
     """Mean of the (untruncated) distribution: ``d.mean`` or the parameter's nominal value."""
     if isinstance(d, UniformDist):
         return 0.5 * (d.low + d.high)
     return nominal if d.mean is None else float(d.mean)
 
 
-def dist_sigma(d) -> float:
+def dist_sigma(d: Distribution) -> float:
     """Standard deviation of the untruncated normal (3-sigma / 3), or of the uniform ((high-low)/sqrt 12)."""
     if isinstance(d, UniformDist):
         return (d.high - d.low) / math.sqrt(12.0)

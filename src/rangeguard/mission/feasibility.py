@@ -20,8 +20,13 @@ import math
 import typing
 from dataclasses import dataclass
 
+from rangeguard.mission.rule_types.boundary import GateRule
+from rangeguard.mission.rule_types.limits import AttitudeErrorRule, EnvelopeRule
+from rangeguard.mission.rule_types.link import DataLossRule
+
 if typing.TYPE_CHECKING:
-    from rangeguard.mission.model import Mission
+    from rangeguard.mission.model import Mission, PhaseSpec
+    from rangeguard.mission.rule_types import RuleSpec
 
 MAX_LIFTOFF_HEIGHT_M = 1000.0
 """Largest ``arming.liftoff_height_m``, m. A launcher lifting off at a
@@ -86,7 +91,7 @@ class _Events:
         return hi if t is None else _earlier(hi, t, f"{field}: event '{name}' is scheduled at {_t(t)}")
 
 
-def _phase_window(ph, where: str, events: _Events) -> tuple[_Bound, _Bound] | str:
+def _phase_window(ph: PhaseSpec, where: str, events: _Events) -> tuple[_Bound, _Bound] | str:
     """Earliest and latest time the phase can be open, or why it never can."""
     lo = _later(events.arm, ph.from_t_s, f"{where}.from_t_s")
     lo = events.after(lo, ph.start_event, f"{where}.start_event")
@@ -107,7 +112,9 @@ def _phase_window(ph, where: str, events: _Events) -> tuple[_Bound, _Bound] | st
     return lo, hi
 
 
-def _rule_window(r, where: str, events: _Events, phases: dict) -> tuple[_Bound, _Bound] | None:
+def _rule_window(
+    r: RuleSpec, where: str, events: _Events, phases: dict[str, tuple[PhaseSpec, _Bound, _Bound]]
+) -> tuple[_Bound, _Bound] | None:
     """Earliest and latest time the rule can be judged (None when a reference is unknown or already reported)."""
     act = r.active
     if any(name is not None and name not in events.known for name in (act.after_event, act.until_event)):
@@ -139,9 +146,9 @@ def _rule_window(r, where: str, events: _Events, phases: dict) -> tuple[_Bound, 
     return lo, hi
 
 
-def _table_span(r) -> tuple[float, float, str] | None:
+def _table_span(r: RuleSpec) -> tuple[float, float, str] | None:
     """(first, last, field): the times between which a table rule has limits to judge against."""
-    if r.type == "envelope":
+    if isinstance(r, EnvelopeRule):
         tab = r.table
         times = [
             t
@@ -151,12 +158,14 @@ def _table_span(r) -> tuple[float, float, str] | None:
             if v is not None
         ]
         return min(times), max(times), "table"
-    if r.type == "attitude_error":
+    if isinstance(r, AttitudeErrorRule):
         return r.commanded.t_s[0], r.commanded.t_s[-1], "commanded.t_s"
     return None
 
 
-def _rule_problems(r, where: str, lo: _Bound, hi: _Bound, events: _Events, default_persistence_s: float) -> str | None:
+def _rule_problems(
+    r: RuleSpec, where: str, lo: _Bound, hi: _Bound, events: _Events, default_persistence_s: float
+) -> str | None:
     """Why the rule, judged at most from ``lo`` to ``hi``, can never be judged or fire; None if it can."""
     if lo.t_s >= hi.t_s:
         if hi.t_s == -math.inf:
@@ -184,7 +193,7 @@ def _rule_problems(r, where: str, lo: _Bound, hi: _Bound, events: _Events, defau
             f"the rule is judged for at most {hi.t_s - lo.t_s:g} s ({_t(lo.t_s)} to {_t(hi.t_s)}); shorten the "
             f"persistence or widen the window"
         )
-    if r.type == "gate":
+    if isinstance(r, GateRule):
         first_legal = max(lo.t_s, r.open_t_s)
         if first_legal > r.close_t_s or first_legal >= hi.t_s:
             return (
@@ -198,9 +207,13 @@ def _rule_problems(r, where: str, lo: _Bound, hi: _Bound, events: _Events, defau
                 f"{_t(r.close_t_s)}: a vehicle that never crosses the gate is never caught; keep the rule "
                 f"active past close_t_s"
             )
-    if r.type == "data_loss":
+    if isinstance(r, DataLossRule):
         # silence is timed from the last valid sample, or from arming at the earliest
-        green_s = r.green_time_s if r.table is None else min(r.table["green_time_s"])
+        if r.table is None:
+            assert r.green_time_s is not None  # DataLossRule._one_source: exactly one of green_time_s, table
+            green_s = r.green_time_s
+        else:
+            green_s = min(r.table["green_time_s"])
         first_violation = max(lo.t_s, events.arm.t_s + green_s)
         if first_violation + persistence_s >= hi.t_s:
             return (
@@ -219,7 +232,7 @@ def feasibility_problems(mission: Mission) -> list[str]:
     """
     events = _Events(mission)
     out: list[str] = []
-    phases: dict[str, tuple] = {}
+    phases: dict[str, tuple[PhaseSpec, _Bound, _Bound]] = {}
     for i, ph in enumerate(mission.phases):
         if ph.start_event not in events.known or (ph.end_event is not None and ph.end_event not in events.known):
             continue

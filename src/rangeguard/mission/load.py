@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import types
 import typing
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from rangeguard.errors import RangeguardError
 from rangeguard.mission import model as m
 from rangeguard.mission.areas import outline_problems, read_geojson_outline
 from rangeguard.mission.feasibility import feasibility_problems
+from rangeguard.mission.rule_types.boundary import IipPolygonRule, PositionPolygonRule
+from rangeguard.mission.rule_types.link import SourceDisagreementRule
 from rangeguard.mission.vehicle import vehicle_path_problems
 from rangeguard.mission.yaml_io import describe_yaml_error, load_yaml
 
@@ -39,7 +43,7 @@ class MissionError(RangeguardError):
 # --- formatting pydantic errors ------------------------------------------------
 
 
-def _walk(loc: tuple) -> tuple[str, type[BaseModel] | None, str | None]:
+def _walk(loc: tuple[int | str, ...]) -> tuple[str, type[BaseModel] | None, str | None]:
     """(the field path as written in the file, the model owning the last field, that field's name).
 
     pydantic's error locations also name the union member it tried (a rule's
@@ -80,7 +84,7 @@ def _walk(loc: tuple) -> tuple[str, type[BaseModel] | None, str | None]:
     return path or "(top level)", owner, name
 
 
-def _strip(ann):
+def _strip(ann: typing.Any) -> typing.Any:
     """``Annotated[X, ...]`` -> X; ``X | None`` -> X (pydantic adds no location part for either)."""
     while True:
         origin = typing.get_origin(ann)
@@ -95,13 +99,13 @@ def _strip(ann):
             return ann
 
 
-def _union_members(ann) -> list:
+def _union_members(ann: typing.Any) -> list[typing.Any]:
     if typing.get_origin(ann) in (typing.Union, types.UnionType):
         return [a for a in typing.get_args(ann) if a is not type(None)]
     return []
 
 
-def _member(members: list, part):
+def _member(members: list[typing.Any], part: int | str) -> typing.Any:
     """The member of a union that a location part names (by its tag value or its type), else None."""
     if not isinstance(part, str):
         return None
@@ -117,7 +121,7 @@ def _member(members: list, part):
     return None
 
 
-def _describe(err: typing.Mapping) -> str:
+def _describe(err: ErrorDetails) -> str:
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     path, owner, name = _walk(tuple(err["loc"]))
     if err["type"] == "extra_forbidden":
@@ -156,7 +160,7 @@ _WRONG_TYPE = {
 """pydantic's type errors (the schema is strict: docs/mission-format.md, "Numbers") and what the field takes."""
 
 
-def _wrong_type(kind: str, value) -> str:
+def _wrong_type(kind: str, value: object) -> str:
     """What a field of a strict type says about a value of another type, with the fix where there is one."""
     wanted = _WRONG_TYPE[kind]
     if isinstance(value, str) and kind in ("float_type", "int_type"):
@@ -180,7 +184,7 @@ def _wrong_type(kind: str, value) -> str:
     return f"must be {wanted}, not {_kind(value)}"
 
 
-def _kind(value) -> str:
+def _kind(value: object) -> str:
     """A YAML value in a message: 'the number 5', "the text 'x'", 'a list', 'a mapping', 'null'."""
     if isinstance(value, bool):
         return str(value).lower()
@@ -191,7 +195,7 @@ def _kind(value) -> str:
     return {dict: "a mapping", list: "a list", type(None): "null"}.get(type(value), f"a {type(value).__name__}")
 
 
-def _describe_all(errors: typing.Sequence[typing.Mapping]) -> list[str]:
+def _describe_all(errors: typing.Sequence[ErrorDetails]) -> list[str]:
     """One line per error; where a field may take one of several forms (``stages``: one mapping or a
     list), the "not this form" line is dropped when the other form has a more precise problem."""
     lines = [_describe(e) for e in errors]
@@ -207,14 +211,14 @@ def _describe_all(errors: typing.Sequence[typing.Mapping]) -> list[str]:
 # --- loading ----------------------------------------------------------------
 
 
-def load_mission(path) -> m.Mission:
+def load_mission(path: str | os.PathLike[str]) -> m.Mission:
     """Read, validate and resolve a mission file. Raises :class:`MissionError`."""
     path = Path(path)
     data = _read_yaml(path, None, str(path))
     return mission_from_dict(data, base_dir=path.parent, source=str(path))
 
 
-def mission_from_dict(data, base_dir=".", source: str = "<mission>") -> m.Mission:
+def mission_from_dict(data: object, base_dir: str | os.PathLike[str] = ".", source: str = "<mission>") -> m.Mission:
     """Validate a mission given as a mapping (as read from YAML)."""
     if not isinstance(data, dict):
         raise MissionError(source, ["(top level): the file must hold a mapping of sections (name, site, rules, ...)"])
@@ -236,14 +240,16 @@ def mission_from_dict(data, base_dir=".", source: str = "<mission>") -> m.Missio
     return mission
 
 
-def _resolve_includes(data: dict, base_dir: Path) -> tuple[dict, Path, dict[str, Path]]:
+def _resolve_includes(
+    data: dict[str, typing.Any], base_dir: Path
+) -> tuple[dict[str, typing.Any], Path, dict[str, Path]]:
     """Sections given as a file path (e.g. ``vehicle: vehicles/kairos.yaml``) are read in place.
 
     Returns the data, the directory the vehicle's own relative paths (motor files) start from, and the
     file each included section came from.
     """
     vehicle_dir = base_dir
-    included = {}
+    included: dict[str, Path] = {}
     for key in ("vehicle", "sensors", "dispersions"):
         value = data.get(key)
         if isinstance(value, str):
@@ -273,7 +279,7 @@ def _in_included_files(lines: list[str], included: dict[str, Path]) -> list[str]
     return out
 
 
-def _read_yaml(path: Path, key: str | None, source: str):
+def _read_yaml(path: Path, key: str | None, source: str) -> typing.Any:
     """One YAML document from ``path`` (the strict safe loader); MissionError naming ``key`` (an included section)."""
     what = f"{key}: " if key else ""
     hint = "paths are relative to the mission file" if key else "give the path to a mission YAML file (see missions/)"
@@ -304,7 +310,7 @@ def _duplicates(kind: str, names: list[str]) -> list[str]:
     return out
 
 
-def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict]:
+def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict[str, tuple[list[float], list[float]]]]:
     p: list[str] = []
     p += _duplicates("nav_sources", [s.name for s in mission.nav_sources])
     p += _duplicates("strings", [s.name for s in mission.string_specs])
@@ -339,6 +345,7 @@ def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict]:
                 p.append(f"areas[{i}].geojson: {exc}")
                 continue
         else:
+            assert a.lat_deg is not None and a.lon_deg is not None  # AreaSpec._one_outline: no geojson, both lists
             lat, lon = list(a.lat_deg), list(a.lon_deg)
         bad = outline_problems(lat, lon, a.name)
         p += [f"areas[{i}]: {msg}" for msg in bad]
@@ -347,14 +354,16 @@ def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict]:
 
     for i, r in enumerate(mission.rules):
         where = f"rules[{i}]"
-        if r.type in ("iip_polygon", "position_polygon") and r.area not in areas:
+        if isinstance(r, IipPolygonRule | PositionPolygonRule) and r.area not in areas:
             p.append(
                 f"{where}.area: unknown area '{r.area}'; allowed: {', '.join(sorted(areas)) or '(no areas defined)'}"
             )
-        if r.type == "source_disagreement":
-            for j, s in enumerate(r.sources):
-                if s not in sources:
-                    p.append(f"{where}.sources[{j}]: '{s}' is not a nav source; allowed: {', '.join(sorted(sources))}")
+        if isinstance(r, SourceDisagreementRule):
+            for j, source in enumerate(r.sources):
+                if source not in sources:
+                    p.append(
+                        f"{where}.sources[{j}]: '{source}' is not a nav source; allowed: {', '.join(sorted(sources))}"
+                    )
             if r.sources[0] == r.sources[1]:
                 p.append(f"{where}.sources: compare two different sources")
         for attr in ("after_event", "until_event"):
@@ -390,7 +399,7 @@ def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict]:
     return p, outlines
 
 
-def _check_safing(mission: m.Mission, outlines: dict) -> list[str]:
+def _check_safing(mission: m.Mission, outlines: typing.Mapping[str, tuple[list[float], list[float]]]) -> list[str]:
     clear = mission.safing.iip_clear
     if not clear.enabled or clear.min_iip_range_m is None:
         return []

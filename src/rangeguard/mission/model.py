@@ -10,7 +10,7 @@ Structure (see docs/mission-format.md for an annotated example)::
     areas         protected areas and corridors (lat/lon lists or GeoJSON)
     events        named events: scheduled (t_s) or detected from nav data
     phases        named flight phases between events / times
-    rules         the termination rules (rules_spec.RuleSpec)
+    rules         the termination rules (rule_types.RuleSpec, one class per rule type)
     arming        liftoff detection
     nav_gate      which nav samples the engine accepts (time, jumps)
     termination   persistence default and the voting policy
@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -42,7 +42,7 @@ from rangeguard.mission.feasibility import (
     MAX_LIFTOFF_SPEED_MPS,
     MAX_NOT_BEFORE_T_S,
 )
-from rangeguard.mission.rules_spec import RuleSpec
+from rangeguard.mission.rule_types import RuleSpec
 from rangeguard.mission.sensors import NavFaultSpec, SensorsSpec
 from rangeguard.mission.site import SiteSpec
 from rangeguard.mission.vehicle import VehicleFailureSpec, VehicleSpec
@@ -94,7 +94,7 @@ class AreaSpec(_Strict):
     )
 
     @model_validator(mode="after")
-    def _one_outline(self):
+    def _one_outline(self) -> Self:
         inline = self.lat_deg is not None or self.lon_deg is not None
         if inline == (self.geojson is not None):
             raise ValueError("give the outline either as lat_deg + lon_deg lists or as a geojson file, not both")
@@ -118,7 +118,7 @@ class NavCondition(_Strict):
     below: float | None = Field(None, description="The event occurs when the quantity first falls below this.")
 
     @model_validator(mode="after")
-    def _one(self):
+    def _one(self) -> Self:
         if (self.above is None) == (self.below is None):
             raise ValueError("give exactly one of above, below")
         return self
@@ -135,7 +135,7 @@ class EventSpec(_Strict):
     when: NavCondition | None = Field(None, description="Detected from nav data.")
 
     @model_validator(mode="after")
-    def _one(self):
+    def _one(self) -> Self:
         if (self.t_s is None) == (self.when is None):
             raise ValueError("give exactly one of t_s (scheduled) or when (detected)")
         if self.name == "liftoff":
@@ -153,7 +153,7 @@ class PhaseSpec(_Strict):
     to_t_s: float = Field(math.inf, description="Also not after this flight time (T+ s).")
 
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> Self:
         if self.to_t_s <= self.from_t_s:
             raise ValueError("to_t_s must be greater than from_t_s, or the phase is never open")
         return self
@@ -407,7 +407,7 @@ class Mission(BaseModel):
         """(lat_deg, lon_deg) vertex lists of an area, GeoJSON already resolved."""
         return self._outlines[name]
 
-    def rule(self, name: str):
+    def rule(self, name: str) -> RuleSpec:
         for r in self.rules:
             if r.name == name:
                 return r

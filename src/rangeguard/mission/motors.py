@@ -147,7 +147,7 @@ def parse_eng(text: str, source: str = "<string>") -> EngMotor:
     )
 
 
-def read_eng(path: str | os.PathLike) -> EngMotor:
+def read_eng(path: str | os.PathLike[str]) -> EngMotor:
     """Read a RASP .eng file; errors (a directory, a binary or oversized file, a bad line) name the file."""
     p = Path(path)
     try:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
@@ -178,7 +178,7 @@ class _OffsetMixin(_Strict):
     )
 
     @model_validator(mode="after")
-    def _one_offset(self):
+    def _one_offset(self) -> Self:
         vector = self.offset_m is not None
         named = self.magnitude_m is not None or self.direction is not None
         if vector == named:
@@ -186,9 +186,13 @@ class _OffsetMixin(_Strict):
                 "give the offset either as offset_m: [x, y, z] (with frame: enu or ecef) "
                 "or as magnitude_m together with direction, not both and not neither"
             )
-        if named and (self.magnitude_m is None or self.direction is None):
+        values: tuple[float, ...]
+        if self.offset_m is not None:
+            values = self.offset_m
+        elif self.magnitude_m is None or self.direction is None:  # named: vector == named was refused above
             raise ValueError(f"magnitude_m and direction go together; direction is one of {list(OFFSET_DIRECTIONS)}")
-        values = self.offset_m if vector else (self.magnitude_m,)
+        else:
+            values = (self.magnitude_m,)
         if not all(math.isfinite(x) for x in values):
             raise ValueError("the offset must be finite (no NaN or inf)")
         return self
@@ -199,7 +203,7 @@ class _Window(_Strict):
     to_t_s: float = Field(math.inf, description="End of the fault, flight time (T+ seconds), exclusive; default never.")
 
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> Self:
         if not math.isfinite(self.from_t_s):
             raise ValueError("from_t_s must be a finite flight time (T+ seconds)")
         if self.to_t_s <= self.from_t_s:
@@ -212,7 +216,7 @@ class _Window(_Strict):
         return self.from_t_s
 
 
-def _source_field():
+def _source_field() -> Any:
     return Field(..., min_length=1, description="Name of the nav source affected (an entry of nav_sources).")
 
 
@@ -295,7 +299,7 @@ class StringFault(_Strict):
         return self.at_t_s
 
 
-def _missing_probability_field():
+def _missing_probability_field() -> Any:
     return Field(
         1.0,
         gt=0,
@@ -351,11 +355,11 @@ NavFaultSpec = Annotated[
 ]
 """A nav-side failure, tagged by ``kind`` (one of :data:`NAV_FAULT_KINDS`)."""
 
-NAV_FAULT_ADAPTER: TypeAdapter = TypeAdapter(NavFaultSpec)
+NAV_FAULT_ADAPTER: TypeAdapter[NavFaultSpec] = TypeAdapter(NavFaultSpec)
 """Validates one nav fault from a dict: ``NAV_FAULT_ADAPTER.validate_python({...})``."""
 
 
-def check_nav_fault_names(faults: Iterable, sources: Iterable[str], strings: Iterable[str]) -> None:
+def check_nav_fault_names(faults: Iterable[NavFaultSpec], sources: Iterable[str], strings: Iterable[str]) -> None:
     """Raise ValueError if a fault names a nav source or string that does not exist.
 
     ``sources`` and ``strings`` are the names from the mission's nav_sources

@@ -32,7 +32,7 @@ class SiteSpec(BaseModel):
 
     @field_validator("liftoff_epoch_utc", mode="before")
     @classmethod
-    def _date_time_text(cls, v):
+    def _date_time_text(cls, v: object) -> object:
         # Lax datetime parsing would read a number as seconds since 1970 (``liftoff_epoch_utc: 5``).
         if v is None or isinstance(v, (str, datetime)):
             return v

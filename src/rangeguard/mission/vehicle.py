@@ -18,7 +18,7 @@ import itertools
 import math
 import os
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -457,7 +457,7 @@ FAILURE_KINDS = tuple(
 # --- Loading -------------------------------------------------------------------------
 
 
-def vehicle_path_problems(vehicle: VehicleSpec, base_dir: str | os.PathLike) -> tuple[VehicleSpec, list[str]]:
+def vehicle_path_problems(vehicle: VehicleSpec, base_dir: str | os.PathLike[str]) -> tuple[VehicleSpec, list[str]]:
     """(a copy with every relative ``eng_file`` made absolute against ``base_dir``, the problems found).
 
     Every motor file is read and checked with :func:`rangeguard.mission.motors.read_eng`
@@ -485,7 +485,7 @@ def vehicle_path_problems(vehicle: VehicleSpec, base_dir: str | os.PathLike) -> 
     return vehicle.model_copy(update={"stages": stages}), problems
 
 
-def resolve_vehicle_paths(vehicle: VehicleSpec, base_dir: str | os.PathLike) -> VehicleSpec:
+def resolve_vehicle_paths(vehicle: VehicleSpec, base_dir: str | os.PathLike[str]) -> VehicleSpec:
     """Return a copy with every relative ``eng_file`` made absolute against ``base_dir``.
 
     Raises InputError naming the stage if a motor file does not exist or is not a valid RASP file.
@@ -504,7 +504,9 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def vehicle_from_dict(data: dict, base_dir: str | os.PathLike = ".", source: str = "vehicle") -> VehicleSpec:
+def vehicle_from_dict(
+    data: dict[str, Any], base_dir: str | os.PathLike[str] = ".", source: str = "vehicle"
+) -> VehicleSpec:
     """Validate a parsed vehicle mapping and resolve its motor paths against ``base_dir``."""
     try:
         vehicle = VehicleSpec.model_validate(data)
@@ -513,7 +515,7 @@ def vehicle_from_dict(data: dict, base_dir: str | os.PathLike = ".", source: str
     return resolve_vehicle_paths(vehicle, base_dir)
 
 
-def load_vehicle(path: str | os.PathLike) -> VehicleSpec:
+def load_vehicle(path: str | os.PathLike[str]) -> VehicleSpec:
     """Read a vehicle YAML file (the strict safe loader, :mod:`rangeguard.mission.yaml_io`) into a :class:`VehicleSpec`.
 
     ``eng_file`` paths are resolved relative to the file's directory. Errors

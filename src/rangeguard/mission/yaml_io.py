@@ -24,6 +24,7 @@ are all read with :func:`load_yaml`.
 from __future__ import annotations
 
 import re
+from typing import IO, Any
 
 import yaml
 from yaml.composer import ComposerError
@@ -44,17 +45,17 @@ _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9
 PyYAML's YAML 1.1 resolver, whose float needs both a decimal point and a signed exponent (``1.5e+6``)."""
 
 
-class StrictSafeLoader(yaml.SafeLoader):
+class StrictSafeLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no stubs: SafeLoader is Any
     """``yaml.SafeLoader`` that refuses duplicate keys, deep nesting and alias bombs (module docstring)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str | bytes | IO[str] | IO[bytes]) -> None:
         super().__init__(stream)
         self._depth = 0
         self._nodes = 0
         self._open_anchors: set[str] = set()
         self._anchor_nodes: dict[str, int] = {}
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open_anchors:
@@ -90,7 +91,7 @@ class StrictSafeLoader(yaml.SafeLoader):
             self._anchor_nodes[anchor] = self._nodes - before
         return node
 
-    def _count(self, n: int, mark) -> None:
+    def _count(self, n: int, mark: Any) -> None:
         self._nodes += n
         if self._nodes > MAX_NODES:
             raise ComposerError(
@@ -100,9 +101,9 @@ class StrictSafeLoader(yaml.SafeLoader):
                 mark,
             )
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         if isinstance(node, yaml.MappingNode):
-            first: dict = {}
+            first: dict[Any, Any] = {}
             for key_node, _ in node.value:
                 if key_node.tag == _MERGE_TAG:
                     continue
@@ -126,7 +127,7 @@ class StrictSafeLoader(yaml.SafeLoader):
 StrictSafeLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
 
 
-def load_yaml(text: str):
+def load_yaml(text: str) -> Any:
     """Parse one YAML document with :class:`StrictSafeLoader`. Raises ``yaml.YAMLError``."""
     loader = StrictSafeLoader(text)
     try:

@@ -11,6 +11,7 @@ is a missed termination (the thing the AFSS exists to prevent).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,7 +161,7 @@ def fly(
     t_max_s: float = DEFAULT_T_MAX_S,
     record: bool = False,
     record_every: int = 1,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | Sequence[np.random.Generator] | None = None,
     stop_when_decided: bool = False,
     noise_scale=None,
     failure_time_shift_s=None,
@@ -223,7 +224,7 @@ def fly(
             if stop_when_decided:
                 break
             sim.advance_to(min(sim.t_s + AFTER_DECISION_STEP_S, t_max_s))
-            if record:
+            if track is not None:  # record
                 track.add(sim.t_s, sim.state)
             continue
         k += 1
@@ -240,7 +241,7 @@ def fly(
         final.update(engine.state, t, np.isin(engine.state.mode, decided) | ~truth.active, truth)
         if observer is not None:
             observer(t, truth, engine)
-        if record:
+        if dlog is not None and track is not None:  # record
             dlog.add(decisions)
             if k % record_every == 0:
                 track.add(t, truth)

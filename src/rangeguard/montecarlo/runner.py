@@ -98,14 +98,15 @@ def run_tasks(
     backend: str = "inprocess",
     workers: int = 1,
     scheduler: str | None = None,
-    on_chunk: Callable[[ChunkTask, int], None] | None = None,
+    on_chunk: Callable[[ChunkTask | None, int], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Run every task whose file in ``directory`` is missing or fails its check; return the files of all
     tasks, in task order.
 
     ``on_chunk(task, runs_done)`` is called after each chunk is written (for
-    progress; it may raise to stop the run, e.g. KeyboardInterrupt);
+    progress; it may raise to stop the run, e.g. KeyboardInterrupt), and first with task None
+    when runs are already on disk;
     ``on_warning(text)`` gets one line per chunk file that is recomputed
     because it failed its check (default: a :class:`ChunkWarning`). The
     folder's name is taken as the mission fingerprint the manifest must carry.

@@ -61,7 +61,7 @@ class _Timeline:
     """The readable account of a replay, cycle by cycle: liftoff and events, the first violation of each
     rule, termination or safing. Cheap on a cycle where none of these happens."""
 
-    def __init__(self, setup):
+    def __init__(self, setup) -> None:
         self.setup = setup
         self.entries: list[tuple[float, str]] = []
         self._events_pending = np.ones(len(setup.event_names), bool)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import typing
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,9 @@ from rangeguard.errors import InputError
 from rangeguard.report import flight as fl
 from rangeguard.report.geometry import area_rings, gate_lines, unwrap_lon
 from rangeguard.report.montecarlo import is_montecarlo_dir, read_montecarlo
+
+if typing.TYPE_CHECKING:
+    from rangeguard.mission.model import Mission
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 DIGITS = 6
@@ -218,7 +222,7 @@ def montecarlo_features(mc, ref_lon_deg: float) -> list[Feature]:
     return out
 
 
-def collect_features(path, mission=None) -> tuple[object, list[Feature]]:
+def collect_features(path, mission=None) -> tuple[Mission, list[Feature]]:
     """(mission, features) for a results folder (demo, simulate or validate output) or a mission only."""
     path = Path(path)
     runs: list[fl.FlightRun] = []

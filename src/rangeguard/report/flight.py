@@ -312,7 +312,7 @@ def read_flight(path: Path) -> FlightRun:
     )
 
 
-def mission_hint(path: Path, summary: dict) -> str | None:
+def mission_hint(path: Path | None, summary: dict) -> str | None:
     """The bundled mission file name a flight folder was flown with, if its summary tells: None otherwise.
 
     ``simulate`` writes the mission's name (``<name>.yaml`` in the missions
@@ -334,7 +334,7 @@ def _present(path: Path) -> bool:
         return True
 
 
-def resolve_mission(path: Path, summary: dict, mission=None):
+def resolve_mission(path: Path | None, summary: dict, mission=None):
     """The Mission for a results folder.
 
     ``mission``: a Mission (used as is), a path to a mission YAML, or the

@@ -137,7 +137,7 @@ def flight_section(run: fl.FlightRun, mission, anchor: str) -> str:
             "map of the flight",
         )
     )
-    if term is not None and run.tracks:
+    if term is not None and t_term is not None and run.tracks:  # t_term is set whenever term is
         tr = run.tracks[0]
         upto = tr.t_s <= t_term + 5.0
         c = cut[0]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from rangeguard.mission.quantities import QUANTITIES
-from rangeguard.mission.rules_spec import rule_unit
 from rangeguard.report.style import COLORS, STATE_COLORS, caution_band, new_figure, status_of
 
 PROFILE_PANELS = ("altitude_m", "speed_mps", "flight_path_angle_deg")
@@ -170,7 +169,7 @@ def margin_table(run, mission) -> list[dict]:
         try:
             spec = mission.rule(name)
             unit, kind, action = (
-                rule_unit(spec),
+                spec.margin_unit(),
                 spec.type,
                 spec.action or ("degrade" if spec.type == "data_loss" else "terminate"),
             )
@@ -220,7 +219,7 @@ def margin_histograms_figure(mc, mission=None):
         unit = ""
         if mission is not None:
             try:
-                unit = rule_unit(mission.rule(name))
+                unit = mission.rule(name).margin_unit()
             except KeyError:
                 pass
         groups = [

@@ -1,32 +1,31 @@
-"""The rule types. Each evaluates M rows (vehicle x string) to (violated, margin).
+"""The rules of a mission, ready for the engine. Each evaluates M rows (vehicle x string) to (violated, margin).
 
-:func:`build_rules` turns a mission's rule specs into rule objects, in file order.
+The rule types themselves (schema, unit, default action, kernel, packing) are
+:mod:`rangeguard.mission.rule_types`; :func:`build_rules` turns a mission's enabled rules into
+:class:`Rule` objects, in file order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from rangeguard.rules.base import Rule, RuleContext, RuleOutput, Site
-from rangeguard.rules.boundary import GateRule, IipPolygonRule, PositionPolygonRule, area_polygons
-from rangeguard.rules.limits import AttitudeErrorRule, BodyRateRule, EnvelopeRule
-from rangeguard.rules.link import DataLossRule, SourceDisagreementRule
+from rangeguard.rules.boundary import GateRule, area_polygons
 
-RULE_TYPES: dict[str, type[Rule]] = {
-    "iip_polygon": IipPolygonRule,
-    "position_polygon": PositionPolygonRule,
-    "gate": GateRule,
-    "envelope": EnvelopeRule,
-    "attitude_error": AttitudeErrorRule,
-    "body_rate": BodyRateRule,
-    "data_loss": DataLossRule,
-    "source_disagreement": SourceDisagreementRule,
-}
+if TYPE_CHECKING:
+    from rangeguard.earth.polygon import GreatCirclePolygon
+    from rangeguard.mission.model import Mission
+
+EVALUATES_ITSELF: dict[str, type[Rule]] = {"gate": GateRule}
+"""Kernels that are not the compiled pass's, by name: the rule class that evaluates them."""
 
 
-def build_rules(mission, polygons=None) -> list[Rule]:
+def build_rules(mission: Mission, polygons: Mapping[str, GreatCirclePolygon] | None = None) -> list[Rule]:
     """Rule objects for every enabled rule of ``mission``, in file order; ``polygons`` are the
     mission's area polygons (:func:`~rangeguard.rules.boundary.area_polygons`, built here if not given)."""
     polygons = area_polygons(mission) if polygons is None else polygons
-    return [RULE_TYPES[spec.type](spec, mission, polygons) for spec in mission.rules if spec.enabled]
+    return [EVALUATES_ITSELF.get(spec.kernel, Rule)(spec, mission, polygons) for spec in mission.rules if spec.enabled]
 
 
-__all__ = ["RULE_TYPES", "Rule", "RuleContext", "RuleOutput", "Site", "build_rules"]
+__all__ = ["EVALUATES_ITSELF", "Rule", "RuleContext", "RuleOutput", "Site", "build_rules"]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from numpy.typing import NDArray
+
 from rangeguard.jit import rows_kernel
 
 # gate memory columns: previous side (+1/-1, 0 unknown), crossed, failed, frozen margin (m)
@@ -17,9 +20,11 @@ GATE_SIDE, GATE_CROSSED, GATE_FAILED, GATE_FROZEN = range(4)
 
 @rows_kernel()
 def gate_rows(
-    u, ok, t_s, memory, normal, in_plane, a, length_rad, radius_m, open_t_s, close_t_s, new_memory, failed_out,
-    margin_out, start, stop,
-):  # fmt: skip
+    u: NDArray[np.float64], ok: NDArray[np.bool_], t_s: NDArray[np.float64], memory: NDArray[np.float64],
+    normal: NDArray[np.float64], in_plane: NDArray[np.float64], a: NDArray[np.float64], length_rad: float,
+    radius_m: float, open_t_s: float, close_t_s: float, new_memory: NDArray[np.float64], failed_out: NDArray[np.bool_],
+    margin_out: NDArray[np.float64], start: int, stop: int,
+) -> None:  # fmt: skip
     """One cycle of the gate rule on rows start..stop-1; see :class:`rangeguard.rules.boundary.GateRule`.
 
     ``u`` (M, 3) are the IIP's geocentric unit vectors (NaN without IIP);

@@ -29,12 +29,13 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rangeguard.earth._polygon_kernels import PARALLEL_CHUNK as POLYGON_CHUNK
 from rangeguard.earth._polygon_kernels import evaluate_range as polygon_range
 from rangeguard.earth.interp import interp_clamped, interp_inside
 from rangeguard.jit import kernel, rows_kernel
-from rangeguard.rules.kinematics import IIP_LAT, H
+from rangeguard.mission.quantities import IIP_LAT, H
 
 (
     KIND_ENVELOPE,
@@ -64,22 +65,25 @@ N_POLY = 6
 class Rows(NamedTuple):
     """One cycle's row inputs of the rule pass (M rows: vehicle x string, string-major)."""
 
-    values: np.ndarray  # (M, C) kinematics table (rangeguard.rules.kinematics columns)
-    pos_unit: np.ndarray  # (M, 3) geocentric unit vector below the vehicle
-    iip_unit: np.ndarray  # (M, 3) the same at the IIP (NaN without IIP)
-    ok: np.ndarray  # (M,) the row has a valid sample
-    t_s: np.ndarray  # (M,) sample time (NaN without sample)
-    flight_t_s: np.ndarray  # (M,) estimated flight time
-    since_s: np.ndarray  # (M,) receive time since the row's last valid sample
-    q: np.ndarray  # (M, 4) attitude quaternion body -> ECEF, scalar first
-    w: np.ndarray  # (M, 3) body rates, rad/s
-    src_t_s: np.ndarray  # (S, N) each source's latest valid sample time per vehicle (NaN: none)
-    src_r_ecef: np.ndarray  # (S, N, 3)
-    src_v_ecef: np.ndarray  # (S, N, 3)
+    values: NDArray[np.float64]  # (M, C) kinematics table (rangeguard.rules.kinematics columns)
+    pos_unit: NDArray[np.float64]  # (M, 3) geocentric unit vector below the vehicle
+    iip_unit: NDArray[np.float64]  # (M, 3) the same at the IIP (NaN without IIP)
+    ok: NDArray[np.bool_]  # (M,) the row has a valid sample
+    t_s: NDArray[np.float64]  # (M,) sample time (NaN without sample)
+    flight_t_s: NDArray[np.float64]  # (M,) estimated flight time
+    since_s: NDArray[np.float64]  # (M,) receive time since the row's last valid sample
+    q: NDArray[np.float64]  # (M, 4) attitude quaternion body -> ECEF, scalar first
+    w: NDArray[np.float64]  # (M, 3) body rates, rad/s
+    src_t_s: NDArray[np.float64]  # (S, N) each source's latest valid sample time per vehicle (NaN: none)
+    src_r_ecef: NDArray[np.float64]  # (S, N, 3)
+    src_v_ecef: NDArray[np.float64]  # (S, N, 3)
 
 
 @kernel(inline="always")
-def _limits(k, ints, tab_t, tab_a, tab_b, t):
+def _limits(
+    k: int, ints: NDArray[np.int64], tab_t: NDArray[np.float64], tab_a: NDArray[np.float64],
+    tab_b: NDArray[np.float64], t: float,
+) -> tuple[float, float]:  # fmt: skip
     """The rule's two table values at time t (NaN outside the table or where a limit is null)."""
     start, length = ints[k, I_TAB], ints[k, I_LEN]
     a = interp_inside(t, tab_t, tab_a, start, length) if ints[k, I_FLAG_A] else math.nan
@@ -88,7 +92,11 @@ def _limits(k, ints, tab_t, tab_a, tab_b, t):
 
 
 @kernel(inline="always")
-def _envelope(k, ints, tab_t, tab_a, tab_b, values, t_s, active, margin, violated, lo_row, hi_row):
+def _envelope(
+    k: int, ints: NDArray[np.int64], tab_t: NDArray[np.float64], tab_a: NDArray[np.float64],
+    tab_b: NDArray[np.float64], values: NDArray[np.float64], t_s: NDArray[np.float64], active: NDArray[np.bool_],
+    margin: NDArray[np.float64], violated: NDArray[np.bool_], lo_row: int, hi_row: int,
+) -> None:  # fmt: skip
     j = ints[k, I_ROW]
     col = ints[k, I_COL]
     has_lo = ints[k, I_FLAG_A] != 0
@@ -120,7 +128,12 @@ def _envelope(k, ints, tab_t, tab_a, tab_b, values, t_s, active, margin, violate
 
 
 @kernel(inline="always")
-def _attitude(k, ints, floats, tab_t, tab_a, tab_b, frame, t_s, q, active, margin, violated, lo_row, hi_row):
+def _attitude(
+    k: int, ints: NDArray[np.int64], floats: NDArray[np.float64], tab_t: NDArray[np.float64],
+    tab_a: NDArray[np.float64], tab_b: NDArray[np.float64], frame: NDArray[np.float64], t_s: NDArray[np.float64],
+    q: NDArray[np.float64], active: NDArray[np.bool_], margin: NDArray[np.float64], violated: NDArray[np.bool_],
+    lo_row: int, hi_row: int,
+) -> None:  # fmt: skip
     j = ints[k, I_ROW]
     limit = floats[k, F_LIMIT]
     t_prev = math.nan
@@ -163,7 +176,10 @@ def _attitude(k, ints, floats, tab_t, tab_a, tab_b, frame, t_s, q, active, margi
 
 
 @kernel(inline="always")
-def _body_rate(k, ints, floats, w, active, margin, violated, lo_row, hi_row):
+def _body_rate(
+    k: int, ints: NDArray[np.int64], floats: NDArray[np.float64], w: NDArray[np.float64], active: NDArray[np.bool_],
+    margin: NDArray[np.float64], violated: NDArray[np.bool_], lo_row: int, hi_row: int,
+) -> None:  # fmt: skip
     j = ints[k, I_ROW]
     limit = floats[k, F_LIMIT]
     for m in range(lo_row, hi_row):
@@ -176,7 +192,11 @@ def _body_rate(k, ints, floats, w, active, margin, violated, lo_row, hi_row):
 
 
 @kernel(inline="always")
-def _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margin, violated, lo_row, hi_row):
+def _data_loss(
+    k: int, ints: NDArray[np.int64], floats: NDArray[np.float64], tab_t: NDArray[np.float64],
+    tab_a: NDArray[np.float64], flight_t_s: NDArray[np.float64], since_s: NDArray[np.float64],
+    active: NDArray[np.bool_], margin: NDArray[np.float64], violated: NDArray[np.bool_], lo_row: int, hi_row: int,
+) -> None:  # fmt: skip
     j = ints[k, I_ROW]
     table = ints[k, I_FLAG_A] != 0
     green = floats[k, F_LIMIT]
@@ -196,9 +216,13 @@ def _data_loss(k, ints, floats, tab_t, tab_a, flight_t_s, since_s, active, margi
 
 @kernel(inline="always")
 def _polygon(
-    k, ints, floats, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_tf, poly_ti, values, pos_u, iip_u, ok, active,
-    margin, violated, inside, dist, lo_row, hi_row,
-):  # fmt: skip
+    k: int, ints: NDArray[np.int64], floats: NDArray[np.float64], poly_off: NDArray[np.int64],
+    poly_e: NDArray[np.float64], poly_gp: NDArray[np.float64], poly_cs: NDArray[np.int64],
+    poly_ce: NDArray[np.int32], poly_tf: NDArray[np.float64], poly_ti: NDArray[np.int64],
+    values: NDArray[np.float64], pos_u: NDArray[np.float64], iip_u: NDArray[np.float64], ok: NDArray[np.bool_],
+    active: NDArray[np.bool_], margin: NDArray[np.float64], violated: NDArray[np.bool_], inside: NDArray[np.bool_],
+    dist: NDArray[np.float64], lo_row: int, hi_row: int,
+) -> None:  # fmt: skip
     """An IIP polygon (inclusion corridor / exclusion area) or a present-position prism."""
     j = ints[k, I_ROW]
     p = ints[k, I_COL]
@@ -245,7 +269,7 @@ def _polygon(
 
 
 @kernel(inline="always")
-def _fmin(a, b):
+def _fmin(a: float, b: float) -> float:
     """np.fmin: a NaN operand is ignored."""
     if a != a:
         return b
@@ -255,7 +279,11 @@ def _fmin(a, b):
 
 
 @kernel(inline="always")
-def _disagreement(k, ints, floats, src_t, src_r, src_v, active, margin, violated, lo_row, hi_row):
+def _disagreement(
+    k: int, ints: NDArray[np.int64], floats: NDArray[np.float64], src_t: NDArray[np.float64],
+    src_r: NDArray[np.float64], src_v: NDArray[np.float64], active: NDArray[np.bool_], margin: NDArray[np.float64],
+    violated: NDArray[np.bool_], lo_row: int, hi_row: int,
+) -> None:  # fmt: skip
     """Two nav sources' latest samples of the row's vehicle; the older propagated linearly to the
     newer one's time (position) or compared as is (velocity); not compared beyond the max age."""
     j = ints[k, I_ROW]
@@ -283,10 +311,16 @@ def _disagreement(k, ints, floats, src_t, src_r, src_v, active, margin, violated
 
 @rows_kernel()
 def evaluate_rows(
-    ints, floats, tab_t, tab_a, tab_b, frame, poly_off, poly_e, poly_gp, poly_cs, poly_ce, poly_tf, poly_ti, values,
-    pos_unit, iip_unit, ok, t_s, flight_t_s, since_s, q, w, src_t_s, src_r_ecef, src_v_ecef, active, margin, violated,
-    inside, dist, lo_row, hi_row,
-):  # fmt: skip
+    ints: NDArray[np.int64], floats: NDArray[np.float64], tab_t: NDArray[np.float64], tab_a: NDArray[np.float64],
+    tab_b: NDArray[np.float64], frame: NDArray[np.float64], poly_off: NDArray[np.int64], poly_e: NDArray[np.float64],
+    poly_gp: NDArray[np.float64], poly_cs: NDArray[np.int64], poly_ce: NDArray[np.int32],
+    poly_tf: NDArray[np.float64], poly_ti: NDArray[np.int64], values: NDArray[np.float64],
+    pos_unit: NDArray[np.float64], iip_unit: NDArray[np.float64], ok: NDArray[np.bool_], t_s: NDArray[np.float64],
+    flight_t_s: NDArray[np.float64], since_s: NDArray[np.float64], q: NDArray[np.float64], w: NDArray[np.float64],
+    src_t_s: NDArray[np.float64], src_r_ecef: NDArray[np.float64], src_v_ecef: NDArray[np.float64],
+    active: NDArray[np.bool_], margin: NDArray[np.float64], violated: NDArray[np.bool_], inside: NDArray[np.bool_],
+    dist: NDArray[np.float64], lo_row: int, hi_row: int,
+) -> None:  # fmt: skip
     """Every rule on rows lo_row..hi_row-1, one rule at a time (a tight loop per rule kind);
     ``inside`` and ``dist`` (M,) are the polygon loop's scratch. A kind this pass does not know
     is an error (never silently another rule). Run as ``evaluate_rows(M, ...)``

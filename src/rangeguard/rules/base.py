@@ -12,17 +12,24 @@ violated; rows where the rule cannot be judged (no valid nav) return
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.earth.geodesy import ecef_to_enu_matrix, geodetic_to_ecef
-from rangeguard.mission.rules_spec import rule_unit
 from rangeguard.rules import kinematics
 from rangeguard.rules._program_kernels import Rows
 from rangeguard.rules.kinematics import Kinematics
-from rangeguard.rules.program import evaluate_alone
+from rangeguard.rules.program import Entry, evaluate_alone, kernel_id
+
+if TYPE_CHECKING:
+    from rangeguard.earth.polygon import GreatCirclePolygon
+    from rangeguard.mission.model import Mission
+    from rangeguard.mission.rule_types import RuleType
+    from rangeguard.mission.site import SiteSpec
 
 
 @dataclass(frozen=True)
@@ -33,23 +40,23 @@ class Site:
     lon_deg: float
     alt_m: float
     azimuth_deg: float
-    r_ecef: np.ndarray = field(repr=False)
-    enu_from_ecef: np.ndarray = field(repr=False)
-    downrange_enu: np.ndarray = field(repr=False)
-    crossrange_enu: np.ndarray = field(repr=False)
-    down_cross_ecef: np.ndarray = field(init=False, repr=False)
+    r_ecef: NDArray[np.float64] = field(repr=False)
+    enu_from_ecef: NDArray[np.float64] = field(repr=False)
+    downrange_enu: NDArray[np.float64] = field(repr=False)
+    crossrange_enu: NDArray[np.float64] = field(repr=False)
+    down_cross_ecef: NDArray[np.float64] = field(init=False, repr=False)
     """(2, 3): the downrange and crossrange unit vectors in ECEF (rows)."""
-    pad_vec: np.ndarray = field(init=False, repr=False)
+    pad_vec: NDArray[np.float64] = field(init=False, repr=False)
     """(5,): pad ECEF position (m), then its latitude and longitude (rad), as compiled kernels take it."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         axes = np.ascontiguousarray(np.stack([self.downrange_enu, self.crossrange_enu]) @ self.enu_from_ecef)
         pad = np.array([*self.r_ecef, math.radians(self.lat_deg), math.radians(self.lon_deg)])
         object.__setattr__(self, "down_cross_ecef", axes)
         object.__setattr__(self, "pad_vec", pad)
 
     @classmethod
-    def from_spec(cls, spec) -> Site:
+    def from_spec(cls, spec: SiteSpec) -> Site:
         az = np.radians(spec.launch_azimuth_deg)
         down = np.array([np.sin(az), np.cos(az), 0.0])
         cross = np.array([np.cos(az), -np.sin(az), 0.0])  # right of the flight direction
@@ -83,38 +90,38 @@ class RuleContext:
 
     site: Site
     kin: Kinematics
-    ok: np.ndarray
-    t_s: np.ndarray
-    since_valid_s: np.ndarray
-    flight_time_s: np.ndarray
-    q_body_to_ecef: np.ndarray
-    omega_body_rad_s: np.ndarray
-    source_t_s: np.ndarray
-    source_r_ecef: np.ndarray
-    source_v_ecef: np.ndarray
+    ok: NDArray[np.bool_]
+    t_s: NDArray[np.float64]
+    since_valid_s: NDArray[np.float64]
+    flight_time_s: NDArray[np.float64]
+    q_body_to_ecef: NDArray[np.float64]
+    omega_body_rad_s: NDArray[np.float64]
+    source_t_s: NDArray[np.float64]
+    source_r_ecef: NDArray[np.float64]
+    source_v_ecef: NDArray[np.float64]
 
     @property
-    def lat_deg(self) -> np.ndarray:
+    def lat_deg(self) -> NDArray[np.float64]:
         return self.kin.table[:, kinematics.LAT]
 
     @property
-    def lon_deg(self) -> np.ndarray:
+    def lon_deg(self) -> NDArray[np.float64]:
         return self.kin.table[:, kinematics.LON]
 
     @property
-    def h_m(self) -> np.ndarray:
+    def h_m(self) -> NDArray[np.float64]:
         return self.kin.table[:, kinematics.H]
 
     @property
-    def iip_lat_deg(self) -> np.ndarray:
+    def iip_lat_deg(self) -> NDArray[np.float64]:
         return self.kin.table[:, kinematics.IIP_LAT]
 
     @property
-    def iip_lon_deg(self) -> np.ndarray:
+    def iip_lon_deg(self) -> NDArray[np.float64]:
         return self.kin.table[:, kinematics.IIP_LON]
 
     @property
-    def iip_tof_s(self) -> np.ndarray:
+    def iip_tof_s(self) -> NDArray[np.float64]:
         return self.kin.table[:, kinematics.IIP_TOF]
 
     def rows(self) -> Rows:
@@ -128,18 +135,18 @@ class RuleContext:
 
 def rule_context(
     site: Site,
-    t_s,
-    r_ecef,
-    v_ecef,
-    q_body_to_ecef,
-    omega_body_rad_s,
-    ok,
-    since_valid_s,
+    t_s: ArrayLike,
+    r_ecef: ArrayLike,
+    v_ecef: ArrayLike,
+    q_body_to_ecef: ArrayLike,
+    omega_body_rad_s: ArrayLike,
+    ok: ArrayLike,
+    since_valid_s: ArrayLike,
     *,
-    flight_time_s=None,
-    source_t_s=None,
-    source_r_ecef=None,
-    source_v_ecef=None,
+    flight_time_s: ArrayLike | None = None,
+    source_t_s: ArrayLike | None = None,
+    source_r_ecef: ArrayLike | None = None,
+    source_v_ecef: ArrayLike | None = None,
     need_iip_range: bool = True,
 ) -> RuleContext:
     """The context of M rows: their samples (``ok`` marks valid ones), each row's time since its
@@ -175,61 +182,53 @@ def rule_context(
 
 
 class RuleOutput(NamedTuple):
-    violated: np.ndarray
-    margin: np.ndarray
+    violated: NDArray[np.bool_]
+    margin: NDArray[np.float64]
     memory: Any
 
 
 class Rule:
-    """Base class: a rule built from its mission spec.
+    """One enabled rule of a mission, ready for the engine.
 
-    A rule type is one subclass. Rules judged from the cycle's rows alone set ``kind`` (their
-    kernel in :mod:`rangeguard.rules._program_kernels`) and :meth:`pack` their parameters; the
-    engine evaluates all of them in one compiled pass and :meth:`evaluate` runs the same pass on
-    one rule. Stateful rules keep ``kind = None`` and implement :meth:`evaluate` themselves.
+    The rule's type (:mod:`rangeguard.mission.rule_types`) says everything about it: its unit,
+    default action, clock, its kernel in the compiled pass and how it packs for it. The engine
+    evaluates all packed rules in one compiled pass (:mod:`rangeguard.rules.program`); :meth:`evaluate`
+    runs the same pass on this rule alone. A type whose kernel is not the compiled pass's (the
+    stateful gate) has a subclass here that evaluates itself (``kind = None``).
     """
 
     stateful = False
-    clock = "data"
-    """Time base for persistence: "data" (nav time of validity) or "receive" (data-loss rules)."""
-    kind: int | None = None
-    """The compiled pass's kind (``_program_kernels.KIND_*``), or None: the rule evaluates itself."""
-    default_action = "terminate"
-    """The action when the mission gives none."""
 
-    def __init__(self, spec, mission, polygons):
+    def __init__(self, spec: RuleType, mission: Mission, polygons: Mapping[str, GreatCirclePolygon]) -> None:
         """``polygons``: the mission's area polygons by name (:func:`rangeguard.rules.boundary.area_polygons`)."""
         self.spec = spec
         self.name: str = spec.name
-        self.type: str = spec.type
-        self.unit: str = rule_unit(spec)
+        self.type: str = spec.type_name()
+        self.unit: str = spec.margin_unit()
+        self.clock: str = spec.clock
+        """Time base for persistence: "data" (nav time of validity) or "receive" (data-loss rules)."""
+        self.action: str = spec.effective_action
+        self.kind: int | None = None if self.stateful else kernel_id(spec.kernel)
+        """The compiled pass's kind (``_program_kernels.KIND_*``), or None: the rule evaluates itself."""
+        self.polygons = polygons
+        self.source_names = tuple(s.name for s in mission.nav_sources)
+        self._mission = mission
 
-    @property
-    def action(self) -> str:
-        return self.default_action if self.spec.action is None else self.spec.action
-
-    def initial_memory(self, m: int):
+    def initial_memory(self, m: int) -> NDArray[np.float64] | None:
         """Per-row memory for stateful rules (None for stateless ones)."""
         return None
 
-    def pack(self, entry) -> None:
+    def pack(self, entry: Entry) -> None:
         """Write this rule's parameters into its :class:`~rangeguard.rules.program.Entry`."""
-        raise NotImplementedError(f"{type(self).__name__} has a compiled kind but does not pack")
+        self.spec.pack(entry, self._mission)
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
+    def evaluate(self, ctx: RuleContext, memory: Any) -> RuleOutput:
         """(violated, margin, new memory) on every row of ``ctx``: the compiled pass on this rule alone."""
         return RuleOutput(*evaluate_alone(self, ctx), None)
 
     def describe(self, margin: float) -> str:
         """A readable sentence for a violation with this margin."""
-        return f"{self.type} rule '{self.name}' margin {margin:.6g} {self.unit}"
+        return self.spec.describe(margin, self._mission)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r}>"
-
-
-def table_array(values) -> np.ndarray | None:
-    """A limit list from the mission (None = no limit) as floats with NaN for None; None for no list."""
-    if values is None:
-        return None
-    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        return f"<{type(self).__name__} {self.type} {self.name!r}>"

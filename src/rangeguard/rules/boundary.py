@@ -1,24 +1,32 @@
-"""Boundary rules: the IIP or the present position against areas, and gates.
+"""The mission's area polygons, and the gate (the one rule type that evaluates itself).
 
 Areas are :class:`~rangeguard.earth.polygon.GreatCirclePolygon` objects:
 edges are great-circle arcs, distances are metres along the Earth's surface,
-positive inside.
+positive inside. The polygon rule types (:mod:`rangeguard.mission.rule_types.boundary`)
+are judged by the compiled pass.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rangeguard.constants import WGS84_A_M, WGS84_B_M
 from rangeguard.earth.polygon import GreatCirclePolygon, unit_vectors
+from rangeguard.mission.rule_types.boundary import GateRule as GateSpec
 from rangeguard.rules import _kernels
-from rangeguard.rules import _program_kernels as pk
 from rangeguard.rules.base import Rule, RuleContext, RuleOutput
 
+if TYPE_CHECKING:
+    from rangeguard.mission.model import Mission
+    from rangeguard.mission.rule_types import RuleType
 
-def area_polygons(mission) -> dict[str, GreatCirclePolygon]:
+
+def area_polygons(mission: Mission) -> dict[str, GreatCirclePolygon]:
     """The polygon of every area of ``mission``, by name (built once per outline and process)."""
     return {name: _polygon(name, tuple(lat), tuple(lon)) for name, (lat, lon) in mission.outlines.items()}
 
@@ -28,59 +36,6 @@ def _polygon(name: str, lat_deg: tuple[float, ...], lon_deg: tuple[float, ...]) 
     """Polygons are immutable and their grid and edge tree cost milliseconds to seconds to build
     (coastlines of thousands of vertices): a Monte Carlo run's engines share them."""
     return GreatCirclePolygon(list(lat_deg), list(lon_deg), name=name)
-
-
-def _mode(spec, mission) -> str:
-    if spec.mode is not None:
-        return spec.mode
-    return "exclusion" if mission.area(spec.area).kind == "protected" else "inclusion"
-
-
-class IipPolygonRule(Rule):
-    """IIP inside a protected area (exclusion) or outside a corridor (inclusion). Margin: m.
-
-    Without an IIP (orbit) the margin is NaN and the rule passes, or violates where the mission
-    says ``no_impact: violate``.
-    """
-
-    kind = pk.KIND_IIP_POLYGON
-
-    def __init__(self, spec, mission, polygons):
-        super().__init__(spec, mission, polygons)
-        self.polygon = polygons[spec.area]
-        self.exclusion = _mode(spec, mission) == "exclusion"
-        self.violate_without_iip = spec.no_impact == "violate"
-
-    def pack(self, entry) -> None:
-        entry.set(col=entry.polygon(self.polygon), flag_a=self.exclusion, flag_b=self.violate_without_iip)
-
-    def describe(self, margin: float) -> str:
-        where = "inside protected area" if self.exclusion else "outside corridor"
-        return f"IIP {where} '{self.spec.area}' by {-margin / 1e3:.3f} km"
-
-
-class PositionPolygonRule(Rule):
-    """Present position against a prism (area x altitude band). Margin: m.
-
-    Signed distance to the prism: min(horizontal distance inside the
-    outline, height above the bottom, depth below the top); positive inside.
-    """
-
-    kind = pk.KIND_POSITION_POLYGON
-
-    def __init__(self, spec, mission, polygons):
-        super().__init__(spec, mission, polygons)
-        self.polygon = polygons[spec.area]
-        self.exclusion = _mode(spec, mission) == "exclusion"
-        self.alt_min_m = spec.alt_min_m
-        self.alt_max_m = spec.alt_max_m
-
-    def pack(self, entry) -> None:
-        entry.set(col=entry.polygon(self.polygon), flag_a=self.exclusion, low=self.alt_min_m, high=self.alt_max_m)
-
-    def describe(self, margin: float) -> str:
-        where = "inside keep-out volume" if self.exclusion else "outside its corridor volume"
-        return f"vehicle {where} '{self.spec.area}' by {-margin / 1e3:.3f} km"
 
 
 class GateRule(Rule):
@@ -96,8 +51,9 @@ class GateRule(Rule):
 
     stateful = True
 
-    def __init__(self, spec, mission, polygons):
+    def __init__(self, spec: RuleType, mission: Mission, polygons: Mapping[str, GreatCirclePolygon]) -> None:
         super().__init__(spec, mission, polygons)
+        assert isinstance(spec, GateSpec)  # build_rules: the gate kernel's rules are gates
         a = unit_vectors(spec.start_lat_deg, spec.start_lon_deg)
         b = unit_vectors(spec.end_lat_deg, spec.end_lon_deg)
         n = np.cross(a, b)
@@ -111,11 +67,10 @@ class GateRule(Rule):
         self.open_t_s = spec.open_t_s
         self.close_t_s = spec.close_t_s
 
-    def initial_memory(self, m: int):
-        mem = np.zeros((m, 4))
-        return mem
+    def initial_memory(self, m: int) -> NDArray[np.float64]:
+        return np.zeros((m, 4))
 
-    def evaluate(self, ctx: RuleContext, memory) -> RuleOutput:
+    def evaluate(self, ctx: RuleContext, memory: Any) -> RuleOutput:
         u = ctx.kin.iip_unit
         m_rows = u.shape[0]
         mem = np.empty((m_rows, 4))
@@ -139,7 +94,3 @@ class GateRule(Rule):
         )
         _kernels.gate_rows(m_rows, *args)
         return RuleOutput(failed, margin, mem)
-
-    def describe(self, margin: float) -> str:
-        window = f"T+{self.open_t_s:g}..{self.close_t_s:g} s"
-        return f"IIP missed gate '{self.name}' (window {window}; margin {margin / 1e3:.3f} km)"

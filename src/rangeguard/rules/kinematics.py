@@ -12,9 +12,10 @@ one and batch size never changes a decision.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.constants import WGS84_E2
 from rangeguard.earth.geodesy import geodesic_distance_nb, geodetic_from_ecef_nb
@@ -37,6 +38,9 @@ from rangeguard.mission.quantities import (
     H,
 )
 
+if TYPE_CHECKING:
+    from rangeguard.rules.base import Site
+
 _ONE_MINUS_E2 = 1.0 - WGS84_E2
 
 # The output matrix's columns are the one quantity table's layout (rangeguard.mission.quantities):
@@ -44,7 +48,10 @@ _ONE_MINUS_E2 = 1.0 - WGS84_E2
 
 
 @kernel(inline="always")
-def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
+def _row(
+    r: NDArray[np.float64], v: NDArray[np.float64], site: NDArray[np.float64], frame: NDArray[np.float64],
+    need_range: bool, out: NDArray[np.float64], pos_u: NDArray[np.float64], iip_u: NDArray[np.float64], i: int,
+) -> None:  # fmt: skip
     x, y, z = r[i, 0], r[i, 1], r[i, 2]
     vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
     lat, lon, h = geodetic_from_ecef_nb(x, y, z)
@@ -84,7 +91,11 @@ def _row(r, v, site, frame, need_range, out, pos_u, iip_u, i):
 
 
 @rows_kernel()
-def _rows(r, v, site, frame, need_range, out, pos_u, iip_u, lo, hi):
+def _rows(
+    r: NDArray[np.float64], v: NDArray[np.float64], site: NDArray[np.float64], frame: NDArray[np.float64],
+    need_range: bool, out: NDArray[np.float64], pos_u: NDArray[np.float64], iip_u: NDArray[np.float64], lo: int,
+    hi: int,
+) -> None:  # fmt: skip
     for i in range(lo, hi):
         _row(r, v, site, frame, need_range, out, pos_u, iip_u, i)
 
@@ -92,12 +103,12 @@ def _rows(r, v, site, frame, need_range, out, pos_u, iip_u, lo, hi):
 class Kinematics(NamedTuple):
     """One cycle's per-row kinematics: the quantity table and the polygon kernels' unit vectors."""
 
-    table: np.ndarray  # (M, N_COLS), see the column constants
-    pos_unit: np.ndarray  # (M, 3) geocentric unit vector of the surface point below the vehicle
-    iip_unit: np.ndarray  # (M, 3) the same at the IIP (NaN without IIP)
+    table: NDArray[np.float64]  # (M, N_COLS), see the column constants
+    pos_unit: NDArray[np.float64]  # (M, 3) geocentric unit vector of the surface point below the vehicle
+    iip_unit: NDArray[np.float64]  # (M, 3) the same at the IIP (NaN without IIP)
 
 
-def kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: bool = True) -> Kinematics:
+def kinematics(r_ecef: ArrayLike, v_ecef: ArrayLike, site: Site, need_iip_range: bool = True) -> Kinematics:
     """Every derived quantity of every row, in one compiled pass.
 
     ``need_iip_range=False`` skips the IIP-range column (NaN), the costliest
@@ -115,10 +126,33 @@ def kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: boo
     return out
 
 
-def row_kinematics(r_ecef: np.ndarray, v_ecef: np.ndarray, site, need_iip_range: bool = True) -> np.ndarray:
+def row_kinematics(
+    r_ecef: ArrayLike, v_ecef: ArrayLike, site: Site, need_iip_range: bool = True
+) -> NDArray[np.float64]:
     """(M, N_COLS) matrix of per-row kinematics; see the column constants and :func:`kinematics`."""
     return kinematics(r_ecef, v_ecef, site, need_iip_range).table
 
 
-QUANTITY_COLUMNS = {q.name: q.column for q in QUANTITIES}
+QUANTITY_COLUMNS: dict[str, int] = {q.name: q.column for q in QUANTITIES}
 """Column of each quantity in :attr:`Kinematics.table` (from :mod:`rangeguard.mission.quantities`)."""
+
+
+__all__ = [
+    "CROSS",
+    "DOWN",
+    "FPA",
+    "H",
+    "IIP_LAT",
+    "IIP_LON",
+    "IIP_RANGE",
+    "IIP_TOF",
+    "LAT",
+    "LON",
+    "N_COLS",
+    "QUANTITY_COLUMNS",
+    "SPEED",
+    "VSPEED",
+    "Kinematics",
+    "kinematics",
+    "row_kinematics",
+]

@@ -14,11 +14,19 @@ Stateful rules (the gate) keep ``kind = None`` and evaluate themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from rangeguard.jit import PARALLEL_MIN_ROWS
 from rangeguard.rules import _program_kernels as pk
 from rangeguard.rules.kinematics import QUANTITY_COLUMNS
+
+if TYPE_CHECKING:
+    from rangeguard.earth.polygon import GreatCirclePolygon
+    from rangeguard.rules.base import Rule, RuleContext, Site
 
 _POLYGON_ARRAYS = ("_edges", "_gp", "_cell_start", "_cell_edges", "_tf", "_ti")
 """The GreatCirclePolygon arrays the compiled polygon loop takes, in ``pk.P_*`` column order."""
@@ -32,18 +40,46 @@ _POLYGON_EMPTY: tuple[np.ndarray, ...] = (
 )
 
 
-class Entry:
-    """One rule's packed parameters, filled by the rule's :meth:`~rangeguard.rules.base.Rule.pack`."""
+KERNELS: dict[str, int] = {
+    "envelope": pk.KIND_ENVELOPE,
+    "attitude_error": pk.KIND_ATTITUDE,
+    "body_rate": pk.KIND_BODY_RATE,
+    "data_loss": pk.KIND_DATA_LOSS,
+    "iip_polygon": pk.KIND_IIP_POLYGON,
+    "position_polygon": pk.KIND_POSITION_POLYGON,
+    "source_disagreement": pk.KIND_DISAGREEMENT,
+}
+"""The compiled pass's kernels by the name a rule type gives (``RuleType.kernel``)."""
 
-    def __init__(self, program: RuleProgram, kind: int, row: int):
+
+def kernel_id(name: str) -> int:
+    """The compiled kind of kernel ``name``; a name the pass does not have is an error, never a default."""
+    try:
+        return KERNELS[name]
+    except KeyError:
+        raise ValueError(
+            f"no compiled rule kernel named {name!r} (known: {', '.join(KERNELS)}); a new kernel needs its "
+            "branch in rangeguard.rules._program_kernels and its name here"
+        ) from None
+
+
+class Entry:
+    """One rule's packed parameters, filled by its rule type's ``pack`` (the
+    :class:`~rangeguard.mission.rule_types.base.Packing` protocol)."""
+
+    def __init__(
+        self, program: RuleProgram, kind: int, row: int, areas: Mapping[str, GreatCirclePolygon], sources: Sequence[str]
+    ):
         self._program = program
+        self._areas = areas
+        self._sources = sources
         self.ints = np.zeros(pk.N_INT, np.int64)
         self.floats = np.zeros(pk.N_FLOAT)
         self.ints[pk.I_KIND] = kind
         self.ints[pk.I_ROW] = row
-        self.tables = ((), (), ())
+        self.tables: tuple[Any, Any, Any] = ((), (), ())
 
-    def set(self, **values) -> None:
+    def set(self, **values: float | int | bool) -> None:
         """Parameters by column name: ``col``, ``flag_a``, ``flag_b``, ``src_a``, ``src_b`` (ints);
         ``limit``, ``low``, ``high`` (floats)."""
         for name, value in values.items():
@@ -57,9 +93,13 @@ class Entry:
         """The value-table column of an envelope quantity."""
         return self._program.columns[quantity]
 
-    def polygon(self, polygon) -> int:
-        """The index of ``polygon`` in the program (added once, however many rules use it)."""
-        return self._program.add_polygon(polygon)
+    def polygon(self, area: str) -> int:
+        """The index of the polygon of ``area`` in the program (added once, however many rules use it)."""
+        return self._program.add_polygon(self._areas[area])
+
+    def source(self, name: str) -> int:
+        """The index of nav source ``name``."""
+        return list(self._sources).index(name)
 
 
 class RuleProgram:
@@ -70,15 +110,21 @@ class RuleProgram:
     table (the engine's kinematics table by default).
     """
 
-    def __init__(self, entries, site, columns=None):
+    def __init__(
+        self, entries: Sequence[tuple[int, Rule]], site: Site, columns: Mapping[str, int] | None = None
+    ) -> None:
         self.columns = QUANTITY_COLUMNS if columns is None else columns
-        self._polygons: list = []
-        ints, floats, tab_t, tab_a, tab_b = [], [], [], [], []
+        self._polygons: list[GreatCirclePolygon] = []
+        ints: list[NDArray[np.int64]] = []
+        floats: list[NDArray[np.float64]] = []
+        tab_t: list[float] = []
+        tab_a: list[float] = []
+        tab_b: list[float] = []
         self.rows = tuple(row for row, _ in entries)
         for row, rule in entries:
             if rule.kind is None or not 0 <= rule.kind < pk.N_KINDS:
                 raise ValueError(f"rule {rule.name!r} ({rule.type}) has no compiled kind; it evaluates itself")
-            entry = Entry(self, rule.kind, row)
+            entry = Entry(self, rule.kind, row, rule.polygons, rule.source_names)
             rule.pack(entry)
             t, a, b = (np.asarray(x, dtype=np.float64) for x in entry.tables)
             entry.ints[pk.I_TAB] = len(tab_t)
@@ -96,7 +142,7 @@ class RuleProgram:
         self.frame = np.ascontiguousarray(site.enu_from_ecef, dtype=np.float64)
         self._pack_polygons()
 
-    def add_polygon(self, polygon) -> int:
+    def add_polygon(self, polygon: GreatCirclePolygon) -> int:
         for p, known in enumerate(self._polygons):
             if known is polygon:
                 return p
@@ -115,9 +161,11 @@ class RuleProgram:
         )
 
     def __len__(self) -> int:
-        return self.ints.shape[0]
+        return int(self.ints.shape[0])
 
-    def evaluate(self, rows: pk.Rows, active, margin, violated) -> None:
+    def evaluate(
+        self, rows: pk.Rows, active: NDArray[np.bool_], margin: NDArray[np.float64], violated: NDArray[np.bool_]
+    ) -> None:
         """Write each rule's margin and violation flag where ``active`` (R, M) holds.
 
         ``rows`` are the cycle's row inputs (:meth:`RuleContext.rows`); ``margin``
@@ -151,7 +199,7 @@ class RuleProgram:
             pk.evaluate_rows(m_rows, *args)
 
 
-def evaluate_alone(rule, ctx) -> tuple[np.ndarray, np.ndarray]:
+def evaluate_alone(rule: Rule, ctx: RuleContext) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """(violated, margin) of one packed rule on every row of ``ctx`` (the rule's own ``evaluate``)."""
     m_rows = ctx.t_s.shape[0]
     program = RuleProgram([(0, rule)], ctx.site)

@@ -335,7 +335,7 @@ class SensorModel:
         spec: SensorsSpec | None,
         sources: Sequence[str],
         n: int,
-        rng: np.random.Generator,
+        rng: np.random.Generator | Sequence[np.random.Generator],
         faults: Iterable = (),
         strings: Sequence[str] | None = None,
         t_start_s: float = 0.0,
@@ -352,13 +352,18 @@ class SensorModel:
         if int(n) != n or n < 1:
             raise InputError(f"n (number of vehicles) must be a positive integer; got {n!r}")
         per_vehicle = not isinstance(rng, np.random.Generator)
-        if per_vehicle:
-            rng = list(rng) if isinstance(rng, Sequence) else None
-            if rng is None or len(rng) != n or not all(isinstance(g, np.random.Generator) for g in rng):
+        if not isinstance(rng, np.random.Generator):
+            vehicle_rngs = list(rng) if isinstance(rng, Sequence) else None
+            if (
+                vehicle_rngs is None
+                or len(vehicle_rngs) != n
+                or not all(isinstance(g, np.random.Generator) for g in vehicle_rngs)
+            ):
                 raise InputError(
                     "rng must be a numpy.random.Generator (derive it from the mission seed and run index) "
                     f"or a sequence of {n} Generators, one per vehicle"
                 )
+            rng = vehicle_rngs
         self.n = int(n)
         self.strings = list(self.sources) if strings is None else [str(s) for s in strings]
         self.models: list[NavSourceModelSpec] = [spec.for_source(s) for s in self.sources]
@@ -371,7 +376,7 @@ class SensorModel:
         ]
         self._link: list = [None] * n_src  # per source that can miss: a Generator, or _VehicleStreams of uniforms
         try:
-            if per_vehicle:
+            if not isinstance(rng, np.random.Generator):  # per_vehicle
                 children = [g.spawn(n_src) for g in rng]
                 self._rngs = None
                 if any(self._random_miss):  # spawned after the noise children: those stay as they were
@@ -415,7 +420,7 @@ class SensorModel:
             if not np.all(ns >= 0):
                 raise InputError("noise_scale must be >= 0 (a multiplier on the noise sigmas)")
             self._noise_scale = ns
-        self._next_k = [None] * len(self.sources)
+        self._next_k: list[int | None] = [None] * len(self.sources)
         self._last_t: float | None = None
         max_latency = max(m.latency_s for m in self.models)
         self._history = _TruthHistory(self.n, max_latency * (1 + 1e-9) + 1e-9) if max_latency > 0 else None
@@ -427,9 +432,10 @@ class SensorModel:
 
     def _due(self, s: int, t_s: float) -> bool:
         phase = (t_s - self.t_start_s) * self.models[s].output_rate_hz
-        if self._next_k[s] is None:
-            self._next_k[s] = math.ceil(phase - _DUE_TOL)
-        if phase < self._next_k[s] - _DUE_TOL:
+        k = self._next_k[s]
+        if k is None:
+            k = self._next_k[s] = math.ceil(phase - _DUE_TOL)
+        if phase < k - _DUE_TOL:
             return False
         self._next_k[s] = math.floor(phase + _DUE_TOL) + 1
         return True
@@ -475,6 +481,7 @@ class SensorModel:
         if self._streams is not None:
             u, z = self._streams[s].next()
         else:
+            assert rng is not None  # no per-vehicle streams: __init__ spawned one generator per source
             u = rng.random(n) if m.dropout_probability > 0 else None
             z = rng.standard_normal((n, self._n_normals[s])) if self._n_normals[s] else None
         link = self._link[s]
@@ -485,11 +492,13 @@ class SensorModel:
         lost = u < m.dropout_probability if u is not None else None
 
         if m.latency_s > 0:
+            assert self._history is not None  # __init__ keeps a history whenever a source has latency
             x = self._history.at(t_valid)
             x = np.full((n, _WIDTH), np.nan) if x is None else x
         else:
             x = packed.copy()
-        true_r, true_v = (x[:, _R].copy(), x[:, _V].copy()) if self.faults.has_faults(s) else (None, None)
+        # The truth before noise, for nav-fault position offsets (None: no fault acts on this source).
+        true_rv = (x[:, _R].copy(), x[:, _V].copy()) if self.faults.has_faults(s) else None
         if self._n_normals[s]:
             f = self.faults.noise_factor(s, t_valid)
             if self._noise_scale is not None:
@@ -498,7 +507,7 @@ class SensorModel:
                 x, z, f * m.position_noise_m, f * m.velocity_noise_mps,
                 f * m.attitude_noise_deg * DEG, f * m.rate_noise_deg_s * DEG,
             )  # fmt: skip
-        offset = self.faults.position_offset(s, t_valid, true_r, true_v)
+        offset = None if true_rv is None else self.faults.position_offset(s, t_valid, *true_rv)
         if offset is not None:
             x[:, _R] += offset
 

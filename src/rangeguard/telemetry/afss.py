@@ -224,7 +224,7 @@ class RealtimeAfss:
         self._read_ns = 0
         self._decided_ns = 0
         self.terminate_latency_ns: int | None = None
-        self._out_seq = Counter()
+        self._out_seq: Counter[int] = Counter()
         self._anchor: tuple[float, int] | None = None
         self._misfits = 0  # consecutive nav packets off the receive clock (before arming)
         self._last_silent_s = -math.inf  # receive time of the latest silent cycle
@@ -278,6 +278,7 @@ class RealtimeAfss:
 
     def _wall_ns(self, clock_s: float) -> int:
         """The monotonic time (ns) at which the receive clock reads ``clock_s``."""
+        assert self._anchor is not None  # callers return early while the clock is not anchored
         t0, ns0 = self._anchor
         return ns0 + int(math.ceil((clock_s - t0) / self.time_scale * 1e9))
 
@@ -353,7 +354,7 @@ class RealtimeAfss:
         clock onto the monotonic one) where the platform gives it, else the time of reading: a stall of
         this process then does not make data that was waiting in the socket look late.
         """
-        batch = []
+        batch: list[tuple[bytes, tuple[str, int], int]] = []
         now = time.monotonic_ns()
         linger_end = now + self.linger_ns
         realtime_to_mono = time.time_ns() - now
@@ -395,6 +396,7 @@ class RealtimeAfss:
         before = self.driver.silent_cycles
         self.driver.advance(now_s)
         if self.driver.silent_cycles != before:
+            assert self.driver.last_step_s is not None  # the silent cycle just stepped is at it
             self._last_silent_s = self.driver.last_step_s
             self.latency_ns.append(self._decided_ns - self._trigger_ns)
             self._after_step()
@@ -473,7 +475,7 @@ class RealtimeAfss:
         logging); the time of the decision is kept for the latency figures."""
         if decisions.terminate_now[0] and self._terminate is None:
             self._terminate = TerminateCommand(float(decisions.state.t_terminate_s[0]), 0, decisions.fired_by(0))
-            self._send_terminate()
+            self._send_terminate(self._terminate)
             self.terminate_latency_ns = time.monotonic_ns() - self._trigger_ns
             self._due["terminate"] = time.monotonic() + self.terminate_dt
         self._decided_ns = time.monotonic_ns()  # in a terminating cycle: after the command's sendto
@@ -509,8 +511,7 @@ class RealtimeAfss:
             self.counters["send_errors"] += 1
             return False
 
-    def _send_terminate(self) -> None:
-        cmd = self._terminate
+    def _send_terminate(self, cmd: TerminateCommand) -> None:
         if self._send(encode_terminate(cmd, self._next_seq(0x110)), self.command):
             self.counters["terminate_sent"] += 1
         cmd.repeat += 1
@@ -543,7 +544,7 @@ class RealtimeAfss:
     def _periodic(self, now: float) -> None:
         due = self._due
         if now >= due["terminate"] and self._terminate is not None:
-            self._send_terminate()
+            self._send_terminate(self._terminate)
             due["terminate"] = now + self.terminate_dt
         if now >= due["status"]:
             self._send_status()
@@ -600,6 +601,7 @@ class RealtimeAfss:
             "nav log", lambda: self.navlog.write(self.navlog_path, clock_end)
         ):
             parts = self.parts_dir
+            assert parts is not None  # parts_dir is set whenever navlog_path is
             try:
                 for f in parts.glob("nav-*.parquet"):
                     f.unlink()

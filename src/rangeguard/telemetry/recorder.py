@@ -26,7 +26,7 @@ from rangeguard.telemetry.packets import NavPacket
 class NavRecorder:
     """Accumulates accepted nav samples; :meth:`write` stores them atomically as Parquet."""
 
-    def __init__(self, sources, strings):
+    def __init__(self, sources, strings) -> None:
         self.sources = list(sources)
         self.strings = list(strings)
         self.schema = nav_log_schema(self.strings)
