@@ -28,13 +28,15 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from rangeguard.errors import InputError
-from rangeguard.mission.dispersions import DispersionsSpec, NormalDist, TruncatedNormalDist, UniformDist, dist_mean
+from rangeguard.mission.dispersions import (
+    DispersionsSpec,
+    NormalDist,
+    TruncatedNormalDist,
+    UniformDist,
+    dist_mean,
+    nominal,
+)
 from rangeguard.sim.params import STAGE_FIELDS, VEHICLE_FIELDS, PerVehicleParams
-
-
-def _nominal(name: str) -> float:
-    """1 for a scale factor (``..._scale``, ``sensor_noise_scale.SOURCE``), 0 for an offset."""
-    return 1.0 if name.endswith("_scale") or name.startswith("sensor_noise_scale.") else 0.0
 
 
 def run_seed_sequence(seed: int, run: int) -> np.random.SeedSequence:
@@ -126,7 +128,7 @@ class DispersionSampler:
         zc = z @ self.chol.T
         out = np.empty_like(zc)
         for j, (name, d) in enumerate(zip(self.names, self.dists, strict=True)):
-            out[:, j] = transform(d, zc[:, j], _nominal(name))
+            out[:, j] = transform(d, zc[:, j], nominal(name))
         return out
 
     def draw(self, seed: int, runs) -> Draws:

@@ -2,76 +2,54 @@
 
 The dispersion sampler (montecarlo) fills a :class:`PerVehicleParams`; the
 simulator reads it. Defaults are the nominal vehicle (scales 1, offsets 0).
+The parameters are the mission's dispersion fields (:mod:`rangeguard.mission.dispersions`,
+the one list): a dispersion added there is a parameter here, and only where it
+acts in the simulator (:func:`rangeguard.sim.build.param_arrays`) needs code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.errors import InputError
+from rangeguard.mission.dispersions import STAGE_PARAMETERS, VEHICLE_PARAMETERS, nominal
 
-STAGE_FIELDS = ("thrust_scale", "burn_rate_scale", "isp_scale", "dry_mass_scale", "propellant_mass_scale")
-VEHICLE_FIELDS = (
-    "cd_scale",
-    "wind_scale",
-    "wind_rotation_deg",
-    "attitude_bias_pitch_deg",
-    "attitude_bias_yaw_deg",
-    "thrust_misalignment_pitch_deg",
-    "thrust_misalignment_yaw_deg",
-)
-_DEFAULTS = {
-    "thrust_scale": 1.0,
-    "burn_rate_scale": 1.0,
-    "isp_scale": 1.0,
-    "dry_mass_scale": 1.0,
-    "propellant_mass_scale": 1.0,
-    "cd_scale": 1.0,
-    "wind_scale": 1.0,
-    "wind_rotation_deg": 0.0,
-    "attitude_bias_pitch_deg": 0.0,
-    "attitude_bias_yaw_deg": 0.0,
-    "thrust_misalignment_pitch_deg": 0.0,
-    "thrust_misalignment_yaw_deg": 0.0,
-}
+STAGE_FIELDS = STAGE_PARAMETERS
+VEHICLE_FIELDS = VEHICLE_PARAMETERS
+FIELDS = STAGE_FIELDS + VEHICLE_FIELDS
+"""Every parameter, named as the mission's dispersions name them (:mod:`rangeguard.mission.dispersions`)."""
 
 
-@dataclass
 class PerVehicleParams:
-    """Per-vehicle dispersions. Each field is a scalar (all vehicles), ``(N,)``, or for
-    the per-stage fields also ``(S,)`` (per stage) or ``(N, S)``.
-
-    - ``thrust_scale``: vacuum-thrust multiplier per stage (mass flow follows).
-    - ``burn_rate_scale``: burn-rate multiplier per stage; a faster burn is a
-      shorter burn with the same total impulse (thrust x s, time / s).
-    - ``isp_scale``: vacuum Isp multiplier per stage (less propellant used per N s).
-    - ``dry_mass_scale``, ``propellant_mass_scale``: mass multipliers per stage
-      (the thrust curve is not stretched; a short load runs dry early).
-    - ``cd_scale``: axial-force coefficient multiplier.
-    - ``wind_scale``, ``wind_rotation_deg``: wind-profile multiplier and
-      rotation (degrees, clockwise seen from above).
-    - ``attitude_bias_pitch_deg``, ``attitude_bias_yaw_deg``: constant bias of
-      the commanded attitude about body y / z, degrees.
-    - ``thrust_misalignment_pitch_deg``, ``thrust_misalignment_yaw_deg``:
-      thrust line offset from body x about body y / z, degrees.
+    """Per-vehicle dispersions, by the names of the mission's dispersions (``PerVehicleParams(cd_scale=...)``,
+    ``params.cd_scale``); a parameter not given is nominal (1 for a scale, 0 for an offset). Each is a
+    scalar (all vehicles), ``(N,)``, or for the per-stage ones also ``(S,)`` (per stage) or ``(N, S)``.
+    What each one does is its field's description in :mod:`rangeguard.mission.dispersions`; where
+    it acts is :func:`rangeguard.sim.build.param_arrays`.
     """
 
-    thrust_scale: object = 1.0
-    burn_rate_scale: object = 1.0
-    isp_scale: object = 1.0
-    dry_mass_scale: object = 1.0
-    propellant_mass_scale: object = 1.0
-    cd_scale: object = 1.0
-    wind_scale: object = 1.0
-    wind_rotation_deg: object = 0.0
-    attitude_bias_pitch_deg: object = 0.0
-    attitude_bias_yaw_deg: object = 0.0
-    thrust_misalignment_pitch_deg: object = 0.0
-    thrust_misalignment_yaw_deg: object = 0.0
+    def __init__(self, **values: ArrayLike) -> None:
+        unknown = sorted(set(values) - set(FIELDS))
+        if unknown:
+            raise InputError(
+                f"PerVehicleParams: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}"
+            )
+        self._values: dict[str, ArrayLike] = {name: values.get(name, nominal(name)) for name in FIELDS}
 
-    def stage_array(self, name: str, n: int, n_stages: int) -> np.ndarray:
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"PerVehicleParams has no parameter {name!r}; allowed: {', '.join(FIELDS)}")
+
+    def __repr__(self) -> str:
+        given = {k: v for k, v in self._values.items() if not (np.ndim(v) == 0 and v == nominal(k))}
+        return f"PerVehicleParams({', '.join(f'{k}={v!r}' for k, v in given.items())})"
+
+    def stage_array(self, name: str, n: int, n_stages: int) -> NDArray[np.float64]:
         """The per-stage field ``name`` broadcast to ``(n, n_stages)``."""
         a = np.asarray(getattr(self, name), dtype=np.float64)
         if a.ndim == 1 and a.shape[0] == n_stages and a.shape[0] != n:
@@ -86,7 +64,7 @@ class PerVehicleParams:
                 f"({n_stages},) per stage or ({n}, {n_stages})"
             ) from None
 
-    def scalar_array(self, name: str, n: int) -> np.ndarray:
+    def scalar_array(self, name: str, n: int) -> NDArray[np.float64]:
         """The per-vehicle field ``name`` broadcast to ``(n,)``."""
         a = np.asarray(getattr(self, name), dtype=np.float64)
         try:
@@ -96,9 +74,9 @@ class PerVehicleParams:
 
     def check(self, n: int, n_stages: int) -> None:
         """Raise InputError if a field has the wrong shape or a scale is not positive."""
-        for f in fields(self):
-            arr = self.stage_array(f.name, n, n_stages) if f.name in STAGE_FIELDS else self.scalar_array(f.name, n)
-            if f.name.endswith("_scale") and f.name != "wind_scale" and not np.all(arr > 0):
-                raise InputError(f"PerVehicleParams.{f.name} must be > 0 for every vehicle (a multiplier)")
-            if f.name == "wind_scale" and not np.all(arr >= 0):
+        for name in FIELDS:
+            arr = self.stage_array(name, n, n_stages) if name in STAGE_FIELDS else self.scalar_array(name, n)
+            if name.endswith("_scale") and name != "wind_scale" and not np.all(arr > 0):
+                raise InputError(f"PerVehicleParams.{name} must be > 0 for every vehicle (a multiplier)")
+            if name == "wind_scale" and not np.all(arr >= 0):
                 raise InputError("PerVehicleParams.wind_scale must be >= 0")
