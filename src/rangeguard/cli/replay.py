@@ -60,10 +60,3 @@ def replay_cmd(
     )
     if result.unknown_sources:
         console.print(f"[yellow]rows from unknown sources were rejected: {', '.join(result.unknown_sources)}[/]")
-
-
-@app.command("check")
-def check_cmd(mission: Path = typer.Argument(..., help="Mission YAML file.")) -> None:
-    """Validate a mission file and list every problem."""
-    m = load_mission(mission)
-    Console().print(f"{mission}: OK ({len(m.rules)} rules, {len(m.areas)} areas, {len(m.string_specs)} strings)")

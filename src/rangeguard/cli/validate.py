@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -35,6 +35,13 @@ from rangeguard.cli import options
 from rangeguard.cli.app import EXIT_INTERRUPTED, EXIT_USER_ERROR, app
 from rangeguard.errors import InputError, RangeguardError
 from rangeguard.mission import load_mission
+from rangeguard.montecarlo.defaults import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_FAILURE_RUNS,
+    DEFAULT_RUNS,
+    DEFAULT_SPREAD,
+    T_MAX_S,
+)
 
 EXIT_PASS, EXIT_FAIL = 0, 1
 LISTED_IN_CONSOLE = 10
@@ -76,7 +83,7 @@ class _Progress:
         )
         self.task = self.bar.add_task(label, total=total, rate=0.0, left="-:--")
         self.t0 = time.perf_counter()
-        self.first = None
+        self.first: int | None = None
 
     def __enter__(self):
         self.bar.__enter__()
@@ -140,14 +147,15 @@ def _print_report(console: Console, s: dict, title: str, seconds: float) -> None
         f"{sum(v['runs'] for v in s['scenarios'].values())} failure flights in {seconds:.1f} s"
     )
     rules = Table(title="Nominal flights, per rule")
-    for col, j in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("rule", "left"),
         ("false terminations", "right"),
         ("min margin p0.1", "right"),
         ("p1", "right"),
         ("p50", "right"),
         ("unit", "left"),
-    ):
+    )
+    for col, j in columns:
         rules.add_column(col, justify=j)
     for name, r in s["rules"].items():
         rules.add_row(
@@ -202,20 +210,24 @@ def _print_report(console: Console, s: dict, title: str, seconds: float) -> None
 @app.command()
 def validate(
     mission: Path = typer.Argument(..., help="Mission YAML file (with a vehicle and, usually, dispersions)."),
-    runs: int = typer.Option(3000, "--runs", min=0, help="Dispersed nominal flights."),
+    runs: int = typer.Option(DEFAULT_RUNS, "--runs", min=0, help="Dispersed nominal flights."),
     scenarios: str = typer.Option("all", "--scenarios", help="Failure scenarios: all, none, or NAME,NAME,..."),
-    failure_runs: int = typer.Option(100, "--failure-runs", min=0, help="Dispersed flights per failure scenario."),
+    failure_runs: int = typer.Option(
+        DEFAULT_FAILURE_RUNS, "--failure-runs", min=0, help="Dispersed flights per failure scenario."
+    ),
     workers: int = typer.Option(None, "--workers", min=1, help="Start a Dask LocalCluster of K worker processes."),
     scheduler: str = typer.Option(None, "--scheduler", help="Use an existing Dask cluster (tcp://HOST:PORT)."),
     backend: str = typer.Option("auto", "--backend", help="auto, inprocess, processes or dask."),
-    chunk_size: int = typer.Option(250, "--chunk-size", min=1, help="Runs per chunk (one Parquet file each)."),
+    chunk_size: int = typer.Option(
+        DEFAULT_CHUNK_SIZE, "--chunk-size", min=1, help="Runs per chunk (one Parquet file each)."
+    ),
     out: Path = typer.Option(Path("rangeguard-out/validate"), "--out", help="Output directory (reruns resume)."),
     json_out: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
     suggest: Path = typer.Option(
         None, "--suggest", help="Write a mission with re-derived envelopes here, then validate it."
     ),
     suggest_spread: float = typer.Option(
-        1.0,
+        DEFAULT_SPREAD,
         "--suggest-spread",
         min=0.0,
         help="Suggested envelopes: extremes pushed out by this x their distance from the median (+ an absolute term).",
@@ -225,7 +237,7 @@ def validate(
         True, "--report/--no-report", help="Also write the HTML report (report.html in --out)."
     ),
     t_max: float = typer.Option(
-        3600.0, "--t-max", min=0.1, help="End every flight at this flight time, s (quick checks)."
+        T_MAX_S, "--t-max", min=0.1, help="End every flight at this flight time, s (quick checks)."
     ),
 ) -> None:
     """Fly dispersed nominal and failure flights through simulator, sensors and AFSS; judge the rules.

@@ -6,13 +6,16 @@
   Dask), with statistics and a verdict (``rangeguard validate``).
 """
 
-from rangeguard.montecarlo.closedloop import FlightResult, fly
-
 __all__ = ["DispersionSampler", "FlightResult", "ValidationResult", "fly", "validate"]
 
 
 def __getattr__(name: str):
-    # the validation stack (scipy.stats, Parquet, Dask) is imported only when asked for
+    # the closed loop (the engine, the simulator) and the validation stack (scipy.stats, Parquet, Dask) are
+    # imported only when asked for, so that a light submodule (montecarlo.defaults) loads alone
+    if name in ("FlightResult", "fly"):
+        from rangeguard.montecarlo import closedloop
+
+        return getattr(closedloop, name)
     if name == "DispersionSampler":
         from rangeguard.montecarlo.sampling import DispersionSampler
 

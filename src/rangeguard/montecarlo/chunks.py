@@ -26,6 +26,7 @@ active), ``param:NAME`` (each dispersed parameter) and, for probe chunks,
 from __future__ import annotations
 
 import traceback
+import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,12 +34,13 @@ import pyarrow as pa
 
 from rangeguard.engine import AfssState
 from rangeguard.montecarlo.closedloop import fly
+from rangeguard.montecarlo.defaults import T_MAX_S
 from rangeguard.montecarlo.sampling import DispersionSampler
 from rangeguard.rules.kinematics import QUANTITY_COLUMNS, row_kinematics
 from rangeguard.sim import FAILURE_EVENTS
 
-T_MAX_S = 3600.0
-"""Longest flight of a validation run, s (every Kii or sounding flight is decided or down well before)."""
+if typing.TYPE_CHECKING:
+    from rangeguard.mission.model import Mission
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ class ChunkTask:
     ``engine_mission`` holds the rules judged. ``probe`` records the true
     envelope quantities (for ``--suggest``)."""
 
-    mission: object
-    engine_mission: object
+    mission: Mission
+    engine_mission: Mission
     case: str | None
     start: int
     stop: int
@@ -160,8 +162,10 @@ def _fly_rows(task: ChunkTask, runs: np.ndarray) -> pa.Table:
         "t_fail_s": pa.array(_failure_onsets(task, res, n), pa.float64()),
         "error": pa.array([None] * n, pa.string()),
     }
+    min_margin = res.min_margin
+    assert min_margin is not None  # fly() always fills it
     with np.errstate(invalid="ignore"):
-        margins = np.where(np.isfinite(res.min_margin), res.min_margin, np.nan)
+        margins = np.where(np.isfinite(min_margin), min_margin, np.nan)
     for j, name in enumerate(res.rule_names):
         cols[f"margin:{name}"] = pa.array(margins[:, j], pa.float64())
     for name, values in draws.dispersed(sampler.dispersed_names).items():
@@ -172,7 +176,7 @@ def _fly_rows(task: ChunkTask, runs: np.ndarray) -> pa.Table:
     return pa.table(cols)
 
 
-def _error_rows(task: ChunkTask, run: int, exc: BaseException) -> pa.Table:
+def _error_rows(task: ChunkTask, run: int | np.integer[typing.Any], exc: BaseException) -> pa.Table:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return pa.table(
         {

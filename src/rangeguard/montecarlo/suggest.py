@@ -30,10 +30,10 @@ import numpy as np
 import yaml
 
 from rangeguard.errors import InputError
+from rangeguard.montecarlo.defaults import DEFAULT_SPREAD
 from rangeguard.montecarlo.runner import fingerprint, read_rows, run_tasks
 from rangeguard.montecarlo.validation import build_tasks, check_mission
 
-DEFAULT_SPREAD = 1.0
 MARGIN_ABS = {
     "speed_mps": 10.0,
     "altitude_m": 1000.0,

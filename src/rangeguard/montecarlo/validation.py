@@ -26,13 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rangeguard.errors import InputError
-from rangeguard.montecarlo.chunks import T_MAX_S, ChunkTask
+from rangeguard.montecarlo.chunks import ChunkTask
+from rangeguard.montecarlo.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_FAILURE_RUNS, DEFAULT_RUNS, T_MAX_S
 from rangeguard.montecarlo.runner import fingerprint, run_and_read
 from rangeguard.montecarlo.stats import json_view, statistics_table, summarize
-
-DEFAULT_RUNS = 3000
-DEFAULT_FAILURE_RUNS = 100
-DEFAULT_CHUNK_SIZE = 250
 
 
 @dataclass
