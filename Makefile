@@ -27,6 +27,7 @@ test: $(STAMP)
 	@sh tools/system-packages.sh chromium
 	$(PY) -m ruff check src tests bench tools
 	$(PY) -m ruff format --check src tests bench tools
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -15,19 +15,19 @@ semantics follow DESIGN.md "Rule semantics":
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from rangeguard.engine._kernels import front, ingest_source, persistence_and_votes, safing_timer, vote
+from rangeguard.engine._kernels import LATCH_COLS, front, ingest_source, persistence_and_votes, safing_timer
 from rangeguard.engine.decisions import Decisions
 from rangeguard.engine.setup import EngineSetup
 from rangeguard.engine.state import (
     ST_Q,
     ST_R,
-    ST_RECV,
-    ST_T,
     ST_V,
     ST_W,
     STORE_COLS,
@@ -37,8 +37,17 @@ from rangeguard.engine.state import (
     Rejection,
 )
 from rangeguard.errors import InputError
+from rangeguard.nav import NavBatch
 from rangeguard.rules import kinematics, quantities
 from rangeguard.rules.base import RuleContext
+
+_Stored: TypeAlias = tuple[
+    NDArray[np.float64], NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64],
+    NDArray[np.int64], NDArray[np.int64],
+]  # fmt: skip
+"""What the ingest gives: the sample store, src_has, src_cand_n, samples, rejected, rejected_by, resynced."""
+_Safed: TypeAlias = tuple[NDArray[np.bool_], NDArray[np.int8]]
+"""The vehicles that safe now and why (Cause values)."""
 
 _TOL_S = 1e-9  # persistence comparisons tolerate float rounding of sample times
 
@@ -51,95 +60,80 @@ _NONE, _RULE, _FAULTY, _NO_HEALTHY, _ORBIT, _IIP_CLEAR = (
 )
 
 
-class _Store(NamedTuple):
-    """The per-source sample store after this cycle's ingest (copies of the state's arrays)."""
+def _ingest(
+    setup: EngineSetup, state: EngineState, navs: Sequence[NavBatch], receive_s: NDArray[np.float64]
+) -> _Stored:
+    """Pass each source's new samples through the nav gate into the store; count the rejected ones.
 
-    store: np.ndarray  # (S, N, STORE_COLS), see rangeguard.engine.state
-    has: np.ndarray
-    cand_n: np.ndarray
-    samples: np.ndarray
-    rejected: np.ndarray
-    rejected_by: np.ndarray
-    resynced: np.ndarray
+    Returns the cycle's sample store, ``src_has``, ``src_cand_n``, ``samples``, ``rejected``,
+    ``rejected_by`` and ``resynced``: copies of the state's, updated, or the state's own arrays
+    where the cycle does not change them.
+    """
+    # One vehicle: the arrays only a first, rejected or re-acquired sample writes are copied only when
+    # a sample does (the pass stops before writing them and runs again with copies). A batch copies
+    # them at once: some of its vehicles' samples usually do.
+    stored = _ingest_pass(setup, state, navs, receive_s, state.mode.shape[0] > 1)
+    if stored is None:
+        stored = _ingest_pass(setup, state, navs, receive_s, True)
+        assert stored is not None  # with its own copies a pass never stops
+    return stored
 
 
-def _ingest(setup: EngineSetup, state: EngineState, navs, receive_s: np.ndarray) -> _Store:
-    """Pass each source's new samples through the nav gate into the store; count the rejected ones."""
+def _ingest_pass(
+    setup: EngineSetup, state: EngineState, navs: Sequence[NavBatch], receive_s: NDArray[np.float64], own: bool
+) -> _Stored | None:
+    """:func:`_ingest` with ``own`` copies of the rarely written arrays, or None when a sample needs them."""
     n = state.mode.shape[0]
-    st = _Store(
-        state.src_store.copy(), state.src_has.copy(), state.src_cand_n.copy(), state.samples.copy(),
-        state.rejected.copy(), state.rejected_by.copy(), state.resynced.copy(),
+    store, samples = state.src_store.copy(), state.samples.copy()
+    has, cand_n, rejected, rejected_by, resynced = (
+        state.src_has, state.src_cand_n, state.rejected, state.rejected_by, state.resynced
     )  # fmt: skip
-    limits, resync_n = setup.gate_limits, setup.nav_gate.resync_samples
+    if own:
+        has, cand_n, rejected, rejected_by, resynced = (
+            has.copy(), cand_n.copy(), rejected.copy(), rejected_by.copy(), resynced.copy()
+        )  # fmt: skip
+    limits, resync_n = setup.gate_limits, setup.resync_n
+    n_sources = store.shape[0]
     for nav in navs:
         if nav.n != n:
             raise InputError(f"nav batch has {nav.n} rows; this engine steps {n} vehicles (one row per vehicle)")
         present = _all_present(n) if nav.present is None else np.ascontiguousarray(nav.present, dtype=np.bool_)
         s = nav.source
-        if not 0 <= s < st.store.shape[0]:  # a source the mission does not know
-            st.rejected[present] += 1
-            st.rejected_by[present, int(Rejection.INVALID)] += 1
+        if not 0 <= s < n_sources:  # a source the mission does not know
+            if not own:
+                return None
+            rejected[present] += 1
+            rejected_by[present, int(Rejection.INVALID)] += 1
             continue
-        ingest_source(
+        if not ingest_source(
             s, nav.t_s, nav.r_ecef, nav.v_ecef, nav.q_body_to_ecef, nav.omega_body_rad_s, nav.valid, present,
-            receive_s, st.store, st.has, st.cand_n, st.samples, st.rejected, st.rejected_by, st.resynced, limits,
-            resync_n,
-        )  # fmt: skip
-    return st
+            receive_s, store, has, cand_n, samples, rejected, rejected_by, resynced, limits, resync_n, own,
+        ):  # fmt: skip
+            return None
+    return store, has, cand_n, samples, rejected, rejected_by, resynced
 
 
 @lru_cache(maxsize=16)
-def _all_healthy(n: int, k: int) -> np.ndarray:
+def _all_healthy(n: int, k: int) -> NDArray[np.bool_]:
     out = np.ones((n, k), np.bool_)
     out.flags.writeable = False
     return out
 
 
 @lru_cache(maxsize=16)
-def _all_present(n: int) -> np.ndarray:
+def _all_present(n: int) -> NDArray[np.bool_]:
     out = np.ones(n, np.bool_)
     out.flags.writeable = False
     return out
 
 
-class _Rows(NamedTuple):
-    """The store seen by the strings: one row per (string, vehicle), string-major."""
-
-    ok: np.ndarray
-    t_s: np.ndarray  # NaN without a sample
-    r_ecef: np.ndarray
-    v_ecef: np.ndarray
-    q: np.ndarray
-    w: np.ndarray
-    recv_s: np.ndarray  # receive time of the row's last valid sample
-
-
-def _string_rows(setup: EngineSetup, src: _Store) -> _Rows:
-    """Each string's view of the store (a reshaped view when string s reads source s)."""
-    if setup.strings_are_sources:
-        ok = src.has.reshape(-1)
-        rows = src.store.reshape(-1, STORE_COLS)
-    else:
-        k = setup.string_source
-        ok = src.has[k].reshape(-1)
-        rows = src.store[k].reshape(-1, STORE_COLS)
-    return _Rows(
-        ok,
-        np.where(ok, rows[:, ST_T], np.nan),
-        rows[:, ST_R : ST_R + 3],
-        rows[:, ST_V : ST_V + 3],
-        rows[:, ST_Q : ST_Q + 4],
-        rows[:, ST_W : ST_W + 3],
-        rows[:, ST_RECV],
-    )
-
-
-def _per_vehicle(values: np.ndarray, n: int, reducer) -> np.ndarray:
-    """Reduce (M,) row values (string-major) to (N,) per vehicle."""
-    return reducer(values.reshape(-1, n), axis=0)
-
-
-def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=None):
+def decide(
+    setup: EngineSetup,
+    state: EngineState,
+    navs: Sequence[NavBatch],
+    receive_time_s: ArrayLike,
+    health: ArrayLike | None = None,
+) -> tuple[EngineState, Decisions]:
     """One engine cycle. Returns ``(new_state, Decisions)``; see the module docstring.
 
     NaN (no sample, no impact point) is an expected value throughout, so
@@ -149,7 +143,13 @@ def decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health=
         return _decide(setup, state, navs, receive_time_s, health)
 
 
-def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health):
+def _decide(
+    setup: EngineSetup,
+    state: EngineState,
+    navs: Sequence[NavBatch],
+    receive_time_s: ArrayLike,
+    health: ArrayLike | None,
+) -> tuple[EngineState, Decisions]:
     n = state.mode.shape[0]
     k_strings = len(setup.string_names)
     if isinstance(receive_time_s, float | int):  # the usual scalar clock: no broadcasting machinery
@@ -157,184 +157,173 @@ def _decide(setup: EngineSetup, state: EngineState, navs, receive_time_s, health
         receive_s.fill(receive_time_s)
     else:
         receive_s = np.ascontiguousarray(np.broadcast_to(np.asarray(receive_time_s, dtype=np.float64), (n,)))
-    src = _ingest(setup, state, navs, receive_s)
-    rows = _string_rows(setup, src)
-    kin = kinematics.kinematics(rows.r_ecef, rows.v_ecef, setup.site, setup.needs_iip_range)
-    ok = rows.ok
-    t_rows = rows.t_s
+    store, has, cand_n, samples, rejected, rejected_by, resynced = _ingest(setup, state, navs, receive_s)
+    # each string's view of the store: one row per (string, vehicle), string-major (a reshaped view when
+    # string s reads source s)
+    if setup.strings_are_sources:
+        ok = has.reshape(-1)
+        rows = store.reshape(-1, STORE_COLS)
+    else:
+        ok = has[setup.string_source].reshape(-1)
+        rows = store[setup.string_source].reshape(-1, STORE_COLS)
+    kin = kinematics.kinematics(rows[:, ST_R : ST_R + 3], rows[:, ST_V : ST_V + 3], setup.site, setup.needs_iip_range)
 
     # --- 1-3. arming, events, row clocks, which rules are active (compiled) ------
     mode = state.mode.copy()
     event_t = state.event_t_s.copy()
-    m_rows = t_rows.shape[0]
+    m_rows = ok.shape[0]
     n_rules = len(setup.rules)
-    t_vehicle, since_valid_s, flight_time_s = np.empty(n), np.empty(m_rows), np.empty(m_rows)
+    t_vehicle, t_rows, since_valid_s, flight_time_s = np.empty(n), np.empty(m_rows), np.empty(m_rows), np.empty(m_rows)
+    src_t = np.empty(has.shape)
     active = np.empty((n_rules, m_rows), np.bool_)
     front(
-        mode, event_t, src.store[:, :, ST_RECV], src.has, setup.string_source, receive_s, ok, t_rows, kin.table,
-        setup.arm_params, setup.event_sched_t_s, setup.event_col, setup.event_above, setup.event_threshold,
-        setup.windowed,
-        setup.receive_clock, setup.from_t_s, setup.to_t_s, setup.after_event, setup.until_event, setup.phase,
-        setup.phase_start, setup.phase_end, setup.phase_from_t_s, setup.phase_to_t_s, t_vehicle, since_valid_s,
-        flight_time_s, active,
+        mode, event_t, store, has, ok, receive_s, setup.string_source, setup.arm_params, setup.rule_f, setup.rule_i,
+        setup.event_f, setup.event_i, setup.phase_f, setup.phase_i, kin.table, t_vehicle, t_rows, src_t,
+        since_valid_s, flight_time_s, active,
     )  # fmt: skip
-    flying = mode == _ARMED
     ctx = RuleContext(
-        setup.site,
-        kin,
-        ok,
-        t_rows,
-        since_valid_s,
-        flight_time_s,
-        rows.q,
-        rows.w,
-        np.where(src.has, src.store[:, :, ST_T], np.nan),
-        src.store[:, :, ST_R : ST_R + 3],
-        src.store[:, :, ST_V : ST_V + 3],
-    )
+        setup.site, kin, ok, t_rows, since_valid_s, flight_time_s, rows[:, ST_Q : ST_Q + 4], rows[:, ST_W : ST_W + 3],
+        src_t, store[:, :, ST_R : ST_R + 3], store[:, :, ST_V : ST_V + 3],
+    )  # fmt: skip
 
     # --- 4. evaluate the rules -------------------------------------------------
-    violated = np.zeros((n_rules, m_rows), bool)
+    violated = np.zeros((n_rules, m_rows), np.bool_)
     margin = np.empty((n_rules, m_rows))
     margin.fill(np.nan)
-    memory = list(state.memory)
     setup.program.evaluate(ctx.rows(), active, margin, violated)
-    for j in setup.unpacked:
-        if not active[j].any():
-            continue
-        out = setup.rules[j].evaluate(ctx, memory[j])
-        row = active[j]
-        np.logical_and(out.violated, row, out=violated[j])
-        np.copyto(margin[j], out.margin, where=row)
-        if out.memory is not None:
-            keep = row.reshape((-1,) + (1,) * (out.memory.ndim - 1))
-            memory[j] = np.where(keep, out.memory, memory[j])
+    memory = state.memory
+    if setup.unpacked:
+        memory = _evaluate_unpacked(setup, ctx, active, margin, violated, memory)
 
-    # --- 5. persistence, votes and statistics (compiled loop) -------------------
+    # --- 5-6. persistence, votes, statistics and the voting policy (compiled) -------
+    if health is None:
+        declared_ok = _all_healthy(n, k_strings)
+        fault_t = state.string_fault_t_s  # every string healthy: no fault time to record, nothing written
+    else:
+        if isinstance(health, np.ndarray) and health.dtype == np.bool_ and health.shape == (n, k_strings):
+            declared_ok = health  # the engine's own check made it an (N, K) bool array
+        else:
+            declared_ok = np.broadcast_to(np.asarray(health, bool), (n, k_strings))
+        fault_t = state.string_fault_t_s.copy()
     since = state.viol_since.copy()
     first_v = state.first_violation_t_s.copy()
     min_margin = state.min_margin.copy()
-    rule_vote, vote_rule, vote_held, vote_margin, degraded, degrade_rule, degrade_margin = persistence_and_votes(
-        active, violated, margin, since, t_rows, flight_time_s, setup.receive_clock, setup.persistence_s, setup.action,
-        n, k_strings, _TOL_S, t_vehicle, first_v, min_margin,
-    )  # fmt: skip
-
-    # --- 6. the voting policy --------------------------------------------------------
-    if health is None:
-        declared_ok = _all_healthy(n, k_strings)
-    elif isinstance(health, np.ndarray) and health.dtype == np.bool_ and health.shape == (n, k_strings):
-        declared_ok = health  # the engine's own check made it an (N, K) bool array
-    else:
-        declared_ok = np.broadcast_to(np.asarray(health, bool), (n, k_strings))
-    # a string degraded by its own rules (e.g. its nav is lost) counts as faulty this cycle
-    fault_t = state.string_fault_t_s.copy()
-    health_ok, counting = np.empty((n, k_strings), np.bool_), np.empty((n, k_strings), np.bool_)
-    terminate_now, cause_now = np.empty(n, np.bool_), np.empty(n, np.int8)
-    terminating = vote(
-        rule_vote, degraded, declared_ok, mode, t_vehicle, receive_s, setup.policy_code, setup.faulty_string_votes,
-        setup.terminate_if_no_healthy, fault_t, health_ok, counting, terminate_now, cause_now,
+    degrade_rule, health_ok = np.empty((n, k_strings), np.int16), np.empty((n, k_strings), np.bool_)
+    terminate_now, latch = np.empty(n, np.bool_), np.empty((n, LATCH_COLS))
+    terminating = persistence_and_votes(n)(
+        active, violated, margin, since, t_rows, flight_time_s, setup.rule_f, setup.rule_i, _TOL_S, t_vehicle, first_v,
+        min_margin, declared_ok, mode, receive_s, setup.vote_i, fault_t, degrade_rule, health_ok, terminate_now, latch,
     )  # fmt: skip
 
     # --- 7. safing (only vehicles not terminating now) ----------------------------------
-    orbit_since, clear_since, safe_now, safe_cause = _safing(
-        setup, state, ctx, flying & ~terminate_now, health_ok, t_vehicle, n
-    )
+    orbit_since, clear_since, safed = state.orbit_since, state.clear_since, None
+    if setup.safes:
+        orbit_since, clear_since, safed = _safing(
+            setup, state, ctx, (mode == _ARMED) & ~terminate_now, health_ok, t_vehicle, n
+        )
 
     # --- 8. latch ------------------------------------------------------------------------
     t_term, t_safed, cause = state.t_terminate_s, state.t_safed_s, state.cause
-    fired_rule, fired_string, fired_margin, fired_held = (
-        state.fired_rule,
-        state.fired_string,
-        state.fired_margin,
-        state.fired_held_s,
-    )
-    safing = safe_now is not None
-    if terminating or safing:  # the state's arrays are never written: copied before a change
+    fired_rule, fired_string = state.fired_rule, state.fired_string
+    fired_margin, fired_held = state.fired_margin, state.fired_held_s
+    if terminating or safed is not None:  # the state's arrays are never written: copied before a change
         t_term, t_safed, cause = t_term.copy(), t_safed.copy(), cause.copy()
         fired_rule, fired_string = fired_rule.copy(), fired_string.copy()
         fired_margin, fired_held = fired_margin.copy(), fired_held.copy()
     if terminating:
         idx = np.nonzero(terminate_now)[0]
         mode[idx] = _TERMINATED
-        t_decided = _decision_time(flight_time_s, receive_s, n)
-        cause[idx] = cause_now[idx]
         for i in idx:
-            if cause_now[i] == _RULE:
-                s = int(np.argmax(counting[i]))  # the first string whose vote counts
-                fired_rule[i], fired_string[i] = vote_rule[i, s], s
-                fired_margin[i], fired_held[i] = vote_margin[i, s], vote_held[i, s]
-            else:  # a faulty string's vote, or no healthy string left
-                s = int(np.argmax(~health_ok[i]))
-                fired_string[i] = s
-                if degraded[i, s]:  # faulty because one of its own rules degraded it
-                    fired_rule[i] = degrade_rule[i, s]
-                    fired_margin[i] = degrade_margin[i, s]
+            why, s, rule, rule_margin, held, t_decided = latch[i].tolist()
+            cause[i], fired_string[i] = int(why), int(s)
+            if why == _RULE:
+                fired_rule[i], fired_margin[i], fired_held[i] = int(rule), rule_margin, held
+            elif rule >= 0:  # faulty because one of its own rules degraded it
+                fired_rule[i], fired_margin[i] = int(rule), rule_margin
             # a violation of the data is dated by the data; anything judged on the receive clock
             # (data loss, string health) by the estimated flight time at which it was decided
             by_data = fired_rule[i] >= 0 and not setup.receive_clock[fired_rule[i]] and np.isfinite(t_vehicle[i])
-            t_term[i] = t_vehicle[i] if by_data else t_decided[i]
-    if safing:
+            t_term[i] = t_vehicle[i] if by_data else t_decided
+    if safed is not None:
+        safe_now, safe_cause = safed
         mode[safe_now] = _SAFED
         t_safed[safe_now] = t_vehicle[safe_now]
         cause[safe_now] = safe_cause[safe_now]
 
-    new_state = state.evolve(
-        mode=mode,
-        event_t_s=event_t,
-        t_terminate_s=t_term,
-        t_safed_s=t_safed,
-        cause=cause,
-        fired_rule=fired_rule,
-        degrade_rule=degrade_rule,
-        fired_string=fired_string,
-        fired_margin=fired_margin,
-        fired_held_s=fired_held,
-        src_store=src.store,
-        src_has=src.has,
-        src_cand_n=src.cand_n,
-        samples=src.samples,
-        rejected=src.rejected,
-        rejected_by=src.rejected_by,
-        resynced=src.resynced,
-        viol_since=since,
-        memory=tuple(memory),
-        orbit_since=orbit_since,
-        clear_since=clear_since,
-        string_fault_t_s=fault_t,
-        first_violation_t_s=first_v,
-        min_margin=min_margin,
-    )
-    decisions = Decisions(
-        setup=setup,
-        state=new_state,
-        t_s=t_vehicle,
-        receive_time_s=receive_s,
-        terminate_now=terminate_now,
-        margin_rm=margin,
-        violated_rm=violated,
-        active_rm=active,
-        iip_lat_deg=ctx.iip_lat_deg.reshape(k_strings, n),
-        iip_lon_deg=ctx.iip_lon_deg.reshape(k_strings, n),
-        health=health_ok,
-    )
+    fields = state.fields()  # the next state: every field but cycle_faults is the cycle's
+    fields["mode"] = mode
+    fields["event_t_s"] = event_t
+    fields["t_terminate_s"] = t_term
+    fields["t_safed_s"] = t_safed
+    fields["cause"] = cause
+    fields["fired_rule"] = fired_rule
+    fields["fired_string"] = fired_string
+    fields["degrade_rule"] = degrade_rule
+    fields["fired_margin"] = fired_margin
+    fields["fired_held_s"] = fired_held
+    fields["src_store"] = store
+    fields["src_has"] = has
+    fields["src_cand_n"] = cand_n
+    fields["viol_since"] = since
+    fields["memory"] = memory
+    fields["orbit_since"] = orbit_since
+    fields["clear_since"] = clear_since
+    fields["string_fault_t_s"] = fault_t
+    fields["first_violation_t_s"] = first_v
+    fields["min_margin"] = min_margin
+    fields["samples"] = samples
+    fields["rejected"] = rejected
+    fields["rejected_by"] = rejected_by
+    fields["resynced"] = resynced
+    new_state = EngineState.of(fields)
+    decisions = Decisions.of(
+        setup, new_state, t_vehicle, receive_s, terminate_now, margin, violated, active,
+        ctx.iip_lat_deg.reshape(k_strings, n), ctx.iip_lon_deg.reshape(k_strings, n), health_ok,
+    )  # fmt: skip
     return new_state, decisions
 
 
-def _decision_time(flight_time_s: np.ndarray, receive_s: np.ndarray, n: int) -> np.ndarray:
-    """(N,) the estimated flight time of this cycle per vehicle: the latest over its rows of the last
-    sample's time plus the receive time elapsed since it arrived; the receive time where no row has one."""
-    rows = np.where(np.isfinite(flight_time_s), flight_time_s, -np.inf)
-    latest = _per_vehicle(rows, n, np.max)
-    return np.where(np.isfinite(latest), latest, receive_s)
+_Memory: TypeAlias = tuple[NDArray[np.float64] | None, ...]
 
 
-def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
-    """Orbit and IIP-clear safing timers; returns (orbit_since, clear_since, safe_now, cause), with
-    ``safe_now`` None when no vehicle safes now."""
+def _evaluate_unpacked(
+    setup: EngineSetup,
+    ctx: RuleContext,
+    active: NDArray[np.bool_],
+    margin: NDArray[np.float64],
+    violated: NDArray[np.bool_],
+    memory: _Memory,
+) -> _Memory:
+    """The rules that evaluate themselves (stateful ones), where active; returns the rules' new memories."""
+    new_memory: list[Any] = list(memory)  # each rule's own (RuleOutput.memory)
+    for j in setup.unpacked:
+        if not active[j].any():
+            continue
+        out = setup.rules[j].evaluate(ctx, new_memory[j])
+        row = active[j]
+        np.logical_and(out.violated, row, out=violated[j])
+        np.copyto(margin[j], out.margin, where=row)
+        if out.memory is not None:
+            keep = row.reshape((-1,) + (1,) * (out.memory.ndim - 1))
+            new_memory[j] = np.where(keep, out.memory, new_memory[j])
+    return tuple(new_memory)
+
+
+def _safing(
+    setup: EngineSetup,
+    state: EngineState,
+    ctx: RuleContext,
+    candidates: NDArray[np.bool_],
+    health_ok: NDArray[np.bool_],
+    t_vehicle: NDArray[np.float64],
+    n: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], _Safed | None]:
+    """Orbit and IIP-clear safing timers; returns (orbit_since, clear_since, safed): ``safed`` the vehicles
+    that safe now and their cause, None when none does."""
     orbit_cfg = setup.safing.orbit
     clear_cfg = setup.safing.iip_clear
     if not (orbit_cfg.enabled or (clear_cfg.enabled and setup.protected_polygons)) or not candidates.any():
-        return state.orbit_since, state.clear_since, None, None  # no timer changes: nothing copied
+        return state.orbit_since, state.clear_since, None  # no timer changes: nothing copied
     safe_now = np.zeros(n, bool)
     cause = np.zeros(n, np.int8)
     orbit_since = state.orbit_since.copy()
@@ -361,10 +350,12 @@ def _safing(setup, state, ctx, candidates, health_ok, t_vehicle, n):
         )
         safe_now |= done
         cause[done] = _IIP_CLEAR
-    return orbit_since, clear_since, (safe_now if safe_now.any() else None), cause
+    return orbit_since, clear_since, ((safe_now, cause) if safe_now.any() else None)
 
 
-def fault_cycle(setup: EngineSetup, state: EngineState, receive_s: np.ndarray):
+def fault_cycle(
+    setup: EngineSetup, state: EngineState, receive_s: NDArray[np.float64]
+) -> tuple[EngineState, Decisions]:
     """The cycle's answer when :func:`decide` failed: every string counts as faulty, the policy decides.
 
     Nothing of the cycle's input is used (it may be what made it fail): the sample store and the

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rangeguard.engine.state import AfssState, Cause, EngineState
 
 if TYPE_CHECKING:  # the setup module imports this one
     from rangeguard.engine.setup import EngineSetup
 
+_T = TypeVar("_T", bound=np.generic)
 
-def voting_margins(margin: np.ndarray, health: np.ndarray, policy: str) -> np.ndarray:
+
+def voting_margins(margin: NDArray[np.float64], health: NDArray[np.bool_], policy: str) -> NDArray[np.float64]:
     """(rows, R) each rule's smallest margin over the strings whose votes count.
 
     ``margin`` (rows, R, K) each string's margin, ``health`` (rows, K) which strings are healthy
@@ -22,9 +25,11 @@ def voting_margins(margin: np.ndarray, health: np.ndarray, policy: str) -> np.nd
     smallest margin over all its strings (what degraded them, e.g. data loss); under 1oo2 and 2oo2
     every string's margin counts. NaN where no counting string judged the rule.
     """
+    voting: NDArray[np.float64]  # (numpy types a ufunc's reduce as Any)
     with np.errstate(invalid="ignore"):
         if policy != "health_degraded":
-            return np.fmin.reduce(margin, axis=2)
+            voting = np.fmin.reduce(margin, axis=2)
+            return voting
         voting = np.fmin.reduce(np.where(health[:, None, :], margin, np.nan), axis=2)
         none_healthy = ~health.any(axis=1)
         if none_healthy.any():
@@ -47,55 +52,73 @@ class Decisions:
 
     setup: EngineSetup
     state: EngineState
-    t_s: np.ndarray
-    receive_time_s: np.ndarray
-    terminate_now: np.ndarray
-    margin_rm: np.ndarray
-    violated_rm: np.ndarray
-    active_rm: np.ndarray
-    iip_lat_deg: np.ndarray
-    iip_lon_deg: np.ndarray
-    health: np.ndarray
+    t_s: NDArray[np.float64]
+    receive_time_s: NDArray[np.float64]
+    terminate_now: NDArray[np.bool_]
+    margin_rm: NDArray[np.float64]
+    violated_rm: NDArray[np.bool_]
+    active_rm: NDArray[np.bool_]
+    iip_lat_deg: NDArray[np.float64]
+    iip_lon_deg: NDArray[np.float64]
+    health: NDArray[np.bool_]
 
-    def _knr(self, rm: np.ndarray) -> np.ndarray:
+    @classmethod
+    def of(
+        cls, setup: EngineSetup, state: EngineState, t_s: NDArray[np.float64], receive_time_s: NDArray[np.float64],
+        terminate_now: NDArray[np.bool_], margin_rm: NDArray[np.float64], violated_rm: NDArray[np.bool_],
+        active_rm: NDArray[np.bool_], iip_lat_deg: NDArray[np.float64], iip_lon_deg: NDArray[np.float64],
+        health: NDArray[np.bool_],
+    ) -> Decisions:  # fmt: skip
+        """``Decisions(...)`` from the fields in their order, without the frozen dataclass's per-field
+        ``__init__`` (the decision function builds one every cycle)."""
+        new = object.__new__(cls)
+        object.__setattr__(new, "__dict__", {
+            "setup": setup, "state": state, "t_s": t_s, "receive_time_s": receive_time_s,
+            "terminate_now": terminate_now, "margin_rm": margin_rm, "violated_rm": violated_rm,
+            "active_rm": active_rm, "iip_lat_deg": iip_lat_deg, "iip_lon_deg": iip_lon_deg, "health": health,
+        })  # fmt: skip
+        return new
+
+    def _knr(self, rm: NDArray[_T]) -> NDArray[_T]:
         r = rm.shape[0]
         k = len(self.setup.string_names)
         return rm.reshape(r, k, self.n).transpose(1, 2, 0)
 
     @property
-    def margin(self) -> np.ndarray:
+    def margin(self) -> NDArray[np.float64]:
         """(K, N, R) each string's margin for each rule (NaN where not judged)."""
         return self._knr(self.margin_rm)
 
     @property
-    def violated(self) -> np.ndarray:
+    def violated(self) -> NDArray[np.bool_]:
         """(K, N, R) each string's raw violation flags (before persistence)."""
         return self._knr(self.violated_rm)
 
     @property
-    def active(self) -> np.ndarray:
+    def active(self) -> NDArray[np.bool_]:
         """(K, N, R) which rules were judged."""
         return self._knr(self.active_rm)
 
     @property
     def n(self) -> int:
-        return self.state.mode.shape[0]
+        return len(self.state.mode)
 
     @property
-    def states(self) -> np.ndarray:
+    def states(self) -> NDArray[np.int8]:
         """(N,) int8 AfssState values."""
         return self.state.mode
 
     @property
-    def terminate(self) -> np.ndarray:
-        return self.state.mode == AfssState.TERMINATED
+    def terminate(self) -> NDArray[np.bool_]:
+        terminated: NDArray[np.bool_] = self.state.mode == AfssState.TERMINATED  # (numpy types == as Any)
+        return terminated
 
     @property
     def rule_names(self) -> tuple[str, ...]:
         return self.setup.rule_names
 
     @property
-    def margins(self) -> np.ndarray:
+    def margins(self) -> NDArray[np.float64]:
         """(N, R) smallest margin over the strings whose votes count this cycle.
 
         Under health_degraded only healthy strings vote; a vehicle with no healthy string left

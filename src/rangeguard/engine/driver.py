@@ -48,10 +48,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.engine.decisions import Decisions
 from rangeguard.engine.engine import Engine
-from rangeguard.engine.state import AfssState
+from rangeguard.engine.state import AfssState, EngineState
 from rangeguard.nav import NavBatch
 
 _ARMED, _TERMINATED = int(AfssState.ARMED), int(AfssState.TERMINATED)  # plain ints: enum lookups are slow
@@ -106,7 +107,7 @@ class CycleDriver:
         self._t_open: float | None = None  # time of validity of the open data cycle
         self._open: list[CycleSample] = []  # its samples already stepped
         self._group: list[CycleSample] = []  # samples joining it, not yet stepped
-        self._before_open = None  # engine state before the open cycle
+        self._before_open: EngineState | None = None  # engine state before the open cycle
         self._pending: Decisions | None = None  # the open cycle's decisions, not yet final
         self._deferred: Decisions | None = None  # a closed cycle's decisions, reported after the next step
         self._judges_silence = bool(np.any(engine.setup.receive_clock))
@@ -185,7 +186,9 @@ class CycleDriver:
             self._finalize()
             if not self._silence_matters:
                 return
-            t = self.last_step_s + self.cycle_s
+            last = self.last_step_s
+            assert last is not None  # a cycle is due only after a step (and last_step_s is never reset)
+            t = last + self.cycle_s
             decisions = self.engine.step([], t, self.health)
             self.last_step_s = t
             self.cycles += 1
@@ -209,7 +212,9 @@ class CycleDriver:
         if self.on_samples is not None:
             self.on_samples(group)
         if self._open:
-            self.engine.state = self._before_open
+            before = self._before_open
+            assert before is not None  # set with the open cycle's first sample, cleared when it closes
+            self.engine.state = before
         self._open += group
         self.health = group[-1].health
         receive = max(s.receive_s for s in self._open)
@@ -245,7 +250,7 @@ class CycleDriver:
             self.on_cycle(decisions)
 
 
-def _health_rows(health):
+def _health_rows(health: ArrayLike | None) -> NDArray[np.bool_] | None:
     if health is None:
         return None
     h = np.asarray(health, dtype=bool)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rangeguard.engine.decide import decide, fault_cycle
 from rangeguard.engine.decisions import Decisions
 from rangeguard.engine.setup import EngineSetup
 from rangeguard.engine.state import EngineState
 from rangeguard.errors import InputError
+from rangeguard.mission import Mission
 from rangeguard.nav import NavBatch
 
 MAX_FAULTS_KEPT = 100
@@ -31,7 +33,7 @@ class Engine:
     Time comes only from these arguments, never from the wall clock.
     """
 
-    def __init__(self, mission, n: int = 1):
+    def __init__(self, mission: Mission, n: int = 1) -> None:
         if n < 1:
             raise InputError(f"n must be at least 1 vehicle; got {n}")
         self.mission = mission
@@ -43,7 +45,9 @@ class Engine:
         self.faults: list[tuple[float, str]] = []
         """The latest failed cycles: (receive time, error), newest last (at most MAX_FAULTS_KEPT)."""
 
-    def step(self, nav: NavBatch | Sequence[NavBatch], receive_time_s, health=None) -> Decisions:
+    def step(
+        self, nav: NavBatch | Sequence[NavBatch], receive_time_s: ArrayLike, health: ArrayLike | None = None
+    ) -> Decisions:
         """One cycle (see the class docstring); ``nav`` may be an empty sequence (a silent cycle).
 
         Arguments of the wrong shape raise :class:`InputError` (a caller's bug). Once they are

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from rangeguard.constants import WGS84_B_M
-from rangeguard.engine._kernels import GATE_LIMITS, POLICIES
+from rangeguard.earth.polygon import GreatCirclePolygon
+from rangeguard.engine._kernels import (
+    EVENT_ABOVE,
+    EVENT_COL,
+    EVENT_SCHED,
+    EVENT_THRESHOLD,
+    GATE_LIMITS,
+    PHASE_END,
+    PHASE_FROM,
+    PHASE_START,
+    PHASE_TO,
+    POLICIES,
+    RULE_ACTION,
+    RULE_AFTER,
+    RULE_FROM,
+    RULE_PERSISTENCE,
+    RULE_PHASE,
+    RULE_RECEIVE_CLOCK,
+    RULE_TO,
+    RULE_UNTIL,
+    RULE_WINDOWED,
+    VOTE_FAULTY,
+    VOTE_NO_HEALTHY,
+    VOTE_POLICY,
+)
 from rangeguard.mission.areas import farthest_vertex_m
 from rangeguard.mission.model import ArmingSpec, Mission, NavGateSpec, SafingSpec
 from rangeguard.rules import Rule, Site, build_rules
@@ -25,6 +51,14 @@ _R_MAX_M = 1.0e9
 _V_MAX_MPS = 1.0e5
 
 
+def _table(n_rows: int, dtype: DTypeLike, columns: Mapping[int, ArrayLike]) -> NDArray[np.generic]:
+    """A kernel's table of ``n_rows`` rows: ``columns`` by column index (each one value per row, or one for all)."""
+    out = np.empty((n_rows, len(columns)), dtype)
+    for c, values in columns.items():
+        out[:, c] = values
+    return out
+
+
 ACTION_TERMINATE, ACTION_DEGRADE, ACTION_MONITOR = 0, 1, 2
 ACTIONS = {"terminate": ACTION_TERMINATE, "degrade": ACTION_DEGRADE, "monitor": ACTION_MONITOR}
 
@@ -36,27 +70,27 @@ class EngineSetup:
     mission: Mission
     rules: tuple[Rule, ...]
     rule_names: tuple[str, ...]
-    persistence_s: np.ndarray  # (R,)
-    receive_clock: np.ndarray  # (R,) bool: persistence on the receive-time clock
-    action: np.ndarray  # (R,) ACTION_TERMINATE / ACTION_DEGRADE / ACTION_MONITOR
-    from_t_s: np.ndarray  # (R,)
-    to_t_s: np.ndarray  # (R,)
-    after_event: np.ndarray  # (R,) event index or -1
-    until_event: np.ndarray  # (R,)
-    phase: np.ndarray  # (R,) phase index or -1
-    windowed: np.ndarray  # (R,) bool: the rule has a time window, event or phase condition
+    persistence_s: NDArray[np.float64]  # (R,)
+    receive_clock: NDArray[np.bool_]  # (R,) bool: persistence on the receive-time clock
+    action: NDArray[np.int64]  # (R,) ACTION_TERMINATE / ACTION_DEGRADE / ACTION_MONITOR
+    from_t_s: NDArray[np.float64]  # (R,)
+    to_t_s: NDArray[np.float64]  # (R,)
+    after_event: NDArray[np.int64]  # (R,) event index or -1
+    until_event: NDArray[np.int64]  # (R,)
+    phase: NDArray[np.int64]  # (R,) phase index or -1
+    windowed: NDArray[np.bool_]  # (R,) bool: the rule has a time window, event or phase condition
     event_names: tuple[str, ...]  # event 0 is liftoff
-    event_sched_t_s: np.ndarray  # (E,) scheduled time, NaN for detected / liftoff
-    event_col: np.ndarray  # (E,) kinematics column of a detected event's quantity, -1: scheduled
-    event_above: np.ndarray  # (E,) bool: detected when the quantity is above (else below) the threshold
-    event_threshold: np.ndarray  # (E,)
-    arm_params: np.ndarray  # the arming parameters as the front kernel takes them (_kernels.ARM_*)
-    phase_start: np.ndarray  # (P,) event index
-    phase_end: np.ndarray  # (P,) event index or -1
-    phase_from_t_s: np.ndarray
-    phase_to_t_s: np.ndarray
+    event_sched_t_s: NDArray[np.float64]  # (E,) scheduled time, NaN for detected / liftoff
+    event_col: NDArray[np.int64]  # (E,) kinematics column of a detected event's quantity, -1: scheduled
+    event_above: NDArray[np.bool_]  # (E,) bool: detected when the quantity is above (else below) the threshold
+    event_threshold: NDArray[np.float64]  # (E,)
+    arm_params: NDArray[np.float64]  # the arming parameters as the front kernel takes them (_kernels.ARM_*)
+    phase_start: NDArray[np.int64]  # (P,) event index
+    phase_end: NDArray[np.int64]  # (P,) event index or -1
+    phase_from_t_s: NDArray[np.float64]
+    phase_to_t_s: NDArray[np.float64]
     string_names: tuple[str, ...]
-    string_source: np.ndarray  # (K,) source index per string
+    string_source: NDArray[np.int64]  # (K,) source index per string
     strings_are_sources: bool  # string s reads source s for every s (rows are the store's own layout)
     source_names: tuple[str, ...]
     site: Site
@@ -64,21 +98,57 @@ class EngineSetup:
     policy_code: int  # the policy as the vote kernel takes it (_kernels.POLICIES)
     faulty_string_votes: bool
     terminate_if_no_healthy: bool
-    polygons: dict  # every area's polygon by name
-    protected_polygons: tuple
+    polygons: dict[str, GreatCirclePolygon]  # every area's polygon by name
+    protected_polygons: tuple[GreatCirclePolygon, ...]
     clear_min_range_m: float
     arming: ArmingSpec
     safing: SafingSpec
     nav_gate: NavGateSpec  # mission.nav_gate: what the ingest accepts
-    gate_limits: np.ndarray  # the gate's limits as the ingest kernel takes them (_kernels.GATE_LIMITS)
+    gate_limits: NDArray[np.float64]  # the gate's limits as the ingest kernel takes them (_kernels.GATE_LIMITS)
     cycle_s: float  # the engine is stepped at least this often (1 / mission.cycle_hz)
     needs_iip_range: bool  # some rule, event or safing condition reads the IIP range
     program: RuleProgram  # the rules with a compiled kind, evaluated together in one compiled pass
-    packed: np.ndarray  # (R,) bool: the rule is evaluated by ``program``
+    packed: NDArray[np.bool_]  # (R,) bool: the rule is evaluated by ``program``
     unpacked: tuple[int, ...]  # the rules that evaluate themselves (stateful ones: gates)
+    # derived from the fields above (__post_init__):
+    safes: bool = field(init=False)  # some safing condition can safe a vehicle (orbit, or IIP clear of protected areas)
+    resync_n: int = field(init=False)  # nav_gate.resync_samples
+    # the rules, events, phases and policy as the compiled kernels take them (_kernels.RULE_*, EVENT_*, ...)
+    rule_f: NDArray[np.float64] = field(init=False, repr=False)  # (R, 3) float
+    rule_i: NDArray[np.int64] = field(init=False, repr=False)  # (R, 6) int64
+    event_f: NDArray[np.float64] = field(init=False, repr=False)  # (E, 2) float
+    event_i: NDArray[np.int64] = field(init=False, repr=False)  # (E, 2) int64
+    phase_f: NDArray[np.float64] = field(init=False, repr=False)  # (P, 2) float
+    phase_i: NDArray[np.int64] = field(init=False, repr=False)  # (P, 2) int64
+    vote_i: NDArray[np.int64] = field(init=False, repr=False)  # (3,) int64 the voting policy
+
+    def __post_init__(self) -> None:
+        n_rules, n_events, n_phases = len(self.rules), len(self.event_names), len(self.phase_start)
+        rule_f = {RULE_FROM: self.from_t_s, RULE_TO: self.to_t_s, RULE_PERSISTENCE: self.persistence_s}
+        rule_i = {RULE_RECEIVE_CLOCK: self.receive_clock, RULE_WINDOWED: self.windowed, RULE_AFTER: self.after_event}
+        rule_i |= {RULE_UNTIL: self.until_event, RULE_PHASE: self.phase, RULE_ACTION: self.action}
+        event_f = {EVENT_SCHED: self.event_sched_t_s, EVENT_THRESHOLD: self.event_threshold}
+        event_i = {EVENT_COL: self.event_col, EVENT_ABOVE: self.event_above}
+        phase_f = {PHASE_FROM: self.phase_from_t_s, PHASE_TO: self.phase_to_t_s}
+        phase_i = {PHASE_START: self.phase_start, PHASE_END: self.phase_end}
+        vote_i = {VOTE_POLICY: self.policy_code, VOTE_FAULTY: self.faulty_string_votes}
+        vote_i[VOTE_NO_HEALTHY] = self.terminate_if_no_healthy
+        derived = {
+            "safes": self.safing.orbit.enabled or (self.safing.iip_clear.enabled and bool(self.protected_polygons)),
+            "resync_n": int(self.nav_gate.resync_samples),
+            "rule_f": _table(n_rules, np.float64, rule_f),
+            "rule_i": _table(n_rules, np.int64, rule_i),
+            "event_f": _table(n_events, np.float64, event_f),
+            "event_i": _table(n_events, np.int64, event_i),
+            "phase_f": _table(n_phases, np.float64, phase_f),
+            "phase_i": _table(n_phases, np.int64, phase_i),
+            "vote_i": _table(1, np.int64, vote_i)[0],
+        }
+        for name, value in derived.items():  # a frozen dataclass: set once, here
+            object.__setattr__(self, name, value)
 
     @classmethod
-    def from_mission(cls, mission) -> EngineSetup:
+    def from_mission(cls, mission: Mission) -> EngineSetup:
         polygons = area_polygons(mission)
         rules = tuple(build_rules(mission, polygons))
         default_p = mission.termination.persistence_s
@@ -87,7 +157,7 @@ class EngineSetup:
         ev = {name: i for i, name in enumerate(events)}
         ph = {name: i for i, name in enumerate(phases)}
 
-        def idx(table, name):
+        def idx(table: dict[str, int], name: str | None) -> int:
             return -1 if name is None else table[name]
 
         protected = tuple(polygons[a.name] for a in mission.areas if a.kind == "protected")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from rangeguard.rules import Rule
 
 
 class AfssState(IntEnum):
@@ -50,7 +56,7 @@ ST_T, ST_R, ST_V, ST_Q, ST_W, ST_RECV, ST_CAND_T, ST_CAND_R, ST_CAND_V = 0, 1, 4
 STORE_COLS = 22
 
 
-def _initial_store(n_sources: int, n: int) -> np.ndarray:
+def _initial_store(n_sources: int, n: int) -> NDArray[np.float64]:
     """No sample yet: times -inf (any first sample is newer, and no receive clock runs), the rest NaN."""
     store = np.full((n_sources, n, STORE_COLS), np.nan)
     store[:, :, ST_T] = -np.inf
@@ -66,33 +72,33 @@ class EngineState:
     row = string * N + vehicle. Sources are indexed like ``mission.nav_sources``.
     """
 
-    mode: np.ndarray  # (N,) int8 AfssState
-    event_t_s: np.ndarray  # (N, E) time each event occurred (NaN: not yet); event 0 = liftoff
-    t_terminate_s: np.ndarray  # (N,)
-    t_safed_s: np.ndarray  # (N,)
-    cause: np.ndarray  # (N,) int8 Cause
-    fired_rule: np.ndarray  # (N,) int16 rule index (-1 none)
-    fired_string: np.ndarray  # (N,) int16 string index (-1 none)
-    degrade_rule: np.ndarray  # (N, K) int16 rule that degrades each string this cycle (-1 none)
-    fired_margin: np.ndarray  # (N,) margin of the firing rule at termination
-    fired_held_s: np.ndarray  # (N,) how long the firing violation had held
-    src_store: np.ndarray  # (S, N, STORE_COLS) each source's latest accepted sample and jump candidate
-    src_has: np.ndarray  # (S, N) bool: a valid sample has been received
-    src_cand_n: np.ndarray  # (S, N) consecutive jump-rejected samples agreeing with each other
-    viol_since: np.ndarray  # (R, M) time a still-running violation started (NaN: none)
-    memory: tuple  # per rule: memory array or None
-    orbit_since: np.ndarray  # (N,) safing timers (NaN: condition not holding)
-    clear_since: np.ndarray  # (N,)
-    string_fault_t_s: np.ndarray  # (N, K) first time each string declared itself faulty
-    first_violation_t_s: np.ndarray  # (N, R) first time each rule was violated (active)
-    min_margin: np.ndarray  # (N, R) smallest margin seen while active
-    samples: np.ndarray  # (N,) nav samples accepted
-    rejected: np.ndarray  # (N,) nav samples rejected by the nav gate (all reasons)
-    rejected_by: np.ndarray  # (N, len(Rejection)) rejected samples by reason
-    resynced: np.ndarray  # (N,) times a source's track was re-acquired after consistent jumps
-    cycle_faults: np.ndarray  # (N,) cycles that failed and were judged as every string faulty
+    mode: NDArray[np.int8]  # (N,) int8 AfssState
+    event_t_s: NDArray[np.float64]  # (N, E) time each event occurred (NaN: not yet); event 0 = liftoff
+    t_terminate_s: NDArray[np.float64]  # (N,)
+    t_safed_s: NDArray[np.float64]  # (N,)
+    cause: NDArray[np.int8]  # (N,) int8 Cause
+    fired_rule: NDArray[np.int16]  # (N,) int16 rule index (-1 none)
+    fired_string: NDArray[np.int16]  # (N,) int16 string index (-1 none)
+    degrade_rule: NDArray[np.int16]  # (N, K) int16 rule that degrades each string this cycle (-1 none)
+    fired_margin: NDArray[np.float64]  # (N,) margin of the firing rule at termination
+    fired_held_s: NDArray[np.float64]  # (N,) how long the firing violation had held
+    src_store: NDArray[np.float64]  # (S, N, STORE_COLS) each source's latest accepted sample and jump candidate
+    src_has: NDArray[np.bool_]  # (S, N) bool: a valid sample has been received
+    src_cand_n: NDArray[np.int64]  # (S, N) consecutive jump-rejected samples agreeing with each other
+    viol_since: NDArray[np.float64]  # (R, M) time a still-running violation started (NaN: none)
+    memory: tuple[NDArray[np.float64] | None, ...]  # per rule: memory array or None
+    orbit_since: NDArray[np.float64]  # (N,) safing timers (NaN: condition not holding)
+    clear_since: NDArray[np.float64]  # (N,)
+    string_fault_t_s: NDArray[np.float64]  # (N, K) first time each string declared itself faulty
+    first_violation_t_s: NDArray[np.float64]  # (N, R) first time each rule was violated (active)
+    min_margin: NDArray[np.float64]  # (N, R) smallest margin seen while active
+    samples: NDArray[np.int64]  # (N,) nav samples accepted
+    rejected: NDArray[np.int64]  # (N,) nav samples rejected by the nav gate (all reasons)
+    rejected_by: NDArray[np.int64]  # (N, len(Rejection)) rejected samples by reason
+    resynced: NDArray[np.int64]  # (N,) times a source's track was re-acquired after consistent jumps
+    cycle_faults: NDArray[np.int64]  # (N,) cycles that failed and were judged as every string faulty
 
-    def evolve(self, **changes) -> EngineState:
+    def evolve(self, **changes: Any) -> EngineState:
         """A copy with ``changes`` (the engine's next state): ``dataclasses.replace`` without its
         per-field machinery, which cost more than the rest of a one-vehicle cycle's bookkeeping."""
         unknown = changes.keys() - self.__dict__.keys()
@@ -103,54 +109,67 @@ class EngineState:
         new.__dict__.update(changes)
         return new
 
+    def fields(self) -> dict[str, Any]:
+        """A copy of the state's fields by name: change some and make the next state with :meth:`of`."""
+        return self.__dict__.copy()
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> EngineState:
+        """The state with these ``fields`` (every field, as :meth:`fields` gives them), taken as they are:
+        :meth:`evolve` without its check of the names or its keyword arguments, for the decision function
+        (24 keyword arguments cost more than a kernel call in a one-vehicle cycle)."""
+        new = object.__new__(cls)
+        object.__setattr__(new, "__dict__", fields)
+        return new
+
     # the sample store's columns by name (views into ``src_store``)
     @property
-    def src_t_s(self) -> np.ndarray:
+    def src_t_s(self) -> NDArray[np.float64]:
         """(S, N) data time of each source's latest accepted sample (-inf: none)."""
         return self.src_store[:, :, ST_T]
 
     @property
-    def src_r_ecef(self) -> np.ndarray:
+    def src_r_ecef(self) -> NDArray[np.float64]:
         """(S, N, 3)"""
         return self.src_store[:, :, ST_R : ST_R + 3]
 
     @property
-    def src_v_ecef(self) -> np.ndarray:
+    def src_v_ecef(self) -> NDArray[np.float64]:
         """(S, N, 3)"""
         return self.src_store[:, :, ST_V : ST_V + 3]
 
     @property
-    def src_q(self) -> np.ndarray:
+    def src_q(self) -> NDArray[np.float64]:
         """(S, N, 4) attitude quaternion body -> ECEF, scalar first."""
         return self.src_store[:, :, ST_Q : ST_Q + 4]
 
     @property
-    def src_w(self) -> np.ndarray:
+    def src_w(self) -> NDArray[np.float64]:
         """(S, N, 3) body rates, rad/s."""
         return self.src_store[:, :, ST_W : ST_W + 3]
 
     @property
-    def src_recv_s(self) -> np.ndarray:
+    def src_recv_s(self) -> NDArray[np.float64]:
         """(S, N) receive time of the latest valid sample (-inf: none)."""
         return self.src_store[:, :, ST_RECV]
 
     @property
-    def src_cand_t_s(self) -> np.ndarray:
+    def src_cand_t_s(self) -> NDArray[np.float64]:
         """(S, N) time of the newest sample rejected as a jump (the candidate new track)."""
         return self.src_store[:, :, ST_CAND_T]
 
     @property
-    def src_cand_r_ecef(self) -> np.ndarray:
+    def src_cand_r_ecef(self) -> NDArray[np.float64]:
         """(S, N, 3)"""
         return self.src_store[:, :, ST_CAND_R : ST_CAND_R + 3]
 
     @property
-    def src_cand_v_ecef(self) -> np.ndarray:
+    def src_cand_v_ecef(self) -> NDArray[np.float64]:
         """(S, N, 3)"""
         return self.src_store[:, :, ST_CAND_V : ST_CAND_V + 3]
 
     @classmethod
-    def initial(cls, n: int, n_sources: int, n_strings: int, n_events: int, rules) -> EngineState:
+    def initial(cls, n: int, n_sources: int, n_strings: int, n_events: int, rules: Sequence[Rule]) -> EngineState:
         m = n * n_strings
         r = len(rules)
         nan = np.nan
