@@ -96,8 +96,12 @@ class Sandbox:
         return self.log.read_text().splitlines() if self.log.exists() else []
 
 
-LINT = ["python -m ruff check src tests bench tools", "python -m ruff format --check src tests bench tools"]
-"""What make test runs before the suite (the lint and format checks)."""
+LINT = [
+    "python -m ruff check src tests bench tools",
+    "python -m ruff format --check src tests bench tools",
+    "python -m mypy",
+]
+"""What make test runs before the suite (the lint, format and type checks)."""
 
 
 def _pytest_runs(calls: list[str]) -> int:
