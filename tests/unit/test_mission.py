@@ -85,7 +85,17 @@ def test_full_mission_loads_with_every_section():
     assert {"iip_polygon", "envelope", "data_loss", "source_disagreement", "gate"} <= {r.type for r in m.rules}
     # every section given explicitly in the file is there with its values
     raw = yaml.safe_load(FULL.read_text())
-    assert set(raw) >= set(Mission.model_fields) - {"vehicle", "sensors", "scenarios", "dispersions"}
+    simulator_and_risk = {
+        "vehicle",
+        "sensors",
+        "scenarios",
+        "dispersions",
+        "debris",
+        "failure",
+        "population",
+        "risk_criteria",
+    }
+    assert set(raw) >= set(Mission.model_fields) - simulator_and_risk
     assert m.seed == 42 and m.site.alt_m == 20.0
     assert m.site.liftoff_epoch_utc.isoformat() == "2026-03-05T02:00:00+00:00"
     assert [s.name for s in m.string_specs] == ["afts_a", "afts_b"]

@@ -395,8 +395,35 @@ def _cross_check(mission: m.Mission, base_dir: Path) -> tuple[list[str], dict[st
         if src not in sources:
             p.append(f"sensors.sources.{src}: not a nav source; allowed: {', '.join(sorted(sources))}")
     p += _check_safing(mission, outlines)
+    p += _check_risk(mission, base_dir)
     p += feasibility_problems(mission)
     return p, outlines
+
+
+def _check_risk(mission: m.Mission, base_dir: Path) -> list[str]:
+    """The risk sections against the vehicle and the files they name."""
+    p: list[str] = []
+    n_stages = len(mission.vehicle.stages) if mission.vehicle is not None else None
+    stages = [c.stage for c in mission.debris or []]
+    p += [
+        f"debris: stage {k} has two catalogs; give one per stage"
+        for k in sorted({k for k in stages if stages.count(k) > 1})
+    ]
+    if n_stages is not None:
+        for i, k in enumerate(stages):
+            if k >= n_stages:
+                p.append(f"debris[{i}].stage: {k}, but the vehicle has {n_stages} stage(s) (0..{n_stages - 1})")
+        share = mission.failure.stage_share if mission.failure is not None else None
+        if share is not None and len(share) != n_stages:
+            p.append(
+                f"failure.stage_share: {len(share)} values, but the vehicle has {n_stages} stage(s); give one per stage"
+            )
+    raster = mission.population.raster
+    if raster is not None and not (base_dir / raster).is_file():
+        p.append(
+            f"population.raster: no file '{base_dir / raster}'; give the path of a GeoTIFF relative to the mission file"
+        )
+    return p
 
 
 def _check_safing(mission: m.Mission, outlines: typing.Mapping[str, tuple[list[float], list[float]]]) -> list[str]:

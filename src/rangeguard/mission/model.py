@@ -16,6 +16,7 @@ Structure (see docs/mission-format.md for an annotated example)::
     termination   persistence default and the voting policy
     safing        when the AFSS safes itself for good
     requirements  validation targets (false-termination probability)
+    debris, failure, population, risk_criteria   the risk analysis's inputs (rangeguard.mission.risk)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from rangeguard.mission.feasibility import (
     MAX_LIFTOFF_SPEED_MPS,
     MAX_NOT_BEFORE_T_S,
 )
+from rangeguard.mission.risk import DebrisCatalogSpec, FailureSpec, PopulationSpec, RiskCriteriaSpec
 from rangeguard.mission.rule_types import RuleSpec
 from rangeguard.mission.sensors import NavFaultSpec, SensorsSpec
 from rangeguard.mission.site import SiteSpec
@@ -374,6 +376,16 @@ class Mission(BaseModel):
     termination: TerminationSpec = Field(default_factory=TerminationSpec)
     safing: SafingSpec = Field(default_factory=SafingSpec)
     requirements: RequirementsSpec = Field(default_factory=RequirementsSpec)
+    debris: list[DebrisCatalogSpec] | None = Field(
+        None, description="Fragment catalogs per stage, for the risk analysis (rangeguard risk)."
+    )
+    failure: FailureSpec | None = Field(None, description="Failure probability and responses, for the risk analysis.")
+    population: PopulationSpec = Field(
+        default_factory=PopulationSpec, description="Where people are, for the risk analysis."
+    )
+    risk_criteria: RiskCriteriaSpec = Field(
+        default_factory=RiskCriteriaSpec, description="The risk analysis's limits (14 CFR Part 450 by default)."
+    )
 
     _source_path: Path | None = PrivateAttr(None)
     _outlines: dict[str, tuple[list[float], list[float]]] = PrivateAttr(default_factory=dict)
