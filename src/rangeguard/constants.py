@@ -58,3 +58,12 @@ USSA76_BOLTZMANN_J_K = 1.380622e-23
 # --- Angles --------------------------------------------------------------------
 DEG = math.pi / 180.0
 """One degree in radians (exact by definition)."""
+
+# --- People (casualty model) -----------------------------------------------------
+FOOT_M = 0.3048
+"""International foot, m (exact, 1959 international yard and pound agreement)."""
+PERSON_RADIUS_M = 1.0 * FOOT_M
+"""Radius of the standard standing person seen from above: 1 ft. FAA Flight Safety Analysis Handbook
+v1.0 (2011), casualty area of inert debris; also RCC 321 supplement. Check against the handbook text."""
+PERSON_HEIGHT_M = 6.0 * FOOT_M
+"""Height of the standard standing person: 6 ft. Same source as :data:`PERSON_RADIUS_M`."""
