@@ -34,7 +34,9 @@ import time
 
 import numpy as np
 
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".venv", "numba-cache"))
+os.environ.setdefault(  # see rangeguard.jit
+    "RANGEGUARD_NUMBA_CACHE", os.path.join(os.path.dirname(__file__), "..", ".venv", "numba-cache")
+)
 
 import numba
 import pyproj

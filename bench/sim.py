@@ -26,12 +26,12 @@ import numpy as np
 from _reference import reference_s
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".venv" / "numba-cache"))
+os.environ.setdefault("RANGEGUARD_NUMBA_CACHE", str(ROOT / ".venv" / "numba-cache"))  # see rangeguard.jit
 sys.path.insert(0, str(ROOT / "src"))
 
-from rangeguard.mission.site import SiteSpec  # noqa: E402 - imported after NUMBA_CACHE_DIR is set
-from rangeguard.mission.vehicle import load_vehicle  # noqa: E402 - imported after NUMBA_CACHE_DIR is set
-from rangeguard.sim import PerVehicleParams, Simulator, simulate_vehicle  # noqa: E402 - imported after NUMBA_CACHE_DIR is set
+from rangeguard.mission.site import SiteSpec  # noqa: E402 - imported after the cache folder is set
+from rangeguard.mission.vehicle import load_vehicle  # noqa: E402 - imported after the cache folder is set
+from rangeguard.sim import PerVehicleParams, Simulator, simulate_vehicle  # noqa: E402 - imported after the cache folder is set
 
 KII = SiteSpec(name="Spaceport Kii", lat_deg=33.54, lon_deg=135.89, alt_m=0.0, launch_azimuth_deg=191.5)
 

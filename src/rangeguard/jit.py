@@ -3,7 +3,8 @@
 Every kernel of the flight path (earth, iip, rules, engine, sim) is compiled
 by :func:`kernel` or :func:`rows_kernel`, so they share one set of options:
 
-- ``cache=True``: compiled once per machine, loaded from disk afterwards;
+- ``cache=True``: compiled once per machine and state of the source, loaded from disk afterwards
+  (see "The on-disk cache" below);
 - ``error_model="numpy"``: a division by zero or a domain error gives inf or
   NaN as numpy would, never a Python exception out of the compiled loop. The
   flight logic judges NaN explicitly (a row it cannot judge holds its
@@ -44,16 +45,64 @@ same way), e.g. :class:`rangeguard.sim.simulator.Simulator`.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import os
+import shutil
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from types import FunctionType
 from typing import Any, TypeVar
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+CACHE_BASE_ENV = "RANGEGUARD_NUMBA_CACHE"
+"""The folder under which the compiled kernels are cached (default: the user's cache folder,
+``$XDG_CACHE_HOME/rangeguard/numba`` or ``~/.cache/rangeguard/numba``)."""
+_DIGEST_CHARS = 16
+"""Length of a cache folder's name: the start of the hex SHA-256 of the package's sources."""
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+"""The rangeguard package's source folder."""
+
+
+def source_cache_dir(base: Path, package_dir: Path = PACKAGE_DIR) -> Path:
+    """The cache folder of this state of the package's sources: ``base / <digest of every .py file>``.
+
+    numba re-checks only the file of the kernel it loads, so a kernel compiled with a helper
+    inlined from another file (``earth/interp.py`` into the simulator's kernels) would run stale
+    after that file changed. One folder per state of the whole source cannot: an edit anywhere
+    gives a fresh folder. Folders of earlier states under ``base`` are removed.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(package_dir.rglob("*.py")):
+        digest.update(path.relative_to(package_dir).as_posix().encode())
+        digest.update(path.read_bytes())
+    here = base / digest.hexdigest()[:_DIGEST_CHARS]
+    if base.is_dir():
+        for old in base.iterdir():
+            if old.is_dir() and old != here and len(old.name) == _DIGEST_CHARS:
+                shutil.rmtree(old, ignore_errors=True)
+    return here
+
+
+def _default_cache_base() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "rangeguard" / "numba"
+
+
+# The on-disk cache: numba's own NUMBA_CACHE_DIR wins when set; otherwise one folder per state of the
+# source under CACHE_BASE_ENV (or the user's cache folder), set before any kernel below is compiled.
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    numba.config.CACHE_DIR = str(  # type: ignore[attr-defined]  # numba.config sets its names at run time
+        source_cache_dir(Path(os.environ.get(CACHE_BASE_ENV) or _default_cache_base()))
+    )
 
 PARALLEL_MIN_ROWS = 2048
 """Below this many rows one thread is faster than starting numba's thread pool (measured for
