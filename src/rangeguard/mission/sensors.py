@@ -173,7 +173,7 @@ class _OffsetMixin(_Strict):
     magnitude_m: float | None = Field(
         None, description="Offset length, m, along `direction` (give this with direction OR offset_m)."
     )
-    direction: Literal[OFFSET_DIRECTIONS] | None = Field(  # type: ignore[valid-type]
+    direction: Literal[OFFSET_DIRECTIONS] | None = Field(  # type: ignore[valid-type]  # a Literal of the names tuple
         None, description=f"Direction of magnitude_m: one of {', '.join(OFFSET_DIRECTIONS)}."
     )
 
