@@ -35,11 +35,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from rangeguard.errors import InputError, RangeguardError
+from rangeguard.errors import RangeguardError
 from rangeguard.montecarlo.chunks import ChunkTask, run_chunk
+from rangeguard.montecarlo.executors import check_backend, run_all
 from rangeguard.montecarlo.manifest import Manifest, check_chunk, write_chunk
 
-BACKENDS = ("inprocess", "processes", "dask")
 FORMAT_VERSION = "1"
 """Bumped when a chunk's rows change meaning, so old chunk files are not reused."""
 
@@ -111,10 +111,7 @@ def run_tasks(
     because it failed its check (default: a :class:`ChunkWarning`). The
     folder's name is taken as the mission fingerprint the manifest must carry.
     """
-    if backend not in BACKENDS:
-        raise InputError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
-    if workers < 1:
-        raise InputError(f"workers must be >= 1; got {workers}")
+    check_backend(backend, workers)
     warn = on_warning or _warn
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -141,64 +138,17 @@ def run_tasks(
         if on_chunk is not None:
             on_chunk(task, done_runs)
 
-    if todo:
-        if backend == "inprocess":
-            for t in todo:
-                finished(t, run_chunk(t))
-        elif backend == "processes":
-            _run_processes(todo, workers, finished)
-        else:
-            _run_dask(todo, workers, scheduler, finished)
+    run_all(
+        run_chunk,
+        todo,
+        finished,
+        backend=backend,
+        workers=workers,
+        scheduler=scheduler,
+        worker_init=_worker_init,
+        name=lambda t: f"chunk-{t.name}",
+    )
     return [chunk_path(directory, t) for t in tasks]
-
-
-def _run_processes(todo, workers, finished) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
-        pending = {pool.submit(run_chunk, t): t for t in todo}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    finished(pending.pop(f), f.result())
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
-
-
-def _run_dask(todo, workers, scheduler, finished) -> None:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:  # pragma: no cover - dask is a dependency
-        raise InputError("the dask backend needs dask[distributed]: pip install 'dask[distributed]'") from None
-    cluster = None
-    try:
-        if scheduler:
-            try:
-                client = Client(scheduler, timeout="10s")
-            except OSError as exc:
-                raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        else:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-            )
-            client = Client(cluster)
-        with client:
-            client.run(_worker_init)
-            futures = {}
-            for t in todo:
-                f = client.submit(run_chunk, t, key=f"rangeguard-chunk-{t.name}-{id(t):x}", pure=False, retries=2)
-                futures[f.key] = (f, t)
-            for f in as_completed([f for f, _ in futures.values()]):
-                task = futures[f.key][1]
-                finished(task, f.result())
-                f.release()
-    finally:
-        if cluster is not None:
-            cluster.close()
 
 
 def read_rows(paths: list[Path]) -> pa.Table:
