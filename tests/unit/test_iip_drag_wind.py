@@ -6,18 +6,15 @@ Reference: scipy ``solve_ivp`` DOP853 (rtol 1e-12, atol 1e-6) on
 
 in ECEF (point-mass gravity, Coriolis and centrifugal terms written out
 below), ``u`` the wind, ``Mach = |v - u| / c(h)``, with a terminal event at
-geodetic height = the ground height. It shares with the code under test only
+geodetic height = the ground height. A wind table is evaluated here with
+``np.interp`` and turned into ECEF axes with the local east and north unit
+vectors written out below. It shares with the code under test only
 the model's inputs: the USSA76 density and speed of sound
 (:mod:`rangeguard.earth.atmosphere`) and the WGS84 geodetic conversion
 (:mod:`rangeguard.earth.geodesy`), each tested on its own.
 
 Tolerances: 1 m on the ground (5 m with wind) and 0.01 s; the measured
-errors (``design/iip.md``) are millimetres.
-
-Runtime: :func:`impact_point_drag` advances a batch in lock step, so a batch
-costs about as much as its slowest member (a light fragment falling for
-minutes at terminal speed). The states are therefore batched per call, and
-the light (beta 50) fragments appear only where the brief needs them.
+errors (``design/iip.md``) are centimetres.
 """
 
 from __future__ import annotations
@@ -34,6 +31,7 @@ from rangeguard.earth.atmosphere import density, speed_of_sound
 from rangeguard.earth.geodesy import ecef_to_enu_matrix, ecef_to_geodetic, geodetic_to_ecef
 from rangeguard.errors import InputError
 from rangeguard.iip import impact_point_drag
+from rangeguard.iip.drag import WindTable
 
 MU = MU_EARTH_M3_S2
 W = OMEGA_EARTH_RAD_S
@@ -43,13 +41,13 @@ SPACEPORT_AMERICA_GROUND_M = 1400.0
 
 def reference(r0, v0, beta, wind=None, ground_m=0.0, table=None):
     """DOP853 impact (lat_deg, lon_deg, tof_s). ``wind``: None, an ECEF (3,) vector, or a
-    profile (M, 3) -> (M, 3); ``table``: (mach, beta) interpolated linearly (np.interp)."""
+    WindTable; ``table``: (mach, beta) interpolated linearly (np.interp)."""
 
     def air_velocity(r, v):
         if wind is None:
             return v
-        if callable(wind):
-            return v - np.asarray(wind(r[None]))[0]
+        if isinstance(wind, WindTable):
+            return v - table_wind_ecef(r, wind)
         return v - wind
 
     def rhs(_t, y):
@@ -89,13 +87,26 @@ def east_wind_ecef(r, speed_mps):
     return speed_mps * ecef_to_enu_matrix(lat, lon)[0]
 
 
-def rising_east_wind(r):
-    """Wind profile: eastward, 5 m/s at the ellipsoid growing by 1.5 m/s per km of height."""
-    r = np.asarray(r)
-    h = ecef_to_geodetic(r)[2]
-    rho = np.hypot(r[:, 0], r[:, 1])
-    east = np.column_stack([-r[:, 1] / rho, r[:, 0] / rho, np.zeros(len(r))])
-    return (5.0 + 1.5e-3 * h)[:, None] * east
+def table_wind_ecef(r, table):
+    """The table's wind at ECEF position r (3,), ECEF axes: np.interp in geodetic height (clamped at the
+    ends), towards the local east (-sin lon, cos lon, 0) and north (-sin lat cos lon, -sin lat sin lon,
+    cos lat)."""
+    lat_deg, lon_deg, h = ecef_to_geodetic(r)
+    lat, lon = math.radians(float(lat_deg)), math.radians(float(lon_deg))
+    east_mps = np.interp(float(h), table.altitude_m, table.east_mps)
+    north_mps = np.interp(float(h), table.altitude_m, table.north_mps)
+    east = np.array([-math.sin(lon), math.cos(lon), 0.0])
+    north = np.array([-math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon), math.cos(lat)])
+    return east_mps * east + north_mps * north
+
+
+# A wind table: eastward 5 m/s at the ellipsoid growing by 1.5 m/s per km of height (a jet near 12 km),
+# a northward component turning with height; constant above 30 km and below 0 m.
+WIND_TABLE = WindTable(
+    altitude_m=np.array([0.0, 2e3, 6e3, 12e3, 20e3, 30e3]),
+    east_mps=np.array([5.0, 8.0, 14.0, 23.0, 35.0, 50.0]),
+    north_mps=np.array([0.0, -4.0, 6.0, 12.0, -3.0, 2.0]),
+)
 
 
 def ground_m(lat1, lon1, lat2, lon2):
@@ -146,14 +157,46 @@ def test_constant_wind_matches_dop853_and_moves_the_impact_downwind(no_wind):
         assert abs(dist * math.cos(math.radians(az))) < 0.1 * east  # little cross-wind drift
 
 
-def test_wind_profile_matches_dop853():
-    rows = [(SPACEPORT, 300.0), (KOUROU, 2000.0)]
+def test_wind_table_matches_dop853():
+    rows = [(SPACEPORT, 300.0), (KOUROU, 2000.0), (KOUROU, 50.0)]
     r, v, beta = stack(rows)
-    lat, lon, tof = impact_point_drag(r, v, beta, wind_ecef_mps=rising_east_wind)
+    lat, lon, tof = impact_point_drag(r, v, beta, wind_ecef_mps=WIND_TABLE)
+    lat0, lon0, _ = impact_point_drag(r, v, beta)
     for i in range(len(rows)):
-        rl, ro, rt = reference(r[i], v[i], beta[i], wind=rising_east_wind)
+        rl, ro, rt = reference(r[i], v[i], beta[i], wind=WIND_TABLE)
         assert ground_m(rl, ro, lat[i], lon[i]) < 5.0
         assert tof[i] == pytest.approx(rt, abs=0.01)
+        assert ground_m(lat0[i], lon0[i], lat[i], lon[i]) > 100.0  # the wind matters
+
+
+def test_one_row_wind_table_is_a_constant_local_wind():
+    """A one-row table holds its wind at every height; a table with zero wind is no wind (to the
+    integrator's tolerance: the table's rows are kinks the steps end on, so the steps differ)."""
+    (r, v), beta = NO_WIND_ROWS[3]
+    calm = WindTable(np.array([0.0, 10e3]), np.zeros(2), np.zeros(2))
+    lat_c, lon_c, tof_c = impact_point_drag(r, v, beta, wind_ecef_mps=calm)
+    lat0, lon0, tof0 = impact_point_drag(r, v, beta)
+    assert ground_m(lat0, lon0, lat_c, lon_c) < 0.05 and tof_c == pytest.approx(tof0, abs=1e-3)
+    one = WindTable(np.array([5e3]), np.array([10.0]), np.array([-5.0]))
+    lat, lon, tof = impact_point_drag(r, v, beta, wind_ecef_mps=one)
+    rl, ro, rt = reference(r, v, beta, wind=one)
+    assert ground_m(rl, ro, lat, lon) < 5.0
+    assert tof == pytest.approx(rt, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "columns, match",
+    [
+        ((np.array([0.0, 1e3]), np.zeros(2), np.zeros(3)), "one value per row"),
+        ((np.array([1e3, 0.0]), np.zeros(2), np.zeros(2)), "increasing"),
+        ((np.array([0.0, np.nan]), np.zeros(2), np.zeros(2)), "finite"),
+        ((np.zeros(0), np.zeros(0), np.zeros(0)), "at least one row"),
+        ((np.zeros((2, 2)), np.zeros(2), np.zeros(2)), "altitude_m"),
+    ],
+)
+def test_bad_wind_table_raises_input_error(columns, match):
+    with pytest.raises(InputError, match=match):
+        WindTable(*columns)
 
 
 def test_zero_wind_is_no_wind():
@@ -205,7 +248,10 @@ def test_mach_table_matches_dop853_with_the_same_interpolation():
 def test_mach_table_constant_in_mach_is_the_scalar_beta():
     (r, v), beta = NO_WIND_ROWS[3]
     table = (np.array([0.0, 2.0, 8.0]), np.full(3, beta))
-    assert impact_point_drag(r, v, table) == impact_point_drag(r, v, beta)
+    # to the integrator's tolerance: the steps end on the table's rows (kinks), so they differ
+    lat_t, lon_t, tof_t = impact_point_drag(r, v, table)
+    lat0, lon0, tof0 = impact_point_drag(r, v, beta)
+    assert ground_m(lat0, lon0, lat_t, lon_t) < 0.05 and tof_t == pytest.approx(tof0, abs=1e-3)
 
 
 @pytest.mark.parametrize(

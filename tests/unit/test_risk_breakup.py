@@ -17,6 +17,7 @@ from scipy.integrate import dblquad
 
 from rangeguard.constants import MU_EARTH_M3_S2
 from rangeguard.earth.geodesy import ecef_to_enu_matrix, geodetic_to_ecef
+from rangeguard.errors import InputError
 from rangeguard.iip.drag import impact_point_drag
 from rangeguard.mission.risk import BallisticTableSpec, DebrisCatalogSpec, FragmentGroupSpec
 from rangeguard.risk import (
@@ -200,7 +201,7 @@ def test_fragments_that_do_not_land_are_dropped_and_counted() -> None:
 
 def test_same_seed_same_result() -> None:
     """Determinism, with every random ingredient switched on (state dispersion, beta spread, a Mach table)."""
-    r, v = geodetic_to_ecef(LAT0_DEG, LON0_DEG, 20e3), np.zeros(3)  # a short fall: 9 flight calls, 3 times
+    r, v = geodetic_to_ecef(LAT0_DEG, LON0_DEG, 20e3), np.zeros(3)  # a short fall: 2 flight calls, 3 times
     vac_table = BallisticTableSpec(mach=[0.0, 5.0], ballistic_coeff_kg_m2=[1e11, 1e12])
     catalog = DebrisCatalogSpec(
         stage=0,
@@ -221,3 +222,70 @@ def test_same_seed_same_result() -> None:
     other = conditional_expected_casualties(r, v, catalog, pop, 60, np.random.default_rng(43), **kw)
     assert other.impacts[0] is not None and one.impacts[0] is not None
     assert not np.array_equal(other.impacts[0].lat_deg, one.impacts[0].lat_deg)
+
+
+def redraw(n: int, seed: int, explosion_mps: float, sigma: float, parents: int = 0) -> dict[str, np.ndarray]:
+    """The documented draw order of one group, re-drawn here: parent (if M parents), dr, dv, explosion
+    speed, cos polar angle, azimuth, Z of the lognormal factor."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    if parents:
+        out["parent"] = rng.integers(0, parents, n)
+    out["dr"], out["dv"] = rng.standard_normal((n, 3)), rng.standard_normal((n, 3))
+    speed = explosion_mps * rng.random(n)
+    cos_p, az = 2.0 * rng.random(n) - 1.0, 2.0 * math.pi * rng.random(n)
+    sin_p = np.sqrt(1.0 - cos_p**2)
+    out["dv_explosion"] = speed[:, None] * np.stack([sin_p * np.cos(az), sin_p * np.sin(az), cos_p], axis=1)
+    s_ln = math.sqrt(math.log1p(sigma**2))
+    out["factor"] = np.exp(s_ln * rng.standard_normal(n) - 0.5 * s_ln**2)
+    return out
+
+
+def test_mach_table_group_gives_each_fragment_its_own_factor() -> None:
+    """A table group with a beta spread: every fragment flies the table times its own lognormal factor
+    (re-drawn here in the documented order), as impact_point_drag does for that fragment alone."""
+    n, seed, sigma = 6, 21, 0.4
+    r = geodetic_to_ecef(LAT0_DEG, LON0_DEG, 15e3)
+    v = ecef_to_enu_matrix(LAT0_DEG, LON0_DEG).T @ np.array([400.0, 0.0, 50.0])
+    g = group(ballistic_table=TABLE, explosion_velocity_mps=20.0, ballistic_sigma=sigma)
+    imp = fragment_impacts(r, v, g, n, np.random.default_rng(seed))
+    d = redraw(n, seed, 20.0, sigma)
+    assert len(set(np.round(d["factor"], 6).tolist())) == n  # no strata: n distinct factors
+    table = (np.asarray(TABLE.mach), np.asarray(TABLE.ballistic_coeff_kg_m2))
+    for i in range(n):
+        lat, lon, _ = impact_point_drag(r, v + d["dv_explosion"][i], table, beta_factor=float(d["factor"][i]))
+        assert GEOD.inv(lon, lat, imp.lon_deg[i], imp.lat_deg[i])[2] < 1e-3
+
+
+def test_dispersed_parent_states_are_drawn_uniformly() -> None:
+    """M parent states (M, 3): each fragment starts from a parent drawn uniformly (rng.integers, first),
+    so with no other dispersion it lands on its parent's impact point, and the parents are used evenly."""
+    lats = np.array([LAT0_DEG, LAT0_DEG + 0.5, LAT0_DEG - 0.5])
+    r = geodetic_to_ecef(lats, np.full(3, LON0_DEG), np.full(3, HIGH_M))
+    v = np.zeros((3, 3))
+    n, seed = 600, 8
+    imp = fragment_impacts(r, v, group(), n, np.random.default_rng(seed))
+    lat_ref, lon_ref, _ = impact_point_drag(r, v, VACUUM_BETA_KG_M2)
+    parent = redraw(n, seed, 0.0, 0.0, parents=3)["parent"]
+    np.testing.assert_allclose(imp.lat_deg, lat_ref[parent], rtol=0.0, atol=1e-9)
+    np.testing.assert_allclose(imp.lon_deg, lon_ref[parent], rtol=0.0, atol=1e-9)
+    counts = np.bincount(parent, minlength=3)
+    assert np.all(np.abs(counts / n - 1.0 / 3.0) < 4.0 * math.sqrt(2.0 / 9.0 / n))
+    pop = disc_population(LAT0_DEG, LON0_DEG, 1000.0, 3000.0)
+    catalog = DebrisCatalogSpec(stage=0, groups=[group()])
+    res = conditional_expected_casualties(r, v, catalog, pop, n, np.random.default_rng(seed))
+    assert res.impacts[0] is not None
+    np.testing.assert_array_equal(res.impacts[0].lat_deg, imp.lat_deg)
+
+
+@pytest.mark.parametrize(
+    "r, v",
+    [
+        (np.zeros((2, 3)) + 7e6, np.zeros(3)),
+        (np.zeros((2, 2)) + 7e6, np.zeros((2, 2))),
+        (np.full(3, np.nan), np.zeros(3)),
+    ],
+)
+def test_bad_break_up_states_raise_input_error(r: np.ndarray, v: np.ndarray) -> None:
+    with pytest.raises(InputError, match="r_ecef and v_ecef"):
+        fragment_impacts(r, v, group(), 5, np.random.default_rng(0))

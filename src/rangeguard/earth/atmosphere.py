@@ -62,6 +62,8 @@ on 10 000 altitudes takes about 0.3-0.5 ms.
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -79,6 +81,7 @@ from rangeguard.constants import (
     USSA76_T0_K,
 )
 from rangeguard.errors import InputError
+from rangeguard.jit import kernel
 
 __all__ = ["Atmosphere", "density", "pressure", "speed_of_sound", "ussa76"]
 
@@ -414,3 +417,56 @@ def speed_of_sound(h_m: ArrayLike) -> NDArray[np.float64]:
     """Speed of sound (m/s) of USSA76 at geometric altitude(s) ``h_m`` (m); see :func:`ussa76`."""
     _, ln_p, ln_rho, shape = _evaluate(h_m)
     return _shaped(_SQRT_GAMMA * np.exp(0.5 * (ln_p - ln_rho)), shape)
+
+
+# ------------------------------------------------------------------------------
+# Compiled evaluation (for numba kernels: the same table and arithmetic as _evaluate)
+
+
+def compiled_tables() -> tuple[NDArray[np.float64], float, float]:
+    """The arguments a kernel passes to :func:`density_sound_nb`: the fast-path table and the
+    above-1000-km decay constants ``(table, c_top_m, c_top_over_r12)`` (built at first use)."""
+    table = _table()
+    return table, _C_TOP, _C_TOP_OVER_R12
+
+
+DENSITY_KINK_MIN_JUMP = 2e-3
+"""Relative jump of the slope of ln rho between table cells above which :func:`density_kinks_m` lists a row."""
+
+
+@lru_cache(maxsize=1)
+def density_kinks_m() -> NDArray[np.float64]:
+    """Altitudes (m, increasing) of the fast-path table rows where the slope of ln rho jumps by more
+    than :data:`DENSITY_KINK_MIN_JUMP` (relative): the rows on each side of the layer boundaries of
+    Table 4 (11-71 km), 86 km and 100 km (14 rows). The density is continuous but its slope is not: a
+    Runge-Kutta step across one loses its order, so an integrator steps onto them
+    (:mod:`rangeguard.iip.drag`). Computed once, read-only."""
+    slope = _table()[:-1, 5]
+    jump = np.abs(np.diff(slope)) / np.abs(slope[1:])
+    rows = 1 + np.flatnonzero(jump > DENSITY_KINK_MIN_JUMP)
+    kinks = np.asarray(_Z_MIN + _DZ * rows, dtype=np.float64)
+    kinks.setflags(write=False)
+    return kinks
+
+
+@kernel(inline="always")
+def density_sound_nb(
+    h_m: float, table: NDArray[np.float64], c_top_m: float, c_top_over_r12: float
+) -> tuple[float, float]:
+    """Scalar numba kernel: USSA76 (density kg/m^3, speed of sound m/s) at geometric altitude ``h_m``.
+
+    The fast path of :func:`ussa76` (the 10 m table, linear in T, ln p, ln rho; the isothermal decay
+    above 1000 km; clamped below -5 km), with the table of :func:`compiled_tables`. NaN gives NaN."""
+    u = (h_m - _Z_MIN) * _INV_DZ
+    if u != u:
+        return math.nan, math.nan
+    u = min(max(u, 0.0), _N_ROWS - 1.0)
+    i = int(u)
+    frac = u - i
+    ln_p = table[i, 1] + frac * table[i, 4]
+    ln_rho = table[i, 2] + frac * table[i, 5]
+    if h_m > _Z12:
+        drop = c_top_over_r12 - c_top_m / (_R0 + h_m)
+        ln_p -= drop
+        ln_rho -= drop
+    return math.exp(ln_rho), _SQRT_GAMMA * math.exp(0.5 * (ln_p - ln_rho))
