@@ -42,6 +42,9 @@ VERTICAL_DEG = 90.0
 """A vertical impact, degrees from the horizontal."""
 _MAX_CORRELATION = 1.0 - 1e-10
 """|rho| beyond this is a degenerate (line-like) normal: refused, use the sampled points instead."""
+WINDOW_SIGMAS = 8.0
+"""A normal gives no probability to cells farther than this many standard deviations (of its larger
+axis) from its mean: its mass beyond is below exp(-8^2 / 2) ~ 1.3e-14 (chi-square, 2 degrees of freedom)."""
 _MIN_FIT_POINTS = 3
 """A 2x2 covariance needs at least three impact points that are not on one line."""
 
@@ -235,8 +238,15 @@ def _bvn_cdf(h: NDArray[np.float64], k: NDArray[np.float64], rho: NDArray[np.flo
     return np.asarray(np.where(h0, at_h0, np.where(k0, at_k0, general)), dtype=np.float64)
 
 
-def _normal_cell_probability(normal: BivariateNormal, population: PopulationGrid) -> NDArray[np.float64]:
-    """P(impact in each cell) of the normal: the rectangle probability of each cell in the plane.
+def _rect_probability(
+    normal: BivariateNormal,
+    lat0: NDArray[np.float64],
+    lat1: NDArray[np.float64],
+    lon0: NDArray[np.float64],
+    lon1: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """P(impact in each rectangle [lat0, lat1] x [lon0, lon1]) of the normal (arrays of one shape;
+    longitudes already on the mean's side of the antimeridian).
 
     Each cell is first reflected through the mean (per axis, flipping rho's sign for one axis) so that
     it lies on the low side of both axes: its four corner CDFs are then small and their signed sum
@@ -244,14 +254,10 @@ def _normal_cell_probability(normal: BivariateNormal, population: PopulationGrid
     """
     sigma_e, sigma_n = normal.sigma_en_m
     east_per_deg, north_per_deg = normal._scales_m_per_deg()
-    # the grid's edges moved by one whole turn towards the mean: monotonic, unlike per-edge wrapping
-    lon_mid = 0.5 * (population.lon_edges_deg[0] + population.lon_edges_deg[-1])
-    shift_deg = FULL_TURN_DEG * round((normal.mean_lon_deg - lon_mid) / FULL_TURN_DEG)
-    x = (population.lon_edges_deg + shift_deg - normal.mean_lon_deg) * east_per_deg / sigma_e
-    y = (population.lat_edges_deg - normal.mean_lat_deg) * north_per_deg / sigma_n
-    shape = population.shape
-    x0, x1 = np.broadcast_to(x[None, :-1], shape), np.broadcast_to(x[None, 1:], shape)
-    y0, y1 = np.broadcast_to(y[:-1, None], shape), np.broadcast_to(y[1:, None], shape)
+    x0 = (lon0 - normal.mean_lon_deg) * east_per_deg / sigma_e
+    x1 = (lon1 - normal.mean_lon_deg) * east_per_deg / sigma_e
+    y0 = (lat0 - normal.mean_lat_deg) * north_per_deg / sigma_n
+    y1 = (lat1 - normal.mean_lat_deg) * north_per_deg / sigma_n
     flip_x = (x0 + x1) > 0.0
     flip_y = (y0 + y1) > 0.0
     x0, x1 = np.where(flip_x, -x1, x0), np.where(flip_x, -x0, x1)
@@ -259,6 +265,26 @@ def _normal_cell_probability(normal: BivariateNormal, population: PopulationGrid
     rho = np.where(flip_x ^ flip_y, -normal.correlation, normal.correlation)
     p = _bvn_cdf(x1, y1, rho) - _bvn_cdf(x0, y1, rho) - _bvn_cdf(x1, y0, rho) + _bvn_cdf(x0, y0, rho)
     return np.clip(p, 0.0, 1.0)
+
+
+def _lon_shift_deg(normal: BivariateNormal, population: PopulationGrid) -> float:
+    """Whole turns that move the grid's edges towards the normal's mean (monotonic, unlike per-edge wrapping)."""
+    lon_mid = 0.5 * (population.lon_edges_deg[0] + population.lon_edges_deg[-1])
+    return float(FULL_TURN_DEG * round((normal.mean_lon_deg - lon_mid) / FULL_TURN_DEG))
+
+
+def _normal_cell_probability(normal: BivariateNormal, population: PopulationGrid) -> NDArray[np.float64]:
+    """P(impact in each cell) of the normal: the rectangle probability of each cell in the plane."""
+    lon = population.lon_edges_deg + _lon_shift_deg(normal, population)
+    lat = population.lat_edges_deg
+    shape = population.shape
+    return _rect_probability(
+        normal,
+        np.broadcast_to(lat[:-1, None], shape),
+        np.broadcast_to(lat[1:, None], shape),
+        np.broadcast_to(lon[None, :-1], shape),
+        np.broadcast_to(lon[None, 1:], shape),
+    )
 
 
 def _sampled_cell_probability(distribution: ImpactDistribution, population: PopulationGrid) -> NDArray[np.float64]:
@@ -329,6 +355,72 @@ def casualty_map(
     return CasualtyMap(population, p, per_cell, hits, -np.expm1(-hits), float(per_cell.sum()))
 
 
+@dataclass(frozen=True, eq=False)
+class CellCasualties:
+    """:func:`casualty_map`'s values on the populated cells a distribution can reach only (1-D arrays).
+
+    ``rows``, ``cols``: the cells (indices into the population grid); ``p_impact``, ``hits_per_person``,
+    ``expected_casualties_per_cell``: as in :class:`CasualtyMap`; ``expected_casualties``: their sum.
+    """
+
+    rows: NDArray[np.intp]
+    cols: NDArray[np.intp]
+    p_impact: NDArray[np.float64]
+    hits_per_person: NDArray[np.float64]
+    expected_casualties_per_cell: NDArray[np.float64]
+    expected_casualties: float
+
+
+def _reachable_populated(
+    distribution: ImpactDistribution, population: PopulationGrid, method: Method
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """The populated cells that can get probability: within ``WINDOW_SIGMAS`` of the normal's larger
+    axis of its mean (method normal), or holding at least one sampled point (method samples)."""
+    if method == "samples":
+        p = _sampled_cell_probability(distribution, population)
+        rows, cols = np.nonzero((p > 0.0) & (population.people > 0.0))
+        return rows.astype(np.intp), cols.astype(np.intp)
+    normal = distribution.normal
+    half_width_m = WINDOW_SIGMAS * math.sqrt(float(np.linalg.eigvalsh(normal.cov_en_m2)[-1]))
+    r, c = population.window_slices(normal.mean_lat_deg, normal.mean_lon_deg, half_width_m)
+    rows, cols = np.nonzero(population.people[r, c] > 0.0)
+    return (rows + r.start).astype(np.intp), (cols + c.start).astype(np.intp)
+
+
+def populated_casualties(
+    distribution: ImpactDistribution,
+    n_fragments: float,
+    casualty_area_m2: float,
+    population: PopulationGrid,
+    method: Method = "normal",
+) -> CellCasualties:
+    """:func:`casualty_map` restricted to the populated cells the distribution can reach.
+
+    The same formulas, evaluated only where there are people: for the normal, within ``WINDOW_SIGMAS``
+    standard deviations (of its larger axis) of its mean, beyond which its mass is below
+    exp(-WINDOW_SIGMAS^2 / 2) ~ 1.3e-14; for the samples, the cells holding a sampled point. Its cost
+    follows the populated cells in reach, not the grid's size (a continent-wide grid of 1e7 cells
+    over open sea costs nothing).
+    """
+    if method not in ("normal", "samples"):
+        raise InputError(f"populated_casualties: method must be 'normal' or 'samples', got {method!r}")
+    if not (math.isfinite(n_fragments) and n_fragments >= 0.0):
+        raise InputError(f"populated_casualties: n_fragments must be finite and >= 0, got {n_fragments}")
+    if not (math.isfinite(casualty_area_m2) and casualty_area_m2 >= 0.0):
+        raise InputError(f"populated_casualties: casualty_area_m2 must be finite and >= 0, got {casualty_area_m2}")
+    rows, cols = _reachable_populated(distribution, population, method)
+    if method == "samples":
+        p = _sampled_cell_probability(distribution, population)[rows, cols]
+    else:
+        shift = _lon_shift_deg(distribution.normal, population)
+        lat, lon = population.lat_edges_deg, population.lon_edges_deg + shift
+        p = _rect_probability(distribution.normal, lat[rows], lat[rows + 1], lon[cols], lon[cols + 1])
+    area = population.cell_areas_m2(rows, cols)
+    hits: NDArray[np.float64] = n_fragments * casualty_area_m2 * p / area
+    per_cell = hits * population.people[rows, cols]
+    return CellCasualties(rows, cols, p, hits, per_cell, float(per_cell.sum()))
+
+
 def expected_casualties(
     distribution: ImpactDistribution,
     n_fragments: float,
@@ -338,6 +430,7 @@ def expected_casualties(
 ) -> float:
     """E_c of ``n_fragments`` fragments of casualty area ``casualty_area_m2`` over ``population``.
 
-    E_c = sum over cells of n A_c D P(impact in cell); see :func:`casualty_map` for the per-cell values.
+    E_c = sum over cells of n A_c D P(impact in cell), over the populated cells in reach
+    (:func:`populated_casualties`); see :func:`casualty_map` for the per-cell values on every cell.
     """
-    return casualty_map(distribution, n_fragments, casualty_area_m2, population, method).expected_casualties
+    return populated_casualties(distribution, n_fragments, casualty_area_m2, population, method).expected_casualties

@@ -145,13 +145,14 @@ class PopulationGrid:
     def total_people(self) -> float:
         return float(self.people.sum())
 
-    def window(self, lat_deg: float, lon_deg: float, half_width_m: float) -> PopulationGrid:
-        """The cells that overlap a box of +-``half_width_m`` (north/south and east/west) around a point.
+    def cell_areas_m2(self, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> NDArray[np.float64]:
+        """Exact ellipsoidal areas of the cells (rows[i], cols[i]), m^2 (as :attr:`cell_area_m2`)."""
+        lat = self.lat_edges_deg
+        band = band_area_per_rad_m2(lat[rows], lat[rows + 1])
+        return np.asarray(band * (self.lon_edges_deg[cols + 1] - self.lon_edges_deg[cols]) * DEG, dtype=np.float64)
 
-        The box's extent in degrees uses the local radii of curvature at ``lat_deg``. The point's
-        longitude is moved by whole turns to the grid's range; the window does not wrap around a grid
-        that covers the globe (cells past the grid's east or west edge are left out).
-        """
+    def window_slices(self, lat_deg: float, lon_deg: float, half_width_m: float) -> tuple[slice, slice]:
+        """(rows, cols): the slices of the cells that :meth:`window` keeps."""
         if not (half_width_m > 0.0 and math.isfinite(half_width_m)):
             raise InputError(f"{self.source}: window half_width_m must be positive and finite, got {half_width_m}")
         m_m, n_m = local_radii_m(lat_deg)
@@ -160,8 +161,19 @@ class PopulationGrid:
         dlon = HALF_TURN_DEG if cos_lat <= 0.0 else min(HALF_TURN_DEG, half_width_m / (float(n_m) * cos_lat) / DEG)
         lon_mid = 0.5 * (self.lon_edges_deg[0] + self.lon_edges_deg[-1])
         lon = lon_deg + FULL_TURN_DEG * round((lon_mid - lon_deg) / FULL_TURN_DEG)
-        rows = _overlapping(self.lat_edges_deg, lat_deg - dlat, lat_deg + dlat)
-        cols = _overlapping(self.lon_edges_deg, lon - dlon, lon + dlon)
+        return (
+            _overlapping(self.lat_edges_deg, lat_deg - dlat, lat_deg + dlat),
+            _overlapping(self.lon_edges_deg, lon - dlon, lon + dlon),
+        )
+
+    def window(self, lat_deg: float, lon_deg: float, half_width_m: float) -> PopulationGrid:
+        """The cells that overlap a box of +-``half_width_m`` (north/south and east/west) around a point.
+
+        The box's extent in degrees uses the local radii of curvature at ``lat_deg``. The point's
+        longitude is moved by whole turns to the grid's range; the window does not wrap around a grid
+        that covers the globe (cells past the grid's east or west edge are left out).
+        """
+        rows, cols = self.window_slices(lat_deg, lon_deg, half_width_m)
         return PopulationGrid(
             self.lat_edges_deg[rows.start : rows.stop + 1],
             self.lon_edges_deg[cols.start : cols.stop + 1],
