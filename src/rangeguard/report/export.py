@@ -11,7 +11,13 @@ What is exported (one feature each, with a ``kind`` property):
   ellipsoid, m), ``iip_trace`` (LineString, until the IIP vanishes in
   orbit), ``termination`` (Point, with height) and ``termination_iip``
   (Point);
-- Monte Carlo: ``iip_footprint`` and ``impact_footprint`` (MultiPoint).
+- Monte Carlo: ``iip_footprint`` and ``impact_footprint`` (MultiPoint);
+- a risk analysis (the folder of ``rangeguard risk --out``, found by its
+  ``risk.json``): every hazard area of its ``hazard_areas.geojson`` as a
+  Polygon or MultiPolygon (holes kept) of kind ``ship``, ``aircraft`` or
+  ``drop_zone``, with its ``criterion``, ``description`` and ``area_km2``
+  (read by :func:`rangeguard.risk.hazard.read_hazard_areas`; an empty area
+  has nothing to draw and is left out).
 
 Positions are [longitude, latitude(, height m)] in WGS84 degrees, rounded to
 1e-6 degree (about 0.1 m; RFC 7946 section 11.2). Longitudes are kept
@@ -35,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from shapely.geometry import Polygon
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from rangeguard.errors import InputError
@@ -62,7 +68,16 @@ STYLES = {  # kind -> (KML line colour aabbggrr, line width, KML polygon fill aa
     "termination_iip": ("ff2827d6", 1.0, None),
     "iip_footprint": ("ff2827d6", 1.0, None),
     "impact_footprint": ("ff555555", 1.0, None),
+    # hazard areas: the colours of the risk report's map (report.risk.HAZARD_STYLES), filled
+    "ship": ("ffbf4f1f", 2.0, "40bf4f1f"),
+    "aircraft": ("ffa03f7b", 2.0, "40a03f7b"),
+    "drop_zone": ("ff4b568c", 2.0, "404b568c"),
 }
+RISK_SUMMARY = "risk.json"
+"""The file that marks a ``rangeguard risk --out`` folder."""
+HAZARD_AREAS = "hazard_areas.geojson"
+"""The hazard areas of a risk folder (:func:`rangeguard.risk.hazard.hazard_areas_geojson`)."""
+RISK_RERUN = "rerun `rangeguard risk MISSION --out DIR`"
 
 
 @dataclass
@@ -71,8 +86,9 @@ class Feature:
 
     name: str
     kind: str
-    geometry: str  # "Point" | "LineString" | "Polygon" | "MultiPoint"
-    coords: list  # Point: [x, y(, z)]; LineString/MultiPoint: [[...], ...]; Polygon: [ring] (one exterior ring)
+    geometry: str  # "Point" | "LineString" | "Polygon" | "MultiPolygon" | "MultiPoint"
+    coords: list  # Point: [x, y(, z)]; LineString/MultiPoint: [[...], ...]; Polygon: [exterior, *holes];
+    # MultiPolygon: [polygon, ...]
     folder: str
     properties: dict = field(default_factory=dict)
 
@@ -222,9 +238,60 @@ def montecarlo_features(mc, ref_lon_deg: float) -> list[Feature]:
     return out
 
 
-def collect_features(path, mission=None) -> tuple[Mission, list[Feature]]:
-    """(mission, features) for a results folder (demo, simulate or validate output) or a mission only."""
+def is_risk_dir(path) -> bool:
+    """True if ``path`` is the output folder of ``rangeguard risk --out``: it holds ``risk.json``."""
     path = Path(path)
+    return path.is_dir() and (path / RISK_SUMMARY).exists()
+
+
+def hazard_features(areas, ref_lon_deg: float) -> list[Feature]:
+    """One Polygon or MultiPolygon Feature per hazard area (:class:`rangeguard.risk.hazard.HazardArea`),
+    longitudes kept within 180 degrees of ``ref_lon_deg``; empty areas are left out."""
+
+    def rings(part: Polygon) -> list[list[list[float]]]:
+        part = orient(part, 1.0)  # exterior counter-clockwise, holes clockwise (as the file has them)
+        result = []
+        for r in (part.exterior, *part.interiors):
+            xy = np.asarray(r.coords)[:, :2]
+            result.append([_pos(x, y) for x, y in zip(unwrap_lon(xy[:, 0], ref_lon_deg), xy[:, 1], strict=True)])
+        return result
+
+    out = []
+    for a in areas:
+        parts = [p for p in (a.polygon.geoms if isinstance(a.polygon, MultiPolygon) else [a.polygon]) if not p.is_empty]
+        if not parts:
+            continue
+        coords: list = rings(parts[0]) if len(parts) == 1 else [rings(p) for p in parts]
+        geometry = "Polygon" if len(parts) == 1 else "MultiPolygon"
+        props = {"criterion": a.criterion, "description": a.description, "area_km2": round(a.area_km2, 6)}
+        out.append(Feature(a.name, a.kind, geometry, coords, "hazard areas", props))
+    return out
+
+
+def _risk_features(path: Path, mission=None) -> tuple[Mission, list[Feature]]:
+    """(mission, features) of a ``rangeguard risk --out`` folder: the mission's geometry and the hazard areas."""
+    from rangeguard.report import files
+    from rangeguard.risk.hazard import read_hazard_areas
+
+    summary_path = path / RISK_SUMMARY
+    summary = files.read_json(summary_path)
+    hazards_path = path / HAZARD_AREAS
+    if not hazards_path.exists():
+        raise InputError(f"{path}: has {RISK_SUMMARY} but no {HAZARD_AREAS}; {RISK_RERUN}")
+    areas = read_hazard_areas(hazards_path)  # before the mission: a bad file is named at once
+    if mission is None:
+        mission = summary.get("mission")
+        if not isinstance(mission, str) or not mission:
+            raise InputError(f"{summary_path} does not say which mission was analysed; pass --mission FILE")
+    m = fl.resolve_mission(path, {}, mission)
+    return m, mission_features(m) + hazard_features(areas, m.site.lon_deg)
+
+
+def collect_features(path, mission=None) -> tuple[Mission, list[Feature]]:
+    """(mission, features) for a results folder (demo, simulate, validate or risk output) or a mission only."""
+    path = Path(path)
+    if is_risk_dir(path):
+        return _risk_features(path, mission)
     runs: list[fl.FlightRun] = []
     mc = None
     if fl.is_demo_dir(path):
@@ -286,6 +353,13 @@ def to_kml(features: list[Feature], title: str) -> bytes:
             e.text = str(text)
         return e
 
+    def polygon(parent, rings):
+        g = el(parent, "Polygon")
+        el(g, "tessellate", 1)
+        el(el(el(g, "outerBoundaryIs"), "LinearRing"), "coordinates", _coord_text(rings[0]))
+        for hole in rings[1:]:
+            el(el(el(g, "innerBoundaryIs"), "LinearRing"), "coordinates", _coord_text(hole))
+
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = el(root, "Document")
     el(doc, "name", title)
@@ -323,10 +397,11 @@ def to_kml(features: list[Feature], title: str) -> bytes:
                 el(g, "altitudeMode", "absolute")
             el(g, "coordinates", _coord_text(f.coords))
         elif f.geometry == "Polygon":
-            g = el(pm, "Polygon")
-            el(g, "tessellate", 1)
-            ring = el(el(g, "outerBoundaryIs"), "LinearRing")
-            el(ring, "coordinates", _coord_text(f.coords[0]))
+            polygon(pm, f.coords)
+        elif f.geometry == "MultiPolygon":
+            g = el(pm, "MultiGeometry")
+            for rings in f.coords:
+                polygon(g, rings)
         elif f.geometry == "MultiPoint":
             g = el(pm, "MultiGeometry")
             for p in f.coords:
