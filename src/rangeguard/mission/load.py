@@ -413,6 +413,12 @@ def _check_risk(mission: m.Mission, base_dir: Path) -> list[str]:
         for i, k in enumerate(stages):
             if k >= n_stages:
                 p.append(f"debris[{i}].stage: {k}, but the vehicle has {n_stages} stage(s) (0..{n_stages - 1})")
+        for i, body in enumerate(mission.jettisoned or []):
+            if body.stage is not None and body.stage >= n_stages - 1:
+                p.append(
+                    f"jettisoned[{i}].stage: {body.stage}, but only stages 0..{n_stages - 2} separate "
+                    f"(the vehicle has {n_stages} stage(s); the last one is not dropped)"
+                )
         share = mission.failure.stage_share if mission.failure is not None else None
         if share is not None and len(share) != n_stages:
             p.append(

@@ -16,7 +16,7 @@ Structure (see docs/mission-format.md for an annotated example)::
     termination   persistence default and the voting policy
     safing        when the AFSS safes itself for good
     requirements  validation targets (false-termination probability)
-    debris, failure, population, risk_criteria   the risk analysis's inputs (rangeguard.mission.risk)
+    debris, jettisoned, failure, population, risk_criteria   the risk analysis's inputs (rangeguard.mission.risk)
 """
 
 from __future__ import annotations
@@ -43,7 +43,13 @@ from rangeguard.mission.feasibility import (
     MAX_LIFTOFF_SPEED_MPS,
     MAX_NOT_BEFORE_T_S,
 )
-from rangeguard.mission.risk import DebrisCatalogSpec, FailureSpec, PopulationSpec, RiskCriteriaSpec
+from rangeguard.mission.risk import (
+    DebrisCatalogSpec,
+    FailureSpec,
+    JettisonedBodySpec,
+    PopulationSpec,
+    RiskCriteriaSpec,
+)
 from rangeguard.mission.rule_types import RuleSpec
 from rangeguard.mission.sensors import NavFaultSpec, SensorsSpec
 from rangeguard.mission.site import SiteSpec
@@ -378,6 +384,9 @@ class Mission(BaseModel):
     requirements: RequirementsSpec = Field(default_factory=RequirementsSpec)
     debris: list[DebrisCatalogSpec] | None = Field(
         None, description="Fragment catalogs per stage, for the risk analysis (rangeguard risk)."
+    )
+    jettisoned: list[JettisonedBodySpec] | None = Field(
+        None, description="Planned drops (spent stages, fairings), for the risk analysis (rangeguard risk)."
     )
     failure: FailureSpec | None = Field(None, description="Failure probability and responses, for the risk analysis.")
     population: PopulationSpec = Field(

@@ -6,6 +6,7 @@ validates as before, and the risk analysis says which section it needs.
 
 - ``debris``: a fragment catalog per stage. Break-up while stage ``k`` flies (from liftoff or its
   ignition until the next separation) makes the fragment groups of the catalog of stage ``k``.
+- ``jettisoned``: planned drops (spent stages, fairings), which fall with probability one.
 - ``failure``: the probability that the flight fails, how it is spread over flight time, and how
   a failed vehicle ends (terminated by the AFSS, broken up by the air, or falling intact).
 - ``population``: where people are (the embedded default, a raster, or a list of centres).
@@ -109,6 +110,39 @@ class DebrisCatalogSpec(_Strict):
     stage: int = Field(..., ge=0, description="The stage flying at break-up (0 = first), until it separates.")
     description: str = Field("", description="Where the figures come from.")
     groups: list[FragmentGroupSpec] = Field(..., min_length=1, description="The fragment groups.")
+
+
+class JettisonedBodySpec(_Strict):
+    """A planned drop: a spent stage or a fairing that falls after it is released (probability one)."""
+
+    name: str = Field(..., min_length=1, description="What falls (e.g. 'stage 1 (spent)').")
+    release: Literal["stage_separation", "fairing_jettison"] = Field(
+        ..., description="The flight event that releases it: a stage's separation, or the fairing's jettison."
+    )
+    stage: int | None = Field(
+        None, ge=0, description="For release stage_separation: the stage that separates (0 = first)."
+    )
+    count: int = Field(1, ge=1, description="Number of such pieces (e.g. 2 fairing halves).")
+    mass_kg: float = Field(..., gt=0, description="Mass of one piece, kg.")
+    area_m2: float = Field(..., gt=0, description="Mean projected area of one piece (tumbling), m^2.")
+    ballistic_coeff_kg_m2: float = Field(..., gt=0, description="Ballistic coefficient m / (C_D A), kg/m^2.")
+    ballistic_sigma: float = Field(
+        0.2, ge=0, lt=1, description="1-sigma relative spread of the ballistic coefficient (0.2 = 20 %)."
+    )
+    separation_velocity_mps: float = Field(
+        0.0, ge=0, description="Largest velocity the release imparts, m/s (isotropic, uniform in 0..this)."
+    )
+    casualty_area_m2: float | None = Field(
+        None,
+        gt=0,
+        description="Casualty area of one piece, m^2 (null: computed from area_m2 and a standing person).",
+    )
+
+    @model_validator(mode="after")
+    def _release(self) -> Self:
+        if (self.release == "stage_separation") != (self.stage is not None):
+            raise ValueError("give `stage` exactly when release is 'stage_separation'")
+        return self
 
 
 class FailureTableSpec(_Strict):
