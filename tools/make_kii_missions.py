@@ -242,6 +242,131 @@ HEADER = """\
 """
 
 
+RISK_NOTE = (
+    "ENGINEERING ESTIMATES for a Kairos-class solid launcher (not published figures): fragment counts, sizes and "
+    "ballistic coefficients follow the usual break-up of filament-wound solid motor cases (many light shell "
+    "pieces with a high explosion velocity, few heavy nozzle/interstage pieces) scaled to each stage's dry mass"
+)
+
+
+def _group(name, count, mass_kg, area_m2, beta, dv, explosive=False):
+    return _Flow(
+        name=name,
+        count=count,
+        mass_kg=mass_kg,
+        area_m2=area_m2,
+        ballistic_coeff_kg_m2=beta,
+        ballistic_sigma=0.3,
+        explosion_velocity_mps=dv,
+        explosive=explosive,
+    )
+
+
+def risk_sections() -> dict:
+    """The debris catalogs, planned drops, failure model and population of the Kii missions."""
+    debris = [
+        {
+            "stage": 0,
+            "description": RISK_NOTE + "; the whole 23 t stack breaks up.",
+            "groups": [
+                _group("stage 1 case fragments (CFRP)", 60, 20.0, 0.6, 40.0, 80.0),
+                _group("stage 1 nozzle, aft skirt, interstage", 6, 60.0, 0.5, 150.0, 40.0),
+                _group("upper stages and payload pieces", 20, 150.0, 0.8, 250.0, 40.0),
+            ],
+        },
+        {
+            "stage": 1,
+            "description": RISK_NOTE + "; stages 2 to 4 and the payload break up.",
+            "groups": [
+                _group("stage 2 case fragments (CFRP)", 30, 12.0, 0.4, 40.0, 80.0),
+                _group("stage 2 nozzle and interstage", 4, 40.0, 0.4, 150.0, 40.0),
+                _group("stage 3, kick stage and payload pieces", 12, 80.0, 0.5, 250.0, 40.0),
+            ],
+        },
+        {
+            "stage": 2,
+            "description": RISK_NOTE + "; stage 3, the kick stage and the payload break up.",
+            "groups": [
+                _group("stage 3 case fragments (CFRP)", 20, 6.0, 0.25, 35.0, 80.0),
+                _group("stage 3 nozzle", 2, 25.0, 0.2, 200.0, 40.0),
+                _group("kick stage and payload pieces", 10, 30.0, 0.3, 150.0, 40.0),
+            ],
+        },
+        {
+            "stage": 3,
+            "description": RISK_NOTE + "; the liquid kick stage and the payload break up.",
+            "groups": [
+                _group("kick stage structure and payload pieces", 10, 20.0, 0.3, 100.0, 30.0),
+                _group("propellant tanks", 2, 15.0, 0.4, 60.0, 30.0, explosive=True),
+                _group("kick stage engine", 1, 20.0, 0.1, 300.0, 20.0),
+            ],
+        },
+    ]
+    # spent stages: dry mass over (C_D 1 x the mean projected area of a tumbling 1.35 m cylinder,
+    # (pi r^2 + pi r L) / 2, lengths estimated 9 / 3.5 / 2 m); fairing halves: thin shells
+    jettisoned = [
+        _Flow(
+            name="stage 1 (spent)",
+            release="stage_separation",
+            stage=0,
+            mass_kg=1500.0,
+            area_m2=10.3,
+            ballistic_coeff_kg_m2=146.0,
+            ballistic_sigma=0.2,
+            separation_velocity_mps=2.0,
+        ),
+        _Flow(
+            name="stage 2 (spent)",
+            release="stage_separation",
+            stage=1,
+            mass_kg=450.0,
+            area_m2=4.4,
+            ballistic_coeff_kg_m2=102.0,
+            ballistic_sigma=0.2,
+            separation_velocity_mps=2.0,
+        ),
+        _Flow(
+            name="stage 3 (spent)",
+            release="stage_separation",
+            stage=2,
+            mass_kg=150.0,
+            area_m2=2.8,
+            ballistic_coeff_kg_m2=53.0,
+            ballistic_sigma=0.2,
+            separation_velocity_mps=2.0,
+        ),
+        _Flow(
+            name="fairing halves",
+            release="fairing_jettison",
+            count=2,
+            mass_kg=125.0,
+            area_m2=3.0,
+            ballistic_coeff_kg_m2=35.0,
+            ballistic_sigma=0.3,
+            separation_velocity_mps=5.0,
+        ),
+    ]
+    failure = {
+        "probability": 0.3,
+        "description": (
+            "ENGINEERING ESTIMATE: about a third of the first flights of new small launchers fail (Kairos lost "
+            "its first three); spread over the burns in proportion to burn time"
+        ),
+        "spread": "uniform_per_stage",
+        "responses": [
+            _Flow(mode="afss_termination", probability=0.8),
+            _Flow(mode="breakup", probability=0.15),
+            _Flow(mode="intact_impact", probability=0.05),
+        ],
+    }
+    return {
+        "debris": debris,
+        "jettisoned": jettisoned,
+        "failure": failure,
+        "population": {"source": "default", "sheltered_fraction": 0.0},
+    }
+
+
 def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
     grid = _grid(ENVELOPE_END_S)
     st, slo, shi = envelope(t, speed, grid, SPEED_REL, SPEED_ABS_MPS, lower_floor=0.0)
@@ -464,6 +589,7 @@ def mission_dict(strict: bool, t, speed, h, ilat, ilon) -> dict:
         "requirements": {"false_termination_max": 1.0e-3},
         "scenarios": scenarios,
         "dispersions": dispersions(),
+        **risk_sections(),
     }
     return doc
 
