@@ -92,6 +92,7 @@ def test_full_mission_loads_with_every_section():
         "dispersions",
         "debris",
         "failure",
+        "jettisoned",
         "population",
         "risk_criteria",
     }

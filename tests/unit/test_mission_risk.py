@@ -46,10 +46,15 @@ def test_defaults_are_part_450s():
     assert [(r.mode, r.probability) for r in m.failure.responses] == [("afss_termination", 1.0)]
 
 
-def test_bundled_missions_load_without_risk_sections():
+def test_bundled_missions_carry_a_risk_model_for_every_stage():
     for name in ("kii-sso.yaml", "sounding.yaml"):
         m = load_mission(MISSIONS / name)
-        assert m.debris is None and m.failure is None
+        assert m.debris is not None and m.failure is not None, name
+        stages = {c.stage for c in m.debris}
+        assert stages == set(range(len(m.vehicle.stages))), name
+        assert 0.0 < m.failure.probability <= 1.0
+        assert abs(sum(r.probability for r in m.failure.responses) - 1.0) < 1e-9
+        assert m.population is not None and m.population.source == "default"
 
 
 @pytest.mark.parametrize(
