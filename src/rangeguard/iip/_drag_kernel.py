@@ -111,8 +111,8 @@ class Model(NamedTuple):
     settings: NDArray[np.float64]  # (SETTINGS,) see the S_* indices
 
 
-S_C_TOP, S_C_TOP_R12, S_J2_ON, S_TOL_M, S_MAX_STEP_S, S_MAX_TIME_S = range(6)
-SETTINGS = 6
+S_C_TOP, S_C_TOP_R12, S_J2_ON, S_TOL_M, S_MAX_STEP_S, S_MAX_TIME_S, S_ONTO_KINKS = range(7)
+SETTINGS = 7
 
 
 class Results(NamedTuple):
@@ -448,6 +448,7 @@ def fly_one(
     tol_vel = tol_pos / TOL_TIME_S
     max_step = settings[S_MAX_STEP_S]
     max_time = settings[S_MAX_TIME_S]
+    onto_kinks = settings[S_ONTO_KINKS] != 0.0
     inv_beta = inv_beta_all[i]
     ground = ground_all[i]
     wx, wy, wz = wind[i, 0], wind[i, 1], wind[i, 2]
@@ -503,7 +504,9 @@ def fly_one(
             if hs < _MIN_STEP_S:
                 break
             continue
-        if to_kink:
+        if not onto_kinks:  # the error control alone crosses the kinks (a lower order across them)
+            c1h, c1m = cell_h, cell_m
+        elif to_kink:
             c1h, c1m = after_h, after_m
         else:
             c1h = _cell(h1, kinks_h)

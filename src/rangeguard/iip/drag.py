@@ -230,6 +230,7 @@ def impact_point_drag(
     ground_height_m: ArrayLike = 0.0,
     beta_factor: ArrayLike = 1.0,
     tol_m: float = DEFAULT_TOL_M,
+    step_onto_kinks: bool = True,
 ) -> tuple[float, float, float] | tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Impact point with air drag (USSA76) on the rotating WGS84 Earth.
 
@@ -267,6 +268,13 @@ def impact_point_drag(
         the velocity (default 1e-2: decimetres at worst on the ground,
         ``design/iip.md``). Smaller is more accurate and slower (about
         ``tol_m ** -0.2`` steps where the accuracy sets the step).
+    step_onto_kinks : bool
+        End a step on every altitude where the drag's slope jumps (USSA76's
+        layer boundaries, the wind table's rows, the Mach table's rows), so
+        that no step loses the method's order across one (default). False
+        leaves them to the error control: about half the cost of a fall
+        through the atmosphere, for errors of tens of metres at ``tol_m``
+        of metres (the risk analysis' choice, ``design/iip.md``).
 
     Returns
     -------
@@ -301,6 +309,7 @@ def impact_point_drag(
     settings[_k.S_TOL_M] = tol_m
     settings[_k.S_MAX_STEP_S] = step_s
     settings[_k.S_MAX_TIME_S] = max_time_s
+    settings[_k.S_ONTO_KINKS] = 1.0 if step_onto_kinks else 0.0
     model = _k.Model(
         mach,
         beta,

@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.errors import InputError
-from rangeguard.iip.drag import WindTable, impact_point_drag
+from rangeguard.iip.drag import DEFAULT_TOL_M, WindTable, impact_point_drag
 from rangeguard.mission.risk import DebrisCatalogSpec, FragmentGroupSpec
 from rangeguard.risk.casualty import (
     BivariateNormal,
@@ -153,6 +153,8 @@ def _fly(
     wind_ecef_mps: ArrayLike | WindTable | None,
     ground_height_m: float,
     max_time_s: float,
+    tol_m: float,
+    step_onto_kinks: bool,
 ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """(lat_deg, lon_deg) of every fragment of every draw (NaN: did not land).
 
@@ -183,6 +185,8 @@ def _fly(
             wind_ecef_mps=wind_ecef_mps,
             ground_height_m=ground_height_m,
             max_time_s=max_time_s,
+            tol_m=tol_m,
+            step_onto_kinks=step_onto_kinks,
         )
         lat[rows] = lat_k
         lon[rows] = lon_k
@@ -231,6 +235,8 @@ def fragment_impacts(
     state_sigma_m: float = 0.0,
     state_sigma_mps: float = 0.0,
     max_time_s: float = DEFAULT_MAX_TIME_S,
+    tol_m: float = DEFAULT_TOL_M,
+    step_onto_kinks: bool = True,
 ) -> FragmentImpacts:
     """Where the fragments of ``group`` land after a break-up at (``r_ecef`` m, ``v_ecef`` m/s, ECEF).
 
@@ -249,7 +255,7 @@ def fragment_impacts(
     """
     r0, v0 = _parents(r_ecef, v_ecef)
     draw = _draw(r0, v0, group, n_samples, rng, state_sigma_m, state_sigma_mps)
-    ((lat, lon),) = _fly([draw], wind_ecef_mps, ground_height_m, max_time_s)
+    ((lat, lon),) = _fly([draw], wind_ecef_mps, ground_height_m, max_time_s, tol_m, step_onto_kinks)
     impacts = _impacts(lat, lon)
     if impacts is None:
         raise InputError(f"fragment group {group.name!r}: none of {n_samples} fragments landed within {max_time_s} s")
@@ -287,6 +293,8 @@ def conditional_expected_casualties(
     state_sigma_m: float = 0.0,
     state_sigma_mps: float = 0.0,
     max_time_s: float = DEFAULT_MAX_TIME_S,
+    tol_m: float = DEFAULT_TOL_M,
+    step_onto_kinks: bool = True,
 ) -> BreakupCasualties:
     """CEC (14 CFR 450.108) of a break-up at (``r_ecef``, ``v_ecef``) into the groups of ``catalog``.
 
@@ -299,7 +307,8 @@ def conditional_expected_casualties(
     E_c = n A_c sum_k D_k P_k (``method``: the fitted normal or the samples, :func:`expected_casualties`)
     with n = count x landed fraction, A_c = the group's ``casualty_area_m2`` or, if null, the casualty
     area of ``area_m2`` for a vertical impact; times (1 - ``sheltered_fraction``), the share of people
-    in the open. Deterministic given the state of ``rng``.
+    in the open. ``tol_m`` and ``step_onto_kinks``: the integrator's accuracy (:func:`impact_point_drag`).
+    Deterministic given the state of ``rng``.
     """
     if not 0.0 <= sheltered_fraction <= 1.0:
         raise InputError(
@@ -307,7 +316,7 @@ def conditional_expected_casualties(
         )
     r0, v0 = _parents(r_ecef, v_ecef)
     draws = [_draw(r0, v0, g, n_samples, rng, state_sigma_m, state_sigma_mps) for g in catalog.groups]
-    flown = _fly(draws, wind_ecef_mps, ground_height_m, max_time_s)
+    flown = _fly(draws, wind_ecef_mps, ground_height_m, max_time_s, tol_m, step_onto_kinks)
     exposed = 1.0 - sheltered_fraction
     per_group: list[float] = []
     landing: list[float] = []
