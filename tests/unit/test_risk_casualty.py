@@ -254,3 +254,44 @@ def test_casualty_map_pieces_add_up():
         impact_probability(dist, grid, method="samples")
     with pytest.raises(InputError):
         casualty_map(dist, -1.0, 2.0, grid)
+
+
+def test_small_cells_midpoint_rule_matches_the_exact_rectangles(monkeypatch):
+    """Cells far smaller than the normal take the density at their centre: against the exact rectangle
+    probabilities (Owen's T, checked against scipy above) on 1' cells of a wide correlated normal."""
+    import rangeguard.risk.casualty as cas
+
+    normal = BivariateNormal(-30.0, 120.0, np.array([[8.0e10, 3.0e10], [3.0e10, 2.5e10]]))  # sigma 283 x 158 km
+    lat = np.arange(-42.0, -18.0 + 1e-9, 1.0 / 60.0)
+    lon = np.arange(105.0, 135.0 + 1e-9, 1.0 / 60.0)
+    grid = PopulationGrid(lat, lon, np.ones((lat.size - 1, lon.size - 1)))
+    fast = cas._normal_cell_probability(normal, grid)
+    monkeypatch.setattr(cas, "SMALL_CELL_SIGMAS", 0.0)
+    exact = cas._normal_cell_probability(normal, grid)
+    inside = exact > 1e-12
+    assert inside.sum() > 100_000
+    assert np.max(np.abs(fast[inside] / exact[inside] - 1.0)) < 5e-3
+    assert abs(fast.sum() - exact.sum()) < 1e-6
+
+
+def test_auto_judges_wide_clouds_by_their_samples_and_narrow_ones_by_their_normal():
+    """Sparse results against the dense per-cell map of the same method, and auto's choice by width."""
+    from rangeguard.risk.casualty import WIDE_CLOUD_M, casualty_map, populated_casualties
+
+    rng = np.random.default_rng(5)
+    lat = np.arange(30.0, 40.0 + 1e-9, 0.05)
+    lon = np.arange(130.0, 140.0 + 1e-9, 0.05)
+    people = rng.integers(0, 3, (lat.size - 1, lon.size - 1)) * rng.uniform(0.0, 500.0, (lat.size - 1, lon.size - 1))
+    grid = PopulationGrid(lat, lon, people)
+    for sigma_deg, expected in ((0.05, "normal"), (3.0 * WIDE_CLOUD_M / 111_000.0, "samples")):
+        pts_lat = 35.0 + sigma_deg * rng.standard_normal(4000)
+        pts_lon = 135.0 + sigma_deg * rng.standard_normal(4000)
+        dist = ImpactDistribution.from_samples(pts_lat, pts_lon)
+        auto = populated_casualties(dist, 12.0, 3.0, grid, "auto")
+        dense = casualty_map(dist, 12.0, 3.0, grid, expected)
+        assert math.isclose(auto.expected_casualties, dense.expected_casualties, rel_tol=1e-9)
+        assert np.allclose(auto.hits_per_person, dense.hits_per_person[auto.rows, auto.cols], rtol=1e-9, atol=0.0)
+        other = "samples" if expected == "normal" else "normal"
+        assert not math.isclose(
+            auto.expected_casualties, casualty_map(dist, 12.0, 3.0, grid, other).expected_casualties, rel_tol=1e-3
+        )
