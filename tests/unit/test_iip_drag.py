@@ -33,6 +33,7 @@ from rangeguard.earth import ecef_to_enu_matrix, geodetic_to_ecef
 from rangeguard.earth.atmosphere import density
 from rangeguard.errors import InputError
 from rangeguard.iip import impact_point, impact_point_drag
+from rangeguard.risk.analysis import RISK_STEP_ONTO_KINKS, RISK_TOL_M
 
 MU = MU_EARTH_M3_S2
 W = OMEGA_EARTH_RAD_S
@@ -214,3 +215,21 @@ def test_bad_arguments_raise_input_error(kwargs, match):
     (r, v), _ = CASES[0]
     with pytest.raises(InputError, match=match):
         impact_point_drag(np.array([r, r]), np.array([v, v]), **kwargs)
+
+
+RISK_CASES = [
+    *CASES,
+    # fragments of a Kairos-class break-up: light, from 90 km at 2.5 km/s; from 250 km at 5 km/s
+    (enu_state(30.0, 134.0, 90e3, 2500.0, 15.0, 190.0), 40.0),
+    (enu_state(20.0, 133.0, 250e3, 5000.0, 5.0, 190.0), 100.0),
+]
+
+
+@pytest.mark.parametrize("k", range(len(RISK_CASES)))
+def test_risk_settings_land_within_thirty_metres_of_scipy(k):
+    """The risk analysis' settings (rangeguard.risk.analysis: tol_m 0.3, steps that cross the kinks
+    under error control) against DOP853: tens of metres at worst, far inside a population cell."""
+    (r, v), beta = RISK_CASES[k]
+    lat, lon, _ = impact_point_drag(r, v, beta, tol_m=RISK_TOL_M, step_onto_kinks=RISK_STEP_ONTO_KINKS)
+    rl, ro, _ = reference_drag(r, v, beta)
+    assert GEOD.inv(ro, rl, lon, lat)[2] < 30.0
