@@ -48,6 +48,7 @@ from rangeguard.errors import InputError
 from rangeguard.report import flight as fl
 from rangeguard.report.geometry import area_rings, gate_lines, unwrap_lon
 from rangeguard.report.montecarlo import is_montecarlo_dir, read_montecarlo
+from rangeguard.report.risk import HAZARDS_FILE, RERUN, RISK_JSON, is_risk_dir
 
 if typing.TYPE_CHECKING:
     from rangeguard.mission.model import Mission
@@ -73,11 +74,11 @@ STYLES = {  # kind -> (KML line colour aabbggrr, line width, KML polygon fill aa
     "aircraft": ("ffa03f7b", 2.0, "40a03f7b"),
     "drop_zone": ("ff4b568c", 2.0, "404b568c"),
 }
-RISK_SUMMARY = "risk.json"
-"""The file that marks a ``rangeguard risk --out`` folder."""
-HAZARD_AREAS = "hazard_areas.geojson"
+RISK_SUMMARY = RISK_JSON
+"""The summary of a ``rangeguard risk --out`` folder."""
+HAZARD_AREAS = HAZARDS_FILE
 """The hazard areas of a risk folder (:func:`rangeguard.risk.hazard.hazard_areas_geojson`)."""
-RISK_RERUN = "rerun `rangeguard risk MISSION --out DIR`"
+RISK_RERUN = RERUN
 
 
 @dataclass
@@ -236,12 +237,6 @@ def montecarlo_features(mc, ref_lon_deg: float) -> list[Feature]:
             coords = [_pos(x, y) for x, y in zip(unwrap_lon(lon[ok], ref_lon_deg), lat[ok], strict=True)]
             out.append(Feature(title, kind, "MultiPoint", coords, "Monte Carlo", {"n": int(ok.sum())}))
     return out
-
-
-def is_risk_dir(path) -> bool:
-    """True if ``path`` is the output folder of ``rangeguard risk --out``: it holds ``risk.json``."""
-    path = Path(path)
-    return path.is_dir() and (path / RISK_SUMMARY).exists()
 
 
 def hazard_features(areas, ref_lon_deg: float) -> list[Feature]:

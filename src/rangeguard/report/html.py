@@ -8,7 +8,10 @@ years. :func:`write_report` picks the report from what the folder holds:
   then one section per run;
 - a flight folder (``rangeguard simulate`` or one demo run): one section;
 - a Monte Carlo folder (:mod:`rangeguard.report.montecarlo`): the verdict,
-  IIP/impact footprints, minimum-margin histograms, time to detect.
+  IIP/impact footprints, minimum-margin histograms, time to detect;
+- a risk folder (``rangeguard risk --out``, :mod:`rangeguard.report.risk`):
+  the verdict and key figures against the criteria, E_c and CEC against
+  failure time, a map of the people at risk, footprints and hazard areas.
 """
 
 from __future__ import annotations
@@ -317,7 +320,7 @@ def build_report(path: Path, mission=None) -> tuple[str, str]:
     path = Path(path)
     if not path.is_dir():
         what = "is a file, not a folder" if path.exists() else "no such folder"
-        raise InputError(f"{path}: {what}; give the output folder of demo, simulate or validate")
+        raise InputError(f"{path}: {what}; give the output folder of demo, simulate, validate or risk")
     if fl.is_demo_dir(path):
         dirs = fl.demo_run_dirs(path)
         if not dirs:
@@ -344,6 +347,13 @@ def build_report(path: Path, mission=None) -> tuple[str, str]:
             run = fl.read_flight(d)
             sections.append(flight_section(run, m, d.name))
         return f"rangeguard validate: {m.name}", "\n".join(sections)
+    # imported here: the risk section draws with this module's helpers (_figure, _table)
+    from rangeguard.report import risk as rk
+
+    if rk.is_risk_dir(path):
+        results = rk.read_risk(path)
+        m = rk.risk_mission(results, mission)
+        return f"rangeguard risk: {m.name}: {results.verdict}", rk.risk_section(results, m)
     raise fl.not_an_output_folder(path)
 
 
@@ -351,8 +361,9 @@ def write_report(out_dir, mission=None, output=None) -> Path:
     """Write the HTML report for a results folder; returns its path (default ``out_dir/report.html``).
 
     ``mission``: a Mission, a mission YAML path or a bundled mission name;
-    default: the one the folder's summary names. Called by ``rangeguard
-    report`` and at the end of ``demo``, ``simulate`` and ``validate``.
+    default: the one the folder's summary (or risk.json) names. Called by
+    ``rangeguard report`` and at the end of ``demo``, ``simulate`` and
+    ``validate``.
     """
     title, body = build_report(Path(out_dir), mission)
     output = Path(out_dir) / REPORT_NAME if output is None else Path(output)

@@ -212,15 +212,18 @@ def _label_area(ax, ring, bbox) -> None:
     )
 
 
-def map_figure(mission, layer: MapLayer, title: str, bbox=None, width_in: float = 7.5):
-    """A one-map Figure (see :func:`draw_map`), its height fitted to the map's shape."""
+def map_figure(mission, layer: MapLayer, title: str, bbox=None, width_in: float = 7.5, *, legend: bool = True):
+    """A one-map Figure (see :func:`draw_map`), its height fitted to the map's shape.
+
+    ``legend=False``: no legend yet, for a caller that draws more on ``fig.axes[0]`` and then adds it.
+    """
     if bbox is None:
         bbox = map_bbox(mission, layer)
     x0, y0, x1, y1 = bbox
     shape = (y1 - y0) / ((x1 - x0) * max(math.cos(math.radians((y0 + y1) / 2)), 0.05))
     fig = new_figure(width_in, min(max(width_in * 0.8 * shape + 1.4, 3.5), 11.0))
     ax = fig.add_subplot(1, 1, 1)
-    draw_map(ax, mission, layer, bbox)
+    draw_map(ax, mission, layer, bbox, legend=legend)
     ax.set_title(title, fontsize=10)
     return fig
 
