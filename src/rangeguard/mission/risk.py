@@ -171,7 +171,8 @@ class FailureResponseSpec(_Strict):
         ...,
         description=(
             "afss_termination: the AFSS terminates it (fragments of the stage's catalog); breakup: the air breaks "
-            "it up (the same fragments, where the failure turn takes it); intact_impact: it falls in one piece."
+            "it up (the same fragments from the same states: no malfunction turn yet); intact_impact: it falls in "
+            "one piece."
         ),
     )
     probability: float = Field(..., ge=0, le=1, description="Probability of this response given a failure.")
@@ -186,7 +187,7 @@ class FailureSpec(_Strict):
     description: str = Field("", description="Where the figure comes from.")
     spread: Literal["uniform_per_stage", "table"] = Field(
         "uniform_per_stage",
-        description="uniform_per_stage: each stage's share spread evenly over its flight; table: `table`.",
+        description="uniform_per_stage: each stage's share spread evenly over its burn (ignition to burnout); table: `table`.",
     )
     stage_share: list[float] | None = Field(
         None, description="Share of the failure probability per stage (sums to 1; null: in proportion to burn time)."
