@@ -28,6 +28,7 @@ from rangeguard.report.risk import (
     read_risk,
     risk_mission,
     thinned,
+    wide,
 )
 
 EC_TOTAL = 3.217e-5
@@ -327,3 +328,21 @@ def test_reader_reads_the_contract(risk_dir):
     assert risk.failures["stage"].dtype == np.float64 and risk.failures["skipped"].sum() == 30
     drop = next(a for a in risk.hazard_areas if a.kind == "drop_zone")
     assert len(drop.polygons) == 2 and len(drop.polygons[1]) == 2  # the second polygon has a hole
+
+
+def test_clouds_wider_than_a_normal_can_describe_are_not_drawn_as_ellipses():
+    """wide(): the largest standard deviation over 100 km (numpy's eigenvalues as the reference)."""
+    rng = np.random.default_rng(3)
+    covs = []
+    for sigma_km in rng.uniform(10.0, 300.0, 40):
+        a = rng.uniform(0.0, math.pi)
+        r = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+        covs.append(r @ np.diag([(sigma_km * 1e3) ** 2, (0.3 * sigma_km * 1e3) ** 2]) @ r.T)
+    fp = {
+        "cov_ee_m2": np.array([c[0, 0] for c in covs]),
+        "cov_en_m2": np.array([c[0, 1] for c in covs]),
+        "cov_nn_m2": np.array([c[1, 1] for c in covs]),
+    }
+    expected = [np.sqrt(np.linalg.eigvalsh(c)[-1]) > 100e3 for c in covs]
+    assert list(wide(fp, np.arange(len(covs)))) == expected
+    assert any(expected) and not all(expected)

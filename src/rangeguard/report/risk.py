@@ -76,6 +76,10 @@ MIN_MAP_WIDTH_FRACTION = 0.6
 """The map is at least this wide (east-west, in distance) for its height: a north-south flight stays legible."""
 SIGMAS = 3.0
 """Footprint ellipses are drawn at this Mahalanobis distance from the mean."""
+MAP_PC_RANGE = 1e-3
+"""The map's box holds the cells whose P_c is at least this fraction of the largest."""
+MAP_MAX_AREA_KM2 = 1e6
+"""Hazard areas larger than this (a drop zone of a stage falling from near orbit) do not set the map's box."""
 
 SUMMARY_FIELDS = {
     "mission": (TEXT,),
@@ -459,12 +463,26 @@ def thinned(ec: np.ndarray, limit: int = MAX_ELLIPSES) -> np.ndarray:
     return np.sort(order[:limit])
 
 
-def _ellipses(risk: RiskResults, ref_lon_deg: float) -> dict[str, tuple[list[np.ndarray], int, int]]:
-    """kind -> (list of (n, 2) lon/lat ellipse lines, how many rows of that kind, how many not drawable)."""
+def wide(footprints: dict, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` are clouds wider than :data:`~rangeguard.risk.casualty.WIDE_CLOUD_M` (largest
+    standard deviation): the analysis uses their samples, not a normal, and an ellipse would mislead."""
+    from rangeguard.risk.casualty import WIDE_CLOUD_M
+
+    ee, en, nn = (np.asarray(footprints[k], dtype=np.float64)[rows] for k in ("cov_ee_m2", "cov_en_m2", "cov_nn_m2"))
+    major_m2 = 0.5 * (ee + nn) + np.sqrt(0.25 * (ee - nn) ** 2 + en**2)
+    return np.asarray(major_m2 > WIDE_CLOUD_M**2)
+
+
+def _ellipses(risk: RiskResults, ref_lon_deg: float) -> dict[str, tuple[list[np.ndarray], int, int, int]]:
+    """kind -> (list of (n, 2) lon/lat ellipse lines, how many rows of that kind, how many not drawable, how
+    many too wide to draw (:func:`wide`))."""
     fp = risk.footprints
     out = {}
     for kind in FOOTPRINT_STYLES:
         rows = np.flatnonzero(fp["kind"] == kind)
+        too_wide = wide(fp, rows)
+        n_wide = int(np.count_nonzero(too_wide))
+        rows = rows[~too_wide]
         keep = rows[thinned(fp["ec"][rows])]
         lines, bad = [], 0
         for i in keep:
@@ -476,7 +494,7 @@ def _ellipses(risk: RiskResults, ref_lon_deg: float) -> dict[str, tuple[list[np.
             lat, lon = pts
             lon = unwrap_lon(fp["mean_lon_deg"][i], ref_lon_deg) + (lon - fp["mean_lon_deg"][i])
             lines.append(np.column_stack([lon, lat]))
-        out[kind] = (lines, rows.size, bad)
+        out[kind] = (lines, rows.size + n_wide, bad, n_wide)
     return out
 
 
@@ -540,10 +558,12 @@ def risk_map_figure(risk: RiskResults, mission):
     ellipses = _ellipses(risk, ref)
     hazards = [(a, list(_hazard_rings(a, ref))) for a in risk.hazard_areas]
     # the box holds what the analysis found (not every mission area: those are drawn where they fall in it)
-    iip_lat, iip_lon = layer.iips[0]
-    pts = [np.array([[ref, mission.site.lat_deg]]), np.column_stack([unwrap_lon(iip_lon, ref), iip_lat])]
-    pts += [boxes.reshape(-1, 2)] + [line for lines, _, _ in ellipses.values() for line in lines]
-    pts += [ring for _, polys in hazards for rings in polys for ring in rings]
+    # the box holds what matters: the site, the cells near the largest P_c, the footprints drawn and the
+    # hazard areas of ordinary size (the IIP track and a continent-sized drop zone run off it)
+    at_risk = pc >= (float(pc.max()) * MAP_PC_RANGE if pc.size else 0.0)
+    pts = [np.array([[ref, mission.site.lat_deg]]), boxes[at_risk].reshape(-1, 2)]
+    pts += [line for lines, *_ in ellipses.values() for line in lines]
+    pts += [ring for a, polys in hazards if a.area_km2 <= MAP_MAX_AREA_KM2 for rings in polys for ring in rings]
     xy = np.concatenate(pts)
     x0, y0, x1, y1 = maps.auto_bbox([xy[:, 1]], [xy[:, 0]])
     narrow = (y1 - y0) * MIN_MAP_WIDTH_FRACTION / max(math.cos(math.radians((y0 + y1) / 2)), 0.05) - (x1 - x0)
@@ -567,7 +587,7 @@ def risk_map_figure(risk: RiskResults, mission):
     if at is not None:
         marker = {"marker": "D", "ms": 8, "mfc": "none", "mec": COLORS["red"], "mew": 1.8, "ls": "none"}
         ax.plot(unwrap_lon(at[1], ref), at[0], zorder=9, label="largest P_c", **marker)
-    for kind, (lines, _, _) in ellipses.items():
+    for kind, (lines, *_) in ellipses.items():
         label, colour, ls = FOOTPRINT_STYLES[kind]
         if lines:
             ax.add_collection(
@@ -731,9 +751,13 @@ def risk_section(risk: RiskResults | Path, mission=None) -> str:
     )
     fig, ellipses = risk_map_figure(risk, mission)
     notes = []
-    for kind, (lines, n_rows, bad) in ellipses.items():
-        if n_rows > len(lines) + bad:
-            notes.append(f"{len(lines) + bad} {kind} footprints of {n_rows} drawn (those with the largest E_c)")
+    for kind, (lines, n_rows, bad, n_wide) in ellipses.items():
+        if n_wide:
+            notes.append(f"{n_wide} {kind} footprint(s) wider than 100 km (sigma) not drawn (samples, not a normal)")
+        if n_rows - n_wide > len(lines) + bad:
+            notes.append(
+                f"{len(lines) + bad} {kind} footprints of {n_rows - n_wide} drawn (those with the largest E_c)"
+            )
         if bad:
             notes.append(f"{bad} {kind} footprint(s) with a degenerate covariance not drawn")
     parts.append(

@@ -49,6 +49,7 @@ from rangeguard.risk.casualty import BivariateNormal, ImpactDistribution, fit_bi
 from rangeguard.risk.population import (
     FULL_TURN_DEG,
     QUARTER_TURN_DEG,
+    CellGrid,
     PopulationGrid,
     band_area_per_rad_m2,
     local_radii_m,
@@ -111,7 +112,7 @@ def _checked_edges(values: ArrayLike, name: str, low: float, high: float, span: 
 
 
 @dataclass(frozen=True, eq=False)
-class ImpactDensity:
+class ImpactDensity(CellGrid):
     """Expected impacting fragments per square metre on a regular latitude/longitude grid (WGS84).
 
     ``lat_edges_deg`` (ny + 1) south to north, ``lon_edges_deg`` (nx + 1) west to east, as for a
@@ -140,24 +141,6 @@ class ImpactDensity:
         object.__setattr__(self, "lat_edges_deg", lat)
         object.__setattr__(self, "lon_edges_deg", lon)
         object.__setattr__(self, "fragments_per_m2", density)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.lat_edges_deg.size - 1, self.lon_edges_deg.size - 1)
-
-    @property
-    def lat_centres_deg(self) -> NDArray[np.float64]:
-        return 0.5 * (self.lat_edges_deg[:-1] + self.lat_edges_deg[1:])
-
-    @property
-    def lon_centres_deg(self) -> NDArray[np.float64]:
-        return 0.5 * (self.lon_edges_deg[:-1] + self.lon_edges_deg[1:])
-
-    @property
-    def cell_area_m2(self) -> NDArray[np.float64]:
-        """Exact ellipsoidal area of each cell, m^2 (see :func:`~rangeguard.risk.population.band_area_per_rad_m2`)."""
-        row = band_area_per_rad_m2(self.lat_edges_deg[:-1], self.lat_edges_deg[1:])
-        return np.outer(row, np.diff(self.lon_edges_deg) * DEG)
 
     @property
     def expected_fragments(self) -> float:

@@ -83,8 +83,38 @@ def _edges(values: ArrayLike, name: str, limit_deg: float) -> NDArray[np.float64
     return edges
 
 
+class CellGrid:
+    """The geometry of a regular latitude/longitude grid (WGS84) with ``lat_edges_deg`` (ny + 1, south
+    to north) and ``lon_edges_deg`` (nx + 1, west to east): shared by :class:`PopulationGrid` and
+    :class:`~rangeguard.risk.hazard.ImpactDensity`."""
+
+    lat_edges_deg: NDArray[np.float64]
+    lon_edges_deg: NDArray[np.float64]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(ny, nx): rows south to north, columns west to east."""
+        return (self.lat_edges_deg.size - 1, self.lon_edges_deg.size - 1)
+
+    @property
+    def lat_centres_deg(self) -> NDArray[np.float64]:
+        """Latitude of each row's centre (midway between its parallels), degrees."""
+        return 0.5 * (self.lat_edges_deg[:-1] + self.lat_edges_deg[1:])
+
+    @property
+    def lon_centres_deg(self) -> NDArray[np.float64]:
+        """Longitude of each column's centre, degrees (as the edges are written, not wrapped)."""
+        return 0.5 * (self.lon_edges_deg[:-1] + self.lon_edges_deg[1:])
+
+    @property
+    def cell_area_m2(self) -> NDArray[np.float64]:
+        """Exact ellipsoidal area of each cell, m^2, shape (ny, nx) (formula in the module docstring)."""
+        row = band_area_per_rad_m2(self.lat_edges_deg[:-1], self.lat_edges_deg[1:])
+        return np.outer(row, np.diff(self.lon_edges_deg) * DEG)
+
+
 @dataclass(frozen=True, eq=False)
-class PopulationGrid:
+class PopulationGrid(CellGrid):
     """People per cell on a regular latitude/longitude grid (WGS84).
 
     ``lat_edges_deg`` (ny + 1) runs south to north, ``lon_edges_deg`` (nx + 1) west to east (any
@@ -114,27 +144,6 @@ class PopulationGrid:
         object.__setattr__(self, "lat_edges_deg", lat)
         object.__setattr__(self, "lon_edges_deg", lon)
         object.__setattr__(self, "people", people)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(ny, nx): rows south to north, columns west to east."""
-        return (self.lat_edges_deg.size - 1, self.lon_edges_deg.size - 1)
-
-    @property
-    def lat_centres_deg(self) -> NDArray[np.float64]:
-        """Latitude of each row's centre (midway between its parallels), degrees."""
-        return 0.5 * (self.lat_edges_deg[:-1] + self.lat_edges_deg[1:])
-
-    @property
-    def lon_centres_deg(self) -> NDArray[np.float64]:
-        """Longitude of each column's centre, degrees (as the edges are written, not wrapped)."""
-        return 0.5 * (self.lon_edges_deg[:-1] + self.lon_edges_deg[1:])
-
-    @property
-    def cell_area_m2(self) -> NDArray[np.float64]:
-        """Exact ellipsoidal area of each cell, m^2, shape (ny, nx) (formula in the module docstring)."""
-        row = band_area_per_rad_m2(self.lat_edges_deg[:-1], self.lat_edges_deg[1:])
-        return np.outer(row, np.diff(self.lon_edges_deg) * DEG)
 
     @property
     def density_per_m2(self) -> NDArray[np.float64]:
