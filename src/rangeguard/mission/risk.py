@@ -187,7 +187,9 @@ class FailureSpec(_Strict):
     description: str = Field("", description="Where the figure comes from.")
     spread: Literal["uniform_per_stage", "table"] = Field(
         "uniform_per_stage",
-        description="uniform_per_stage: each stage's share spread evenly over its burn (ignition to burnout); table: `table`.",
+        description=(
+            "uniform_per_stage: each stage's share spread evenly over its burn (ignition to burnout); table: `table`."
+        ),
     )
     stage_share: list[float] | None = Field(
         None, description="Share of the failure probability per stage (sums to 1; null: in proportion to burn time)."
