@@ -29,6 +29,7 @@ from rangeguard.report.risk import (
     risk_mission,
     thinned,
     wide,
+    with_gaps,
 )
 
 EC_TOTAL = 3.217e-5
@@ -346,3 +347,11 @@ def test_clouds_wider_than_a_normal_can_describe_are_not_drawn_as_ellipses():
     expected = [np.sqrt(np.linalg.eigvalsh(c)[-1]) > 100e3 for c in covs]
     assert list(wide(fp, np.arange(len(covs)))) == expected
     assert any(expected) and not all(expected)
+
+
+def test_lines_break_across_a_coast_between_burns():
+    t = np.array([0.5, 1.5, 2.5, 3.5, 100.5, 101.5, 102.5])
+    tg, vg = with_gaps(t, np.arange(7))
+    assert np.isnan(tg[4]) and np.isnan(vg[4]) and tg.size == 8
+    np.testing.assert_array_equal(tg[~np.isnan(tg)], t)
+    np.testing.assert_array_equal(with_gaps(t[:4], np.arange(4))[0], t[:4])

@@ -377,6 +377,16 @@ def _log_or_note(ax, any_positive: bool, what: str) -> None:
         ax.text(0.5, 0.5, f"no failure time with {what} > 0", ha="center", va="center", transform=ax.transAxes)
 
 
+def with_gaps(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, v)`` with a NaN between points farther apart than 1.5 times the usual spacing (a coast between
+    burns), so a line is not drawn across it."""
+    if t.size < 3:
+        return t, v
+    dt = np.diff(t)
+    gaps = np.flatnonzero(dt > 1.5 * float(np.median(dt))) + 1
+    return np.insert(t, gaps, np.nan), np.insert(v.astype(np.float64), gaps, np.nan)
+
+
 def failure_time_figure(risk: RiskResults):
     """E_c contribution (per 1 s failure interval) and CEC against failure time, per response mode (log y):
     the CEC criterion drawn and the abort-required intervals shaded; skipped failure times ticked."""
@@ -392,12 +402,12 @@ def failure_time_figure(risk: RiskResults):
             label, colour = MODE_STYLES[mode]
             ok = v > 0
             positive[key] |= bool(ok.any())
-            ax.plot(t[ok], v[ok], ".-", ms=2.5, lw=0.9, color=colour, label=label, zorder=3)
+            ax.plot(*with_gaps(t[ok], v[ok]), ".-", ms=2.5, lw=0.9, color=colour, label=label, zorder=3)
     if ec:
         t_all = np.unique(np.concatenate([t for t, _ in ec.values()]))
         total = sum(np.interp(t_all, t, v, left=0.0, right=0.0) for t, v in ec.values())
         ok = total > 0
-        ax_ec.plot(t_all[ok], total[ok], color="black", lw=1.3, label="all modes", zorder=4)
+        ax_ec.plot(*with_gaps(t_all[ok], total[ok]), color="black", lw=1.3, label="all modes", zorder=4)
     skipped = f["t_s"][f["skipped"] & np.isfinite(f["t_s"])]
     if skipped.size:
         ax_ec.plot(
