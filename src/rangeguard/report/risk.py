@@ -76,6 +76,8 @@ MIN_MAP_WIDTH_FRACTION = 0.6
 """The map is at least this wide (east-west, in distance) for its height: a north-south flight stays legible."""
 SIGMAS = 3.0
 """Footprint ellipses are drawn at this Mahalanobis distance from the mean."""
+LOG_RANGE = 1e-12
+"""The failure-time plots show values down to this fraction of their largest."""
 MAP_PC_RANGE = 1e-3
 """The map's box holds the cells whose P_c is at least this fraction of the largest."""
 MAP_MAX_AREA_KM2 = 1e6
@@ -428,6 +430,12 @@ def failure_time_figure(risk: RiskResults):
     _shade_aborts(ax_cec, aborts, label=True)
     _log_or_note(ax_ec, positive["ec"], "E_c")
     _log_or_note(ax_cec, positive["cec"], "CEC")
+    for ax, series, key in ((ax_ec, ec, "ec"), (ax_cec, cec, "cec")):
+        top = max((float(np.max(v)) for _, v in series.values() if v.size), default=0.0)
+        if key == "cec":
+            top = max(top, crit)
+        if positive[key] and top > 0.0:  # what lies further below cannot matter next to the largest value
+            ax.set_ylim(bottom=top * LOG_RANGE, top=top * 3.0)
     stage, t_s = f["stage"], f["t_s"]
     order = np.argsort(t_s, kind="stable")
     changes = np.flatnonzero(np.diff(stage[order]) != 0) + 1
