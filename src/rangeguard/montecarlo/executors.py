@@ -124,3 +124,13 @@ def _run_dask(
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def one_numba_thread() -> None:
+    """``worker_init`` for worker processes: one numba thread each (the parallelism is the processes)."""
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except Exception:  # noqa: BLE001 - best effort
+        pass

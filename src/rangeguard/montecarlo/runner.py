@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from rangeguard.errors import RangeguardError
 from rangeguard.montecarlo.chunks import ChunkTask, run_chunk
-from rangeguard.montecarlo.executors import check_backend, run_all
+from rangeguard.montecarlo.executors import check_backend, one_numba_thread, run_all
 from rangeguard.montecarlo.manifest import Manifest, check_chunk, write_chunk
 
 FORMAT_VERSION = "1"
@@ -80,16 +80,6 @@ def _warn(message: str) -> None:
 
 def _check_task(manifest: Manifest, task: ChunkTask) -> tuple[pa.Table | None, str]:
     return check_chunk(manifest, chunk_path(manifest.directory, task).name, task.case or "", task.start, task.stop)
-
-
-def _worker_init() -> None:
-    """Worker processes: one numba thread (the parallelism is the processes)."""
-    try:
-        import numba
-
-        numba.set_num_threads(1)
-    except Exception:  # noqa: BLE001 - best effort
-        pass
 
 
 def run_tasks(
@@ -145,7 +135,7 @@ def run_tasks(
         backend=backend,
         workers=workers,
         scheduler=scheduler,
-        worker_init=_worker_init,
+        worker_init=one_numba_thread,
         name=lambda t: f"chunk-{t.name}",
     )
     return [chunk_path(directory, t) for t in tasks]

@@ -316,16 +316,26 @@ def _normal_cell_probability(normal: BivariateNormal, population: PopulationGrid
     )
 
 
-def _sampled_cell_probability(distribution: ImpactDistribution, population: PopulationGrid) -> NDArray[np.float64]:
-    """P(impact in each cell) from the samples: the weighted fraction of impact points in the cell."""
-    if distribution.n_samples == 0:
-        raise InputError("impact_probability: method='samples' needs an ImpactDistribution built from samples")
+def _sample_cell_index(
+    distribution: ImpactDistribution, population: PopulationGrid
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]:
+    """Row and column of the cell of each sampled point (longitudes wrapped into the grid's span), and
+    whether it lies on the grid."""
     ny, nx = population.shape
     lon_mid = 0.5 * (population.lon_edges_deg[0] + population.lon_edges_deg[-1])
     lon = lon_mid + _wrap_lon_deg(distribution.lon_deg - lon_mid)
     row = np.searchsorted(population.lat_edges_deg, distribution.lat_deg, side="right") - 1
     col = np.searchsorted(population.lon_edges_deg, lon, side="right") - 1
     inside = (row >= 0) & (row < ny) & (col >= 0) & (col < nx)
+    return row, col, inside
+
+
+def _sampled_cell_probability(distribution: ImpactDistribution, population: PopulationGrid) -> NDArray[np.float64]:
+    """P(impact in each cell) from the samples: the weighted fraction of impact points in the cell."""
+    if distribution.n_samples == 0:
+        raise InputError("impact_probability: method='samples' needs an ImpactDistribution built from samples")
+    ny, nx = population.shape
+    row, col, inside = _sample_cell_index(distribution, population)
     flat = np.bincount(row[inside] * nx + col[inside], weights=distribution.weights[inside], minlength=ny * nx)
     return np.asarray(flat.reshape(ny, nx), dtype=np.float64)
 
@@ -415,12 +425,8 @@ def _sampled_cells(
     distribution: ImpactDistribution, population: PopulationGrid
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
     """The cells holding sampled points and the weight of the points in each (sparse)."""
-    ny, nx = population.shape
-    lon_mid = 0.5 * (population.lon_edges_deg[0] + population.lon_edges_deg[-1])
-    lon = lon_mid + _wrap_lon_deg(distribution.lon_deg - lon_mid)
-    row = np.searchsorted(population.lat_edges_deg, distribution.lat_deg, side="right") - 1
-    col = np.searchsorted(population.lon_edges_deg, lon, side="right") - 1
-    inside = (row >= 0) & (row < ny) & (col >= 0) & (col < nx)
+    nx = population.shape[1]
+    row, col, inside = _sample_cell_index(distribution, population)
     key = row[inside].astype(np.int64) * nx + col[inside]
     unique, inverse = np.unique(key, return_inverse=True)
     weight = np.bincount(inverse, weights=distribution.weights[inside])

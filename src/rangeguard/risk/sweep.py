@@ -34,7 +34,7 @@ from rangeguard.errors import InputError
 from rangeguard.iip import impact_point
 from rangeguard.mission.model import Mission
 from rangeguard.mission.risk import DebrisCatalogSpec, FragmentGroupSpec, PopulationSpec
-from rangeguard.montecarlo.executors import run_all
+from rangeguard.montecarlo.executors import one_numba_thread, run_all
 from rangeguard.risk.analysis import (
     DEFAULT_SAMPLES,
     RISK_STEP_ONTO_KINKS,
@@ -324,7 +324,7 @@ def analyse(
         backend=options.backend,
         workers=options.workers,
         scheduler=options.scheduler,
-        worker_init=_worker_init,
+        worker_init=one_numba_thread,
         name=lambda t: t.name,
     )
     outcomes = tuple(o for key in sorted(results) for o in results[key])
@@ -349,16 +349,6 @@ def analyse(
         options,
         description,
     )
-
-
-def _worker_init() -> None:
-    """Worker processes: one numba thread each (the parallelism is the processes)."""
-    try:
-        import numba
-
-        numba.set_num_threads(1)
-    except Exception:  # noqa: BLE001 - best effort
-        pass
 
 
 def _accumulate(
