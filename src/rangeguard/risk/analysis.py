@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from rangeguard.constants import DEG
 from rangeguard.errors import InputError
 from rangeguard.iip.drag import WindTable
 from rangeguard.mission.model import Mission
@@ -98,6 +97,7 @@ class SweepItem:
     r_ecef: NDArray[np.float64]
     v_ecef: NDArray[np.float64]
     mass_kg: float
+    winds: tuple[WindTable | None, ...] = ()  # the wind of each parent state (empty: calm for all)
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,16 +140,6 @@ class ModeOutcome:
     probability: float  # P(failure in the interval) x P(mode)
     cec: float
     groups: tuple[GroupOutcome, ...] = field(default_factory=tuple)
-
-
-def wind_table(mission: Mission) -> WindTable | None:
-    """The vehicle's wind profile as the drag propagation's table (east/north components, m/s)."""
-    wind = mission.vehicle.wind if mission.vehicle is not None else None
-    if wind is None:
-        return None
-    toward = (np.asarray(wind.direction_from_deg, dtype=np.float64) + 180.0) * DEG
-    speed = np.asarray(wind.speed_mps, dtype=np.float64)
-    return WindTable(np.asarray(wind.altitude_m, dtype=np.float64), speed * np.sin(toward), speed * np.cos(toward))
 
 
 def intact_body(mission: Mission, stage: int, mass_kg: float) -> DebrisCatalogSpec:
@@ -205,9 +195,9 @@ def _outcome(task: SweepTask, item: SweepItem, intact: bool) -> tuple[float, tup
         rng,
         method=task.method,
         sheltered_fraction=mission.population.sheltered_fraction,
-        wind_ecef_mps=wind_table(mission),
         tol_m=RISK_TOL_M,
         step_onto_kinks=RISK_STEP_ONTO_KINKS,
+        parent_winds=item.winds or None,
     )
     groups = []
     for group, ec, landing, impacts in zip(

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,6 +91,7 @@ class _Draw:
     v_ecef_mps: NDArray[np.float64]  # (n, 3)
     model: float | _TableKey  # the group's constant beta (kg/m^2) or its Mach table (mach, beta)
     factor: NDArray[np.float64]  # (n,) the lognormal factor on the ballistic coefficient
+    parent: NDArray[np.intp]  # (n,) index of each fragment's parent state (0 for one state)
 
 
 def _lognormal_log_sigma(relative_sigma: float) -> float:
@@ -125,8 +127,9 @@ def _draw(
         raise InputError(f"break-up: n_samples must be a positive integer, got {n_samples!r}")
     if not (state_sigma_m >= 0.0 and state_sigma_mps >= 0.0 and math.isfinite(state_sigma_m + state_sigma_mps)):
         raise InputError("break-up: state_sigma_m and state_sigma_mps must be finite and >= 0")
+    parent = np.zeros(n_samples, dtype=np.intp)
     if r0.ndim == 2:
-        parent = rng.integers(0, r0.shape[0], n_samples)
+        parent = rng.integers(0, r0.shape[0], n_samples).astype(np.intp)
         r0, v0 = r0[parent], v0[parent]
     dr = rng.standard_normal((n_samples, _AXES))
     dv = rng.standard_normal((n_samples, _AXES))
@@ -142,10 +145,10 @@ def _draw(
     factor = np.exp(log_sigma * z - 0.5 * log_sigma * log_sigma)
     if group.ballistic_table is None:
         assert group.ballistic_coeff_kg_m2 is not None  # the schema gives exactly one of the two
-        return _Draw(r, v, float(group.ballistic_coeff_kg_m2), factor)
+        return _Draw(r, v, float(group.ballistic_coeff_kg_m2), factor, parent)
     table = group.ballistic_table
     key = (tuple(float(m) for m in table.mach), tuple(float(b) for b in table.ballistic_coeff_kg_m2))
-    return _Draw(r, v, key, factor)
+    return _Draw(r, v, key, factor, parent)
 
 
 def _fly(
@@ -155,24 +158,44 @@ def _fly(
     max_time_s: float,
     tol_m: float,
     step_onto_kinks: bool,
+    parent_winds: Sequence[WindTable | None] | None = None,
 ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """(lat_deg, lon_deg) of every fragment of every draw (NaN: did not land).
 
     One :func:`impact_point_drag` call for all constant-beta fragments (per-fragment beta and factor)
-    and one per distinct Mach table (the table shared, per-fragment factor)."""
+    and one per distinct Mach table (the table shared, per-fragment factor); with ``parent_winds``, one
+    such call per distinct wind of the fragments' parents."""
     sizes = [d.factor.size for d in draws]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
     r = np.concatenate([d.r_ecef_m for d in draws])
     v = np.concatenate([d.v_ecef_mps for d in draws])
     factor = np.concatenate([d.factor for d in draws])
     beta = np.concatenate([np.full(d.factor.size, d.model if isinstance(d.model, float) else np.nan) for d in draws])
+    winds: list[ArrayLike | WindTable | None] = [wind_ecef_mps]
+    wind_of_parent = np.zeros(0, dtype=np.intp)
+    if parent_winds is not None:  # each distinct wind object once, in order of first appearance
+        index: dict[int, int] = {}
+        winds = []
+        for wind in parent_winds:
+            if id(wind) not in index:
+                index[id(wind)] = len(winds)
+                winds.append(wind)
+        wind_of_parent = np.array([index[id(wind)] for wind in parent_winds], dtype=np.intp)
     lat = np.full(r.shape[0], np.nan)
     lon = np.full(r.shape[0], np.nan)
-    by_model: defaultdict[float | _TableKey, list[NDArray[np.intp]]] = defaultdict(list)
+    by_model: defaultdict[tuple[float | _TableKey, int], list[NDArray[np.intp]]] = defaultdict(list)
     for k, d in enumerate(draws):
         rows = np.arange(offsets[k], offsets[k + 1])
-        by_model[0.0 if isinstance(d.model, float) else d.model].append(rows)  # 0.0: every constant beta
-    for model, parts in by_model.items():
+        model = 0.0 if isinstance(d.model, float) else d.model  # 0.0: every constant beta
+        if parent_winds is None:
+            by_model[(model, 0)].append(rows)
+            continue
+        if d.parent.size and int(d.parent.max()) >= wind_of_parent.size:
+            raise InputError(f"break-up: parent_winds has {wind_of_parent.size} winds, fewer than the parent states")
+        fragment_wind = wind_of_parent[d.parent]
+        for w in np.unique(fragment_wind):
+            by_model[(model, int(w))].append(rows[fragment_wind == w])
+    for (model, w), parts in by_model.items():
         rows = np.concatenate(parts)
         ballistic: NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.float64]] = (
             beta[rows] if isinstance(model, float) else (np.asarray(model[0]), np.asarray(model[1]))
@@ -182,7 +205,7 @@ def _fly(
             v[rows],
             ballistic,
             beta_factor=factor[rows],
-            wind_ecef_mps=wind_ecef_mps,
+            wind_ecef_mps=winds[w],
             ground_height_m=ground_height_m,
             max_time_s=max_time_s,
             tol_m=tol_m,
@@ -237,6 +260,7 @@ def fragment_impacts(
     max_time_s: float = DEFAULT_MAX_TIME_S,
     tol_m: float = DEFAULT_TOL_M,
     step_onto_kinks: bool = True,
+    parent_winds: Sequence[WindTable | None] | None = None,
 ) -> FragmentImpacts:
     """Where the fragments of ``group`` land after a break-up at (``r_ecef`` m, ``v_ecef`` m/s, ECEF).
 
@@ -246,7 +270,8 @@ def fragment_impacts(
     [0, ``explosion_velocity_mps``] with a direction uniform on the sphere, lognormal ballistic-coefficient
     factor of mean 1 and relative sd ``ballistic_sigma``, in the order of the module docstring) and flies
     them with :func:`impact_point_drag` in one batched call. ``wind_ecef_mps``: None, one ECEF vector
-    (3,) m/s, or a :class:`~rangeguard.iip.drag.WindTable`.
+    (3,) m/s, or a :class:`~rangeguard.iip.drag.WindTable`; ``parent_winds`` (one per parent state)
+    instead flies each fragment in its parent's wind (:func:`conditional_expected_casualties`).
 
     Returns a :class:`FragmentImpacts` (an :class:`ImpactDistribution` with the fitted normal): samples
     that do not land within ``max_time_s`` (NaN) are dropped and counted in its ``n_lost``. A cloud with
@@ -255,7 +280,7 @@ def fragment_impacts(
     """
     r0, v0 = _parents(r_ecef, v_ecef)
     draw = _draw(r0, v0, group, n_samples, rng, state_sigma_m, state_sigma_mps)
-    ((lat, lon),) = _fly([draw], wind_ecef_mps, ground_height_m, max_time_s, tol_m, step_onto_kinks)
+    ((lat, lon),) = _fly([draw], wind_ecef_mps, ground_height_m, max_time_s, tol_m, step_onto_kinks, parent_winds)
     impacts = _impacts(lat, lon)
     if impacts is None:
         raise InputError(f"fragment group {group.name!r}: none of {n_samples} fragments landed within {max_time_s} s")
@@ -295,6 +320,7 @@ def conditional_expected_casualties(
     max_time_s: float = DEFAULT_MAX_TIME_S,
     tol_m: float = DEFAULT_TOL_M,
     step_onto_kinks: bool = True,
+    parent_winds: Sequence[WindTable | None] | None = None,
 ) -> BreakupCasualties:
     """CEC (14 CFR 450.108) of a break-up at (``r_ecef``, ``v_ecef``) into the groups of ``catalog``.
 
@@ -308,6 +334,9 @@ def conditional_expected_casualties(
     with n = count x landed fraction, A_c = the group's ``casualty_area_m2`` or, if null, the casualty
     area of ``area_m2`` for a vertical impact; times (1 - ``sheltered_fraction``), the share of people
     in the open. ``tol_m`` and ``step_onto_kinks``: the integrator's accuracy (:func:`impact_point_drag`).
+    ``parent_winds`` (one per parent state, M): each fragment flies the wind its parent flew in (a
+    :class:`~rangeguard.iip.drag.WindTable` or None for calm) instead of ``wind_ecef_mps``: the wind
+    uncertainty of dispersed flights carried to their fragments.
     Deterministic given the state of ``rng``.
     """
     if not 0.0 <= sheltered_fraction <= 1.0:
@@ -316,7 +345,7 @@ def conditional_expected_casualties(
         )
     r0, v0 = _parents(r_ecef, v_ecef)
     draws = [_draw(r0, v0, g, n_samples, rng, state_sigma_m, state_sigma_mps) for g in catalog.groups]
-    flown = _fly(draws, wind_ecef_mps, ground_height_m, max_time_s, tol_m, step_onto_kinks)
+    flown = _fly(draws, wind_ecef_mps, ground_height_m, max_time_s, tol_m, step_onto_kinks, parent_winds)
     exposed = 1.0 - sheltered_fraction
     per_group: list[float] = []
     landing: list[float] = []

@@ -9,6 +9,11 @@ mission's seed, the same draws as ``validate``'s runs) with the batched simulato
 t (:meth:`FlightEnsemble.states_at`): the state uncertainty of 14 CFR 450.121(c) without a fitted
 covariance.
 
+Each flight's wind is recorded with it (:attr:`FlightEnsemble.winds`): the nominal flies the vehicle's
+own ``wind``; a dispersed one, like ``validate``'s runs, the ``dispersions.wind_profile`` (or the
+vehicle's wind) scaled by its ``wind_scale`` and turned by its ``wind_rotation_deg``. A fragment then
+flies its parent's wind: the wind uncertainty of the flights is the fragments' too.
+
 Flight events (ignition, burnout, separation, fairing jettison, orbit) are the nominal vehicle's: they
 give the burn intervals the failure model spreads over (:mod:`rangeguard.risk.failures`) and the
 release times of planned drops.
@@ -21,10 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from rangeguard.constants import DEG
 from rangeguard.errors import InputError
+from rangeguard.iip.drag import WindTable
 from rangeguard.mission.model import Mission
+from rangeguard.mission.vehicle import WindSpec
 from rangeguard.montecarlo.sampling import DispersionSampler
-from rangeguard.sim import Trajectories, simulate
+from rangeguard.sim import PerVehicleParams, Trajectories, simulate_vehicle
 
 DEFAULT_VEHICLES = 32
 """Flights in the ensemble (the nominal and 31 dispersed): their spread at a failure time is the
@@ -51,6 +59,7 @@ class FlightEnsemble:
     mass_kg: NDArray[np.float64]
     stage: NDArray[np.int64]
     events: tuple[tuple[float, str], ...]
+    winds: tuple[WindTable | None, ...] = ()  # (M,) the wind each flight flew in (None: calm)
 
     @property
     def n_vehicles(self) -> int:
@@ -65,15 +74,23 @@ class FlightEnsemble:
             return k - 1
         return k
 
-    def states_at(self, t_s: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """(r_ecef, v_ecef), each (m, 3): the vehicles still flying at the recorded time nearest ``t_s``."""
+    def _flying(self, t_s: float) -> tuple[int, NDArray[np.bool_]]:
         k = self.index(t_s)
-        r = self.r_ecef[:, k, :]
-        v = self.v_ecef[:, k, :]
-        ok = np.all(np.isfinite(r), axis=1) & np.all(np.isfinite(v), axis=1)
+        ok = np.all(np.isfinite(self.r_ecef[:, k, :]), axis=1) & np.all(np.isfinite(self.v_ecef[:, k, :]), axis=1)
         if not ok[0]:
             raise InputError(f"risk: the nominal vehicle is not flying at T+{t_s:g} s (its flight ended before)")
-        return np.array(r[ok]), np.array(v[ok])
+        return k, ok
+
+    def states_at(self, t_s: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(r_ecef, v_ecef), each (m, 3): the vehicles still flying at the recorded time nearest ``t_s``."""
+        k, ok = self._flying(t_s)
+        return np.array(self.r_ecef[ok, k, :]), np.array(self.v_ecef[ok, k, :])
+
+    def winds_at(self, t_s: float) -> tuple[WindTable | None, ...]:
+        """The winds of the vehicles :meth:`states_at` returns, in the same order."""
+        _, ok = self._flying(t_s)
+        winds = self.winds or (None,) * self.n_vehicles
+        return tuple(w for w, flying in zip(winds, ok, strict=True) if flying)
 
     def stage_at(self, t_s: float) -> int:
         return int(self.stage[self.index(t_s)])
@@ -105,14 +122,38 @@ class FlightEnsemble:
         return times[0]
 
 
-def _fly(mission: Mission, n: int, dispersed: bool) -> Trajectories:
-    params = None
-    assert mission.vehicle is not None  # fly_ensemble checks it
-    if dispersed:
-        sources = [s.name for s in mission.nav_sources]
-        sampler = DispersionSampler(mission.dispersions, len(mission.vehicle.stages), sources)
-        params = sampler.draw(mission.seed, np.arange(1, n + 1)).params
-    return simulate(mission, n=n, record_dt=RECORD_DT_S, per_vehicle_params=params)
+def wind_table_of(spec: WindSpec | None, scale: float = 1.0, rotation_deg: float = 0.0) -> WindTable | None:
+    """The drag propagation's table of a wind profile, its speed times ``scale`` and turned clockwise
+    seen from above by ``rotation_deg`` (the simulator's dispersion of the wind); None for no profile."""
+    if spec is None:
+        return None
+    toward = (np.asarray(spec.direction_from_deg, dtype=np.float64) + 180.0) * DEG
+    speed = np.asarray(spec.speed_mps, dtype=np.float64)
+    east, north = speed * np.sin(toward), speed * np.cos(toward)
+    c, s = np.cos(rotation_deg * DEG), np.sin(rotation_deg * DEG)
+    return WindTable(
+        np.asarray(spec.altitude_m, dtype=np.float64), scale * (east * c + north * s), scale * (-east * s + north * c)
+    )
+
+
+def _fly(mission: Mission, n: int, dispersed: bool) -> tuple[Trajectories, list[WindTable | None]]:
+    """Fly ``n`` vehicles: the nominal (``dispersed`` False) or runs 1..n of the dispersions, with the
+    wind each flies in."""
+    vehicle = mission.vehicle
+    assert vehicle is not None  # fly_ensemble checks it
+    if not dispersed:
+        flown = simulate_vehicle(vehicle, mission.site, n=n, record_dt=RECORD_DT_S)
+        return flown, [wind_table_of(vehicle.wind)] * n
+    assert mission.dispersions is not None
+    sources = [s.name for s in mission.nav_sources]
+    sampler = DispersionSampler(mission.dispersions, len(vehicle.stages), sources)
+    params: PerVehicleParams = sampler.draw(mission.seed, np.arange(1, n + 1)).params
+    profile = mission.dispersions.wind_profile  # as validate flies them (null: the vehicle's own)
+    flown = simulate_vehicle(vehicle, mission.site, n=n, record_dt=RECORD_DT_S, per_vehicle_params=params, wind=profile)
+    reference = profile if profile is not None else vehicle.wind
+    scale = params.scalar_array("wind_scale", n)
+    rotation = params.scalar_array("wind_rotation_deg", n)
+    return flown, [wind_table_of(reference, float(a), float(b)) for a, b in zip(scale, rotation, strict=True)]
 
 
 def fly_ensemble(mission: Mission, n_vehicles: int = DEFAULT_VEHICLES) -> FlightEnsemble:
@@ -121,7 +162,7 @@ def fly_ensemble(mission: Mission, n_vehicles: int = DEFAULT_VEHICLES) -> Flight
         raise InputError(f"risk: the ensemble needs at least one vehicle, got {n_vehicles!r}")
     if mission.vehicle is None:
         raise InputError("risk: the mission has no vehicle to fly; add a `vehicle` section")
-    nominal = _fly(mission, 1, False)
+    nominal, winds = _fly(mission, 1, False)
     events = tuple(sorted((float(t), str(name)) for _, t, name in nominal.events))
     n = n_vehicles if mission.dispersions is not None else 1  # without dispersions every flight is the nominal
     t_s = nominal.t_s
@@ -130,11 +171,13 @@ def fly_ensemble(mission: Mission, n_vehicles: int = DEFAULT_VEHICLES) -> Flight
     m_all = np.full((n, t_s.size), np.nan)
     r_all[0], v_all[0], m_all[0] = nominal.r_ecef[0], nominal.v_ecef[0], nominal.mass_kg[0]
     if n > 1:
-        dispersed = _fly(mission, n - 1, True)
+        dispersed, dispersed_winds = _fly(mission, n - 1, True)
+        winds += dispersed_winds
         k = min(dispersed.t_s.size, t_s.size)
         r_all[1:, :k], v_all[1:, :k], m_all[1:, :k] = (
             dispersed.r_ecef[:, :k],
             dispersed.v_ecef[:, :k],
             dispersed.mass_kg[:, :k],
         )
-    return FlightEnsemble(t_s, r_all, v_all, m_all, np.asarray(nominal.stage[0], dtype=np.int64), events)
+    stage = np.asarray(nominal.stage[0], dtype=np.int64)
+    return FlightEnsemble(t_s, r_all, v_all, m_all, stage, events, tuple(winds))

@@ -58,8 +58,8 @@ SIMPLIFICATIONS = (
     "time dimension.",
     "Ship and aircraft hazard areas from the clouds a normal describes (no wider than 100 km); wider clouds "
     "(fragments thrown from high and fast) are bounded instead (wide_cloud_hit_probability_bound).",
-    "Ground at the WGS84 ellipsoid (height 0) for every impact; the vehicle's wind profile, no wind uncertainty "
-    "beyond the dispersed flights'.",
+    "Ground at the WGS84 ellipsoid (height 0) for every impact; each fragment flies its parent flight's wind "
+    "(the wind uncertainty is the dispersions' wind_scale and wind_rotation_deg, one draw per flight).",
 )
 
 

@@ -47,7 +47,6 @@ from rangeguard.risk.analysis import (
     catalog_for,
     population_grid,
     run_task,
-    wind_table,
 )
 from rangeguard.risk.breakup import conditional_expected_casualties
 from rangeguard.risk.casualty import (
@@ -247,9 +246,9 @@ def _drops(
             rng,
             method=options.method,
             sheltered_fraction=sheltered,
-            wind_ecef_mps=wind_table(mission),
             tol_m=RISK_TOL_M,
             step_onto_kinks=RISK_STEP_ONTO_KINKS,
+            parent_winds=ensemble.winds_at(t),
         )
         impacts = result.impacts[0]
         empty = np.zeros(0, dtype=np.intp)
@@ -295,7 +294,8 @@ def analyse(
     items = []
     for k, f in enumerate(failures):
         r, v = ensemble.states_at(f.t_s)
-        items.append(SweepItem(k, f, r, v, float(ensemble.mass_kg[0, ensemble.index(f.t_s)])))
+        mass_kg = float(ensemble.mass_kg[0, ensemble.index(f.t_s)])
+        items.append(SweepItem(k, f, r, v, mass_kg, ensemble.winds_at(f.t_s)))
     tasks = [
         SweepTask(
             mission,
