@@ -271,3 +271,24 @@ def test_bad_inputs_raise_input_error_naming_the_argument(kwargs, match):
     r, v = KOUROU
     with pytest.raises(InputError, match=match):
         impact_point_drag(np.array([r, r]), np.array([v, v]), **kwargs)
+
+
+def test_scaled_and_turned_table_is_the_table_scaled_and_turned():
+    """wind_scale and wind_rotation_deg per state: the same impact as the table scaled and turned here,
+    clockwise seen from above ((e, n) -> s (e cos a + n sin a, -e sin a + n cos a)), to 1e-9 deg."""
+    rows = [(SPACEPORT, 300.0), (KOUROU, 2000.0), (KOUROU, 50.0)]
+    r, v, beta = stack(rows)
+    scale, turn_deg = np.array([0.5, 1.3, 2.0]), np.array([90.0, -135.0, 30.0])
+    lat, lon, _ = impact_point_drag(r, v, beta, wind_ecef_mps=WIND_TABLE, wind_scale=scale, wind_rotation_deg=turn_deg)
+    for i in range(len(rows)):
+        a = math.radians(turn_deg[i])
+        e, n = WIND_TABLE.east_mps, WIND_TABLE.north_mps
+        turned = WindTable(
+            WIND_TABLE.altitude_m,
+            scale[i] * (e * math.cos(a) + n * math.sin(a)),
+            scale[i] * (-e * math.sin(a) + n * math.cos(a)),
+        )
+        la, lo, _ = impact_point_drag(r[i], v[i], beta[i], wind_ecef_mps=turned)
+        assert abs(la - lat[i]) < 1e-9 and abs(lo - lon[i]) < 1e-9
+    with pytest.raises(InputError, match="wind_scale"):
+        impact_point_drag(r, v, beta, wind_ecef_mps=WIND_TABLE, wind_scale=-1.0)

@@ -295,6 +295,7 @@ def test_each_fragment_flies_its_parents_wind() -> None:
     """parent_winds: a fragment lands where impact_point_drag puts its parent's state in that parent's
     wind (the parents re-drawn here in the documented order); a calm parent's fragments as with no wind."""
     from rangeguard.iip.drag import WindTable
+    from rangeguard.risk.breakup import ParentWind
 
     r1 = geodetic_to_ecef(LAT0_DEG, LON0_DEG, 12e3)
     r = np.stack([r1, r1])
@@ -302,10 +303,17 @@ def test_each_fragment_flies_its_parents_wind() -> None:
     east = WindTable(np.array([0.0, 20e3]), np.array([40.0, 40.0]), np.array([0.0, 0.0]))
     n, seed, beta = 40, 5, 50.0
     imp = fragment_impacts(
-        r, v, group(ballistic_coeff_kg_m2=beta), n, np.random.default_rng(seed), parent_winds=[east, None]
+        r,
+        v,
+        group(ballistic_coeff_kg_m2=beta),
+        n,
+        np.random.default_rng(seed),
+        parent_winds=[ParentWind(east, 2.0, 90.0), ParentWind(None)],
     )
     parent = redraw(n, seed, 0.0, 0.0, parents=2)["parent"]
-    windy = impact_point_drag(r1, np.zeros(3), beta, wind_ecef_mps=east)
+    # 40 m/s towards the east, doubled and turned 90 deg clockwise: 80 m/s towards the south
+    south = WindTable(np.array([0.0, 20e3]), np.array([0.0, 0.0]), np.array([-80.0, -80.0]))
+    windy = impact_point_drag(r1, np.zeros(3), beta, wind_ecef_mps=south)
     calm = impact_point_drag(r1, np.zeros(3), beta)
     for i in range(n):
         lat, lon = (windy if parent[i] == 0 else calm)[:2]
@@ -313,4 +321,4 @@ def test_each_fragment_flies_its_parents_wind() -> None:
     assert 0 < np.count_nonzero(parent == 0) < n
     assert GEOD.inv(windy[1], windy[0], calm[1], calm[0])[2] > 1000.0  # the wind matters here
     with pytest.raises(InputError, match="parent_winds"):
-        fragment_impacts(r, v, group(), n, np.random.default_rng(seed), parent_winds=[east])
+        fragment_impacts(r, v, group(), n, np.random.default_rng(seed), parent_winds=[ParentWind(east)])

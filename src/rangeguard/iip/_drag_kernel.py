@@ -88,13 +88,19 @@ _D1, _D3, _D4 = -12715105075.0 / 11282082432.0, 87487479700.0 / 32700410799.0, -
 _D5, _D6, _D7 = 701980252875.0 / 199316789632.0, -1453857185.0 / 822651844.0, 69997945.0 / 29380423.0
 
 
+WIND_COLS = 5
+"""Columns of :attr:`States.wind`: the constant ECEF wind (3), then s cos(a), s sin(a) of the table's
+scale s and turn a."""
+
+
 class States(NamedTuple):
     """Per-row inputs (N rows)."""
 
     r: NDArray[np.float64]  # (N, 3) ECEF position, m
     v: NDArray[np.float64]  # (N, 3) Earth-relative velocity, ECEF axes, m/s
     inv_beta: NDArray[np.float64]  # (N,) 1 / beta (m^2/kg), or 1 / beta_factor when beta is a Mach table
-    wind: NDArray[np.float64]  # (N, 3) constant wind, ECEF axes, m/s (zeros: none)
+    wind: NDArray[np.float64]  # (N, WIND_COLS): constant wind, ECEF axes, m/s (zeros: none); then the
+    # table wind's scale times the cosine and the sine of its turn, clockwise seen from above ((1, 0): as is)
     ground: NDArray[np.float64]  # (N,) geodetic height where the flight ends, m
 
 
@@ -133,22 +139,23 @@ def _derivative(
     vy: float,
     vz: float,
     inv_beta: float,
-    wx: float,
-    wy: float,
-    wz: float,
+    wv: NDArray[np.float64],  # (WIND_COLS,) the row's wind: see States.wind
     model: tuple,  # type: ignore[type-arg]  # Model as a plain tuple
 ) -> tuple[float, float, float, float, float]:
     """Acceleration (m/s^2, ECEF axes) in the rotating frame, the geodetic height (m) and the Mach
     number at (r, v)."""
     mach_tab, beta_tab, wind_alt, wind_east, wind_north, atmosphere, _, settings = model
-    ux, uy, uz = wx, wy, wz
+    ux, uy, uz = wv[0], wv[1], wv[2]
     nw = wind_alt.shape[0]
     if nw == 0:
         h = geodetic_from_ecef_nb(x, y, z)[2]  # (the compiler drops the unused latitude and longitude)
     else:  # table wind towards the local east and north, at the geodetic height
         lat, lon, h = geodetic_from_ecef_nb(x, y, z)
-        we = interp_clamped(h, wind_alt, wind_east, 0, nw)
-        wn = interp_clamped(h, wind_alt, wind_north, 0, nw)
+        we0 = interp_clamped(h, wind_alt, wind_east, 0, nw)
+        wn0 = interp_clamped(h, wind_alt, wind_north, 0, nw)
+        # the row's scale and turn of the table (clockwise seen from above): (s cos, s sin) = (wv[3], wv[4])
+        we = wv[3] * we0 + wv[4] * wn0
+        wn = wv[3] * wn0 - wv[4] * we0
         slat, clat = math.sin(lat), math.cos(lat)
         slon, clon = math.sin(lon), math.cos(lon)
         ux += -slon * we - slat * clon * wn
@@ -180,9 +187,7 @@ def _stages(
     k: NDArray[np.float64],
     hs: float,
     inv_beta: float,
-    wx: float,
-    wy: float,
-    wz: float,
+    wv: NDArray[np.float64],  # (WIND_COLS,) the row's wind: see States.wind
     model: tuple,  # type: ignore[type-arg]
     out: NDArray[np.float64],
 ) -> None:
@@ -190,19 +195,19 @@ def _stages(
     ys = np.empty(6)
     for j in range(6):
         ys[j] = y0[j] + hs * _A21 * k[0, j]
-    _eval(ys, inv_beta, wx, wy, wz, model, k, 1)
+    _eval(ys, inv_beta, wv, model, k, 1)
     for j in range(6):
         ys[j] = y0[j] + hs * (_A31 * k[0, j] + _A32 * k[1, j])
-    _eval(ys, inv_beta, wx, wy, wz, model, k, 2)
+    _eval(ys, inv_beta, wv, model, k, 2)
     for j in range(6):
         ys[j] = y0[j] + hs * (_A41 * k[0, j] + _A42 * k[1, j] + _A43 * k[2, j])
-    _eval(ys, inv_beta, wx, wy, wz, model, k, 3)
+    _eval(ys, inv_beta, wv, model, k, 3)
     for j in range(6):
         ys[j] = y0[j] + hs * (_A51 * k[0, j] + _A52 * k[1, j] + _A53 * k[2, j] + _A54 * k[3, j])
-    _eval(ys, inv_beta, wx, wy, wz, model, k, 4)
+    _eval(ys, inv_beta, wv, model, k, 4)
     for j in range(6):
         ys[j] = y0[j] + hs * (_A61 * k[0, j] + _A62 * k[1, j] + _A63 * k[2, j] + _A64 * k[3, j] + _A65 * k[4, j])
-    _eval(ys, inv_beta, wx, wy, wz, model, k, 5)
+    _eval(ys, inv_beta, wv, model, k, 5)
     for j in range(6):
         out[j] = y0[j] + hs * (_A71 * k[0, j] + _A73 * k[2, j] + _A74 * k[3, j] + _A75 * k[4, j] + _A76 * k[5, j])
 
@@ -211,15 +216,13 @@ def _stages(
 def _eval(
     y: NDArray[np.float64],
     inv_beta: float,
-    wx: float,
-    wy: float,
-    wz: float,
+    wv: NDArray[np.float64],  # (WIND_COLS,) the row's wind: see States.wind
     model: tuple,  # type: ignore[type-arg]
     k: NDArray[np.float64],
     row: int,
 ) -> tuple[float, float]:
     """k[row] = f(y) (velocity, acceleration); returns the geodetic height of y (m) and its Mach number."""
-    ax, ay, az, h, mach = _derivative(y[0], y[1], y[2], y[3], y[4], y[5], inv_beta, wx, wy, wz, model)
+    ax, ay, az, h, mach = _derivative(y[0], y[1], y[2], y[3], y[4], y[5], inv_beta, wv, model)
     k[row, 0] = y[3]
     k[row, 1] = y[4]
     k[row, 2] = y[5]
@@ -260,9 +263,7 @@ def _land(
     hs: float,
     ground: float,
     inv_beta: float,
-    wx: float,
-    wy: float,
-    wz: float,
+    wv: NDArray[np.float64],  # (WIND_COLS,) the row's wind: see States.wind
     model: tuple,  # type: ignore[type-arg]
     k: NDArray[np.float64],
     out: NDArray[np.float64],
@@ -297,7 +298,7 @@ def _land(
     kk = np.empty((7, 6))
     kk[0, :] = k[0, :]
     for _ in range(_LANDING_MAX_IT):
-        _stages(y0, kk, tau, inv_beta, wx, wy, wz, model, out)
+        _stages(y0, kk, tau, inv_beta, wv, model, out)
         lat, lon, h = geodetic_from_ecef_nb(out[0], out[1], out[2])
         f = h - ground
         if abs(f) < LANDING_TOL_M:
@@ -318,9 +319,7 @@ def _initial_step(
     y0: NDArray[np.float64],
     k: NDArray[np.float64],
     inv_beta: float,
-    wx: float,
-    wy: float,
-    wz: float,
+    wv: NDArray[np.float64],  # (WIND_COLS,) the row's wind: see States.wind
     model: tuple,  # type: ignore[type-arg]
     tol_pos: float,
     tol_vel: float,
@@ -340,7 +339,7 @@ def _initial_step(
     y1 = np.empty(6)
     for j in range(6):
         y1[j] = y0[j] + h0 * k[0, j]
-    _eval(y1, inv_beta, wx, wy, wz, model, k, 1)
+    _eval(y1, inv_beta, wv, model, k, 1)
     d2 = 0.0
     for j in range(6):
         sc = tol_pos if j < 3 else tol_vel
@@ -375,9 +374,7 @@ def _first_kink(
     c1h: int,
     c1m: int,
     inv_beta: float,
-    wx: float,
-    wy: float,
-    wz: float,
+    wv: NDArray[np.float64],  # (WIND_COLS,) the row's wind: see States.wind
     model: tuple,  # type: ignore[type-arg]
 ) -> tuple[float, int, int]:
     """Where (fraction theta of the step) the step from y0 to y1 first crosses a kink in height or
@@ -410,7 +407,7 @@ def _first_kink(
                 root = 0.5 * (lo + hi)
             for j in range(6):
                 ys[j] = _dense(y0, y1, k, hs, root, j)
-            h, m = _eval(ys, inv_beta, wx, wy, wz, model, kk, 0)
+            h, m = _eval(ys, inv_beta, wv, model, kk, 0)
             f = (h if which == 0 else m) - target
             if abs(f) < (LANDING_TOL_M if which == 0 else _KINK_TOL_MACH) or hi - lo < 1e-12:
                 break
@@ -451,7 +448,9 @@ def fly_one(
     onto_kinks = settings[S_ONTO_KINKS] != 0.0
     inv_beta = inv_beta_all[i]
     ground = ground_all[i]
-    wx, wy, wz = wind[i, 0], wind[i, 1], wind[i, 2]
+    wv = np.empty(WIND_COLS)
+    for j in range(WIND_COLS):
+        wv[j] = wind[i, j]
     lat_out[i] = math.nan
     lon_out[i] = math.nan
     tof_out[i] = math.nan
@@ -461,21 +460,22 @@ def fly_one(
         y0[j] = r[i, j]
         y0[j + 3] = v[i, j]
     finite = inv_beta == inv_beta and abs(ground) < math.inf
-    finite = finite and abs(wx) < math.inf and abs(wy) < math.inf and abs(wz) < math.inf
+    for j in range(WIND_COLS):
+        finite = finite and abs(wv[j]) < math.inf
     for j in range(6):
         finite = finite and abs(y0[j]) < math.inf
     if not finite:
         return
     k = np.empty((7, 6))
     y1 = np.empty(6)
-    h0, m0 = _eval(y0, inv_beta, wx, wy, wz, model, k, 0)
+    h0, m0 = _eval(y0, inv_beta, wv, model, k, 0)
     if h0 <= ground:  # at or below the ground: its own point, no flight
         la, lo, _ = geodetic_from_ecef_nb(y0[0], y0[1], y0[2])
         lat_out[i] = math.degrees(la)
         lon_out[i] = math.degrees(lo)
         tof_out[i] = 0.0
         return
-    hs = _initial_step(y0, k, inv_beta, wx, wy, wz, model, tol_pos, tol_vel, max_step)
+    hs = _initial_step(y0, k, inv_beta, wv, model, tol_pos, tol_vel, max_step)
     kinks_h = model[6]
     kinks_m = model[0]
     cell_h = _cell(h0, kinks_h)
@@ -489,8 +489,8 @@ def fly_one(
     while t < max_time:
         hs = min(hs, max_time - t)
         n_steps += 1
-        _stages(y0, k, hs, inv_beta, wx, wy, wz, model, y1)
-        h1, m1 = _eval(y1, inv_beta, wx, wy, wz, model, k, 6)
+        _stages(y0, k, hs, inv_beta, wv, model, y1)
+        h1, m1 = _eval(y1, inv_beta, wv, model, k, 6)
         err = 0.0
         for j in range(6):
             e = hs * (_E1 * k[0, j] + _E3 * k[2, j] + _E4 * k[3, j] + _E5 * k[4, j] + _E6 * k[5, j] + _E7 * k[6, j])
@@ -514,7 +514,7 @@ def fly_one(
             if c1h != cell_h or c1m != cell_m:
                 # The step crossed a kink of the drag: end it on the first one instead.
                 theta, after_h, after_m = _first_kink(
-                    y0, y1, k, hs, h0, h1, m0, m1, cell_h, cell_m, c1h, c1m, inv_beta, wx, wy, wz, model
+                    y0, y1, k, hs, h0, h1, m0, m1, cell_h, cell_m, c1h, c1m, inv_beta, wv, model
                 )
                 if theta * hs > _MIN_STEP_S and theta < 1.0:
                     resume = hs
@@ -523,7 +523,7 @@ def fly_one(
                     continue
         if h1 <= ground:
             out = np.empty(6)
-            tau = _land(y0, y1, h0, h1, hs, ground, inv_beta, wx, wy, wz, model, k, out)
+            tau = _land(y0, y1, h0, h1, hs, ground, inv_beta, wv, model, k, out)
             la, lo, _ = geodetic_from_ecef_nb(out[0], out[1], out[2])
             lat_out[i] = math.degrees(la)
             lon_out[i] = math.degrees(lo)

@@ -70,6 +70,7 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from rangeguard.constants import DEG
 from rangeguard.earth.atmosphere import compiled_tables, density_kinks_m
 from rangeguard.errors import InputError
 from rangeguard.iip import _drag_kernel as _k
@@ -171,7 +172,8 @@ def _air(
     single: bool,
 ) -> tuple[NDArray[np.float64], tuple[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64], WindTable | None]:
     """Validated per-state 1 / beta (or 1 / beta_factor for a Mach table), the Mach table ((0,)
-    arrays if none), the per-state constant wind (N, 3) and the wind table."""
+    arrays if none), the per-state wind (N, WIND_COLS: the constant ECEF wind, then the table's scale 1
+    and no turn) and the wind table."""
     factor = _per_state(beta_factor, "beta_factor", " of ballistic-coefficient factors", n, single)
     if np.any(factor <= 0.0):
         raise InputError("beta_factor (a factor on the ballistic coefficient) must be positive.")
@@ -190,7 +192,8 @@ def _air(
             inv_beta = 1.0 / (beta * factor)  # 0 for inf (no drag), NaN stays NaN
     inv_beta = np.where(np.isfinite(inv_beta), inv_beta, np.nan)
 
-    wind = np.zeros((n, 3))
+    wind = np.zeros((n, _k.WIND_COLS))
+    wind[:, 3] = 1.0  # the table's wind as it is (scale 1, no turn)
     wind_table = None
     if isinstance(wind_ecef_mps, WindTable):
         wind_table = wind_ecef_mps
@@ -205,7 +208,7 @@ def _air(
                 f"(N, 3) (N = {n}), or a WindTable (east/north wind against geodetic height); got "
                 f"{type(wind_ecef_mps).__name__} of shape {u.shape}."
             )
-        wind[:] = u
+        wind[:, :3] = u
     return inv_beta, table, wind, wind_table
 
 
@@ -231,6 +234,8 @@ def impact_point_drag(
     beta_factor: ArrayLike = 1.0,
     tol_m: float = DEFAULT_TOL_M,
     step_onto_kinks: bool = True,
+    wind_scale: ArrayLike = 1.0,
+    wind_rotation_deg: ArrayLike = 0.0,
 ) -> tuple[float, float, float] | tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Impact point with air drag (USSA76) on the rotating WGS84 Earth.
 
@@ -268,6 +273,11 @@ def impact_point_drag(
         the velocity (default 1e-2: decimetres at worst on the ground,
         ``design/iip.md``). Smaller is more accurate and slower (about
         ``tol_m ** -0.2`` steps where the accuracy sets the step).
+    wind_scale, wind_rotation_deg : float or (N,) array
+        Per state, the :class:`WindTable`'s wind times ``wind_scale`` (>= 0) and turned by
+        ``wind_rotation_deg`` clockwise seen from above: a dispersed wind profile, as the simulator
+        disperses it (``dispersions.wind_scale``, ``wind_rotation_deg``). Defaults: the table as it is.
+        Only the table's wind is scaled and turned.
     step_onto_kinks : bool
         End a step on every altitude where the drag's slope jumps (USSA76's
         layer boundaries, the wind table's rows, the Mach table's rows), so
@@ -300,6 +310,12 @@ def impact_point_drag(
     n = r.shape[0]
     inv_beta, (mach, beta), wind, wind_table = _air(ballistic_coeff_kg_m2, beta_factor, wind_ecef_mps, n, single)
     ground = np.array(_per_state(ground_height_m, "ground_height_m", " of geodetic heights, m", n, single))
+    scale = _per_state(wind_scale, "wind_scale", " of factors on the wind table", n, single)
+    turn_rad = _per_state(wind_rotation_deg, "wind_rotation_deg", " of turns of the wind table, deg", n, single) * DEG
+    if not (np.all(scale >= 0.0) and np.all(np.isfinite(scale)) and np.all(np.isfinite(turn_rad))):
+        raise InputError("wind_scale must be finite and >= 0, and wind_rotation_deg finite (degrees).")
+    wind[:, 3] = scale * np.cos(turn_rad)
+    wind[:, 4] = scale * np.sin(turn_rad)
     empty = np.zeros(0)
     atmosphere, c_top_m, c_top_over_r12 = compiled_tables()
     settings = np.zeros(_k.SETTINGS)

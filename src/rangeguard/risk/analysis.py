@@ -36,10 +36,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rangeguard.errors import InputError
-from rangeguard.iip.drag import WindTable
 from rangeguard.mission.model import Mission
 from rangeguard.mission.risk import DebrisCatalogSpec, FragmentGroupSpec, PopulationSpec
-from rangeguard.risk.breakup import conditional_expected_casualties
+from rangeguard.risk.breakup import ParentWind, conditional_expected_casualties
 from rangeguard.risk.casualty import BivariateNormal, Method, casualty_area_m2, populated_casualties
 from rangeguard.risk.failures import FailureTime
 from rangeguard.risk.population import PopulationGrid
@@ -97,7 +96,7 @@ class SweepItem:
     r_ecef: NDArray[np.float64]
     v_ecef: NDArray[np.float64]
     mass_kg: float
-    winds: tuple[WindTable | None, ...] = ()  # the wind of each parent state (empty: calm for all)
+    winds: tuple[ParentWind, ...] = ()  # the wind of each parent state (empty: calm for all)
 
 
 @dataclass(frozen=True, eq=False)

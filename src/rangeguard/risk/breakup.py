@@ -83,6 +83,16 @@ class FragmentImpacts(ImpactDistribution):
         return self.n_samples / (self.n_samples + self.n_lost)
 
 
+@dataclass(frozen=True, eq=False)
+class ParentWind:
+    """The wind a parent flight flew in: ``table`` (None: calm) times ``scale``, turned by
+    ``rotation_deg`` clockwise seen from above (a dispersed wind profile, as the simulator flies it)."""
+
+    table: WindTable | None
+    scale: float = 1.0
+    rotation_deg: float = 0.0
+
+
 @dataclass(frozen=True)
 class _Draw:
     """The sampled initial states of one group's fragments and their ballistic coefficients."""
@@ -158,29 +168,33 @@ def _fly(
     max_time_s: float,
     tol_m: float,
     step_onto_kinks: bool,
-    parent_winds: Sequence[WindTable | None] | None = None,
+    parent_winds: Sequence[ParentWind] | None = None,
 ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """(lat_deg, lon_deg) of every fragment of every draw (NaN: did not land).
 
     One :func:`impact_point_drag` call for all constant-beta fragments (per-fragment beta and factor)
     and one per distinct Mach table (the table shared, per-fragment factor); with ``parent_winds``, one
-    such call per distinct wind of the fragments' parents."""
+    such call per distinct wind table of the fragments' parents (their scales and turns per fragment)."""
     sizes = [d.factor.size for d in draws]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
     r = np.concatenate([d.r_ecef_m for d in draws])
     v = np.concatenate([d.v_ecef_mps for d in draws])
     factor = np.concatenate([d.factor for d in draws])
     beta = np.concatenate([np.full(d.factor.size, d.model if isinstance(d.model, float) else np.nan) for d in draws])
-    winds: list[ArrayLike | WindTable | None] = [wind_ecef_mps]
-    wind_of_parent = np.zeros(0, dtype=np.intp)
-    if parent_winds is not None:  # each distinct wind object once, in order of first appearance
+    tables: list[ArrayLike | WindTable | None] = [wind_ecef_mps]
+    scale = np.ones(r.shape[0])
+    turn_deg = np.zeros(r.shape[0])
+    table_of_parent = np.zeros(0, dtype=np.intp)
+    if parent_winds is not None:  # each distinct table once (None: calm), in order of first appearance
         index: dict[int, int] = {}
-        winds = []
+        tables = []
         for wind in parent_winds:
-            if id(wind) not in index:
-                index[id(wind)] = len(winds)
-                winds.append(wind)
-        wind_of_parent = np.array([index[id(wind)] for wind in parent_winds], dtype=np.intp)
+            if id(wind.table) not in index:
+                index[id(wind.table)] = len(tables)
+                tables.append(wind.table)
+        table_of_parent = np.array([index[id(wind.table)] for wind in parent_winds], dtype=np.intp)
+        parent_scale = np.array([wind.scale for wind in parent_winds], dtype=np.float64)
+        parent_turn = np.array([wind.rotation_deg for wind in parent_winds], dtype=np.float64)
     lat = np.full(r.shape[0], np.nan)
     lon = np.full(r.shape[0], np.nan)
     by_model: defaultdict[tuple[float | _TableKey, int], list[NDArray[np.intp]]] = defaultdict(list)
@@ -190,11 +204,13 @@ def _fly(
         if parent_winds is None:
             by_model[(model, 0)].append(rows)
             continue
-        if d.parent.size and int(d.parent.max()) >= wind_of_parent.size:
-            raise InputError(f"break-up: parent_winds has {wind_of_parent.size} winds, fewer than the parent states")
-        fragment_wind = wind_of_parent[d.parent]
-        for w in np.unique(fragment_wind):
-            by_model[(model, int(w))].append(rows[fragment_wind == w])
+        if d.parent.size and int(d.parent.max()) >= table_of_parent.size:
+            raise InputError(f"break-up: parent_winds has {table_of_parent.size} winds, fewer than the parent states")
+        scale[rows] = parent_scale[d.parent]
+        turn_deg[rows] = parent_turn[d.parent]
+        fragment_table = table_of_parent[d.parent]
+        for w in np.unique(fragment_table):
+            by_model[(model, int(w))].append(rows[fragment_table == w])
     for (model, w), parts in by_model.items():
         rows = np.concatenate(parts)
         ballistic: NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.float64]] = (
@@ -205,11 +221,13 @@ def _fly(
             v[rows],
             ballistic,
             beta_factor=factor[rows],
-            wind_ecef_mps=winds[w],
+            wind_ecef_mps=tables[w],
             ground_height_m=ground_height_m,
             max_time_s=max_time_s,
             tol_m=tol_m,
             step_onto_kinks=step_onto_kinks,
+            wind_scale=scale[rows],
+            wind_rotation_deg=turn_deg[rows],
         )
         lat[rows] = lat_k
         lon[rows] = lon_k
@@ -260,7 +278,7 @@ def fragment_impacts(
     max_time_s: float = DEFAULT_MAX_TIME_S,
     tol_m: float = DEFAULT_TOL_M,
     step_onto_kinks: bool = True,
-    parent_winds: Sequence[WindTable | None] | None = None,
+    parent_winds: Sequence[ParentWind] | None = None,
 ) -> FragmentImpacts:
     """Where the fragments of ``group`` land after a break-up at (``r_ecef`` m, ``v_ecef`` m/s, ECEF).
 
@@ -320,7 +338,7 @@ def conditional_expected_casualties(
     max_time_s: float = DEFAULT_MAX_TIME_S,
     tol_m: float = DEFAULT_TOL_M,
     step_onto_kinks: bool = True,
-    parent_winds: Sequence[WindTable | None] | None = None,
+    parent_winds: Sequence[ParentWind] | None = None,
 ) -> BreakupCasualties:
     """CEC (14 CFR 450.108) of a break-up at (``r_ecef``, ``v_ecef``) into the groups of ``catalog``.
 
@@ -334,9 +352,9 @@ def conditional_expected_casualties(
     with n = count x landed fraction, A_c = the group's ``casualty_area_m2`` or, if null, the casualty
     area of ``area_m2`` for a vertical impact; times (1 - ``sheltered_fraction``), the share of people
     in the open. ``tol_m`` and ``step_onto_kinks``: the integrator's accuracy (:func:`impact_point_drag`).
-    ``parent_winds`` (one per parent state, M): each fragment flies the wind its parent flew in (a
-    :class:`~rangeguard.iip.drag.WindTable` or None for calm) instead of ``wind_ecef_mps``: the wind
-    uncertainty of dispersed flights carried to their fragments.
+    ``parent_winds`` (one :class:`ParentWind` per parent state, M): each fragment flies the wind its
+    parent flew in instead of ``wind_ecef_mps``: the wind uncertainty of dispersed flights carried to
+    their fragments.
     Deterministic given the state of ``rng``.
     """
     if not 0.0 <= sheltered_fraction <= 1.0:

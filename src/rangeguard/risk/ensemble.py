@@ -32,6 +32,7 @@ from rangeguard.iip.drag import WindTable
 from rangeguard.mission.model import Mission
 from rangeguard.mission.vehicle import WindSpec
 from rangeguard.montecarlo.sampling import DispersionSampler
+from rangeguard.risk.breakup import ParentWind
 from rangeguard.sim import PerVehicleParams, Trajectories, simulate_vehicle
 
 DEFAULT_VEHICLES = 32
@@ -59,7 +60,7 @@ class FlightEnsemble:
     mass_kg: NDArray[np.float64]
     stage: NDArray[np.int64]
     events: tuple[tuple[float, str], ...]
-    winds: tuple[WindTable | None, ...] = ()  # (M,) the wind each flight flew in (None: calm)
+    winds: tuple[ParentWind, ...] = ()  # (M,) the wind each flight flew in
 
     @property
     def n_vehicles(self) -> int:
@@ -86,10 +87,10 @@ class FlightEnsemble:
         k, ok = self._flying(t_s)
         return np.array(self.r_ecef[ok, k, :]), np.array(self.v_ecef[ok, k, :])
 
-    def winds_at(self, t_s: float) -> tuple[WindTable | None, ...]:
+    def winds_at(self, t_s: float) -> tuple[ParentWind, ...]:
         """The winds of the vehicles :meth:`states_at` returns, in the same order."""
         _, ok = self._flying(t_s)
-        winds = self.winds or (None,) * self.n_vehicles
+        winds = self.winds or (ParentWind(None),) * self.n_vehicles
         return tuple(w for w, flying in zip(winds, ok, strict=True) if flying)
 
     def stage_at(self, t_s: float) -> int:
@@ -136,24 +137,27 @@ def wind_table_of(spec: WindSpec | None, scale: float = 1.0, rotation_deg: float
     )
 
 
-def _fly(mission: Mission, n: int, dispersed: bool) -> tuple[Trajectories, list[WindTable | None]]:
+def _fly(
+    mission: Mission, n: int, dispersed: bool, vehicle_table: WindTable | None
+) -> tuple[Trajectories, list[ParentWind]]:
     """Fly ``n`` vehicles: the nominal (``dispersed`` False) or runs 1..n of the dispersions, with the
-    wind each flies in."""
+    wind each flies in (``vehicle_table``: the vehicle's own wind's table, shared with the dispersed
+    flights when they fly it too, so that their fragments fly in one call)."""
     vehicle = mission.vehicle
     assert vehicle is not None  # fly_ensemble checks it
     if not dispersed:
         flown = simulate_vehicle(vehicle, mission.site, n=n, record_dt=RECORD_DT_S)
-        return flown, [wind_table_of(vehicle.wind)] * n
+        return flown, [ParentWind(vehicle_table)] * n
     assert mission.dispersions is not None
     sources = [s.name for s in mission.nav_sources]
     sampler = DispersionSampler(mission.dispersions, len(vehicle.stages), sources)
     params: PerVehicleParams = sampler.draw(mission.seed, np.arange(1, n + 1)).params
     profile = mission.dispersions.wind_profile  # as validate flies them (null: the vehicle's own)
     flown = simulate_vehicle(vehicle, mission.site, n=n, record_dt=RECORD_DT_S, per_vehicle_params=params, wind=profile)
-    reference = profile if profile is not None else vehicle.wind
+    table = vehicle_table if profile is None else wind_table_of(profile)
     scale = params.scalar_array("wind_scale", n)
     rotation = params.scalar_array("wind_rotation_deg", n)
-    return flown, [wind_table_of(reference, float(a), float(b)) for a, b in zip(scale, rotation, strict=True)]
+    return flown, [ParentWind(table, float(a), float(b)) for a, b in zip(scale, rotation, strict=True)]
 
 
 def fly_ensemble(mission: Mission, n_vehicles: int = DEFAULT_VEHICLES) -> FlightEnsemble:
@@ -162,7 +166,8 @@ def fly_ensemble(mission: Mission, n_vehicles: int = DEFAULT_VEHICLES) -> Flight
         raise InputError(f"risk: the ensemble needs at least one vehicle, got {n_vehicles!r}")
     if mission.vehicle is None:
         raise InputError("risk: the mission has no vehicle to fly; add a `vehicle` section")
-    nominal, winds = _fly(mission, 1, False)
+    vehicle_table = wind_table_of(mission.vehicle.wind)
+    nominal, winds = _fly(mission, 1, False, vehicle_table)
     events = tuple(sorted((float(t), str(name)) for _, t, name in nominal.events))
     n = n_vehicles if mission.dispersions is not None else 1  # without dispersions every flight is the nominal
     t_s = nominal.t_s
@@ -171,7 +176,7 @@ def fly_ensemble(mission: Mission, n_vehicles: int = DEFAULT_VEHICLES) -> Flight
     m_all = np.full((n, t_s.size), np.nan)
     r_all[0], v_all[0], m_all[0] = nominal.r_ecef[0], nominal.v_ecef[0], nominal.mass_kg[0]
     if n > 1:
-        dispersed, dispersed_winds = _fly(mission, n - 1, True)
+        dispersed, dispersed_winds = _fly(mission, n - 1, True, vehicle_table)
         winds += dispersed_winds
         k = min(dispersed.t_s.size, t_s.size)
         r_all[1:, :k], v_all[1:, :k], m_all[1:, :k] = (
