@@ -36,6 +36,7 @@ from rangeguard.earth.geodesy import (
     ecef_to_ned,
     ecef_to_ned_matrix,
     enu_to_ecef,
+    geodetic_frame_nb,
     geodetic_from_ecef_nb,
     geodetic_to_ecef,
 )
@@ -234,3 +235,19 @@ def test_bad_shape_is_rejected_with_a_message_naming_the_input(bad):
         ecef_to_geodetic(bad)
     with pytest.raises(InputError, match="r_ecef"):
         ecef_to_enu(bad, 0.0, 0.0)
+
+
+def test_geodetic_frame_gives_the_sines_and_cosines_of_pyprojs_latitude_and_longitude(rng):
+    """geodetic_frame_nb: (sin lat, cos lat, sin lon, cos lon, h) without arctangents, against pyproj's
+    geodetic point; on the polar axis sin lon = cos lon = 0 (no NaN)."""
+    lat, lon, h = random_geodetic(rng, 2000)
+    r = pyproj_ecef(lat, lon, h)
+    away = np.abs(lat) < 90.0 - 1e-6  # off the axis, where the longitude means something
+    for i in np.flatnonzero(away):
+        sl, cl, so, co, hh = geodetic_frame_nb(r[i, 0], r[i, 1], r[i, 2])
+        lat_i, lon_i = np.radians(lat[i]), np.radians(lon[i])
+        assert abs(sl - np.sin(lat_i)) < 1e-9 and abs(cl - np.cos(lat_i)) < 1e-9
+        assert abs(so - np.sin(lon_i)) < 1e-9 and abs(co - np.cos(lon_i)) < 1e-9
+        assert abs(hh - h[i]) < M_TOL
+    sl, cl, so, co, hh = geodetic_frame_nb(0.0, 0.0, 6.4e6)
+    assert (sl, cl, so, co) == (1.0, 0.0, 0.0, 0.0) and np.isfinite(hh)

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 from numba import vectorize
+from numba.extending import register_jitable
 from numpy.typing import ArrayLike, NDArray
 
 from rangeguard.constants import WGS84_A_M, WGS84_E2, WGS84_F
@@ -34,16 +35,19 @@ _E4 = WGS84_E2 * WGS84_E2
 _INV_A2 = 1.0 / (WGS84_A_M * WGS84_A_M)
 _ONE_MINUS_E2_INV_A2 = (1.0 - WGS84_E2) / (WGS84_A_M * WGS84_A_M)
 _SIXTH = 1.0 / 6.0
+_TINY_M = 1e-300
+"""Added to the distance from the polar axis before dividing by it (no NaN on the axis itself)."""
 
 _X = TypeVar("_X", float, NDArray[np.float64])
 """A coordinate: a float (compiled) or an array of them (numpy)."""
 
 
-def _geodetic_from_ecef(x: _X, y: _X, z: _X) -> tuple[_X, _X, _X]:
-    """Vermeille (2011) closed form. Returns (lat_rad, lon_rad, h_m).
+@register_jitable
+def _vermeille(x: _X, y: _X, z: _X) -> tuple[_X, _X, _X, _X]:
+    """Vermeille (2011) closed form up to its last step: (k, d, sqrt(d^2 + z^2), x^2 + y^2), from which
+    the geodetic latitude is atan2(z, d) and the height (k + e^2 - 1) / k sqrt(d^2 + z^2).
 
-    Works on numpy arrays and, compiled with numba, on floats.
-    """
+    Plain Python on numpy arrays, compiled into the numba kernels that call it (register_jitable)."""
     rho2 = x * x + y * y
     p = rho2 * _INV_A2
     q = _ONE_MINUS_E2_INV_A2 * (z * z)
@@ -56,6 +60,15 @@ def _geodetic_from_ecef(x: _X, y: _X, z: _X) -> tuple[_X, _X, _X]:
     k = np.sqrt(u + v + w * w) - w
     d = k * np.sqrt(rho2) / (k + _E2)
     dz = np.sqrt(d * d + z * z)
+    return k, d, dz, rho2
+
+
+def _geodetic_from_ecef(x: _X, y: _X, z: _X) -> tuple[_X, _X, _X]:
+    """Vermeille (2011) closed form. Returns (lat_rad, lon_rad, h_m).
+
+    Works on numpy arrays and, compiled with numba, on floats.
+    """
+    k, d, dz, _ = _vermeille(x, y, z)
     lat = 2.0 * np.arctan2(z, d + dz)
     lon = np.arctan2(y, x)
     h = (k + _E2 - 1.0) / k * dz
@@ -64,6 +77,19 @@ def _geodetic_from_ecef(x: _X, y: _X, z: _X) -> tuple[_X, _X, _X]:
 
 geodetic_from_ecef_nb = kernel(fastmath=False)(_geodetic_from_ecef)
 """Scalar numba kernel: (x_m, y_m, z_m) -> (lat_rad, lon_rad, h_m)."""
+
+
+def _geodetic_frame(x: _X, y: _X, z: _X) -> tuple[_X, _X, _X, _X, _X]:
+    """(sin lat, cos lat, sin lon, cos lon, h_m) of the geodetic point under (x, y, z): what a local
+    east/north frame needs, without the arctangents and sines (sin lat = z / sqrt(d^2 + z^2), cos lat =
+    d / sqrt(d^2 + z^2) in Vermeille's terms; on the polar axis, sin lon = 0 and cos lon = 0)."""
+    k, d, dz, rho2 = _vermeille(x, y, z)
+    inv_p = 1.0 / (np.sqrt(rho2) + _TINY_M)
+    return z / dz, d / dz, y * inv_p, x * inv_p, (k + _E2 - 1.0) / k * dz
+
+
+geodetic_frame_nb = kernel(fastmath=False, inline="always")(_geodetic_frame)
+"""Scalar numba kernel: (x_m, y_m, z_m) -> (sin lat, cos lat, sin lon, cos lon, h_m)."""
 
 
 def _ecef_from_geodetic(lat: _X, lon: _X, h: _X) -> tuple[_X, _X, _X]:

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from rangeguard.constants import OMEGA_EARTH_RAD_S
 from rangeguard.earth.atmosphere import density_sound_nb
-from rangeguard.earth.geodesy import geodetic_from_ecef_nb
+from rangeguard.earth.geodesy import geodetic_frame_nb, geodetic_from_ecef_nb
 from rangeguard.earth.gravity import gravity_j2_nb
 from rangeguard.earth.interp import interp_clamped
 from rangeguard.jit import kernel
@@ -150,14 +150,12 @@ def _derivative(
     if nw == 0:
         h = geodetic_from_ecef_nb(x, y, z)[2]  # (the compiler drops the unused latitude and longitude)
     else:  # table wind towards the local east and north, at the geodetic height
-        lat, lon, h = geodetic_from_ecef_nb(x, y, z)
+        slat, clat, slon, clon, h = geodetic_frame_nb(x, y, z)
         we0 = interp_clamped(h, wind_alt, wind_east, 0, nw)
         wn0 = interp_clamped(h, wind_alt, wind_north, 0, nw)
         # the row's scale and turn of the table (clockwise seen from above): (s cos, s sin) = (wv[3], wv[4])
         we = wv[3] * we0 + wv[4] * wn0
         wn = wv[3] * wn0 - wv[4] * we0
-        slat, clat = math.sin(lat), math.cos(lat)
-        slon, clon = math.sin(lon), math.cos(lon)
         ux += -slon * we - slat * clon * wn
         uy += clon * we - slat * slon * wn
         uz += clat * wn
