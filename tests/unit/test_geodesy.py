@@ -38,6 +38,7 @@ from rangeguard.earth.geodesy import (
     enu_to_ecef,
     geodetic_frame_nb,
     geodetic_from_ecef_nb,
+    geodetic_height_nb,
     geodetic_to_ecef,
 )
 from rangeguard.errors import InputError
@@ -249,5 +250,6 @@ def test_geodetic_frame_gives_the_sines_and_cosines_of_pyprojs_latitude_and_long
         assert abs(sl - np.sin(lat_i)) < 1e-9 and abs(cl - np.cos(lat_i)) < 1e-9
         assert abs(so - np.sin(lon_i)) < 1e-9 and abs(co - np.cos(lon_i)) < 1e-9
         assert abs(hh - h[i]) < M_TOL
+        assert geodetic_height_nb(r[i, 0], r[i, 1], r[i, 2]) == hh
     sl, cl, so, co, hh = geodetic_frame_nb(0.0, 0.0, 6.4e6)
     assert (sl, cl, so, co) == (1.0, 0.0, 0.0, 0.0) and np.isfinite(hh)

@@ -92,6 +92,16 @@ geodetic_frame_nb = kernel(fastmath=False, inline="always")(_geodetic_frame)
 """Scalar numba kernel: (x_m, y_m, z_m) -> (sin lat, cos lat, sin lon, cos lon, h_m)."""
 
 
+def _geodetic_height(x: _X, y: _X, z: _X) -> _X:
+    """The geodetic height (m) alone: Vermeille's terms without the arctangents."""
+    k, _, dz, _ = _vermeille(x, y, z)
+    return (k + _E2 - 1.0) / k * dz
+
+
+geodetic_height_nb = kernel(fastmath=False, inline="always")(_geodetic_height)
+"""Scalar numba kernel: (x_m, y_m, z_m) -> h_m."""
+
+
 def _ecef_from_geodetic(lat: _X, lon: _X, h: _X) -> tuple[_X, _X, _X]:
     """Geodetic (radians, m) to ECEF (m). TR8350.2 eq. 4-14."""
     slat = np.sin(lat)

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from rangeguard.constants import OMEGA_EARTH_RAD_S
 from rangeguard.earth.atmosphere import density_sound_nb
-from rangeguard.earth.geodesy import geodetic_frame_nb, geodetic_from_ecef_nb
+from rangeguard.earth.geodesy import geodetic_frame_nb, geodetic_from_ecef_nb, geodetic_height_nb
 from rangeguard.earth.gravity import gravity_j2_nb
 from rangeguard.earth.interp import interp_clamped
 from rangeguard.jit import kernel
@@ -148,7 +148,7 @@ def _derivative(
     ux, uy, uz = wv[0], wv[1], wv[2]
     nw = wind_alt.shape[0]
     if nw == 0:
-        h = geodetic_from_ecef_nb(x, y, z)[2]  # (the compiler drops the unused latitude and longitude)
+        h = geodetic_height_nb(x, y, z)
     else:  # table wind towards the local east and north, at the geodetic height
         slat, clat, slon, clon, h = geodetic_frame_nb(x, y, z)
         we0 = interp_clamped(h, wind_alt, wind_east, 0, nw)
@@ -249,7 +249,7 @@ def _dense_height(
     x = _dense(y0, y1, k, hs, theta, 0)
     y = _dense(y0, y1, k, hs, theta, 1)
     z = _dense(y0, y1, k, hs, theta, 2)
-    return float(geodetic_from_ecef_nb(x, y, z)[2])
+    return float(geodetic_height_nb(x, y, z))
 
 
 @kernel()
