@@ -19,14 +19,12 @@ import pytest
 from rangeguard.cli.app import main
 from rangeguard.errors import InputError
 from rangeguard.report import build_report, write_report
-from rangeguard.report.risk import (
+from rangeguard.report.risk import is_risk_dir, read_risk, risk_mission
+from rangeguard.report.risk_figures import (
     HAZARD_STYLES,
     MODE_STYLES,
     MODES,
     footprint_ellipse,
-    is_risk_dir,
-    read_risk,
-    risk_mission,
     thinned,
     wide,
     with_gaps,

@@ -69,7 +69,7 @@ STYLES = {  # kind -> (KML line colour aabbggrr, line width, KML polygon fill aa
     "termination_iip": ("ff2827d6", 1.0, None),
     "iip_footprint": ("ff2827d6", 1.0, None),
     "impact_footprint": ("ff555555", 1.0, None),
-    # hazard areas: the colours of the risk report's map (report.risk.HAZARD_STYLES), filled
+    # hazard areas: the colours of the risk report's map (report.risk_figures.HAZARD_STYLES), filled
     "ship": ("ffbf4f1f", 2.0, "40bf4f1f"),
     "aircraft": ("ffa03f7b", 2.0, "40a03f7b"),
     "drop_zone": ("ff4b568c", 2.0, "404b568c"),
