@@ -153,6 +153,11 @@ def test_cec_matches_the_uniform_disc_closed_form() -> None:
     closed = count * a_c_m2 * density_per_m2 * -math.expm1(-(radius_m**2) / (2.0 * sigma2_m2))
     assert res.total == pytest.approx(closed, rel=0.01)  # measured +0.4 % (seeds 3, 4)
     assert res.total == res.per_group[0] and res.fragments_landing == (count,)
+    # the cells it keeps: hits per person in the open, summed over the people, give the same E_c
+    cells = res.cells[0]
+    assert cells is not None
+    assert float(np.sum(cells.hits_per_person * pop.people[cells.rows, cells.cols])) == pytest.approx(res.total)
+    assert cells.hits_per_person.max() == pytest.approx(count * a_c_m2 / (2.0 * math.pi * sigma2_m2), rel=0.05)
 
     samples = conditional_expected_casualties(r, v, catalog, pop, n_samples, np.random.default_rng(3), method="samples")
     _, _, dist_m = GEOD.inv(np.full(imp.n_samples, lon_ref), np.full(imp.n_samples, lat_ref), imp.lon_deg, imp.lat_deg)

@@ -114,7 +114,7 @@ def _risk(
     progress: bool,
     report: bool,
 ) -> int:
-    from rangeguard.risk.results import summary, write_outputs
+    from rangeguard.risk.results import write_outputs
     from rangeguard.risk.sweep import RiskOptions, analyse
 
     paths.output_folder(out, "--out")
@@ -135,8 +135,7 @@ def _risk(
     )
     with _Bar(progress) as bar:
         result = analyse(m, opts, progress=bar)
-    write_outputs(result, out)
-    doc = summary(result)
+    doc = write_outputs(result, out)
     if report:
         from rangeguard.report.html import write_report
 

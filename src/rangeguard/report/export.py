@@ -74,11 +74,6 @@ STYLES = {  # kind -> (KML line colour aabbggrr, line width, KML polygon fill aa
     "aircraft": ("ffa03f7b", 2.0, "40a03f7b"),
     "drop_zone": ("ff4b568c", 2.0, "404b568c"),
 }
-RISK_SUMMARY = RISK_JSON
-"""The summary of a ``rangeguard risk --out`` folder."""
-HAZARD_AREAS = HAZARDS_FILE
-"""The hazard areas of a risk folder (:func:`rangeguard.risk.hazard.hazard_areas_geojson`)."""
-RISK_RERUN = RERUN
 
 
 @dataclass
@@ -268,11 +263,11 @@ def _risk_features(path: Path, mission=None) -> tuple[Mission, list[Feature]]:
     from rangeguard.report import files
     from rangeguard.risk.hazard import read_hazard_areas
 
-    summary_path = path / RISK_SUMMARY
+    summary_path = path / RISK_JSON
     summary = files.read_json(summary_path)
-    hazards_path = path / HAZARD_AREAS
+    hazards_path = path / HAZARDS_FILE
     if not hazards_path.exists():
-        raise InputError(f"{path}: has {RISK_SUMMARY} but no {HAZARD_AREAS}; {RISK_RERUN}")
+        raise InputError(f"{path}: has {RISK_JSON} but no {HAZARDS_FILE}; {RERUN}")
     areas = read_hazard_areas(hazards_path)  # before the mission: a bad file is named at once
     if mission is None:
         mission = summary.get("mission")

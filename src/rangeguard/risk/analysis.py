@@ -38,8 +38,8 @@ from numpy.typing import NDArray
 from rangeguard.errors import InputError
 from rangeguard.mission.model import Mission
 from rangeguard.mission.risk import DebrisCatalogSpec, FragmentGroupSpec, PopulationSpec
-from rangeguard.risk.breakup import ParentWind, conditional_expected_casualties
-from rangeguard.risk.casualty import BivariateNormal, Method, casualty_area_m2, populated_casualties
+from rangeguard.risk.breakup import BreakupCasualties, ParentWind, conditional_expected_casualties
+from rangeguard.risk.casualty import BivariateNormal, Method
 from rangeguard.risk.failures import FailureTime
 from rangeguard.risk.population import PopulationGrid
 
@@ -171,11 +171,23 @@ def catalog_for(mission: Mission, stage: int) -> DebrisCatalogSpec:
     )
 
 
-def _group_area_m2(group: FragmentGroupSpec) -> float:
-    return group.casualty_area_m2 if group.casualty_area_m2 is not None else float(casualty_area_m2(group.area_m2))
-
-
 _BREAKUP_MODES = ("afss_termination", "breakup")
+
+
+def group_outcomes(result: BreakupCasualties) -> tuple[GroupOutcome, ...]:
+    """Per group of a break-up, what the sweep keeps: its normal, fragments landing, E_c and the hits
+    per person in the open on each populated cell in reach (the individual at risk: sheltering lowers
+    E_c, not his P_c)."""
+    out = []
+    for name, ec, landing, impacts, cells in zip(
+        result.names, result.per_group, result.fragments_landing, result.impacts, result.cells, strict=True
+    ):
+        if impacts is None or cells is None:
+            empty = np.zeros(0, dtype=np.intp)
+            out.append(GroupOutcome(name, None, 0.0, 0.0, empty, empty, np.zeros(0)))
+        else:
+            out.append(GroupOutcome(name, impacts.normal, landing, ec, cells.rows, cells.cols, cells.hits_per_person))
+    return tuple(out)
 
 
 def _outcome(task: SweepTask, item: SweepItem, intact: bool) -> tuple[float, tuple[GroupOutcome, ...]]:
@@ -198,20 +210,7 @@ def _outcome(task: SweepTask, item: SweepItem, intact: bool) -> tuple[float, tup
         step_onto_kinks=RISK_STEP_ONTO_KINKS,
         parent_winds=item.winds or None,
     )
-    groups = []
-    for group, ec, landing, impacts in zip(
-        catalog.groups, result.per_group, result.fragments_landing, result.impacts, strict=True
-    ):
-        if impacts is None:
-            empty = np.zeros(0, dtype=np.intp)
-            groups.append(GroupOutcome(group.name, None, 0.0, 0.0, empty, empty, np.zeros(0)))
-            continue
-        cells = populated_casualties(impacts, landing, _group_area_m2(group), population, task.method)
-        # hits on a person in the open: the individual at risk (sheltering lowers E_c, not his P_c)
-        groups.append(
-            GroupOutcome(group.name, impacts.normal, landing, ec, cells.rows, cells.cols, cells.hits_per_person)
-        )
-    return result.total, tuple(groups)
+    return result.total, group_outcomes(result)
 
 
 def run_task(task: SweepTask) -> list[ModeOutcome]:

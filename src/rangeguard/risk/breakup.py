@@ -49,11 +49,12 @@ from rangeguard.iip.drag import DEFAULT_TOL_M, WindTable, impact_point_drag
 from rangeguard.mission.risk import DebrisCatalogSpec, FragmentGroupSpec
 from rangeguard.risk.casualty import (
     BivariateNormal,
+    CellCasualties,
     ImpactDistribution,
     Method,
     casualty_area_m2,
-    expected_casualties,
     fit_bivariate_normal,
+    populated_casualties,
 )
 from rangeguard.risk.population import PopulationGrid
 
@@ -310,8 +311,9 @@ class BreakupCasualties:
     """The conditional expected casualties of one break-up state.
 
     ``total``: CEC, the sum of ``per_group``. Per catalog group (in its order): ``names``,
-    ``per_group`` (E_c of the group), ``fragments_landing`` (count x landed fraction of the samples) and
-    ``impacts`` (the group's :class:`FragmentImpacts`, None if no sample landed).
+    ``per_group`` (E_c of the group), ``fragments_landing`` (count x landed fraction of the samples),
+    ``impacts`` (the group's :class:`FragmentImpacts`, None if no sample landed) and ``cells`` (its
+    populated cells in reach, :class:`CellCasualties` of people in the open; None if none landed).
     """
 
     total: float
@@ -319,6 +321,7 @@ class BreakupCasualties:
     per_group: tuple[float, ...]
     fragments_landing: tuple[float, ...]
     impacts: tuple[FragmentImpacts | None, ...]
+    cells: tuple[CellCasualties | None, ...] = ()
 
 
 def conditional_expected_casualties(
@@ -368,19 +371,27 @@ def conditional_expected_casualties(
     per_group: list[float] = []
     landing: list[float] = []
     impacts: list[FragmentImpacts | None] = []
+    cells: list[CellCasualties | None] = []
     for group, (lat, lon) in zip(catalog.groups, flown, strict=True):
         imp = _impacts(lat, lon)
         impacts.append(imp)
         if imp is None:
             per_group.append(0.0)
             landing.append(0.0)
+            cells.append(None)
             continue
         n_fragments = group.count * imp.landed_fraction
-        area_m2 = (
-            group.casualty_area_m2 if group.casualty_area_m2 is not None else float(casualty_area_m2(group.area_m2))
-        )
-        per_group.append(exposed * expected_casualties(imp, n_fragments, area_m2, population, method))
+        reached = populated_casualties(imp, n_fragments, group_casualty_area_m2(group), population, method)
+        cells.append(reached)
+        per_group.append(exposed * reached.expected_casualties)
         landing.append(n_fragments)
+    names = tuple(g.name for g in catalog.groups)
     return BreakupCasualties(
-        float(sum(per_group)), tuple(g.name for g in catalog.groups), tuple(per_group), tuple(landing), tuple(impacts)
+        float(sum(per_group)), names, tuple(per_group), tuple(landing), tuple(impacts), tuple(cells)
     )
+
+
+def group_casualty_area_m2(group: FragmentGroupSpec) -> float:
+    """The group's ``casualty_area_m2``, or if null the casualty area of its ``area_m2`` for a vertical
+    impact on a standing person (:func:`~rangeguard.risk.casualty.casualty_area_m2`)."""
+    return group.casualty_area_m2 if group.casualty_area_m2 is not None else float(casualty_area_m2(group.area_m2))

@@ -63,8 +63,9 @@ SIMPLIFICATIONS = (
 )
 
 
-def summary(result: RiskResult) -> dict[str, Any]:
-    """The ``--json`` document (see ``rangeguard risk --help``)."""
+def summary(result: RiskResult, areas: list[HazardArea] | None = None) -> dict[str, Any]:
+    """The ``--json`` document (see ``rangeguard risk --help``); ``areas``: the result's
+    :func:`hazard_areas` if already drawn."""
     criteria = result.mission.risk_criteria
     pc_max, pc_at = result.pc_max()
     by_time: dict[float, dict[str, float]] = {}
@@ -74,7 +75,7 @@ def summary(result: RiskResult) -> dict[str, Any]:
         row["cec_max"] = max(row["cec_max"], o.cec)
     cec = [(o.cec, o.failure.t_s) for o in result.outcomes]
     cec_max, cec_at = max(cec) if cec else (0.0, None)
-    areas = hazard_areas(result)
+    areas = hazard_areas(result) if areas is None else areas
     _, wide_peak = _components(result)
     failures = result.failures
     return {
@@ -136,16 +137,10 @@ def _components(result: RiskResult) -> tuple[list[tuple[BivariateNormal, float]]
     return out, wide_peak
 
 
-_AREAS: dict[int, list[HazardArea]] = {}
-
-
 def hazard_areas(result: RiskResult) -> list[HazardArea]:
     """Ship and aircraft hazard areas (where the chance that debris hits a ship, an aircraft, exceeds
     the criterion: 14 CFR 450.133(b)(2), 450.101(a)(3)) and the drop zones of the planned drops (their
-    97 % containment ellipse: 450.133(b)(1)). Computed once per result."""
-    key = id(result)
-    if key in _AREAS:
-        return _AREAS[key]
+    97 % containment ellipse: 450.133(b)(1))."""
     criteria = result.mission.risk_criteria
     components, _ = _components(result)
     areas: list[HazardArea] = []
@@ -186,8 +181,6 @@ def hazard_areas(result: RiskResult) -> list[HazardArea]:
                 f"holds {p:.0%} of the impacts of {d.group.name} released at T+{d.t_s:.1f} s (14 CFR 450.133(b)(1))",
             )
         )
-    _AREAS.clear()
-    _AREAS[key] = areas
     return areas
 
 
@@ -213,8 +206,8 @@ def _normal_columns(groups: list[GroupOutcome]) -> dict[str, list[float]]:
     return cols
 
 
-def write_outputs(result: RiskResult, out: Path) -> list[Path]:
-    """Write the output folder (module docstring); returns the files written."""
+def write_outputs(result: RiskResult, out: Path) -> dict[str, Any]:
+    """Write the output folder (module docstring); returns the summary it wrote (:func:`summary`)."""
     out.mkdir(parents=True, exist_ok=True)
     index = {f.t_s: k for k, f in enumerate(result.failures)}
     o = result.outcomes
@@ -267,17 +260,12 @@ def write_outputs(result: RiskResult, out: Path) -> list[Path]:
             "pc": pa.array(result.pc, pa.float64()),
         }
     )
-    written = []
     for name, table in (("failure_times", times), ("footprints", footprints), ("cells", cells)):
-        path = out / f"{name}.parquet"
-        _write_atomic(path, lambda p, t=table: pq.write_table(t, p))
-        written.append(path)
-    geo = out / "hazard_areas.geojson"
-    doc = hazard_areas_geojson(hazard_areas(result))
-    _write_atomic(geo, lambda p: p.write_text(json.dumps(doc), encoding="utf-8"))
-    written.append(geo)
-    summary_path = out / "risk.json"
-    text = json.dumps(summary(result), indent=2, allow_nan=False)
-    _write_atomic(summary_path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
-    written.append(summary_path)
-    return written
+        _write_atomic(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
+    areas = hazard_areas(result)
+    geo = json.dumps(hazard_areas_geojson(areas))
+    _write_atomic(out / "hazard_areas.geojson", lambda p: p.write_text(geo, encoding="utf-8"))
+    doc = summary(result, areas)
+    text = json.dumps(doc, indent=2, allow_nan=False)
+    _write_atomic(out / "risk.json", lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    return doc

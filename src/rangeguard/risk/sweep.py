@@ -45,16 +45,14 @@ from rangeguard.risk.analysis import (
     SweepItem,
     SweepTask,
     catalog_for,
+    group_outcomes,
     population_grid,
     run_task,
 )
 from rangeguard.risk.breakup import conditional_expected_casualties
 from rangeguard.risk.casualty import (
-    BivariateNormal,
     ImpactDistribution,
     Method,
-    casualty_area_m2,
-    populated_casualties,
 )
 from rangeguard.risk.ensemble import DEFAULT_VEHICLES, FlightEnsemble, fly_ensemble
 from rangeguard.risk.failures import DEFAULT_STEP_S, FailureTime, failure_times
@@ -250,18 +248,8 @@ def _drops(
             step_onto_kinks=RISK_STEP_ONTO_KINKS,
             parent_winds=ensemble.winds_at(t),
         )
-        impacts = result.impacts[0]
-        empty = np.zeros(0, dtype=np.intp)
-        if impacts is None:
-            out.append(DropOutcome(t, GroupOutcome(body.name, None, 0.0, 0.0, empty, empty, np.zeros(0))))
-            continue
-        area = body.casualty_area_m2 if body.casualty_area_m2 is not None else float(casualty_area_m2(body.area_m2))
-        cells = populated_casualties(impacts, result.fragments_landing[0], area, population, options.method)
-        normal: BivariateNormal = impacts.normal
-        outcome = GroupOutcome(
-            body.name, normal, result.fragments_landing[0], result.total, cells.rows, cells.cols, cells.hits_per_person
-        )
-        out.append(DropOutcome(t, outcome, impacts))
+        (outcome,) = group_outcomes(result)
+        out.append(DropOutcome(t, outcome, result.impacts[0]))
     return out
 
 
@@ -283,8 +271,8 @@ def analyse(
     failures = failure_times(mission.failure, ensemble, options.step_s)
     _check_inputs(mission, failures)
     release_times = [ensemble.release_time(b.release, b.stage) for b in mission.jettisoned or []]
-    box, _, _ = _box(ensemble, [f.t_s for f in failures] + release_times)
-    _, iip_lat, iip_lon = _box(ensemble, [f.t_s for f in failures])
+    box, iip_lat, iip_lon = _box(ensemble, [f.t_s for f in failures] + release_times)
+    iip_lat, iip_lon = iip_lat[: len(failures)], iip_lon[: len(failures)]  # the failure times' own
     base_dir = str(mission.source_path.parent) if mission.source_path is not None else "."
     source = PopulationSource(
         _population_spec(mission, options.population_override), base_dir, box, _cell_deg(box, options.cell_deg)
