@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rangeguard.errors import InputError
+from rangeguard.mission.aero import StageAeroSpec
 from rangeguard.mission.config import MODEL_CONFIG
 from rangeguard.mission.motors import read_eng
 from rangeguard.mission.yaml_io import describe_yaml_error, load_yaml
@@ -63,6 +64,30 @@ class ThrustTableSpec(BaseModel):
         return self
 
 
+class IspTableSpec(BaseModel):
+    """Vacuum specific impulse against time since the stage's ignition (linear between points, held outside)."""
+
+    model_config = _CFG
+
+    t_s: list[float] = Field(
+        ..., min_length=2, description="Times since this stage's ignition, s; strictly increasing, first 0."
+    )
+    isp_vac_s: list[float] = Field(..., min_length=2, description="Vacuum specific impulse at each time, s (> 0).")
+
+    @model_validator(mode="after")
+    def _check(self) -> IspTableSpec:
+        if len(self.t_s) != len(self.isp_vac_s):
+            raise ValueError(
+                f"t_s has {len(self.t_s)} entries but isp_vac_s has {len(self.isp_vac_s)}; give one Isp per time"
+            )
+        if self.t_s[0] != 0.0:
+            raise ValueError(f"t_s must start at 0 (ignition); got {self.t_s[0]}")
+        _strictly_increasing(self.t_s, "t_s")
+        if min(self.isp_vac_s) <= 0 or max(self.isp_vac_s) > 500:
+            raise ValueError("isp_vac_s must lie in (0, 500] s everywhere")
+        return self
+
+
 class StageSpec(BaseModel):
     """One propulsive stage. Its thrust is a table or a RASP .eng motor file."""
 
@@ -86,11 +111,32 @@ class StageSpec(BaseModel):
             "Read and checked at load time: problems are reported as `vehicle.stages[k].eng_file: FILE, line N: ...`."
         ),
     )
-    isp_vac_s: float = Field(
-        ..., gt=0, le=500, description="Vacuum specific impulse, s; mass flow = vacuum thrust / (isp_vac_s g0)."
+    isp_vac_s: float | None = Field(
+        None,
+        gt=0,
+        le=500,
+        description="Vacuum specific impulse, s; mass flow = vacuum thrust / (isp_vac_s g0). Give this or isp_table.",
     )
-    nozzle_exit_area_m2: float = Field(
-        0.0, ge=0, description="Nozzle exit area, m^2; delivered thrust = vacuum thrust - exit area x ambient pressure."
+    isp_table: IspTableSpec | None = Field(
+        None, description="Vacuum specific impulse against time since ignition. Give this or isp_vac_s, not both."
+    )
+    nozzle_exit_area_m2: float | None = Field(
+        None,
+        ge=0,
+        description="Nozzle exit area, m^2; delivered thrust = vacuum thrust - exit area x ambient pressure. Give "
+        "this, or throat_diameter_m with expansion_ratio; none of them: 0 (the thrust table is the delivered "
+        "thrust).",
+    )
+    throat_diameter_m: float | None = Field(
+        None, gt=0, description="Nozzle throat diameter, m; with expansion_ratio, sets the exit area."
+    )
+    expansion_ratio: float | None = Field(
+        None, ge=1, description="Nozzle area expansion ratio A_exit / A_throat (dimensionless, >= 1)."
+    )
+    aero: StageAeroSpec | None = Field(
+        None,
+        description="Aerodynamics of the stack while this stage is its bottom (powered and coasting); None: the "
+        "vehicle-wide aero.",
     )
     ignition_delay_s: float = Field(
         0.0,
@@ -107,7 +153,30 @@ class StageSpec(BaseModel):
     def _one_thrust_source(self) -> StageSpec:
         if (self.thrust is None) == (self.eng_file is None):
             raise ValueError("give exactly one of 'thrust' (a t_s/thrust_n table) or 'eng_file' (a RASP .eng path)")
+        if (self.isp_vac_s is None) == (self.isp_table is None):
+            raise ValueError("give exactly one of 'isp_vac_s' (a constant) or 'isp_table' (t_s/isp_vac_s)")
+        if (self.throat_diameter_m is None) != (self.expansion_ratio is None):
+            raise ValueError("give throat_diameter_m and expansion_ratio together (they set the nozzle exit area)")
+        if self.throat_diameter_m is not None and self.nozzle_exit_area_m2 is not None:
+            raise ValueError("give nozzle_exit_area_m2 or throat_diameter_m with expansion_ratio, not both")
         return self
+
+    @property
+    def exit_area_m2(self) -> float:
+        """Nozzle exit area, m^2 (given, or pi d_t^2 / 4 times the expansion ratio, or 0)."""
+        if self.throat_diameter_m is not None and self.expansion_ratio is not None:
+            return math.pi * self.throat_diameter_m**2 / 4.0 * self.expansion_ratio
+        return self.nozzle_exit_area_m2 or 0.0
+
+    @property
+    def isp_mean_s(self) -> float:
+        """The constant vacuum Isp, or the time average of the Isp table over its span, s."""
+        if self.isp_vac_s is not None:
+            return self.isp_vac_s
+        assert self.isp_table is not None  # the validator asks for one of the two
+        t, isp = self.isp_table.t_s, self.isp_table.isp_vac_s
+        area = sum((b - a) * (u + v) / 2.0 for a, b, u, v in zip(t, t[1:], isp, isp[1:], strict=False))
+        return area / (t[-1] - t[0])
 
 
 class FairingSpec(BaseModel):
@@ -225,10 +294,16 @@ class UpperStageSteeringSpec(BaseModel):
 
 
 class AttitudeProgrammeSpec(BaseModel):
-    """Explicit attitude programme in the launch frame (pad East-North-Up), linear between points."""
+    """Explicit attitude programme, linear between points: in the launch frame (pad East-North-Up) or in the
+    vehicle's local frame (East-North-Up at the point below the vehicle, as OpenTsiolkovsky's)."""
 
     model_config = _CFG
 
+    frame: Literal["launch", "local"] = Field(
+        "launch",
+        description="'launch': azimuth and elevation in the pad's East-North-Up frame; 'local': in the "
+        "geodetic East-North-Up frame at the vehicle's current position.",
+    )
     t_s: list[float] = Field(
         ..., min_length=2, description="Times since liftoff, s, strictly increasing; held after the last."
     )
@@ -283,6 +358,12 @@ class GuidanceSpec(BaseModel):
     programme: AttitudeProgrammeSpec | None = Field(
         None, description="Attitude tables (required when mode is 'programme')."
     )
+    final_coast_attitude: Literal["hold", "along_velocity", "command"] = Field(
+        "hold",
+        description="Attitude after the last burn: 'hold' (no torque, inertial hold), 'along_velocity' (the body "
+        "axis follows the air-relative velocity, as a stable body weathercocks) or 'command' (the guidance "
+        "command goes on, e.g. the programme).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> GuidanceSpec:
@@ -308,7 +389,11 @@ class VehicleSpec(BaseModel):
     stages: list[StageSpec] = Field(..., min_length=1, description="Stages, bottom (liftoff) first.")
     payload_kg: float = Field(0.0, ge=0, description="Payload mass, kg (stays with the last stage).")
     fairing: FairingSpec | None = Field(None, description="Payload fairing, or None.")
-    aero: AeroSpec = Field(..., description="Axial-force model.")
+    aero: AeroSpec | None = Field(
+        None,
+        description="Vehicle-wide axial-force model (along the relative wind), for every stage without its own "
+        "aero; required unless every stage gives aero.powered.",
+    )
     guidance: GuidanceSpec = Field(default_factory=GuidanceSpec, description="Guidance (commanded attitude).")
     attitude_time_constant_s: float = Field(
         0.5,
@@ -328,14 +413,19 @@ class VehicleSpec(BaseModel):
                 f"(allowed: 1..{len(self.stages) - 1})"
             )
         for k, st in enumerate(self.stages):
+            if self.aero is None and (st.aero is None or st.aero.powered is None):
+                raise ValueError(
+                    f"stages[{k}] has no aero.powered and the vehicle has no aero; give the vehicle-wide aero "
+                    f"(mach, axial_force_coefficient) or stages[{k}].aero"
+                )
             if st.guided_cutoff and (up is None or k < up.from_stage):
                 raise ValueError(f"stages[{k}].guided_cutoff needs guidance.upper_stage steering that covers stage {k}")
         return self
 
     @property
     def reference_area_m2(self) -> float:
-        """Aerodynamic reference area, m^2 (the aero value, else pi d^2 / 4)."""
-        if self.aero.reference_area_m2 is not None:
+        """Aerodynamic reference area, m^2 (the vehicle-wide aero value, else pi d^2 / 4)."""
+        if self.aero is not None and self.aero.reference_area_m2 is not None:
             return self.aero.reference_area_m2
         return math.pi * self.diameter_m**2 / 4.0
 

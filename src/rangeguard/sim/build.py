@@ -89,11 +89,11 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
     for k, st in enumerate(vehicle.stages):
         t, f = _stage_curve(st, k)
         impulse = float(np.trapezoid(f, t))
-        need = impulse / (st.isp_vac_s * G0_MPS2)
+        need = impulse / (st.isp_mean_s * G0_MPS2)
         if need > 1.01 * st.propellant_mass_kg:
             raise InputError(
                 f"stages[{k}] ({st.name}): the thrust curve's total impulse {impulse:.4g} N s needs "
-                f"{need:.1f} kg of propellant at isp_vac_s = {st.isp_vac_s}, but propellant_mass_kg is "
+                f"{need:.1f} kg of propellant at a mean vacuum Isp of {st.isp_mean_s:g} s, but propellant_mass_kg is "
                 f"{st.propellant_mass_kg}; raise propellant_mass_kg, raise isp_vac_s or lower the thrust"
             )
         residuals.append(max(0.0, st.propellant_mass_kg - need))
@@ -103,8 +103,8 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
         SC[k] = [
             st.dry_mass_kg,
             st.propellant_mass_kg,
-            st.isp_vac_s,
-            st.nozzle_exit_area_m2,
+            st.isp_mean_s,
+            st.exit_area_m2,
             st.ignition_delay_s,
             st.separation_delay_s,
             t[-1],
@@ -112,7 +112,10 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
             impulse / t[-1],
         ]
     aero = vehicle.aero
-    AER = np.column_stack([aero.mach, aero.axial_force_coefficient]).astype(float)
+    if aero is None:  # every stage has its own aero (the kernels do not read them yet)
+        AER = np.array([[0.0, 0.0]])
+    else:
+        AER = np.column_stack([aero.mach, aero.axial_force_coefficient]).astype(float)
     w = wind if wind is not None else vehicle.wind
     if w is None:
         WIND = np.zeros((0, 3))
