@@ -31,9 +31,9 @@ GEOD = pyproj.Geod(ellps="WGS84")
 _TO_GEODETIC = pyproj.Transformer.from_crs("EPSG:4978", "EPSG:4979")
 
 
-def reference_impact(r_ecef, v_ecef):
-    """(lat_deg, lon_deg, tof_s) by numerical integration, NaN if no impact
-    within 1.02 orbital periods (or 2e4 s when unbound)."""
+def reference_impact(r_ecef, v_ecef, ground_height_m=0.0):
+    """(lat_deg, lon_deg, tof_s) by numerical integration to the geodetic height ``ground_height_m``,
+    NaN if no impact within 1.02 orbital periods (or 2e4 s when unbound)."""
     r = np.asarray(r_ecef, dtype=float)
     v_i = np.asarray(v_ecef, dtype=float) + np.cross([0.0, 0.0, OMEGA], r)
 
@@ -46,7 +46,7 @@ def reference_impact(r_ecef, v_ecef):
         return c * y[0] + s * y[1], -s * y[0] + c * y[1], y[2]
 
     def height(t, y):
-        return _TO_GEODETIC.transform(*to_ecef(t, y))[2]
+        return _TO_GEODETIC.transform(*to_ecef(t, y))[2] - ground_height_m
 
     height.terminal = True
     height.direction = -1
@@ -76,17 +76,45 @@ def enu_state(lat_deg, lon_deg, h_m, speed, fpa_deg, heading_deg):
     return r, ecef_to_enu_matrix(lat_deg, lon_deg).T @ enu
 
 
-def compare(r, v):
+def compare(r, v, ground_height_m=0.0):
     """Ground errors (m) and |tof errors| (s); asserts NaN agreement."""
-    lat, lon, tof = impact_point(r, v)
+    lat, lon, tof = impact_point(r, v, ground_height_m)
     ground, dt = [], []
     for i in range(len(r)):
-        rl, ro, rt = reference_impact(r[i], v[i])
+        rl, ro, rt = reference_impact(r[i], v[i], ground_height_m)
         assert math.isnan(rl) == math.isnan(lat[i]), (i, r[i], v[i], rl, lat[i])
         if not math.isnan(rl):
             ground.append(GEOD.inv(ro, rl, lon[i], lat[i])[2])
             dt.append(abs(rt - tof[i]))
     return np.array(ground), np.array(dt)
+
+
+@pytest.mark.parametrize("ground_height_m", [1400.0, -400.0, 4500.0])
+def test_impact_on_ground_above_or_below_the_ellipsoid(ground_height_m):
+    """Spaceport America's ground is at 1.4 km: the IIP lands on it, not on the ellipsoid (issue 16)."""
+    rng = np.random.default_rng(int(abs(ground_height_m)) + 7)
+    n = 120
+    cols = (
+        rng.uniform(-70, 70, n),
+        rng.uniform(-180, 180, n),
+        rng.uniform(ground_height_m + 600.0, 250e3, n),
+        rng.uniform(100, 7300, n),
+        rng.uniform(-20, 85, n),
+        rng.uniform(0, 360, n),
+    )
+    states = [enu_state(*row) for row in zip(*cols, strict=True)]
+    r = np.array([s[0] for s in states])
+    v = np.array([s[1] for s in states])
+    ground, dt = compare(r, v, ground_height_m)
+    assert len(ground) > 90
+    assert np.percentile(ground, 99) < 1.0
+    assert ground.max() < 10.0
+    assert dt.max() < 0.05
+    # and it is not the ellipsoid's impact point: a descending arc meets raised ground earlier
+    _lat0, _lon0, tof0 = impact_point(r, v)
+    _lat, _lon, tof = impact_point(r, v, ground_height_m)
+    land = np.isfinite(tof) & np.isfinite(tof0)
+    assert np.all(np.sign(tof0[land] - tof[land]) == np.sign(ground_height_m))
 
 
 def test_random_states_meet_the_accuracy_requirement():

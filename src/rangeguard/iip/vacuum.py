@@ -4,7 +4,8 @@ The model: after engine cut-off the vehicle flies a two-body (Kepler) arc
 under point-mass gravity ``mu`` (:data:`~rangeguard.constants.MU_EARTH_M3_S2`)
 in inertial space, while the WGS84 ellipsoid rotates under it at ``omega``
 (:data:`~rangeguard.constants.OMEGA_EARTH_RAD_S`). The impact point is the
-first point of the arc, after t0, whose geodetic height is 0.
+first point of the arc, after t0, whose geodetic height is the ground height ``h`` (0 by default;
+the mission's ``site.ground_height_m``).
 
 How it is solved (see ``design/iip.md`` for the derivation and the checks):
 
@@ -33,6 +34,11 @@ How it is solved (see ``design/iip.md`` for the derivation and the checks):
    on the ellipsoid, so its geodetic latitude is
    ``atan2(z, (1 - e^2) sqrt(x^2 + y^2))`` of the inertial point exactly, and
    its longitude ``atan2(y, x) - omega * dt`` (wrapped to [-pi, pi)).
+7. Ground height ``h`` other than 0: steps 2-4 run on the ellipsoid of semi-axes ``a + h`` and
+   ``b + h``, which lies within a few metres of the surface of constant geodetic height ``h`` (the
+   difference is of order ``h e^2``); two Newton steps on the exact geodetic height along the conic
+   (``dh/ddE = n . dr/ddE``, ``n`` the ellipsoid normal) then put the point on that surface (to well
+   under a millimetre), and its latitude comes from the full geodetic conversion.
 
 The published methods this replaces: the FAA iterative method (14 CFR Part
 420, Appendix B) and the non-iterative method of Ahn & Roh (2012), "Non-
@@ -73,19 +79,19 @@ from rangeguard.jit import kernel, rows_kernel
 
 _A = WGS84_A_M
 _B = WGS84_B_M
-_IA2 = 1.0 / (WGS84_A_M * WGS84_A_M)
-_IB2 = 1.0 / (WGS84_B_M * WGS84_B_M)
 _ONE_MINUS_E2 = 1.0 - WGS84_E2
 _MU = MU_EARTH_M3_S2
 _INV_MU = 1.0 / MU_EARTH_M3_S2
 _INV_SQRT_MU = 1.0 / math.sqrt(MU_EARTH_M3_S2)
 _OMEGA = OMEGA_EARTH_RAD_S
 _TWO_PI = 2.0 * math.pi
-# T = _C_T * h bounds the rate at which the ellipsoid radius under the vehicle can change.
-_C_T = (WGS84_A_M**2 - WGS84_B_M**2) / (2.0 * WGS84_B_M**3)
 _NEWTON_MAX_IT = 12
 _NEWTON_TOL = 1e-5  # rad; Halley leaves an error ~ step^3, the last step is applied to 2nd order
 _SCAN_SAMPLES = 128  # per shell arc, fallback search only
+GROUND_HEIGHT_LIMIT_M = 10_000.0
+"""The ground heights :func:`impact_point` takes, m: +-10 km covers every launch and impact site (the
+approximation of step 7 is checked to that height)."""
+_HEIGHT_NEWTON_STEPS = 2  # from a few metres off the surface of constant height to well under 1 mm (step 7)
 
 
 @kernel(inline="always")
@@ -134,10 +140,12 @@ def _conic_point(
 
 
 @kernel(inline="always")
-def _surface_fn(px: float, py: float, pz: float, dx: float, dy: float, dz: float) -> tuple[float, float]:
-    """Ellipsoid function F and dF/ddE."""
-    F = (px * px + py * py) * _IA2 + pz * pz * _IB2 - 1.0
-    Fp = 2.0 * ((px * dx + py * dy) * _IA2 + pz * dz * _IB2)
+def _surface_fn(
+    px: float, py: float, pz: float, dx: float, dy: float, dz: float, ia2: float, ib2: float
+) -> tuple[float, float]:
+    """Ellipsoid function F and dF/ddE (``ia2``, ``ib2``: 1 / the squared semi-axes)."""
+    F = (px * px + py * py) * ia2 + pz * pz * ib2 - 1.0
+    Fp = 2.0 * ((px * dx + py * dy) * ia2 + pz * dz * ib2)
     return F, Fp
 
 
@@ -154,12 +162,14 @@ def _bracket_root(
     ar: float,
     ra_n: float,
     es_n: float,
+    ia2: float,
+    ib2: float,
 ) -> float:
     """Safeguarded Newton on F within [lo, hi], F(lo) > 0 >= F(hi). Returns dE."""
     dE = 0.5 * (lo + hi)
     for _ in range(100):
         px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
-        F, Fp = _surface_fn(px, py, pz, dx, dy, dz)
+        F, Fp = _surface_fn(px, py, pz, dx, dy, dz, ia2, ib2)
         if F > 0.0:
             lo = dE
         else:
@@ -187,6 +197,8 @@ def _scan_first_root(
     ar: float,
     ra_n: float,
     es_n: float,
+    ia2: float,
+    ib2: float,
 ) -> float:
     """Fallback: the first descending root of F after dE = 0, by sampling the
     arcs where the radius lies between b and a (the only place F changes sign),
@@ -223,12 +235,12 @@ def _scan_first_root(
         for i in range(_SCAN_SAMPLES + 1):
             dE = e0 + (e1 - e0) * i / _SCAN_SAMPLES
             px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
-            F, Fp = _surface_fn(px, py, pz, dx, dy, dz)
+            F, Fp = _surface_fn(px, py, pz, dx, dy, dz, ia2, ib2)
             if F <= 0.0:
                 if i == 0 and k == 0 and dE <= 0.0:
                     return 0.0
                 lo = prev if (i > 0 or prevF > 0.0) else e0
-                return _bracket_root(lo, dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
+                return _bracket_root(lo, dE, x, y, z, wx, wy, wz, ar, ra_n, es_n, ia2, ib2)
             prev = dE
             prevF = F
     return np.nan
@@ -236,9 +248,10 @@ def _scan_first_root(
 
 @kernel()
 def _impact(
-    x: float, y: float, z: float, vx: float, vy: float, vz: float
+    x: float, y: float, z: float, vx: float, vy: float, vz: float, h: float
 ) -> tuple[float, float, float, float, float, float]:
-    """The vacuum IIP (lat_rad, lon_rad, tof_s) and the inertial impact point (px, py, pz), m.
+    """The vacuum IIP (lat_rad, lon_rad, tof_s) and the inertial impact point (px, py, pz), m, on the
+    ground at geodetic height ``h`` (m).
 
     The impact point is in the ECEF axes frozen at the initial time; NaN where
     there is no impact, and where the state is at or below the surface (then
@@ -254,7 +267,12 @@ def _impact(
         and math.isfinite(vz)
     ):
         return nan, nan, nan, nan, nan, nan
-    F0 = (x * x + y * y) * _IA2 + z * z * _IB2 - 1.0
+    # the ground: the ellipsoid of semi-axes a + h, b + h (exactly WGS84 for h = 0; step 7 of the docstring)
+    a_g = _A + h
+    b_g = _B + h
+    ia2 = 1.0 / (a_g * a_g)
+    ib2 = 1.0 / (b_g * b_g)
+    F0 = (x * x + y * y) * ia2 + z * z * ib2 - 1.0
     if F0 <= 0.0:
         lat, lon, _h = geodetic_from_ecef_nb(x, y, z)
         return lat, lon, 0.0, nan, nan, nan
@@ -279,13 +297,13 @@ def _impact(
     ar = a * inv_r0
     ra_n = n_inv * r0 * alpha  # n_inv / ar
     es_n = n_inv * esin0
-    if a * (1.0 - e) >= _A:
+    if a * (1.0 - e) >= a_g:
         return nan, nan, nan, nan, nan, nan  # perigee above the equatorial radius: an orbit
     hx = y * wz - z * wy
     hy = z * wx - x * wz
     hz = x * wy - y * wx
     hmom = math.sqrt(hx * hx + hy * hy + hz * hz)
-    T = _C_T * hmom
+    T = (a_g * a_g - b_g * b_g) / (2.0 * b_g * b_g * b_g) * hmom
 
     # Fast path: Halley iterations from the descending crossing of the sphere
     # of radius R_e(start direction) = r0 / sqrt(F0 + 1). The angle dE and its
@@ -324,11 +342,11 @@ def _impact(
             ddx = fpp * x + gpp * wx
             ddy = fpp * y + gpp * wy
             ddz = fpp * z + gpp * wz
-            F = (px * px + py * py) * _IA2 + pz * pz * _IB2 - 1.0
-            F1 = 2.0 * ((px * dx + py * dy) * _IA2 + pz * dz * _IB2)
+            F = (px * px + py * py) * ia2 + pz * pz * ib2 - 1.0
+            F1 = 2.0 * ((px * dx + py * dy) * ia2 + pz * dz * ib2)
             if not F1 < 0.0:
                 break  # not a descending crossing: let the fallback decide
-            F2 = 2.0 * ((dx * dx + dy * dy + px * ddx + py * ddy) * _IA2 + (dz * dz + pz * ddz) * _IB2)
+            F2 = 2.0 * ((dx * dx + dy * dy + px * ddx + py * ddy) * ia2 + (dz * dz + pz * ddz) * ib2)
             # Halley, F / F1 / (1 - q) with q = F F2 / (2 F1^2) (cubic convergence),
             # written with one division; Newton where |q| >= 1/2.
             hq = 0.5 * F * F2
@@ -376,13 +394,13 @@ def _impact(
                         h2 = hmom * hmom
                         pull = _MU * rref - h2  # -rddot rref^3
                         need = 4.0 * T * T * rref * rref * rref
-                        if not (pull > 0.0 and (rref - _A) * pull > need):
+                        if not (pull > 0.0 and (rref - a_g) * pull > need):
                             if rdot0 > 0.0:
                                 f, g, _fp, _gp, _fpp, _gpp = _lagrange_fg(sE0, -cE0, 1.0 + cE0, ar, ra_n, es_n)
                                 gx, gy, gz = f * x + g * wx, f * y + g * wy, f * z + g * wz
                             else:
                                 gx, gy, gz = x, y, z
-                            Fref = (gx * gx + gy * gy) * _IA2 + gz * gz * _IB2
+                            Fref = (gx * gx + gy * gy) * ia2 + gz * gz * ib2
                             height = rref - rref / math.sqrt(Fref)
                             if not (pull > 0.0 and height * pull > need):
                                 ok = False
@@ -396,9 +414,9 @@ def _impact(
             s, c = s * (1.0 - h2) - step * c, c * (1.0 - h2) + step * s
             omc = _one_minus_cos(s, c)
     if not ok:
-        cA = (1.0 - _A * alpha) / e if e > 0.0 else -2.0
-        cB = (1.0 - _B * alpha) / e if e > 0.0 else -2.0
-        dE = _scan_first_root(math.atan2(esin0, ecos0), cA, cB, x, y, z, wx, wy, wz, ar, ra_n, es_n)
+        cA = (1.0 - a_g * alpha) / e if e > 0.0 else -2.0
+        cB = (1.0 - b_g * alpha) / e if e > 0.0 else -2.0
+        dE = _scan_first_root(math.atan2(esin0, ecos0), cA, cB, x, y, z, wx, wy, wz, ar, ra_n, es_n, ia2, ib2)
         if not math.isfinite(dE):
             return nan, nan, nan, nan, nan, nan  # an orbit that passes through the shell b < r < a
         px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
@@ -406,6 +424,23 @@ def _impact(
         dE = 0.0
         s = 0.0
         omc = 0.0
+    if h != 0.0:
+        # step 7: Newton on the exact geodetic height along the conic
+        lat = 0.0
+        for _ in range(_HEIGHT_NEWTON_STEPS):
+            px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
+            lat, lon_i, hgt = geodetic_from_ecef_nb(px, py, pz)
+            cl = math.cos(lat)
+            slope = cl * math.cos(lon_i) * dx + cl * math.sin(lon_i) * dy + math.sin(lat) * dz
+            if slope < 0.0:
+                dE -= (hgt - h) / slope
+        px, py, pz, dx, dy, dz, s, c, omc = _conic_point(dE, x, y, z, wx, wy, wz, ar, ra_n, es_n)
+        lat, lon_i, _hgt = geodetic_from_ecef_nb(px, py, pz)
+        tof = n_inv * (dE - ecos0 * s + esin0 * omc)
+        lon = lon_i - _OMEGA * tof
+        while lon < -math.pi:
+            lon += _TWO_PI
+        return lat, lon, tof, px, py, pz
     tof = n_inv * (dE - ecos0 * s + esin0 * omc)
     # The ECEF impact point is the inertial one rotated by -omega tof about z: the
     # same z and distance from the axis (so the same geodetic latitude), and the
@@ -418,22 +453,25 @@ def _impact(
 
 
 @kernel()
-def impact_point_nb(x: float, y: float, z: float, vx: float, vy: float, vz: float) -> tuple[float, float, float]:
+def impact_point_nb(
+    x: float, y: float, z: float, vx: float, vy: float, vz: float, h: float = 0.0
+) -> tuple[float, float, float]:
     """Vacuum IIP of one state: numba scalar kernel for other numba code.
 
-    Input: ECEF position (m) and Earth-relative ECEF velocity (m/s).
+    Input: ECEF position (m), Earth-relative ECEF velocity (m/s) and the ground's geodetic height ``h`` (m,
+    default 0: the ellipsoid).
     Returns ``(lat_rad, lon_rad, tof_s)``: geodetic latitude and longitude
     (radians, WGS84) of the impact point and the time of flight (s). NaN
     where there is no impact or the input is not finite; the point itself
     with ``tof_s = 0`` where the state is at or below the surface.
     """
-    lat, lon, tof, _px, _py, _pz = _impact(x, y, z, vx, vy, vz)
+    lat, lon, tof, _px, _py, _pz = _impact(x, y, z, vx, vy, vz, h)
     return lat, lon, tof
 
 
 @kernel()
 def impact_point_unit_nb(
-    x: float, y: float, z: float, vx: float, vy: float, vz: float
+    x: float, y: float, z: float, vx: float, vy: float, vz: float, h: float = 0.0
 ) -> tuple[float, float, float, float, float, float]:
     """:func:`impact_point_nb` and the geocentric unit vector of the impact point.
 
@@ -442,10 +480,12 @@ def impact_point_unit_nb(
     normalize(cos lat cos lon, cos lat sin lon, (1 - e^2) sin lat). It is
     the inertial impact point turned by -omega tof about z (the Earth's
     rotation during the flight): two trigonometric calls instead of four.
-    NaN where there is no impact.
+    On ground at a height ``h`` other than 0 the point is above the ellipsoid:
+    u is then that of its foot, from the latitude and longitude. NaN where
+    there is no impact.
     """
-    lat, lon, tof, px, py, pz = _impact(x, y, z, vx, vy, vz)
-    if px == px:
+    lat, lon, tof, px, py, pz = _impact(x, y, z, vx, vy, vz, h)
+    if px == px and h == 0.0:
         phi = _OMEGA * tof
         c, s = math.cos(phi), math.sin(phi)
         ex, ey = px * c + py * s, py * c - px * s
@@ -461,15 +501,17 @@ def impact_point_unit_nb(
 def _impact_rows(
     r: NDArray[np.float64],
     v: NDArray[np.float64],
+    h: float,
     lat: NDArray[np.float64],
     lon: NDArray[np.float64],
     tof: NDArray[np.float64],
     lo: int,
     hi: int,
 ) -> None:
-    """:func:`impact_point_nb` of rows lo..hi-1 of r, v (m, m/s) into lat, lon (rad) and tof (s)."""
+    """:func:`impact_point_nb` of rows lo..hi-1 of r, v (m, m/s) on ground at height h (m) into lat, lon
+    (rad) and tof (s)."""
     for i in range(lo, hi):
-        lat[i], lon[i], tof[i] = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2])
+        lat[i], lon[i], tof[i] = impact_point_nb(r[i, 0], r[i, 1], r[i, 2], v[i, 0], v[i, 1], v[i, 2], h)
 
 
 def _state_arrays(r_ecef: ArrayLike, v_ecef: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -494,7 +536,7 @@ def _state_arrays(r_ecef: ArrayLike, v_ecef: ArrayLike) -> tuple[NDArray[np.floa
 
 
 def impact_point(
-    r_ecef: ArrayLike, v_ecef: ArrayLike
+    r_ecef: ArrayLike, v_ecef: ArrayLike, ground_height_m: float = 0.0
 ) -> tuple[float, float, float] | tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Vacuum instantaneous impact point on the rotating WGS84 ellipsoid.
 
@@ -504,13 +546,16 @@ def impact_point(
         Position in ECEF, m.
     v_ecef : array_like, (3,) or (N, 3)
         Earth-relative velocity in ECEF axes, m/s.
+    ground_height_m : float
+        Geodetic height of the ground, m (the mission's ``site.impact_height_m``); default 0, the
+        WGS84 ellipsoid.
 
     Returns
     -------
     lat_deg, lon_deg, tof_s
         Geodetic latitude and longitude (degrees, WGS84) of the first point
         where the two-body arc (point-mass gravity, no air) meets geodetic
-        height 0, with the Earth rotating under it; and the time of flight
+        height ``ground_height_m``, with the Earth rotating under it; and the time of flight
         to it (s). Floats for a single state, ``(N,)`` arrays for a batch.
 
     NaN where there is no impact (an orbit; a parabolic or hyperbolic
@@ -522,8 +567,14 @@ def impact_point(
     ``design/iip.md``.
     """
     r, v = _state_arrays(r_ecef, v_ecef)
+    h = float(ground_height_m)
+    if not math.isfinite(h) or abs(h) > GROUND_HEIGHT_LIMIT_M:
+        raise InputError(
+            f"ground_height_m = {ground_height_m!r}: give the ground's geodetic height in metres, "
+            f"within +-{GROUND_HEIGHT_LIMIT_M:g} m"
+        )
     if r.ndim == 1:
-        lat_rad, lon_rad, tof_s = impact_point_nb(r[0], r[1], r[2], v[0], v[1], v[2])
+        lat_rad, lon_rad, tof_s = impact_point_nb(r[0], r[1], r[2], v[0], v[1], v[2], h)
         return math.degrees(lat_rad), math.degrees(lon_rad), tof_s
     n = r.shape[0]
     lat = np.empty(n)
@@ -531,7 +582,7 @@ def impact_point(
     tof = np.empty(n)
     r = np.ascontiguousarray(r)
     v = np.ascontiguousarray(v)
-    _impact_rows(n, r, v, lat, lon, tof)
+    _impact_rows(n, r, v, h, lat, lon, tof)
     np.degrees(lat, out=lat)
     np.degrees(lon, out=lon)
     return lat, lon, tof

@@ -41,9 +41,11 @@ class Track:
     v_ecef: list = field(default_factory=list)
     iip_lat_deg: list = field(default_factory=list)
     iip_lon_deg: list = field(default_factory=list)
+    ground_height_m: float = 0.0
+    """The ground the recorded IIPs land on, m (the mission's site.impact_height_m)."""
 
     def add(self, t: float, truth) -> None:
-        lat, lon, _ = impact_point(truth.r_ecef, truth.v_ecef)
+        lat, lon, _ = impact_point(truth.r_ecef, truth.v_ecef, self.ground_height_m)
         self.t_s.append(t)
         self.r_ecef.append(truth.r_ecef.copy())
         self.v_ecef.append(truth.v_ecef.copy())
@@ -213,11 +215,12 @@ def fly(
     t_entered = np.full(n, np.nan)
     area_entered: list = [None] * n
     dlog = DecisionLog(engine.setup.rule_names) if record else None
-    track = Track() if record else None
+    ground_m = mission.site.impact_height_m
+    track = Track(ground_height_m=ground_m) if record else None
     decisions = None
     k = 0
     decided = (AfssState.TERMINATED, AfssState.SAFED)
-    final = _FinalOutcome(engine.state)
+    final = _FinalOutcome(engine.state, ground_m)
     while not sim.done and sim.t_s < t_max_s:
         if final.closed.all():
             # every vehicle is decided for good: no more nav or rules, fly the physics to its end
@@ -237,7 +240,7 @@ def fly(
         if terminate_now.any():
             sim.terminate(terminate_now)
         mode = np.where(final.closed, AfssState.SAFE, engine.state.mode)  # closed vehicles are no longer watched
-        _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now)
+        _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now, ground_m)
         final.update(engine.state, t, np.isin(engine.state.mode, decided) | ~truth.active, truth)
         if observer is not None:
             observer(t, truth, engine)
@@ -285,8 +288,9 @@ def fly(
 class _FinalOutcome:
     """Each vehicle's AFSS outcome, frozen once the vehicle is closed (decided or no longer flying)."""
 
-    def __init__(self, state):
+    def __init__(self, state, ground_height_m: float = 0.0):
         n = state.mode.shape[0]
+        self.ground_height_m = ground_height_m
         self.closed = np.zeros(n, bool)
         self.t_final_s = np.full(n, np.nan)
         self.mode = state.mode.copy()
@@ -325,7 +329,9 @@ class _FinalOutcome:
         # one vehicle at a time (the scalar kernel): the value must not depend on which
         # other vehicles close in the same cycle, i.e. on how runs are chunked
         for i in np.nonzero(mask)[0]:
-            self.iip_lat_deg[i], self.iip_lon_deg[i], _ = impact_point(truth.r_ecef[i], truth.v_ecef[i])
+            self.iip_lat_deg[i], self.iip_lon_deg[i], _ = impact_point(
+                truth.r_ecef[i], truth.v_ecef[i], self.ground_height_m
+            )
 
 
 _ONSET_COLUMNS = ("F_SCALE_T", "F_LOSS_T", "F_ATT_T")
@@ -353,7 +359,9 @@ def shift_failure_onsets(sim: Simulator, shift_s) -> None:
         fp[timed, col] = np.maximum(t0[timed] + shift[timed], DEFAULT_NAV_DT_S)
 
 
-def _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now) -> None:
+def _check_truth_iip(
+    truth, mode, protected, entered, t_entered, area_entered, t, terminate_now, ground_height_m: float
+) -> None:
     """Mark vehicles whose true vacuum IIP reached what a protected area protects before the AFSS acted.
 
     "Reached" means deeper inside the area than its built-in safety margin
@@ -369,7 +377,7 @@ def _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t
     if not watch.any():
         return
     idx = np.nonzero(watch)[0]
-    lat, lon, _ = impact_point(truth.r_ecef[idx], truth.v_ecef[idx])
+    lat, lon, _ = impact_point(truth.r_ecef[idx], truth.v_ecef[idx], ground_height_m)
     for name, poly, margin_m in protected:
         with np.errstate(invalid="ignore"):
             inside = poly.signed_distance_m(lat, lon) >= margin_m

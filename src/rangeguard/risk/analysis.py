@@ -209,6 +209,7 @@ def _outcome(task: SweepTask, item: SweepItem, intact: bool) -> tuple[float, tup
         tol_m=RISK_TOL_M,
         step_onto_kinks=RISK_STEP_ONTO_KINKS,
         parent_winds=item.winds or None,
+        ground_height_m=mission.site.impact_height_m,
     )
     return result.total, group_outcomes(result)
 

@@ -171,13 +171,14 @@ def _check_inputs(mission: Mission, failures: list[FailureTime]) -> None:
 
 
 def _box(
-    ensemble: FlightEnsemble, times_s: list[float]
+    ensemble: FlightEnsemble, times_s: list[float], ground_height_m: float
 ) -> tuple[tuple[float, float, float, float], NDArray[np.float64], NDArray[np.float64]]:
-    """The population box (lat_min, lat_max, lon_min, lon_max) and the nominal vacuum IIP at ``times_s``."""
+    """The population box (lat_min, lat_max, lon_min, lon_max) and the nominal vacuum IIP at ``times_s``
+    (on ground at ``ground_height_m``)."""
     k = np.array([ensemble.index(t) for t in times_s], dtype=np.intp)
     r = ensemble.r_ecef[0, k]
     v = ensemble.v_ecef[0, k]
-    lat_iip, lon_iip, _ = impact_point(r, v)
+    lat_iip, lon_iip, _ = impact_point(r, v, ground_height_m)
     lat_g, lon_g, _ = ecef_to_geodetic(r)
     lat = np.concatenate([np.atleast_1d(lat_iip), lat_g])
     lon = np.concatenate([np.atleast_1d(lon_iip), lon_g])
@@ -247,6 +248,7 @@ def _drops(
             tol_m=RISK_TOL_M,
             step_onto_kinks=RISK_STEP_ONTO_KINKS,
             parent_winds=ensemble.winds_at(t),
+            ground_height_m=mission.site.impact_height_m,
         )
         (outcome,) = group_outcomes(result)
         out.append(DropOutcome(t, outcome, result.impacts[0]))
@@ -271,7 +273,7 @@ def analyse(
     failures = failure_times(mission.failure, ensemble, options.step_s)
     _check_inputs(mission, failures)
     release_times = [ensemble.release_time(b.release, b.stage) for b in mission.jettisoned or []]
-    box, iip_lat, iip_lon = _box(ensemble, [f.t_s for f in failures] + release_times)
+    box, iip_lat, iip_lon = _box(ensemble, [f.t_s for f in failures] + release_times, mission.site.impact_height_m)
     iip_lat, iip_lon = iip_lat[: len(failures)], iip_lon[: len(failures)]  # the failure times' own
     base_dir = str(mission.source_path.parent) if mission.source_path is not None else "."
     source = PopulationSource(

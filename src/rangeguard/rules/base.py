@@ -44,14 +44,19 @@ class Site:
     enu_from_ecef: NDArray[np.float64] = field(repr=False)
     downrange_enu: NDArray[np.float64] = field(repr=False)
     crossrange_enu: NDArray[np.float64] = field(repr=False)
+    ground_height_m: float = 0.0
+    """Geodetic height of the ground the IIP lands on, m (the mission's ``site.impact_height_m``)."""
     down_cross_ecef: NDArray[np.float64] = field(init=False, repr=False)
     """(2, 3): the downrange and crossrange unit vectors in ECEF (rows)."""
     pad_vec: NDArray[np.float64] = field(init=False, repr=False)
-    """(5,): pad ECEF position (m), then its latitude and longitude (rad), as compiled kernels take it."""
+    """(6,): pad ECEF position (m), its latitude and longitude (rad), then the ground height (m), as compiled
+    kernels take it."""
 
     def __post_init__(self) -> None:
         axes = np.ascontiguousarray(np.stack([self.downrange_enu, self.crossrange_enu]) @ self.enu_from_ecef)
-        pad = np.array([*self.r_ecef, math.radians(self.lat_deg), math.radians(self.lon_deg)])
+        pad = np.array(
+            [*self.r_ecef, math.radians(self.lat_deg), math.radians(self.lon_deg), float(self.ground_height_m)]
+        )
         object.__setattr__(self, "down_cross_ecef", axes)
         object.__setattr__(self, "pad_vec", pad)
 
@@ -69,6 +74,7 @@ class Site:
             ecef_to_enu_matrix(spec.lat_deg, spec.lon_deg),
             down,
             cross,
+            spec.impact_height_m,
         )
 
 

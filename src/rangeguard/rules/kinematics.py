@@ -55,7 +55,7 @@ def _row(
     x, y, z = r[i, 0], r[i, 1], r[i, 2]
     vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
     lat, lon, h = geodetic_from_ecef_nb(x, y, z)
-    ilat, ilon, tof, iux, iuy, iuz = impact_point_unit_nb(x, y, z, vx, vy, vz)
+    ilat, ilon, tof, iux, iuy, iuz = impact_point_unit_nb(x, y, z, vx, vy, vz, site[5])
     speed = math.sqrt(vx * vx + vy * vy + vz * vz)
     clat, slat = math.cos(lat), math.sin(lat)
     rho = math.sqrt(x * x + y * y)  # cos and sin of the longitude without trigonometry (lon = atan2(y, x))
