@@ -47,7 +47,20 @@ EXIT_INTERRUPTED = 130
 
 def _register() -> None:
     # Imported for their side effect: each module adds its command to ``app``.
-    from rangeguard.cli import check, console, demo, export, replay, report, risk, run, simulate, stream, validate  # noqa: F401 - imported to register
+    from rangeguard.cli import (  # noqa: F401 - imported to register
+        check,
+        console,
+        demo,
+        export,
+        import_,
+        replay,
+        report,
+        risk,
+        run,
+        simulate,
+        stream,
+        validate,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
