@@ -90,6 +90,109 @@ def _outcome_html(v: dict) -> str:
     return f'<div class="outcome neutral">Not terminated (final state {_e(v.get("state", "?"))})</div>'
 
 
+def _fmt(x, fmt: str) -> str:
+    return fmt.format(x) if isinstance(x, (int, float)) and math.isfinite(x) else "-"
+
+
+def _milestones_html(v: dict) -> str:
+    """Apogee, the end of each burn, the IIP at the last burnout and the impact or orbit insertion of
+    one vehicle of a ``simulate`` summary (empty for summaries without them, e.g. the demo's)."""
+    if not isinstance(v.get("apogee"), dict):
+        return ""
+    rows = []
+
+    def row(what, t, lat, lon, alt, speed=None, fpa=None, mass=None):
+        cells = [
+            what,
+            _fmt(t, "{:.2f}"),
+            _fmt(lat, "{:.4f}"),
+            _fmt(lon, "{:.4f}"),
+            _fmt(alt / 1e3 if isinstance(alt, (int, float)) else None, "{:.2f}"),
+            _fmt(speed, "{:.0f}"),
+            _fmt(fpa, "{:.1f}"),
+            _fmt(mass, "{:.1f}"),
+        ]
+        rows.append([f"<td>{_e(cells[0])}</td>"] + [f'<td class="num">{c}</td>' for c in cells[1:]])
+
+    a = v["apogee"]
+    row("apogee", a.get("t_s"), a.get("lat_deg"), a.get("lon_deg"), a.get("height_m"))
+    for b in v.get("burnouts") or []:
+        row(
+            f"stage {b.get('stage')} {b.get('event')}",
+            b.get("t_s"),
+            b.get("lat_deg"),
+            b.get("lon_deg"),
+            b.get("alt_m"),
+            b.get("speed_mps"),
+            b.get("flight_path_angle_deg"),
+            b.get("mass_kg"),
+        )
+    iip = v.get("iip_at_last_burnout")
+    if isinstance(iip, dict):
+        row(f"vacuum IIP at the last burnout (impact T+{iip.get('t_impact_s', 0.0):.1f} s)", iip.get("t_s"),
+            iip.get("lat_deg"), iip.get("lon_deg"), 0.0)  # fmt: skip
+    imp = v.get("impact")
+    if isinstance(imp, dict):
+        row("impact", imp.get("t_s"), imp.get("lat_deg"), imp.get("lon_deg"), 0.0, imp.get("speed_mps"))
+    ins = v.get("orbit_insertion")
+    if isinstance(ins, dict):
+        row("orbit insertion", ins.get("t_s"), ins.get("lat_deg"), ins.get("lon_deg"), ins.get("alt_m"),
+            ins.get("speed_mps"), ins.get("flight_path_angle_deg"), ins.get("mass_kg"))  # fmt: skip
+    header = ["vehicle 0", "T+ s", "lat deg", "lon deg", "height km", "speed m/s", "flight-path deg", "mass kg"]
+    return "<h3>Apogee, burnouts and impact (truth)</h3>" + _table(header, rows)
+
+
+def _dispersion_html(d: dict | None) -> str:
+    """Mean and standard deviation of apogee and impact over dispersed vehicles, and the ellipse."""
+    if not isinstance(d, dict):
+        return ""
+    rows = []
+    for key, label, scale, unit in (
+        ("apogee_height_m", "apogee height", 1e-3, "km"),
+        ("apogee_t_s", "apogee time", 1.0, "s"),
+        ("impact_t_s", "impact time", 1.0, "s"),
+    ):
+        x = d.get(key)
+        if isinstance(x, dict):
+            rows.append(
+                [f"<td>{label}</td>", f'<td class="num">{_fmt(x["mean"] * scale, "{:.3f}")}</td>',
+                 f'<td class="num">{_fmt(x["std"] * scale, "{:.3f}")}</td>', f"<td>{unit}</td>",
+                 f'<td class="num">{x["n"]}</td>']
+            )  # fmt: skip
+    parts = ["<h3>Dispersion over the vehicles</h3>", _table(["quantity", "mean", "std", "unit", "n"], rows)]
+    imp = d.get("impact")
+    if isinstance(imp, dict):
+        e = imp["ellipse"]
+        parts.append(
+            f"<p>Impact: mean {imp['mean_lat_deg']:.4f} N {imp['mean_lon_deg']:.4f} E; std east "
+            f"{imp['std_east_m'] / 1e3:.2f} km, north {imp['std_north_m'] / 1e3:.2f} km (correlation "
+            f"{imp['correlation']:.2f}); {e['probability']:.0%} ellipse (a {_e(e['fit'])}): semi-axes "
+            f"{e['semi_major_m'] / 1e3:.2f} x {e['semi_minor_m'] / 1e3:.2f} km, major axis at "
+            f"{e['major_axis_azimuth_deg']:.0f} deg from north ({imp['n']} impacts). Drawn on the map.</p>"
+        )
+    return "\n".join(parts)
+
+
+def _impact_layers(run: fl.FlightRun) -> tuple[list, list]:
+    """The map's impact points (scatter) and dispersion ellipse (outline) of a simulate summary."""
+    pts = [v["impact"] for v in run.vehicles if isinstance(v.get("impact"), dict)]
+    scatter = []
+    if pts:
+        lat = np.array([p["lat_deg"] for p in pts], dtype=np.float64)
+        lon = np.array([p["lon_deg"] for p in pts], dtype=np.float64)
+        scatter.append(("impact points", lat, lon, "#2ca02c"))
+    outlines = []
+    d = run.summary.get("dispersion")
+    imp = d.get("impact") if isinstance(d, dict) else None
+    if isinstance(imp, dict):
+        e = imp["ellipse"]
+        outlines.append(
+            (f"{e['probability']:.0%} impact ellipse", np.asarray(e["outline_lat_deg"]),
+             np.asarray(e["outline_lon_deg"]), "#2ca02c")
+        )  # fmt: skip
+    return scatter, outlines
+
+
 def _until_orbit(track, t_safed_s: float | None = None) -> slice:
     """The part of a track that matters on a range map: until the IIP vanishes (orbit) or the AFSS safed itself."""
     gone = np.flatnonzero(~np.isfinite(track.iip_lat_deg))
@@ -120,6 +223,8 @@ def flight_section(run: fl.FlightRun, mission, anchor: str) -> str:
         )
     if run.summary.get("reason"):
         parts.append(f'<p class="reason">{_e(run.summary["reason"])}</p>')
+    parts.append(_milestones_html(v0))
+    parts.append(_dispersion_html(run.summary.get("dispersion")))
 
     t_safed = next((t for t, state, _ in run.state_changes() if state == "SAFED"), None)
     cut = [_until_orbit(tr, t_safed) for tr in run.tracks]
@@ -128,6 +233,7 @@ def flight_section(run: fl.FlightRun, mission, anchor: str) -> str:
         iips=[(tr.iip_lat_deg[c], tr.iip_lon_deg[c]) for tr, c in zip(run.tracks, cut, strict=True)],
         terminations=[t for t in (run.termination(i) for i in range(len(run.vehicles))) if t],
     )
+    layer.scatter, layer.outlines = _impact_layers(run)
     fig = maps.map_figure(mission, layer, f"{run.title}: ground track, IIP and protected areas")
     safed_note = f" until the AFSS safed itself at T+{t_safed:.2f} s" if t_safed is not None else ""
     parts.append(
@@ -136,7 +242,9 @@ def flight_section(run: fl.FlightRun, mission, anchor: str) -> str:
             "Map: launch site (star), protected areas with their built-in margins (red), IIP "
             "corridor (blue dashed), ground track (black), vacuum IIP trace (orange)"
             f"{safed_note}, "
-            "termination point (red X) and the IIP there (red circle). Coastlines: Natural Earth 1:50m.",
+            "termination point (red X) and the IIP there (red circle); for a simulate run the impact points "
+            "(green dots) and, over dispersed vehicles, the impact-dispersion ellipse (green line). "
+            "Coastlines: Natural Earth 1:50m.",
             "map of the flight",
         )
     )

@@ -37,6 +37,7 @@ class MapLayer:
     iips: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (lat, lon) IIP traces
     terminations: list[dict] = field(default_factory=list)  # dicts with lat_deg, lon_deg, iip_lat_deg, iip_lon_deg
     scatter: list[tuple[str, np.ndarray, np.ndarray, str]] = field(default_factory=list)  # (label, lat, lon, colour)
+    outlines: list[tuple[str, np.ndarray, np.ndarray, str]] = field(default_factory=list)  # closed lines, as scatter
 
 
 def _finite(lat, lon):
@@ -132,6 +133,8 @@ def draw_map(ax, mission, layer: MapLayer, bbox=None, *, legend: bool = True, ar
     for label, lat, lon, colour in layer.scatter:
         lat, lon = _finite(lat, lon)
         ax.scatter(unwrap_lon(lon, ref), lat, s=14, color=colour, alpha=0.6, lw=0, zorder=7, label=label)
+    for label, lat, lon, colour in layer.outlines:
+        ax.plot(unwrap_lon(np.asarray(lon, dtype=np.float64), ref), lat, color=colour, lw=1.4, zorder=8, label=label)
     for k, term in enumerate(layer.terminations):
         if "lon_deg" in term:
             ax.plot(
@@ -195,8 +198,9 @@ def map_bbox(mission, layer: MapLayer) -> tuple:
     )
     lons = [np.array([ref])] + [r.lon_deg for r in rings] + [unwrap_lon(t[1], ref) for t in layer.tracks]
     lons += [unwrap_lon(t[1], ref) for t in layer.iips]
-    lats += [s[1] for s in layer.scatter]
+    lats += [s[1] for s in layer.scatter] + [np.asarray(o[1], dtype=np.float64) for o in layer.outlines]
     lons += [unwrap_lon(s[2], ref) for s in layer.scatter]
+    lons += [unwrap_lon(np.asarray(o[2], dtype=np.float64), ref) for o in layer.outlines]
     return auto_bbox(lats, lons)
 
 

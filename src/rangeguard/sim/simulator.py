@@ -7,15 +7,18 @@ histories; :func:`rangeguard.sim.simulate_vehicle` records instead.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from rangeguard.errors import InputError
+from rangeguard.jit import kernel
 from rangeguard.mission.vehicle import VehicleSpec
 from rangeguard.sim import batch_kernels as B
 from rangeguard.sim import kernels as K
 from rangeguard.sim.build import build_vehicle_arrays, failure_array, param_arrays
+from rangeguard.sim.kernel_math import ENTRY_JIT
 from rangeguard.sim.params import PerVehicleParams
 
 DEFAULT_DT_S = 0.1
@@ -59,6 +62,33 @@ FAILURE_EVENTS = tuple(
 _EVENT_SLOTS = 32
 
 
+def integration_step(dt_s: float, attitude_time_constant_s: float) -> float:
+    """The RK4 step in powered flight: ``dt_s``, or ``dt_s`` split into the fewest equal sub-steps
+    no longer than the attitude time constant (RK4 on the first-order attitude lag loses
+    accuracy, and beyond 2.8 tau stability, when the step exceeds tau). Equal sub-steps keep
+    every multiple of ``dt_s`` on the step grid, so a 10 Hz caller still lands on steps."""
+    k = max(1, math.ceil(dt_s / attitude_time_constant_s - 1e-9))
+    return dt_s / k
+
+
+@kernel(**ENTRY_JIT)
+def _report_inside_event_step(t1, rows, state, vehicle, dispersions, scratch):
+    """Reported state at t1 of the vehicles in ``rows``: one RK4 step from their last step's start
+    (XP, at TT[:, 1]) with the discrete state of that start (IS_prev, FS_prev). The tables are
+    passed on as the kernels take them (``*vehicle, *dispersions``), whatever they hold."""
+    ST, TT, IS_prev, FS_prev = state[0], state[1], state[3], state[5]
+    SCR, WK = scratch
+    for i in rows:
+        tp = TT[i, 1]
+        scr = SCR[i]
+        wk = WK[i]
+        oqr = ST[i, B.OQR_]
+        xr = ST[i, B.XR_]
+        K.rk4_step(ST[i, B.XP_], tp, t1 - tp, i, IS_prev, FS_prev, *vehicle, *dispersions, xr, scr, wk[9:12], wk[12:16])
+        # rates and command at t1 (the derivative itself is not kept)
+        K.deriv(xr, t1, 0.5 * (tp + t1), i, IS_prev, FS_prev, *vehicle, *dispersions, scr[0], oqr[0:3], oqr[3:7])
+
+
 @dataclass(frozen=True)
 class SimState:
     """Views of the current state (valid until the next advance). Shapes (N, ...).
@@ -85,7 +115,8 @@ class Simulator:
 
     Parameters: ``failures`` (VehicleFailureSpec models or mappings; applied
     to every vehicle; nav-side faults are ignored here), ``per_vehicle_params``
-    (:class:`PerVehicleParams`), ``dt`` (RK4 step, s), ``seed`` (kept for
+    (:class:`PerVehicleParams`), ``dt`` (RK4 step, s; split into equal sub-steps no longer than
+    the vehicle's attitude time constant when that is shorter, :func:`integration_step`), ``seed`` (kept for
     stochastic models; the present physics is deterministic, so dispersions
     enter only through ``per_vehicle_params``), ``wind`` (a WindSpec overriding
     the vehicle's), ``coast_dt`` (RK4 step in ballistic flight, s), ``gravity``
@@ -115,15 +146,11 @@ class Simulator:
             raise InputError(f"coast_dt must be a finite step >= dt in seconds; got {coast_dt!r}")
         if not (dt > 0 and np.isfinite(dt)):
             raise InputError(f"dt must be a positive step in seconds; got {dt!r}")
-        if dt > vehicle.attitude_time_constant_s:
-            raise InputError(
-                f"dt = {dt} s is longer than the attitude time constant {vehicle.attitude_time_constant_s} s; "
-                f"RK4 on the attitude lag needs dt <= attitude_time_constant_s: lower dt"
-            )
         self.vehicle = vehicle
         self.site = site
         self.n = int(n)
         self.dt = float(dt)
+        self.integration_dt_s = integration_step(self.dt, vehicle.attitude_time_constant_s)
         self.seed = seed
         if gravity not in ("j2", "point_mass"):
             raise InputError(f"gravity must be 'j2' or 'point_mass'; got {gravity!r}")
@@ -188,8 +215,27 @@ class Simulator:
 
     def _run(self, t1: float, init: bool = False) -> None:
         # numpy scalars: numba's dispatcher takes a slow path for some Python floats
-        self._advance(np.float64(t1), np.float64(self.dt), np.float64(self.coast_dt), init, *self._args)
+        self._advance(np.float64(t1), np.float64(self.integration_dt_s), np.float64(self.coast_dt), init, *self._args)
+        if not init:
+            self._report_before_events(t1)
         self._drain_events(t1)
+
+    def _report_before_events(self, t1: float) -> None:
+        """Replace the dense output of vehicles whose last step ended on an event after ``t1``.
+
+        The Hermite interpolant of a step joins its start to its end state *after* the
+        events applied there (a separation's mass drop, a burnout's change of
+        acceleration), so a time just before a separation read a blend of the two
+        masses. For those vehicles the reported state is instead one RK4 step from the
+        step's start to ``t1`` in the step's own (pre-event) modes: what stepping
+        exactly to ``t1`` gives.
+        """
+        tt = self._TT
+        rows = np.flatnonzero(
+            (self._EVC > self._EVC_prev) & (self._REP[:, 2] == 1) & (tt[:, 1] < t1) & (t1 < tt[:, 0] - K._EPS_T)
+        )
+        if rows.size:
+            _report_inside_event_step(np.float64(t1), rows, *self._args)
 
     def _drain_events(self, t: float) -> None:
         m = B.drain_events(

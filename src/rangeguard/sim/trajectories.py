@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -175,3 +176,177 @@ class Trajectories:
             in_orbit=np.array(meta["in_orbit"], dtype=bool),
             **kw,
         )
+
+
+# ---------------------------------------------------------------- one vehicle's recorded flight
+
+THRUST_END_EVENTS = ("burnout", "guided_cutoff", "early_cutoff", "thrust_loss", "termination")
+"""Events after which a burning stage no longer thrusts (the end of its burn, whatever the cause)."""
+
+ELLIPSE_PROBABILITY = 0.95
+"""Probability content of the impact-dispersion ellipse (a 2-D normal fitted to the impact points)."""
+
+
+@dataclass
+class EventState:
+    """A vehicle's state at one of its events: t_s, event name, r_ecef (3,) m, v_ecef (3,) m/s
+    (Earth-relative), mass_kg, stage (lowest attached stage, after the event)."""
+
+    t_s: float
+    name: str
+    r_ecef: np.ndarray
+    v_ecef: np.ndarray
+    mass_kg: float
+    stage: int
+
+
+@dataclass
+class VehicleRecord:
+    """One vehicle's recorded flight (:func:`rangeguard.sim.api.record_flight`): samples t_s (T,),
+    r_ecef, v_ecef (T, 3), mass_kg (T,) from liftoff, every record interval, ending with the stop
+    (impact or orbit insertion) when ``stopped``; the exact state at each event in ``events``."""
+
+    vehicle: int
+    t_s: np.ndarray
+    r_ecef: np.ndarray
+    v_ecef: np.ndarray
+    mass_kg: np.ndarray
+    events: list[EventState]
+    stopped: bool
+
+    def event(self, name: str) -> EventState | None:
+        """The first event called ``name``, or None."""
+        return next((e for e in self.events if e.name == name), None)
+
+    def burnouts(self) -> list[EventState]:
+        """The end of each burn, in order: for every ignition the first thrust-ending event after it
+        (:data:`THRUST_END_EVENTS`; a termination ends the burn it cuts)."""
+        out: list[EventState] = []
+        burning = False
+        for e in self.events:
+            if e.name == "ignition":
+                burning = True
+            elif burning and e.name in THRUST_END_EVENTS:
+                out.append(e)
+                burning = False
+        return out
+
+    def apogee(self) -> dict:
+        """Highest geodetic height of the record: t_s, height_m, lat_deg, lon_deg.
+
+        Between samples the position is the cubic Hermite interpolant of r_ecef with its
+        derivative v_ecef (exact for a cubic; over a 1 s coast its error is millimetres), and
+        the maximum of the height on the two intervals around the highest sample is found by
+        golden-section search.
+        """
+        from rangeguard.earth import ecef_to_geodetic
+
+        h = ecef_to_geodetic(self.r_ecef)[2]
+        j = int(np.argmax(h))
+        lo, hi = max(j - 1, 0), min(j + 1, self.t_s.size - 1)
+        a, b = float(self.t_s[lo]), float(self.t_s[hi])
+
+        def height(t: float) -> float:
+            return float(ecef_to_geodetic(self.position_at(t))[2])
+
+        g = (math.sqrt(5.0) - 1.0) / 2.0
+        c, d = b - g * (b - a), a + g * (b - a)
+        hc, hd = height(c), height(d)
+        while b - a > 1e-6:
+            if hc > hd:
+                b, d, hd = d, c, hc
+                c = b - g * (b - a)
+                hc = height(c)
+            else:
+                a, c, hc = c, d, hd
+                d = a + g * (b - a)
+                hd = height(d)
+        t_apo = 0.5 * (a + b)
+        if height(t_apo) < h[j]:  # the highest sample itself (an end of the record)
+            t_apo = float(self.t_s[j])
+        lat, lon, alt = ecef_to_geodetic(self.position_at(t_apo))
+        return {"t_s": t_apo, "height_m": float(alt), "lat_deg": float(lat), "lon_deg": float(lon)}
+
+    def position_at(self, t_s: float) -> np.ndarray:
+        """r_ecef (3,) at ``t_s``: cubic Hermite between the samples around it (their v_ecef as slopes)."""
+        t = self.t_s
+        k = int(np.clip(np.searchsorted(t, t_s, side="right") - 1, 0, t.size - 2))
+        hh = t[k + 1] - t[k]
+        s = (t_s - t[k]) / hh
+        h00, h10, h01, h11 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s, -2 * s**3 + 3 * s**2, s**3 - s**2
+        return (
+            h00 * self.r_ecef[k] + h10 * hh * self.v_ecef[k] + h01 * self.r_ecef[k + 1] + h11 * hh * self.v_ecef[k + 1]
+        )
+
+
+def state_summary(r_ecef, v_ecef) -> dict:
+    """Geodetic position (lat_deg, lon_deg, alt_m), Earth-relative speed (m/s) and flight-path angle
+    (deg above the local geodetic horizontal) of one ECEF state."""
+    from rangeguard.earth import ecef_to_enu_matrix, ecef_to_geodetic
+
+    r = np.asarray(r_ecef, dtype=np.float64)
+    v = np.asarray(v_ecef, dtype=np.float64)
+    lat, lon, alt = ecef_to_geodetic(r)
+    up = ecef_to_enu_matrix(float(lat), float(lon))[2]
+    speed = float(np.linalg.norm(v))
+    fpa = math.degrees(math.asin(float(np.clip(up @ v / speed, -1.0, 1.0)))) if speed > 0 else 0.0
+    return {
+        "lat_deg": float(lat),
+        "lon_deg": float(lon),
+        "alt_m": float(alt),
+        "speed_mps": speed,
+        "flight_path_angle_deg": fpa,
+    }
+
+
+def impact_dispersion(lat_deg, lon_deg, probability: float = ELLIPSE_PROBABILITY) -> dict | None:
+    """Mean, standard deviations and the ``probability`` ellipse of impact points (degrees).
+
+    A 2-D normal is fitted to the points in the local east/north plane (metres, tangent
+    to the WGS84 ellipsoid at the mean point): sample mean and covariance (n - 1). The
+    ellipse {x : x^T C^-1 x <= k^2} holds ``probability`` of that normal with
+    k^2 = -2 ln(1 - probability) (chi-square, 2 degrees of freedom; 5.99 for 95 %).
+    Returns None for fewer than 3 finite points. ``outline_lat_deg``/``outline_lon_deg``
+    trace the ellipse (73 points, closed) for a map.
+    """
+    from rangeguard.earth import ecef_to_enu_matrix, ecef_to_geodetic, geodetic_to_ecef
+
+    lat = np.asarray(lat_deg, dtype=np.float64)
+    lon = np.asarray(lon_deg, dtype=np.float64)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if ok.sum() < 3:
+        return None
+    lat, lon = lat[ok], lon[ok]
+    r = geodetic_to_ecef(lat, lon, np.zeros_like(lat))
+    lat0, lon0, _ = ecef_to_geodetic(r.mean(axis=0))
+    r0 = geodetic_to_ecef(float(lat0), float(lon0), 0.0)
+    enu = ecef_to_enu_matrix(float(lat0), float(lon0))
+    en = (r - r0) @ enu[:2].T  # (n, 2) east, north, m
+    mean = en.mean(axis=0)
+    cov = np.cov(en, rowvar=False)
+    w, vec = np.linalg.eigh(cov)
+    k2 = -2.0 * math.log(1.0 - probability)
+    semi = np.sqrt(np.maximum(w, 0.0) * k2)  # minor, major
+    major = vec[:, 1]
+    az = math.degrees(math.atan2(major[0], major[1])) % 180.0
+    ang = np.linspace(0.0, 2.0 * math.pi, 73)
+    pts = mean + np.outer(np.cos(ang), semi[1] * vec[:, 1]) + np.outer(np.sin(ang), semi[0] * vec[:, 0])
+    o_lat, o_lon, _ = ecef_to_geodetic(r0 + pts @ enu[:2])
+    c_lat, c_lon, _ = ecef_to_geodetic(r0 + mean @ enu[:2])
+    return {
+        "n": int(lat.size),
+        "mean_lat_deg": float(c_lat),
+        "mean_lon_deg": float(c_lon),
+        "std_east_m": float(math.sqrt(cov[0, 0])),
+        "std_north_m": float(math.sqrt(cov[1, 1])),
+        "correlation": float(cov[0, 1] / math.sqrt(cov[0, 0] * cov[1, 1])) if cov[0, 0] * cov[1, 1] > 0 else 0.0,
+        "ellipse": {
+            "probability": probability,
+            "fit": "2-D normal (sample mean and covariance) in the local east/north plane",
+            "semi_major_m": float(semi[1]),
+            "semi_minor_m": float(semi[0]),
+            "major_axis_azimuth_deg": az,
+            "outline_lat_deg": [float(x) for x in o_lat],
+            "outline_lon_deg": [float(x) for x in o_lon],
+        },
+    }
