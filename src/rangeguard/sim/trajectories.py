@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from rangeguard.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M
+from rangeguard.earth import ecef_to_enu_matrix, ecef_to_geodetic, geodetic_to_ecef
 from rangeguard.errors import InputError
 
 ORBIT_MIN_PERIGEE_KM = 100.0
@@ -237,10 +239,8 @@ class VehicleRecord:
         Between samples the position is the cubic Hermite interpolant of r_ecef with its
         derivative v_ecef (exact for a cubic; over a 1 s coast its error is millimetres), and
         the maximum of the height on the two intervals around the highest sample is found by
-        golden-section search.
+        scipy's bounded scalar minimiser (Brent's method, to 1 us).
         """
-        from rangeguard.earth import ecef_to_geodetic
-
         h = ecef_to_geodetic(self.r_ecef)[2]
         j = int(np.argmax(h))
         lo, hi = max(j - 1, 0), min(j + 1, self.t_s.size - 1)
@@ -249,19 +249,10 @@ class VehicleRecord:
         def height(t: float) -> float:
             return float(ecef_to_geodetic(self.position_at(t))[2])
 
-        g = (math.sqrt(5.0) - 1.0) / 2.0
-        c, d = b - g * (b - a), a + g * (b - a)
-        hc, hd = height(c), height(d)
-        while b - a > 1e-6:
-            if hc > hd:
-                b, d, hd = d, c, hc
-                c = b - g * (b - a)
-                hc = height(c)
-            else:
-                a, c, hc = c, d, hd
-                d = a + g * (b - a)
-                hd = height(d)
-        t_apo = 0.5 * (a + b)
+        t_apo = float(self.t_s[j])
+        if b > a:
+            best = minimize_scalar(lambda t: -height(t), bounds=(a, b), method="bounded", options={"xatol": 1e-6})
+            t_apo = float(best.x)
         if height(t_apo) < h[j]:  # the highest sample itself (an end of the record)
             t_apo = float(self.t_s[j])
         lat, lon, alt = ecef_to_geodetic(self.position_at(t_apo))
@@ -282,8 +273,6 @@ class VehicleRecord:
 def state_summary(r_ecef, v_ecef) -> dict:
     """Geodetic position (lat_deg, lon_deg, alt_m), Earth-relative speed (m/s) and flight-path angle
     (deg above the local geodetic horizontal) of one ECEF state."""
-    from rangeguard.earth import ecef_to_enu_matrix, ecef_to_geodetic
-
     r = np.asarray(r_ecef, dtype=np.float64)
     v = np.asarray(v_ecef, dtype=np.float64)
     lat, lon, alt = ecef_to_geodetic(r)
@@ -309,8 +298,6 @@ def impact_dispersion(lat_deg, lon_deg, probability: float = ELLIPSE_PROBABILITY
     Returns None for fewer than 3 finite points. ``outline_lat_deg``/``outline_lon_deg``
     trace the ellipse (73 points, closed) for a map.
     """
-    from rangeguard.earth import ecef_to_enu_matrix, ecef_to_geodetic, geodetic_to_ecef
-
     lat = np.asarray(lat_deg, dtype=np.float64)
     lon = np.asarray(lon_deg, dtype=np.float64)
     ok = np.isfinite(lat) & np.isfinite(lon)
