@@ -87,7 +87,9 @@ class NormalForceSpec(BaseModel):
             if min(row) < 0.0:
                 raise ValueError(f"normal_force_coefficient[{j}] must be >= 0 (CN of a positive angle of attack)")
             if row[0] != 0.0:
-                raise ValueError(f"normal_force_coefficient[{j}][0] must be 0 (no normal force at zero angle of attack)")
+                raise ValueError(
+                    f"normal_force_coefficient[{j}][0] must be 0 (no normal force at zero angle of attack)"
+                )
         return self
 
 

@@ -308,10 +308,15 @@ class AttitudeProgrammeSpec(BaseModel):
         ..., min_length=2, description="Times since liftoff, s, strictly increasing; held after the last."
     )
     azimuth_deg: list[float] = Field(
-        ..., min_length=2, description="Thrust-axis azimuth, degrees clockwise from north."
+        ...,
+        min_length=2,
+        description="Thrust-axis azimuth, degrees clockwise from north (of the frame: the pad's or the local one).",
     )
     elevation_deg: list[float] = Field(
-        ..., min_length=2, description="Thrust-axis elevation above the pad horizontal plane, degrees (-90..90)."
+        ...,
+        min_length=2,
+        description="Thrust-axis elevation above the frame's horizontal plane (the pad's, or the local one under "
+        "the vehicle), degrees (-90..90).",
     )
 
     @model_validator(mode="after")

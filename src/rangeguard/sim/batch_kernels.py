@@ -28,6 +28,8 @@ from rangeguard.sim.kernels import (
     F_WY,
     F_WZ,
     FINAL,
+    FINAL_ATT_HOLD,
+    G_FINAL_ATT,
     I_ACTIVE,
     I_FAIRING,
     I_LIFTED,
@@ -56,7 +58,7 @@ NST = 8
 
 
 @kernel(**HELPER_JIT)
-def _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST):
+def _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST):
     """Derivative, rates and command at the integrator state, as seen by the next step."""
     oq = ST[i, OQI_]
     deriv(
@@ -70,7 +72,7 @@ def _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC,
         THR_T,
         THR_F,
         THR_OFF,
-        AER,
+        STAB,
         WIND,
         ATM,
         VC,
@@ -87,10 +89,11 @@ def _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC,
 
 
 @kernel(**HELPER_JIT)
-def _step_length(i, dt, coast_dt, IS, FP):
-    """dt in powered or attitude-tracking flight; coast_dt in ballistic flight (shortened so a
-    prescribed tumble turns at most 0.2 rad per step)."""
-    if IS[i, I_PHASE] != FINAL:
+def _step_length(i, dt, coast_dt, IS, GP, FP):
+    """dt in powered or attitude-tracking flight (also the ballistic flight of a vehicle whose final
+    coast attitude tracks a command); coast_dt in ballistic flight (shortened so a prescribed tumble
+    turns at most 0.2 rad per step)."""
+    if IS[i, I_PHASE] != FINAL or GP[G_FINAL_ATT] != FINAL_ATT_HOLD:
         return dt
     h = coast_dt
     if FP[i, F_ATT_MODE] == ATT_HARDOVER or FP[i, F_ATT_MODE] == ATT_TUMBLE:
@@ -104,8 +107,8 @@ def _step_length(i, dt, coast_dt, IS, FP):
 
 @kernel(**HELPER_JIT)
 def _one_step(
-    i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST, TT, EVC, EVT,
-    EVK, SCR, WK,
+    i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST,
+    TT, EVC, EVT, EVK, SCR, WK,
 ):  # fmt: skip
     """One step of vehicle i from its integrator time: to the next grid point or event,
     with state events (impact, altitude jettison, guided cutoff) located by regula falsi."""
@@ -120,9 +123,9 @@ def _one_step(
     gm = wk[6:9]
     om = wk[9:12]
     qc = wk[12:16]
-    hc = _step_length(i, dt, coast_dt, IS, FP)
+    hc = _step_length(i, dt, coast_dt, IS, GP, FP)
     t_grid = hc * (math.floor(t / hc + 1e-7) + 1.0)
-    te = next_time_event(i, t, IS, FS, SC, THR_T, THR_OFF, VC, GP, PROG, PS, FP)
+    te = next_time_event(i, t, IS, FS, SC, THR_T, THR_OFF, STAB, VC, GP, PROG, PS, FP)
     h = min(t_grid, te) - t
     ai = ST[i, AI_]
     k1 = scr[0]
@@ -131,8 +134,8 @@ def _one_step(
         k1[j] = ai[j]
     state_event_values(y0, i, IS, SC, VC, GP, g0)
     rk4_step(
-        y0, t, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, y1, scr, om, qc,
-        True,
+        y0, t, h, i, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, y1,
+        scr, om, qc, True,
     )  # fmt: skip
     state_event_values(y1, i, IS, SC, VC, GP, g1)
     hit = -1
@@ -147,8 +150,8 @@ def _one_step(
             for _ in range(40):
                 hm = lo - glo * (hi - lo) / (ghi - glo)
                 rk4_step(
-                    y0, t, hm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, y1,
-                    scr, om, qc, True,
+                    y0, t, hm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS,
+                    PV, FP, y1, scr, om, qc, True,
                 )  # fmt: skip
                 state_event_values(y1, i, IS, SC, VC, GP, gm)
                 gv = gm[e]
@@ -169,8 +172,8 @@ def _one_step(
                 hit = e
     if hit >= 0:
         rk4_step(
-            y0, t, h_hit, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, y1, scr,
-            om, qc, True,
+            y0, t, h_hit, i, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV,
+            FP, y1, scr, om, qc, True,
         )  # fmt: skip
         h = h_hit
     for j in range(11):
@@ -254,7 +257,7 @@ def advance(t1, dt, coast_dt, init, state, vehicle, dispersions, scratch, lo, hi
     (:func:`rangeguard.jit.rows_kernel`). ``init``: apply the events due at the start time first.
     """
     ST, TT, IS, IS_prev, FS, FS_prev, EVC, EVC_prev, REP, EVT, EVK = state
-    SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD = vehicle
+    SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD = vehicle
     PS, PV, FP = dispersions
     SCR, WK = scratch
     for i in range(lo, hi):
@@ -263,7 +266,25 @@ def advance(t1, dt, coast_dt, init, state, vehicle, dispersions, scratch, lo, hi
         if init:
             apply_time_events(i, TT[i, 0], ST[i, XI_], IS, FS, SC, THR_T, THR_OFF, VC, PS, FP, EVC, EVT, EVK)
             _end_derivative(
-                i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST
+                i,
+                TT[i, 0],
+                IS,
+                FS,
+                SC,
+                THR_T,
+                THR_F,
+                THR_OFF,
+                STAB,
+                WIND,
+                ATM,
+                VC,
+                GP,
+                PROG,
+                PAD,
+                PS,
+                PV,
+                FP,
+                ST,
             )
         while TT[i, 0] < t1 - _EPS_T and IS[i, I_ACTIVE] == 1:
             for j in range(11):
@@ -277,11 +298,29 @@ def advance(t1, dt, coast_dt, init, state, vehicle, dispersions, scratch, lo, hi
                 FS_prev[i, j] = FS[i, j]
             EVC_prev[i] = EVC[i]
             _one_step(
-                i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST,
-                TT, EVC, EVT, EVK, SCR, WK,
+                i, dt, coast_dt, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS,
+                PV, FP, ST, TT, EVC, EVT, EVK, SCR, WK,
             )  # fmt: skip
             _end_derivative(
-                i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST
+                i,
+                TT[i, 0],
+                IS,
+                FS,
+                SC,
+                THR_T,
+                THR_F,
+                THR_OFF,
+                STAB,
+                WIND,
+                ATM,
+                VC,
+                GP,
+                PROG,
+                PAD,
+                PS,
+                PV,
+                FP,
+                ST,
             )
         _report(i, t1, ST, TT, IS, IS_prev, REP)
 
@@ -292,7 +331,7 @@ def terminate_at(t, mask, state, vehicle, dispersions, scratch):
     integrate exactly to t, switch to ballistic flight. Returns nothing; logs EV_TERMINATION.
     (Arguments as for :func:`advance`.)"""
     ST, TT, IS, IS_prev, FS, FS_prev, EVC, EVC_prev, REP, EVT, EVK = state
-    SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD = vehicle
+    SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD = vehicle
     PS, PV, FP = dispersions
     SCR, WK = scratch
     for i in range(ST.shape[0]):
@@ -324,7 +363,7 @@ def terminate_at(t, mask, state, vehicle, dispersions, scratch):
                     THR_T,
                     THR_F,
                     THR_OFF,
-                    AER,
+                    STAB,
                     WIND,
                     ATM,
                     VC,
@@ -342,7 +381,7 @@ def terminate_at(t, mask, state, vehicle, dispersions, scratch):
             TT[i, 0] = t
         IS[i, I_PHASE] = FINAL
         _log(i, t, EV_TERMINATION, EVC, EVT, EVK)
-        _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST)
+        _end_derivative(i, t, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST)
         TT[i, 1] = t
         for j in range(11):
             ST[i, XP_, j] = ST[i, XI_, j]

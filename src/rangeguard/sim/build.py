@@ -5,6 +5,7 @@ The layouts are the index constants of :mod:`rangeguard.sim.kernels`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,13 @@ from rangeguard.sim.params import PerVehicleParams
 ORBIT_PERIGEE_MIN_M = 100e3
 """A vehicle in ballistic flight whose osculating perigee is higher than this
 (above the WGS84 equatorial radius) is in orbit: the simulator stops it."""
+
+_FINAL_ATTITUDE_CODES = {
+    "hold": K.FINAL_ATT_HOLD,
+    "along_velocity": K.FINAL_ATT_ALONG_VELOCITY,
+    "command": K.FINAL_ATT_COMMAND,
+}
+"""GuidanceSpec.final_coast_attitude -> GP[G_FINAL_ATT] (a KeyError on a new value: add it here and in deriv)."""
 
 ATM_TABLE_H0_M = -2000.0
 ATM_TABLE_DH_M = 25.0
@@ -51,7 +59,7 @@ class VehicleArrays:
     THR_T: np.ndarray
     THR_F: np.ndarray
     THR_OFF: np.ndarray
-    AER: np.ndarray
+    STAB: np.ndarray
     WIND: np.ndarray
     ATM: np.ndarray
     VC: np.ndarray
@@ -66,8 +74,8 @@ class VehicleArrays:
     def tables(self) -> K.VehicleTables:
         """The kernels' read-only arrays of this design (:class:`rangeguard.sim.kernels.VehicleTables`)."""
         return K.VehicleTables(
-            self.SC, self.THR_T, self.THR_F, self.THR_OFF, self.AER, self.WIND, self.ATM, self.VC, self.GP, self.PROG,
-            self.PAD,
+            self.SC, self.THR_T, self.THR_F, self.THR_OFF, self.STAB, self.WIND, self.ATM, self.VC, self.GP,
+            self.PROG, self.PAD,
         )  # fmt: skip
 
 
@@ -78,29 +86,125 @@ def _stage_curve(stage, k: int) -> tuple[np.ndarray, np.ndarray]:
     return motor.t_s, motor.thrust_n
 
 
+_SIMPSON_PANELS = 16
+"""Simpson panels per segment of the merged thrust/Isp breakpoints: F / Isp is a ratio of linear
+functions there, smooth; 16 panels give a relative error of 5e-7 when the Isp triples over one segment
+(tested), far inside the 1 % margin of the propellant check."""
+
+
+def propellant_needed_kg(stage, t_s: np.ndarray, thrust_n: np.ndarray) -> float:
+    """Propellant burned over the whole thrust curve, kg: the integral of F_vac / (Isp g0).
+
+    With a constant Isp, the curve's impulse over Isp g0 (trapezoid: exact for the piecewise-linear
+    curve). With an Isp table, F and Isp are both linear between the merged breakpoints (Isp held
+    outside its table), and F / Isp is integrated by composite Simpson on each merged segment
+    (:data:`_SIMPSON_PANELS` panels)."""
+    if stage.isp_table is None:
+        return float(np.trapezoid(thrust_n, t_s)) / (stage.isp_vac_s * G0_MPS2)
+    t_isp = np.asarray(stage.isp_table.t_s, float)
+    isp = np.asarray(stage.isp_table.isp_vac_s, float)
+    knots = np.unique(np.concatenate([t_s, t_isp[(t_isp > t_s[0]) & (t_isp < t_s[-1])]]))
+    u = np.linspace(0.0, 1.0, 2 * _SIMPSON_PANELS + 1)
+    weights = np.ones(u.size)
+    weights[1:-1:2], weights[2:-1:2] = 4.0, 2.0
+    total = 0.0
+    for a, b in itertools.pairwise(knots):
+        tt = a + (b - a) * u
+        flow = np.interp(tt, t_s, thrust_n) / np.interp(tt, t_isp, isp)
+        total += (b - a) / (6.0 * _SIMPSON_PANELS) * float(weights @ flow)
+    return total / G0_MPS2
+
+
+class _FlatTables:
+    """The flat float array STAB being filled: each table appended, its offset returned."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def put(self, values) -> int:
+        start = len(self.values)
+        self.values.extend(float(v) for v in values)
+        return start
+
+    def array(self) -> np.ndarray:
+        return np.asarray(self.values if self.values else [0.0], dtype=np.float64)
+
+
+def _aero_block(spec, diameter_m: float, tab: _FlatTables, vehicle_wide: list[int]) -> list[int]:
+    """One phase's aero tables appended to ``tab``: its NAX entries (AX_*) of SC. ``spec`` None: the
+    vehicle-wide axial coefficient (``vehicle_wide``, its entries)."""
+    if spec is None:
+        return vehicle_wide
+    ix = [0] * K.NAX
+    ix[K.AX_N] = len(spec.mach)
+    ix[K.AX_MACH] = tab.put(spec.mach)
+    if spec.model == "ballistic":
+        ix[K.AX_MODEL] = K.AERO_BALLISTIC
+        ix[K.AX_COEF] = tab.put(spec.ballistic_coefficient_kg_m2)
+        return ix
+    ix[K.AX_MODEL] = K.AERO_BODY_AXES
+    area = spec.reference_area_m2 if spec.reference_area_m2 is not None else math.pi * diameter_m**2 / 4.0
+    ix[K.AX_SREF] = tab.put([area])
+    ix[K.AX_COEF] = tab.put(spec.axial_force_coefficient)
+    cn = spec.normal_force
+    if cn is not None:
+        ix[K.AX_CN_NM], ix[K.AX_CN_NA] = len(cn.mach), len(cn.alpha_deg)
+        ix[K.AX_CN_MACH] = tab.put(cn.mach)
+        ix[K.AX_ALPHA] = tab.put(np.radians(cn.alpha_deg))
+        ix[K.AX_CN] = tab.put(np.ravel(np.asarray(cn.normal_force_coefficient, float)))
+    return ix
+
+
+def stage_tables(vehicle: VehicleSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(SC's table columns (S, NSC - 9), STAB): the vehicle-wide axial coefficient, each stage's aero per
+    phase and its Isp table, packed into one flat float array with their offsets.
+
+    The phase mapping (design/sim.md "Vehicle model"): powered while the stage burns; coasting
+    (else powered) otherwise; a phase without a model uses the vehicle-wide aero (AERO_VEHICLE)."""
+    tab = _FlatTables()
+    vehicle_wide = [0] * K.NAX
+    vehicle_wide[K.AX_MODEL] = K.AERO_VEHICLE
+    if vehicle.aero is not None:  # (None only when every stage has its own aero.powered: never read)
+        vehicle_wide[K.AX_N] = len(vehicle.aero.mach)
+        vehicle_wide[K.AX_MACH] = tab.put(vehicle.aero.mach)
+        vehicle_wide[K.AX_COEF] = tab.put(vehicle.aero.axial_force_coefficient)
+    cols = np.zeros((len(vehicle.stages), K.NSC - K.S_AERO_POWERED))
+    for k, st in enumerate(vehicle.stages):
+        powered = st.aero.powered if st.aero is not None else None
+        coasting = st.aero.coasting if st.aero is not None and st.aero.coasting is not None else powered
+        isp = st.isp_table
+        cols[k] = [
+            *_aero_block(powered, vehicle.diameter_m, tab, vehicle_wide),
+            *_aero_block(coasting, vehicle.diameter_m, tab, vehicle_wide),
+            *([0, 0, 0] if isp is None else [tab.put(isp.t_s), tab.put(isp.isp_vac_s), len(isp.t_s)]),
+        ]
+    return cols, tab.array()
+
+
 def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True) -> VehicleArrays:
-    """Kernel arrays for ``vehicle`` launched from ``site`` (anything with lat_deg, lon_deg,
-    alt_m, launch_azimuth_deg). ``wind`` (a WindSpec) overrides ``vehicle.wind``;
-    ``j2`` False gives point-mass gravity (for checks against Keplerian references)."""
+    """Kernel arrays for ``vehicle`` launched from ``site`` (a SiteSpec, or anything with lat_deg,
+    lon_deg, alt_m, launch_azimuth_deg and impact_height_m). ``wind`` (a WindSpec) overrides
+    ``vehicle.wind``; ``j2`` False gives point-mass gravity (for checks against Keplerian references)."""
     n_st = len(vehicle.stages)
-    SC = np.zeros((n_st, 9))
+    SC = np.zeros((n_st, K.NSC))
     ts, fs, off = [], [], [0]
     residuals = []
     for k, st in enumerate(vehicle.stages):
         t, f = _stage_curve(st, k)
         impulse = float(np.trapezoid(f, t))
-        need = impulse / (st.isp_mean_s * G0_MPS2)
+        need = propellant_needed_kg(st, t, f)
         if need > 1.01 * st.propellant_mass_kg:
+            isp_text = f"isp_vac_s = {st.isp_vac_s}" if st.isp_table is None else "its isp_table"
             raise InputError(
                 f"stages[{k}] ({st.name}): the thrust curve's total impulse {impulse:.4g} N s needs "
-                f"{need:.1f} kg of propellant at a mean vacuum Isp of {st.isp_mean_s:g} s, but propellant_mass_kg is "
-                f"{st.propellant_mass_kg}; raise propellant_mass_kg, raise isp_vac_s or lower the thrust"
+                f"{need:.1f} kg of propellant at {isp_text}, but propellant_mass_kg is "
+                f"{st.propellant_mass_kg}; raise propellant_mass_kg, raise the Isp or lower the thrust"
             )
         residuals.append(max(0.0, st.propellant_mass_kg - need))
         ts.append(t)
         fs.append(f)
         off.append(off[-1] + t.size)
-        SC[k] = [
+        SC[k, : K.S_AERO_POWERED] = [
             st.dry_mass_kg,
             st.propellant_mass_kg,
             st.isp_mean_s,
@@ -111,11 +215,6 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
             1.0 if st.guided_cutoff else 0.0,
             impulse / t[-1],
         ]
-    aero = vehicle.aero
-    if aero is None:  # every stage has its own aero (the kernels do not read them yet)
-        AER = np.array([[0.0, 0.0]])
-    else:
-        AER = np.column_stack([aero.mach, aero.axial_force_coefficient]).astype(float)
     w = wind if wind is not None else vehicle.wind
     if w is None:
         WIND = np.zeros((0, 3))
@@ -135,6 +234,8 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
     GP[K.G_CAZ] = math.cos(az)
     GP[K.G_SAZ] = math.sin(az)
     GP[K.G_SIN_ELK] = math.cos(g.pitch_kick_angle_deg * DEG)  # sin(90 deg - kick)
+    GP[K.G_PROG_LOCAL] = 1.0 if g.programme is not None and g.programme.frame == "local" else 0.0
+    GP[K.G_FINAL_ATT] = _FINAL_ATTITUDE_CODES[g.final_coast_attitude]
     if g.upper_stage is not None:
         tgt = g.upper_stage.target
         r_p = WGS84_A_M + tgt.perigee_altitude_km * 1e3
@@ -152,7 +253,7 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
     else:
         PROG = np.zeros((1, 3))
     fair = vehicle.fairing
-    VC = np.zeros(11)
+    VC = np.zeros(K.NVC)
     VC[K.C_J2_ON] = 1.0 if j2 else 0.0
     VC[K.C_PAYLOAD] = vehicle.payload_kg
     VC[K.C_FAIRING_M] = fair.mass_kg if fair else 0.0
@@ -164,6 +265,8 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
     VC[K.C_ATM_DH] = ATM_TABLE_DH_M
     VC[K.C_NSTAGE] = n_st
     VC[K.C_ORBIT_HP] = ORBIT_PERIGEE_MIN_M
+    VC[K.C_GROUND_H] = site.impact_height_m
+    SC[:, K.S_AERO_POWERED :], STAB = stage_tables(vehicle)
     PAD = np.ascontiguousarray(ecef_to_enu_matrix(site.lat_deg, site.lon_deg))
     r0 = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m)
     return VehicleArrays(
@@ -171,7 +274,7 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
         THR_T=np.concatenate(ts),
         THR_F=np.concatenate(fs),
         THR_OFF=np.asarray(off, dtype=np.int64),
-        AER=np.ascontiguousarray(AER),
+        STAB=STAB,
         WIND=np.ascontiguousarray(WIND),
         ATM=atmosphere_table(),
         VC=VC,

@@ -1,6 +1,7 @@
-"""Small compiled helpers of the simulator kernels: quaternions, heights and launch-frame
-directions (plain floats; see :mod:`rangeguard.sim.kernels`, which re-exports them), and the
-numba options of the simulator's kernels.
+"""Small compiled helpers of the simulator kernels: quaternions, heights, launch-frame and
+local-frame directions and the commands built from them (plain floats; see
+:mod:`rangeguard.sim.kernels`, which re-exports them), and the numba options of the
+simulator's kernels.
 
 Physics shared with the rest of rangeguard is written once elsewhere and re-exported here:
 J2 gravity (:func:`rangeguard.earth.gravity.gravity_j2_nb`), table interpolation
@@ -12,9 +13,9 @@ from __future__ import annotations
 import math
 
 from rangeguard.constants import WGS84_A_M, WGS84_B_M
-from rangeguard.earth.geodesy import geodetic_from_ecef_nb
+from rangeguard.earth.geodesy import geodetic_frame_nb, geodetic_from_ecef_nb
 from rangeguard.earth.gravity import gravity_j2_nb as gravity_j2  # noqa: F401 (re-exported)
-from rangeguard.earth.interp import interp_clamped  # noqa: F401 (re-exported)
+from rangeguard.earth.interp import interp_clamped
 from rangeguard.earth.motion import rk4_combine_nb, rk4_stage_nb  # noqa: F401 (re-exported)
 from rangeguard.jit import kernel
 
@@ -96,9 +97,20 @@ def q_from_direction(d0, d1, d2, ca, sa, pad):
     body z = x cross y: at zero roll body z points "down" in the plane of
     flight (forward-right-down axes). Returns a scalar-first 4-tuple.
     """
-    y0 = ca * pad[0, 0] - sa * pad[1, 0]
-    y1 = ca * pad[0, 1] - sa * pad[1, 1]
-    y2 = ca * pad[0, 2] - sa * pad[1, 2]
+    return q_from_direction_ref(
+        d0,
+        d1,
+        d2,
+        ca * pad[0, 0] - sa * pad[1, 0],
+        ca * pad[0, 1] - sa * pad[1, 1],
+        ca * pad[0, 2] - sa * pad[1, 2],
+    )
+
+
+@kernel(inline="always", **HELPER_JIT)
+def q_from_direction_ref(d0, d1, d2, y0, y1, y2):
+    """Attitude with body x along the unit ECEF vector d and body y along the reference vector y
+    made orthogonal to d (y must not be parallel to d); body z = x cross y. Scalar-first 4-tuple."""
     dot = y0 * d0 + y1 * d1 + y2 * d2
     y0 -= dot * d0
     y1 -= dot * d1
@@ -140,3 +152,72 @@ def _enu_dir(ca, sa, el, pad):
         e_ * pad[0, 1] + n_ * pad[1, 1] + u_ * pad[2, 1],
         e_ * pad[0, 2] + n_ * pad[1, 2] + u_ * pad[2, 2],
     )
+
+
+@kernel(inline="always", **HELPER_JIT)
+def local_enu_axes(x, y, z):
+    """East, north and up unit vectors (ECEF axes, 9 floats) of the geodetic East-North-Up frame at the
+    point under ECEF position (x, y, z), m (geodetic latitude: :func:`rangeguard.earth.geodesy.geodetic_frame_nb`)."""
+    s_lat, c_lat, s_lon, c_lon, _ = geodetic_frame_nb(x, y, z)
+    return (
+        -s_lon, c_lon, 0.0,
+        -s_lat * c_lon, -s_lat * s_lon, c_lat,
+        c_lat * c_lon, c_lat * s_lon, s_lat,
+    )  # fmt: skip
+
+
+@kernel(**HELPER_JIT)
+def bilinear_clamped(x, y, xs, ys, z):
+    """Bilinear interpolation of the table z (row-major, len(xs) rows of len(ys) values) at (x, y);
+    each coordinate is held at the table's end outside it (the 1-D rule of :func:`interp_clamped`)."""
+    nx = xs.shape[0]
+    ny = ys.shape[0]
+    if nx == 1 or not x > xs[0]:
+        return interp_clamped(y, ys, z[0:ny], 0, ny)
+    if not x < xs[nx - 1]:
+        return interp_clamped(y, ys, z[(nx - 1) * ny : nx * ny], 0, ny)
+    j = 0
+    while xs[j + 1] <= x:
+        j += 1
+    w = (x - xs[j]) / (xs[j + 1] - xs[j])
+    z_lo = interp_clamped(y, ys, z[j * ny : (j + 1) * ny], 0, ny)
+    z_hi = interp_clamped(y, ys, z[(j + 1) * ny : (j + 2) * ny], 0, ny)
+    return z_lo + w * (z_hi - z_lo)
+
+
+@kernel(inline="always", **HELPER_JIT)
+def azimuth_of(d0, d1, d2, ca, sa, PAD):
+    """(cos, sin) of the azimuth of the ECEF direction d in the pad's frame; (ca, sa) when d is vertical."""
+    de = d0 * PAD[0, 0] + d1 * PAD[0, 1] + d2 * PAD[0, 2]
+    dN = d0 * PAD[1, 0] + d1 * PAD[1, 1] + d2 * PAD[1, 2]
+    hn = math.sqrt(de * de + dN * dN)
+    if hn > 1e-6:
+        return dN / hn, de / hn
+    return ca, sa
+
+
+@kernel(**HELPER_JIT)
+def local_or_velocity_command(t, x0, x1, x2, va0, va1, va2, vair, q0, q1, q2, q3, along, PROG, PAD):
+    """Commanded attitude (scalar-first quaternion) of the two commands of the vehicle model:
+
+    ``along``: body x along the air-relative velocity (the body axis when there is hardly any), roll
+    reference its azimuth in the pad frame (final_coast_attitude 'along_velocity'); else the
+    programme's azimuth/elevation in the geodetic East-North-Up frame at the position (x0, x1, x2),
+    roll reference body y = cos(az) east - sin(az) north of that frame (frame 'local')."""
+    if along:
+        if vair > 1.0:
+            d0, d1, d2 = va0 / vair, va1 / vair, va2 / vair
+        else:
+            d0, d1, d2 = qrot(q0, q1, q2, q3, 1.0, 0.0, 0.0)
+        ca, sa = azimuth_of(d0, d1, d2, 1.0, 0.0, PAD)
+        return q_from_direction(d0, d1, d2, ca, sa, PAD)
+    n = PROG.shape[0]
+    az = interp_clamped(t, PROG[:, 0], PROG[:, 1], 0, n)
+    el = interp_clamped(t, PROG[:, 0], PROG[:, 2], 0, n)
+    ca, sa = math.cos(az), math.sin(az)
+    ce, se = math.cos(el), math.sin(el)
+    e0, e1, e2, n0, n1, n2, u0, u1, u2 = local_enu_axes(x0, x1, x2)
+    d0 = sa * ce * e0 + ca * ce * n0 + se * u0
+    d1 = sa * ce * e1 + ca * ce * n1 + se * u1
+    d2 = sa * ce * e2 + ca * ce * n2 + se * u2
+    return q_from_direction_ref(d0, d1, d2, ca * e0 - sa * n0, ca * e1 - sa * n1, ca * e2 - sa * n2)

@@ -36,12 +36,31 @@ import numpy as np
 
 from rangeguard.constants import G0_MPS2, MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M
 from rangeguard.jit import kernel
+from rangeguard.sim.aerodynamics import (  # noqa: F401 (AX_* and AERO_* are part of the SC layout, re-exported)
+    AERO_BALLISTIC,
+    AERO_BODY_AXES,
+    AERO_VEHICLE,
+    AX_ALPHA,
+    AX_CN,
+    AX_CN_MACH,
+    AX_CN_NA,
+    AX_CN_NM,
+    AX_COEF,
+    AX_MACH,
+    AX_MODEL,
+    AX_N,
+    AX_SREF,
+    NAX,
+    stage_aero_accel,
+    table_1d,
+)
 
 _MU = MU_EARTH_M3_S2
 _W = OMEGA_EARTH_RAD_S
 _A = WGS84_A_M
 _G0 = G0_MPS2
 _EPS_T = 1e-9  # s: two times closer than this are the same event time
+_NEAR_GROUND_M = 1000.0  # m above the ground height: below it the impact function uses the exact geodetic height
 
 # --- phases ---------------------------------------------------------------
 BURN = 0  # current stage burning
@@ -58,6 +77,12 @@ EV_CUTOFF, EV_TERMINATION, EV_THRUST_LOSS, EV_EARLY_CUTOFF = 7, 8, 9, 10
 EV_IGNITION_FAILURE, EV_SEPARATION_FAILURE, EV_ATTITUDE_FAILURE, EV_THRUST_SCALE = 11, 12, 13, 14
 # --- stage scalar columns: SC[k, :] ----------------------------------------
 S_DRY, S_PROP, S_ISP_VAC, S_AE, S_IGN_DELAY, S_SEP_DELAY, S_T_END, S_GUIDED_CUTOFF, S_MEAN_THRUST = range(9)
+# SC[k, 9:]: the stage's tables in the flat array STAB (offsets and lengths, integers stored as floats):
+# two aerodynamic blocks (powered at S_AERO_POWERED, coasting at S_AERO_COASTING), each NAX wide with the
+# AX_* layout of rangeguard.sim.aerodynamics, then the Isp table's.
+S_AERO_POWERED, S_AERO_COASTING = 9, 9 + NAX
+S_ISP_T, S_ISP, S_ISP_N = 9 + 2 * NAX, 10 + 2 * NAX, 11 + 2 * NAX  # Isp table: offsets of t (s) and Isp (s); length
+NSC = 12 + 2 * NAX
 # --- per-vehicle stage parameters: PS[i, k, :] -------------------------------
 P_THRUST, P_BURN_RATE, P_ISP_SCALE, P_DRY, P_PROP = range(5)
 # --- per-vehicle scalar parameters: PV[i, :] --------------------------------
@@ -65,15 +90,19 @@ V_CD, V_WIND_SCALE, V_WIND_ROT, V_BIAS_PITCH, V_BIAS_YAW, V_MIS_PITCH, V_MIS_YAW
 V_QB = 7  # PV[i, 7:11]: bias quaternion Ry(pitch) (x) Rz(yaw), precomputed
 NPV = 11
 # --- vehicle constants: VC[:] ------------------------------------------------
-(C_PAYLOAD, C_FAIRING_M, C_FAIRING_T, C_FAIRING_H, C_SREF, C_TAU, C_ATM_H0, C_ATM_DH, C_NSTAGE, C_ORBIT_HP, C_J2_ON) = (
-    range(11)
-)
+(
+    C_PAYLOAD, C_FAIRING_M, C_FAIRING_T, C_FAIRING_H, C_SREF, C_TAU, C_ATM_H0, C_ATM_DH, C_NSTAGE, C_ORBIT_HP, C_J2_ON,
+    C_GROUND_H,
+) = range(12)  # fmt: skip
+NVC = 12
 # --- guidance parameters: GP[:] ----------------------------------------------
 (
     G_MODE, G_AZ0, G_T_RISE, G_KICK, G_KICK_DUR, G_STEER, G_STEER_FROM, G_R_T, G_V_T, G_E_T, G_COS_I, G_CAZ, G_SAZ,
-    G_SIN_ELK,
-) = range(14)  # fmt: skip
-NGP = 14
+    G_SIN_ELK, G_PROG_LOCAL, G_FINAL_ATT,
+) = range(16)  # fmt: skip
+NGP = 16
+# GP[G_FINAL_ATT]: the attitude after the last burn (GuidanceSpec.final_coast_attitude)
+FINAL_ATT_HOLD, FINAL_ATT_ALONG_VELOCITY, FINAL_ATT_COMMAND = 0.0, 1.0, 2.0
 # --- failure parameters: FP[i, :] ---------------------------------------------
 (
     F_SCALE, F_SCALE_T, F_SCALE_STAGE, F_LOSS_T, F_LOSS_STAGE, F_LOSS_KIND, F_ATT_MODE, F_ATT_T, F_WX, F_WY, F_WZ,
@@ -99,11 +128,11 @@ class VehicleTables(NamedTuple):
     (The short names in brackets are the kernels' local names.)
     """
 
-    stages: np.ndarray  # [SC] (S, 9): per-stage scalars, columns S_*
+    stages: np.ndarray  # [SC] (S, NSC): per-stage scalars and table offsets into STAB, columns S_*
     thrust_t_s: np.ndarray  # [THR_T] thrust-curve times, every stage's curve one after another, s
     thrust_n: np.ndarray  # [THR_F] thrust-curve vacuum thrust at those times, N
     thrust_offsets: np.ndarray  # [THR_OFF] (S + 1,) int: stage k's curve is rows THR_OFF[k] .. THR_OFF[k+1]-1
-    axial_coeff: np.ndarray  # [AER] (K, 2): Mach, axial-force coefficient
+    tables: np.ndarray  # [STAB] flat float tables: the aerodynamics (vehicle-wide and per stage), Isp (offsets in SC)
     wind: np.ndarray  # [WIND] (W, 3): altitude (m), east and north wind (m/s, the air's motion)
     atmosphere: np.ndarray  # [ATM] (H, 3): density, pressure, speed of sound every VC[C_ATM_DH] m
     constants: np.ndarray  # [VC] vehicle constants, C_* columns
@@ -148,10 +177,12 @@ class Scratch(NamedTuple):
 from rangeguard.sim.kernel_math import (  # noqa: E402 (after the layout constants it documents)
     HELPER_JIT,
     _enu_dir,
+    azimuth_of,
     geodetic_height,
     gravity_j2,
     height_fast,
     interp_clamped,
+    local_or_velocity_command,
     q_from_direction,
     qmul,
     qrot,
@@ -211,11 +242,19 @@ def explicit_steering(y, m, thrust_vac, ve, mean_thrust, t_rem, GP):
     return s * ux + cs * g0_ / gn, s * uy + cs * g1_ / gn, s * uz + cs * g2_ / gn
 
 
+@kernel(**HELPER_JIT)
+def isp_vac(tau, sc, STAB):
+    """Vacuum Isp (s) of a stage (its SC row) at tau seconds of its (burn-rate scaled) curve, from its Isp table."""
+    n = int(sc[S_ISP_N])
+    o_t, o_i = int(sc[S_ISP_T]), int(sc[S_ISP])
+    return interp_clamped(tau, STAB[o_t : o_t + n], STAB[o_i : o_i + n], 0, n)
+
+
 # ---------------------------------------------------------------- dynamics
 
 
 @kernel(**HELPER_JIT)
-def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, dy, om, qc):
+def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, dy, om, qc):
     """Time derivative of the state ``y`` of vehicle ``i`` at time ``t``.
 
     ``tm`` is the step's mid-time (discrete decisions). Writes ``dy`` (11,),
@@ -267,18 +306,26 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
         va2 -= wn2 * nz
     vair = math.sqrt(va0 * va0 + va1 * va1 + va2 * va2)
 
-    # --- aerodynamic axial force, along the relative wind ---
+    # --- aerodynamics of the stack in this phase: the stage's own model, or the vehicle-wide axial
+    # coefficient along the relative wind (design/sim.md "Vehicle model") ---
     a0 = a1 = a2 = 0.0
     if rho > 0.0 and vair > 0.0:
-        cd = interp_clamped(vair / c_snd, AER[:, 0], AER[:, 1], 0, AER.shape[0]) * PV[i, V_CD]
-        drag = 0.5 * rho * vair * VC[C_SREF] * cd / m  # divided by vair once already
-        a0 -= drag * va0
-        a1 -= drag * va1
-        a2 -= drag * va2
+        col = S_AERO_POWERED if phase == BURN else S_AERO_COASTING
+        if SC[stage, col + AX_MODEL] == AERO_VEHICLE:
+            cd = table_1d(vair / c_snd, SC[stage], col, STAB) * PV[i, V_CD]
+            drag = 0.5 * rho * vair * VC[C_SREF] * cd / m  # divided by vair once already
+            a0 -= drag * va0
+            a1 -= drag * va1
+            a2 -= drag * va2
+        else:
+            a0, a1, a2 = stage_aero_accel(
+                va0, va1, va2, vair, rho, vair / c_snd, q0, q1, q2, q3, m, PV[i, V_CD], SC[stage], col, STAB
+            )
 
     # --- thrust ---
     f_vac = 0.0
     mdot = 0.0
+    isp_k = SC[stage, S_ISP_VAC]
     if phase == BURN:
         k = stage
         br = PS[i, k, P_BURN_RATE]
@@ -292,7 +339,9 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
             f_vac *= FP[i, F_SCALE]
         if m <= FS[i, M_EMPTY]:
             f_vac = 0.0
-        mdot = f_vac / (SC[k, S_ISP_VAC] * PS[i, k, P_ISP_SCALE] * _G0)
+        if SC[k, S_ISP_N] > 0.0:  # an Isp table (else the constant, SC[k, S_ISP_VAC])
+            isp_k = isp_vac(tau, SC[k], STAB)
+        mdot = f_vac / (isp_k * PS[i, k, P_ISP_SCALE] * _G0)
         f_del = f_vac - SC[k, S_AE] * p_amb
         if f_del > 0.0:
             b1 = PV[i, V_MIS_YAW]
@@ -318,12 +367,16 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
                 dy[j] = 0.0
 
     # --- guidance: commanded attitude ---
-    if GP[G_MODE] == 1.0:  # explicit programme in the launch frame
+    along = phase == FINAL and GP[G_FINAL_ATT] == FINAL_ATT_ALONG_VELOCITY
+    if along or GP[G_PROG_LOCAL] == 1.0:  # the vehicle model's commands (issue 16), out of the hot path
+        c0, c1, c2, c3 = local_or_velocity_command(t, x0, x1, x2, va0, va1, va2, vair, q0, q1, q2, q3, along, PROG, PAD)
+    elif GP[G_MODE] == 1.0:  # explicit programme in the launch frame
         n = PROG.shape[0]
         az = interp_clamped(t, PROG[:, 0], PROG[:, 1], 0, n)
         el = interp_clamped(t, PROG[:, 0], PROG[:, 2], 0, n)
         ca, sa = math.cos(az), math.sin(az)
         d0, d1, d2 = _enu_dir(ca, sa, el, PAD)
+        c0, c1, c2, c3 = q_from_direction(d0, d1, d2, ca, sa, PAD)
     else:
         ca, sa = GP[G_CAZ], GP[G_SAZ]
         from_d = False
@@ -336,7 +389,7 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
                 y,
                 m,
                 f_vac,
-                SC[k, S_ISP_VAC] * PS[i, k, P_ISP_SCALE] * _G0,
+                isp_k * PS[i, k, P_ISP_SCALE] * _G0,
                 SC[k, S_MEAN_THRUST] * PS[i, k, P_THRUST] * PS[i, k, P_BURN_RATE],
                 t_rem,
                 GP,
@@ -359,12 +412,8 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
                 d0, d1, d2 = _enu_dir(ca, sa, 0.5 * math.pi - GP[G_KICK], PAD)
                 from_d = False
         if from_d:  # roll reference: the azimuth of d itself
-            de = d0 * PAD[0, 0] + d1 * PAD[0, 1] + d2 * PAD[0, 2]
-            dN = d0 * PAD[1, 0] + d1 * PAD[1, 1] + d2 * PAD[1, 2]
-            hn = math.sqrt(de * de + dN * dN)
-            if hn > 1e-6:
-                ca, sa = dN / hn, de / hn
-    c0, c1, c2, c3 = q_from_direction(d0, d1, d2, ca, sa, PAD)
+            ca, sa = azimuth_of(d0, d1, d2, ca, sa, PAD)
+        c0, c1, c2, c3 = q_from_direction(d0, d1, d2, ca, sa, PAD)
     if PV[i, V_BIAS_PITCH] != 0.0 or PV[i, V_BIAS_YAW] != 0.0:
         c0, c1, c2, c3 = qmul(c0, c1, c2, c3, PV[i, V_QB], PV[i, V_QB + 1], PV[i, V_QB + 2], PV[i, V_QB + 3])
 
@@ -376,7 +425,7 @@ def deriv(y, t, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP
     if att_mode == ATT_HARDOVER or att_mode == ATT_TUMBLE:
         om[0], om[1], om[2] = FP[i, F_WX], FP[i, F_WY], FP[i, F_WZ]
         w0, w1, w2 = om[0] - web0, om[1] - web1, om[2] - web2
-    elif phase == FINAL and att_mode != ATT_CONING:
+    elif phase == FINAL and att_mode != ATT_CONING and GP[G_FINAL_ATT] == FINAL_ATT_HOLD:
         om[0] = om[1] = om[2] = 0.0  # no torque: inertial hold
         w0, w1, w2 = -web0, -web1, -web2
     else:
@@ -420,7 +469,7 @@ def rk4_step(
     THR_T,
     THR_F,
     THR_OFF,
-    AER,
+    STAB,
     WIND,
     ATM,
     VC,
@@ -444,18 +493,110 @@ def rk4_step(
     k1, k2, k3, k4, yt = scr[0], scr[1], scr[2], scr[3], scr[4]
     if not k1_ready:
         deriv(
-            y0, t0, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k1, om, qc
+            y0,
+            t0,
+            tm,
+            i,
+            IS,
+            FS,
+            SC,
+            THR_T,
+            THR_F,
+            THR_OFF,
+            STAB,
+            WIND,
+            ATM,
+            VC,
+            GP,
+            PROG,
+            PAD,
+            PS,
+            PV,
+            FP,
+            k1,
+            om,
+            qc,
         )
     for j in range(11):
         yt[j] = rk4_stage_nb(y0[j], 0.5 * h, k1[j])
-    deriv(yt, tm, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k2, om, qc)
+    deriv(
+        yt,
+        tm,
+        tm,
+        i,
+        IS,
+        FS,
+        SC,
+        THR_T,
+        THR_F,
+        THR_OFF,
+        STAB,
+        WIND,
+        ATM,
+        VC,
+        GP,
+        PROG,
+        PAD,
+        PS,
+        PV,
+        FP,
+        k2,
+        om,
+        qc,
+    )
     for j in range(11):
         yt[j] = rk4_stage_nb(y0[j], 0.5 * h, k2[j])
-    deriv(yt, tm, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k3, om, qc)
+    deriv(
+        yt,
+        tm,
+        tm,
+        i,
+        IS,
+        FS,
+        SC,
+        THR_T,
+        THR_F,
+        THR_OFF,
+        STAB,
+        WIND,
+        ATM,
+        VC,
+        GP,
+        PROG,
+        PAD,
+        PS,
+        PV,
+        FP,
+        k3,
+        om,
+        qc,
+    )
     for j in range(11):
         yt[j] = rk4_stage_nb(y0[j], h, k3[j])
     deriv(
-        yt, t0 + h, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, AER, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k4, om, qc
+        yt,
+        t0 + h,
+        tm,
+        i,
+        IS,
+        FS,
+        SC,
+        THR_T,
+        THR_F,
+        THR_OFF,
+        STAB,
+        WIND,
+        ATM,
+        VC,
+        GP,
+        PROG,
+        PAD,
+        PS,
+        PV,
+        FP,
+        k4,
+        om,
+        qc,
     )
     for j in range(11):
         y1[j] = rk4_combine_nb(y0[j], h, k1[j], k2[j], k3[j], k4[j])
@@ -488,7 +629,7 @@ def upper_mass(i, k, IS, SC, PS, VC):
 
 
 @kernel(**HELPER_JIT)
-def next_time_event(i, t, IS, FS, SC, THR_T, THR_OFF, VC, GP, PROG, PS, FP):
+def next_time_event(i, t, IS, FS, SC, THR_T, THR_OFF, STAB, VC, GP, PROG, PS, FP):
     """Earliest scheduled time after t at which vehicle i must end a step, s."""
     best = np.inf
     phase = IS[i, I_PHASE]
@@ -501,6 +642,12 @@ def next_time_event(i, t, IS, FS, SC, THR_T, THR_OFF, VC, GP, PROG, PS, FP):
         br = PS[i, k, P_BURN_RATE]
         for j in range(THR_OFF[k], THR_OFF[k + 1]):
             tj = FS[i, T_IGN] + THR_T[j] / br
+            if tj > lim:
+                best = min(best, tj)
+                break
+        o_isp = int(SC[k, S_ISP_T])
+        for j in range(o_isp, o_isp + int(SC[k, S_ISP_N])):  # the Isp table's breakpoints too
+            tj = FS[i, T_IGN] + STAB[j] / br
             if tj > lim:
                 best = min(best, tj)
                 break
@@ -594,17 +741,18 @@ def apply_time_events(i, t, y, IS, FS, SC, THR_T, THR_OFF, VC, PS, FP, EVC, EVT,
 def state_event_values(y, i, IS, SC, VC, GP, g):
     """Values of the state-event functions (a crossing from < 0 to >= 0 triggers).
 
-    g[0] impact: -geodetic height while descending (computed exactly only near the ground);
+    g[0] impact: ground height VC[C_GROUND_H] - geodetic height while descending (computed exactly only near
+    the ground);
     g[1] fairing altitude jettison: height - jettison height;
     g[2] guided cutoff: orbital energy - target energy.
     """
     rn = math.sqrt(y[0] * y[0] + y[1] * y[1] + y[2] * y[2])
     hf = height_fast(y[0], y[1], y[2], rn)
     g[0] = -1.0
-    if hf < 1000.0:
+    if hf < VC[C_GROUND_H] + _NEAR_GROUND_M:
         vup = (y[3] * y[0] + y[4] * y[1] + y[5] * y[2]) / rn
         if vup < 0.0:
-            g[0] = -geodetic_height(y)
+            g[0] = -(geodetic_height(y) - VC[C_GROUND_H])
     g[1] = -1.0
     if IS[i, I_FAIRING] == 1 and VC[C_FAIRING_H] < np.inf:
         g[1] = (geodetic_height(y) if hf < VC[C_FAIRING_H] + 2000.0 else hf) - VC[C_FAIRING_H]

@@ -315,7 +315,7 @@ class Simulator:
 
     @property
     def impacted(self) -> np.ndarray:
-        """(N,) bool: reached geodetic height 0."""
+        """(N,) bool: reached the ground (geodetic height site.impact_height_m)."""
         return (self._IS[:, K.I_STATUS] == K.IMPACTED) & (self._REP[:, 2] == 0)
 
     @property
