@@ -7,6 +7,10 @@ an exact step end (no interpolation involved) for the coast mass.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -108,3 +112,60 @@ def test_integration_step_divides_the_cycle():
     assert integration_step(0.1, 0.1) == 0.1
     assert integration_step(0.1, 0.07) == pytest.approx(0.05)
     assert integration_step(0.1, 1e-3) == pytest.approx(1e-3)
+
+
+# --- what `check` accepts, `simulate` flies: the four checks that only the simulator made before ----------
+
+_SCENARIO = (
+    "  motor-hot:\n    description: The motor delivers 10 % more thrust from liftoff.\n"
+    "    failures: [{kind: thrust_scale, scale: 1.10}]\n"
+)
+
+
+def _sounding_copy(tmp_path, vehicle_change=None, failures=None):
+    """The bundled sounding mission in tmp_path, its vehicle file edited and the motor-hot scenario's
+    failures replaced; returns the mission path."""
+    (tmp_path / "vehicles").mkdir()
+    (tmp_path / "motors").mkdir()
+    (tmp_path / "areas").mkdir()
+    for sub in ("motors", "areas"):
+        for f in Path("missions", sub).iterdir():
+            (tmp_path / sub / f.name).write_bytes(f.read_bytes())
+    vehicle = Path("missions/vehicles/sounding.yaml").read_text()
+    if vehicle_change is not None:
+        old, new = vehicle_change
+        assert old in vehicle
+        vehicle = vehicle.replace(old, new)
+    (tmp_path / "vehicles" / "sounding.yaml").write_text(vehicle)
+    mission = Path("missions/sounding.yaml").read_text()
+    if failures is not None:
+        assert _SCENARIO in mission
+        mission = mission.replace(_SCENARIO, f"  motor-hot:\n    failures: {failures}\n")
+    path = tmp_path / "sounding.yaml"
+    path.write_text(mission)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("vehicle_change", "failures", "expected"),
+    [
+        (("propellant_mass_kg: 592.0", "propellant_mass_kg: 450.0"), None, "needs 59"),
+        (None, "[{kind: thrust_scale, scale: 1.1}, {kind: thrust_scale, scale: 0.9}]", "clashes with failures[0]"),
+        (None, "[{kind: separation_failure, stage: 0}]", "never separates"),
+        (None, "[{kind: ignition_failure, stage: 2}]", "stage 2 does not exist"),
+    ],
+    ids=["propellant", "two-thrust-scales", "last-stage-separation", "missing-stage"],
+)
+def test_check_refuses_what_the_simulator_cannot_fly(tmp_path, vehicle_change, failures, expected):
+    """Before, `check` accepted these and `simulate` refused them (exit 2 only when flying); now the
+    loader runs the simulator's own checks (rangeguard.mission.flyable), so `check` refuses them too,
+    naming the field."""
+    path = _sounding_copy(tmp_path, vehicle_change, failures)
+    out = subprocess.run(
+        [sys.executable, "-m", "rangeguard.cli", "check", str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert expected in out.stderr
+    assert "Traceback" not in out.stderr
+    where = "vehicle.stages[0]" if vehicle_change else "scenarios.motor-hot.failures"
+    assert where in out.stderr

@@ -29,10 +29,10 @@ from rangeguard.cli import main
 from rangeguard.constants import G0_MPS2, J2_EARTH, MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, WGS84_A_M, WGS84_E2
 from rangeguard.earth.geodesy import ecef_to_geodetic
 from rangeguard.errors import InputError
+from rangeguard.mission.flyable import propellant_needed_kg
 from rangeguard.mission.site import SiteSpec
 from rangeguard.mission.vehicle import vehicle_from_dict
 from rangeguard.sim import Simulator, simulate_vehicle
-from rangeguard.sim.build import propellant_needed_kg
 
 MISSIONS = Path(__file__).resolve().parents[2] / "missions"
 SITE = SiteSpec(name="test range", lat_deg=33.54, lon_deg=135.89, alt_m=0.0, launch_azimuth_deg=120.0)

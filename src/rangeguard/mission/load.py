@@ -24,6 +24,7 @@ from rangeguard.errors import RangeguardError
 from rangeguard.mission import model as m
 from rangeguard.mission.areas import outline_problems, read_geojson_outline
 from rangeguard.mission.feasibility import feasibility_problems
+from rangeguard.mission.flyable import failure_problems, propellant_problems
 from rangeguard.mission.rule_types.boundary import IipPolygonRule, PositionPolygonRule
 from rangeguard.mission.rule_types.link import SourceDisagreementRule
 from rangeguard.mission.vehicle import vehicle_path_problems
@@ -232,6 +233,11 @@ def mission_from_dict(data: object, base_dir: str | os.PathLike[str] = ".", sour
     if mission.vehicle is not None:
         vehicle, bad = vehicle_path_problems(mission.vehicle, vehicle_dir)
         problems += [f"vehicle.{line}" for line in bad]
+        problems += [f"vehicle.{line}" for line in propellant_problems(vehicle)]
+        for name, scenario in mission.scenarios.items():
+            problems += [
+                f"scenarios.{name}.{line}" for line in failure_problems(scenario.failures, len(vehicle.stages))
+            ]
         object.__setattr__(mission, "vehicle", vehicle)
     if problems:
         raise MissionError(source, problems)

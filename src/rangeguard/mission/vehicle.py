@@ -403,7 +403,8 @@ class VehicleSpec(BaseModel):
     attitude_time_constant_s: float = Field(
         0.5,
         gt=0,
-        description="First-order lag of the attitude behind the command, s (must be >= the integration step).",
+        description="First-order lag of the attitude behind the command, s (a lag shorter than the simulator's "
+        "step is flown in sub-steps no longer than it).",
     )
     wind: WindSpec | None = Field(None, description="Wind profile; None: calm.")
 

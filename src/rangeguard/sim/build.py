@@ -5,7 +5,6 @@ The layouts are the index constants of :mod:`rangeguard.sim.kernels`.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,13 +12,13 @@ from functools import lru_cache
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from rangeguard.constants import DEG, G0_MPS2, MU_EARTH_M3_S2, WGS84_A_M
+from rangeguard.constants import DEG, MU_EARTH_M3_S2, WGS84_A_M
 from rangeguard.earth.atmosphere import ussa76
 from rangeguard.earth.geodesy import ecef_to_enu_matrix, geodetic_to_ecef
 from rangeguard.errors import InputError
+from rangeguard.mission.flyable import failure_problems, propellant_needed_kg, propellant_problems, thrust_curve
 from rangeguard.mission.vehicle import FAILURE_KINDS, VehicleFailureSpec, VehicleSpec
 from rangeguard.sim import kernels as K
-from rangeguard.sim.motors import read_eng
 from rangeguard.sim.params import PerVehicleParams
 
 ORBIT_PERIGEE_MIN_M = 100e3
@@ -77,42 +76,6 @@ class VehicleArrays:
             self.SC, self.THR_T, self.THR_F, self.THR_OFF, self.STAB, self.WIND, self.ATM, self.VC, self.GP,
             self.PROG, self.PAD,
         )  # fmt: skip
-
-
-def _stage_curve(stage, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if stage.thrust is not None:
-        return np.asarray(stage.thrust.t_s, float), np.asarray(stage.thrust.thrust_n, float)
-    motor = read_eng(stage.eng_file)
-    return motor.t_s, motor.thrust_n
-
-
-_SIMPSON_PANELS = 16
-"""Simpson panels per segment of the merged thrust/Isp breakpoints: F / Isp is a ratio of linear
-functions there, smooth; 16 panels give a relative error of 5e-7 when the Isp triples over one segment
-(tested), far inside the 1 % margin of the propellant check."""
-
-
-def propellant_needed_kg(stage, t_s: np.ndarray, thrust_n: np.ndarray) -> float:
-    """Propellant burned over the whole thrust curve, kg: the integral of F_vac / (Isp g0).
-
-    With a constant Isp, the curve's impulse over Isp g0 (trapezoid: exact for the piecewise-linear
-    curve). With an Isp table, F and Isp are both linear between the merged breakpoints (Isp held
-    outside its table), and F / Isp is integrated by composite Simpson on each merged segment
-    (:data:`_SIMPSON_PANELS` panels)."""
-    if stage.isp_table is None:
-        return float(np.trapezoid(thrust_n, t_s)) / (stage.isp_vac_s * G0_MPS2)
-    t_isp = np.asarray(stage.isp_table.t_s, float)
-    isp = np.asarray(stage.isp_table.isp_vac_s, float)
-    knots = np.unique(np.concatenate([t_s, t_isp[(t_isp > t_s[0]) & (t_isp < t_s[-1])]]))
-    u = np.linspace(0.0, 1.0, 2 * _SIMPSON_PANELS + 1)
-    weights = np.ones(u.size)
-    weights[1:-1:2], weights[2:-1:2] = 4.0, 2.0
-    total = 0.0
-    for a, b in itertools.pairwise(knots):
-        tt = a + (b - a) * u
-        flow = np.interp(tt, t_s, thrust_n) / np.interp(tt, t_isp, isp)
-        total += (b - a) / (6.0 * _SIMPSON_PANELS) * float(weights @ flow)
-    return total / G0_MPS2
 
 
 class _FlatTables:
@@ -185,21 +148,17 @@ def build_vehicle_arrays(vehicle: VehicleSpec, site, wind=None, j2: bool = True)
     """Kernel arrays for ``vehicle`` launched from ``site`` (a SiteSpec, or anything with lat_deg,
     lon_deg, alt_m, launch_azimuth_deg and impact_height_m). ``wind`` (a WindSpec) overrides
     ``vehicle.wind``; ``j2`` False gives point-mass gravity (for checks against Keplerian references)."""
+    problems = propellant_problems(vehicle)  # the loader's check too: `check` accepts what this flies
+    if problems:
+        raise InputError("; ".join(problems))
     n_st = len(vehicle.stages)
     SC = np.zeros((n_st, K.NSC))
     ts, fs, off = [], [], [0]
     residuals = []
     for k, st in enumerate(vehicle.stages):
-        t, f = _stage_curve(st, k)
+        t, f = thrust_curve(st)
         impulse = float(np.trapezoid(f, t))
         need = propellant_needed_kg(st, t, f)
-        if need > 1.01 * st.propellant_mass_kg:
-            isp_text = f"isp_vac_s = {st.isp_vac_s}" if st.isp_table is None else "its isp_table"
-            raise InputError(
-                f"stages[{k}] ({st.name}): the thrust curve's total impulse {impulse:.4g} N s needs "
-                f"{need:.1f} kg of propellant at {isp_text}, but propellant_mass_kg is "
-                f"{st.propellant_mass_kg}; raise propellant_mass_kg, raise the Isp or lower the thrust"
-            )
         residuals.append(max(0.0, st.propellant_mass_kg - need))
         ts.append(t)
         fs.append(f)
@@ -317,21 +276,11 @@ def failure_array(failures, n: int, n_stages: int) -> np.ndarray:
     row[K.F_LOSS_STAGE] = -1.0
     row[K.F_IGN_FAIL] = -1.0
     row[K.F_SEP_FAIL] = -1.0
-    seen: dict[str, int] = {}
-    for j, f in enumerate(coerce_failures(failures)):
-        group = {"thrust_loss": "loss", "early_cutoff": "loss", "tvc_hardover": "att", "attitude_loss": "att"}.get(
-            f.kind, f.kind
-        )
-        if group in seen:
-            raise InputError(
-                f"failures[{j}] ({f.kind}) clashes with failures[{seen[group]}]: at most one thrust_scale, one of "
-                f"thrust_loss/early_cutoff, one of tvc_hardover/attitude_loss, one ignition_failure and one "
-                f"separation_failure per scenario"
-            )
-        seen[group] = j
-        stage = getattr(f, "stage", None)
-        if stage is not None and stage >= n_stages:
-            raise InputError(f"failures[{j}] ({f.kind}): stage {stage} does not exist; allowed 0..{n_stages - 1}")
+    failures = coerce_failures(failures)
+    problems = failure_problems(failures, n_stages)  # the loader's check too: `check` accepts what this flies
+    if problems:
+        raise InputError("; ".join(problems))
+    for f in failures:
         if f.kind == "thrust_scale":
             row[K.F_SCALE] = f.scale
             row[K.F_SCALE_T] = f.from_t_s
@@ -356,11 +305,6 @@ def failure_array(failures, n: int, n_stages: int) -> np.ndarray:
         elif f.kind == "ignition_failure":
             row[K.F_IGN_FAIL] = f.stage
         elif f.kind == "separation_failure":
-            if f.stage >= n_stages - 1:
-                raise InputError(
-                    f"failures[{j}] separation_failure: stage {f.stage} is the last stage and never "
-                    f"separates; allowed 0..{n_stages - 2}"
-                )
             row[K.F_SEP_FAIL] = f.stage
     return np.array(np.broadcast_to(row, (n, K.NFP)), dtype=np.float64, order="C")
 
