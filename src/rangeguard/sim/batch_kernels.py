@@ -266,26 +266,8 @@ def advance(t1, dt, coast_dt, init, state, vehicle, dispersions, scratch, lo, hi
         if init:
             apply_time_events(i, TT[i, 0], ST[i, XI_], IS, FS, SC, THR_T, THR_OFF, VC, PS, FP, EVC, EVT, EVK)
             _end_derivative(
-                i,
-                TT[i, 0],
-                IS,
-                FS,
-                SC,
-                THR_T,
-                THR_F,
-                THR_OFF,
-                STAB,
-                WIND,
-                ATM,
-                VC,
-                GP,
-                PROG,
-                PAD,
-                PS,
-                PV,
-                FP,
-                ST,
-            )
+                i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST,
+            )  # fmt: skip
         while TT[i, 0] < t1 - _EPS_T and IS[i, I_ACTIVE] == 1:
             for j in range(11):
                 ST[i, XP_, j] = ST[i, XI_, j]
@@ -302,26 +284,8 @@ def advance(t1, dt, coast_dt, init, state, vehicle, dispersions, scratch, lo, hi
                 PV, FP, ST, TT, EVC, EVT, EVK, SCR, WK,
             )  # fmt: skip
             _end_derivative(
-                i,
-                TT[i, 0],
-                IS,
-                FS,
-                SC,
-                THR_T,
-                THR_F,
-                THR_OFF,
-                STAB,
-                WIND,
-                ATM,
-                VC,
-                GP,
-                PROG,
-                PAD,
-                PS,
-                PV,
-                FP,
-                ST,
-            )
+                i, TT[i, 0], IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, ST,
+            )  # fmt: skip
         _report(i, t1, ST, TT, IS, IS_prev, REP)
 
 

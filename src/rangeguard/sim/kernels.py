@@ -493,111 +493,25 @@ def rk4_step(
     k1, k2, k3, k4, yt = scr[0], scr[1], scr[2], scr[3], scr[4]
     if not k1_ready:
         deriv(
-            y0,
-            t0,
-            tm,
-            i,
-            IS,
-            FS,
-            SC,
-            THR_T,
-            THR_F,
-            THR_OFF,
-            STAB,
-            WIND,
-            ATM,
-            VC,
-            GP,
-            PROG,
-            PAD,
-            PS,
-            PV,
-            FP,
-            k1,
-            om,
+            y0, t0, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k1, om,
             qc,
-        )
+        )  # fmt: skip
     for j in range(11):
         yt[j] = rk4_stage_nb(y0[j], 0.5 * h, k1[j])
     deriv(
-        yt,
-        tm,
-        tm,
-        i,
-        IS,
-        FS,
-        SC,
-        THR_T,
-        THR_F,
-        THR_OFF,
-        STAB,
-        WIND,
-        ATM,
-        VC,
-        GP,
-        PROG,
-        PAD,
-        PS,
-        PV,
-        FP,
-        k2,
-        om,
-        qc,
-    )
+        yt, tm, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k2, om, qc,
+    )  # fmt: skip
     for j in range(11):
         yt[j] = rk4_stage_nb(y0[j], 0.5 * h, k2[j])
     deriv(
-        yt,
-        tm,
-        tm,
-        i,
-        IS,
-        FS,
-        SC,
-        THR_T,
-        THR_F,
-        THR_OFF,
-        STAB,
-        WIND,
-        ATM,
-        VC,
-        GP,
-        PROG,
-        PAD,
-        PS,
-        PV,
-        FP,
-        k3,
-        om,
-        qc,
-    )
+        yt, tm, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k3, om, qc,
+    )  # fmt: skip
     for j in range(11):
         yt[j] = rk4_stage_nb(y0[j], h, k3[j])
     deriv(
-        yt,
-        t0 + h,
-        tm,
-        i,
-        IS,
-        FS,
-        SC,
-        THR_T,
-        THR_F,
-        THR_OFF,
-        STAB,
-        WIND,
-        ATM,
-        VC,
-        GP,
-        PROG,
-        PAD,
-        PS,
-        PV,
-        FP,
-        k4,
-        om,
+        yt, t0 + h, tm, i, IS, FS, SC, THR_T, THR_F, THR_OFF, STAB, WIND, ATM, VC, GP, PROG, PAD, PS, PV, FP, k4, om,
         qc,
-    )
+    )  # fmt: skip
     for j in range(11):
         y1[j] = rk4_combine_nb(y0[j], h, k1[j], k2[j], k3[j], k4[j])
     qn = math.sqrt(y1[7] * y1[7] + y1[8] * y1[8] + y1[9] * y1[9] + y1[10] * y1[10])
