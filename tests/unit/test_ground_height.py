@@ -59,3 +59,19 @@ def test_raised_ground_moves_the_iip_toward_the_vehicle() -> None:
     assert np.all(raised[:, IIP_TOF] < on_ellipsoid[:, IIP_TOF])
     # northward flight: the raised ground is met further south
     assert np.all(raised[:, IIP_LAT] < on_ellipsoid[:, IIP_LAT])
+
+
+def test_simulate_trajectory_iip_lands_on_the_mission_ground() -> None:
+    """`simulate`'s trajectories.parquet: the IIP column is the vacuum IIP on the mission's ground."""
+    from types import SimpleNamespace
+
+    from rangeguard.cli.simulate import trajectory_table
+
+    r, v = _states()
+    record = SimpleNamespace(vehicle=0, t_s=np.arange(3.0), r_ecef=r, v_ecef=v, mass_kg=np.full(3, 100.0))
+    table = trajectory_table([record], 1200.0)
+    lat, lon, _tof = impact_point(r, v, 1200.0)
+    np.testing.assert_allclose(table.column("iip_lat_deg").to_numpy(), lat, atol=1e-12)
+    np.testing.assert_allclose(table.column("iip_lon_deg").to_numpy(), lon, atol=1e-12)
+    lat0, _lon0, _ = impact_point(r, v)
+    assert np.all(np.abs(table.column("iip_lat_deg").to_numpy() - lat0) > 1e-4)

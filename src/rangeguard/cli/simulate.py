@@ -84,9 +84,9 @@ def simulate(
     out.mkdir(parents=True, exist_ok=True)
     dlog = result.decision_log
     assert dlog is not None  # record=True keeps it
-    pq.write_table(trajectory_table(records), out / "trajectories.parquet", compression="zstd")
+    pq.write_table(trajectory_table(records, m.site.impact_height_m), out / "trajectories.parquet", compression="zstd")
     dlog.write(out / "decisions.parquet")
-    vehicles = [{**result.summary(i), **flight_summary(rec)} for i, rec in enumerate(records)]
+    vehicles = [{**result.summary(i), **flight_summary(rec, m.site.impact_height_m)} for i, rec in enumerate(records)]
     summary = {
         "mission": m.name,
         "scenario": scenario,
@@ -150,9 +150,10 @@ def _finite_or_none(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def flight_summary(rec) -> dict:
+def flight_summary(rec, ground_height_m: float = 0.0) -> dict:
     """Apogee, the end of each burn, impact or orbit insertion, and the vacuum IIP at the last burnout
-    of one recorded vehicle (SI units, degrees; None where it did not happen)."""
+    (on ground at ``ground_height_m``) of one recorded vehicle (SI units, degrees; None where it did not
+    happen)."""
     from rangeguard.iip import impact_point
     from rangeguard.sim import orbit_elements
     from rangeguard.sim.trajectories import state_summary
@@ -164,7 +165,7 @@ def flight_summary(rec) -> dict:
     iip = None
     if rec.burnouts():
         last = rec.burnouts()[-1]
-        lat, lon, tof = impact_point(last.r_ecef, last.v_ecef)
+        lat, lon, tof = impact_point(last.r_ecef, last.v_ecef, ground_height_m)
         if math.isfinite(float(lat)):
             iip = {"t_s": last.t_s, "lat_deg": float(lat), "lon_deg": float(lon), "t_impact_s": last.t_s + float(tof)}
     impact = rec.event("impact")
@@ -214,37 +215,26 @@ def dispersion_summary(vehicles: list[dict]) -> dict:
     }
 
 
-def trajectory_table(records) -> pa.Table:
+def trajectory_table(records, ground_height_m: float = 0.0) -> pa.Table:
     """Long-format truth (one row per vehicle and sample): the columns of the closed loop's track
-    (:class:`rangeguard.montecarlo.closedloop.Track`) plus ``mass_kg``."""
-    from rangeguard.earth import ecef_to_geodetic
+    (:func:`rangeguard.montecarlo.closedloop.track_table`) plus ``mass_kg``; the IIP lands on the
+    mission's ground."""
     from rangeguard.iip import impact_point
+    from rangeguard.montecarlo.closedloop import track_table
 
-    veh = np.concatenate([np.full(r.t_s.size, r.vehicle) for r in records])
-    t = np.concatenate([r.t_s for r in records])
     r = np.concatenate([x.r_ecef for x in records])
     v = np.concatenate([x.v_ecef for x in records])
-    mass = np.concatenate([x.mass_kg for x in records])
-    lat, lon, h = ecef_to_geodetic(r)
     with np.errstate(invalid="ignore", divide="ignore"):
-        iip_lat, iip_lon, _ = impact_point(r, v)
-    cols = {
-        "vehicle": veh.astype(np.int64),
-        "t_s": t,
-        "x_ecef_m": r[:, 0],
-        "y_ecef_m": r[:, 1],
-        "z_ecef_m": r[:, 2],
-        "vx_ecef_mps": v[:, 0],
-        "vy_ecef_mps": v[:, 1],
-        "vz_ecef_mps": v[:, 2],
-        "lat_deg": lat,
-        "lon_deg": lon,
-        "alt_m": h,
-        "iip_lat_deg": np.atleast_1d(iip_lat),
-        "iip_lon_deg": np.atleast_1d(iip_lon),
-        "mass_kg": mass,
-    }
-    return pa.table({k: pa.array(val) for k, val in cols.items()})
+        iip_lat, iip_lon, _ = impact_point(r, v, ground_height_m)
+    return track_table(
+        np.concatenate([np.full(x.t_s.size, x.vehicle) for x in records]),
+        np.concatenate([x.t_s for x in records]),
+        r,
+        v,
+        iip_lat,
+        iip_lon,
+        np.concatenate([x.mass_kg for x in records]),
+    )
 
 
 def _print(summary: dict, name: str, scenario: str | None, n: int, out: Path) -> None:

@@ -53,51 +53,51 @@ class Track:
         self.iip_lon_deg.append(np.atleast_1d(lon))
 
     def table(self):
-        """Long-format pyarrow Table (one row per vehicle and time): vehicle, t_s, ECEF state,
-        geodetic position and the vacuum IIP."""
-        import pyarrow as pa
-
-        from rangeguard.earth import ecef_to_geodetic
-
+        """Long-format pyarrow Table (one row per vehicle and time): :func:`track_table`'s columns."""
         if not self.t_s:
-            names = (
-                "vehicle",
-                "t_s",
-                "x_ecef_m",
-                "y_ecef_m",
-                "z_ecef_m",
-                "vx_ecef_mps",
-                "vy_ecef_mps",
-                "vz_ecef_mps",
-                "lat_deg",
-                "lon_deg",
-                "alt_m",
-                "iip_lat_deg",
-                "iip_lon_deg",
-            )
-            return pa.table({k: pa.array([], pa.float64()) for k in names})
+            return track_table(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)), [], [])
         r = np.stack(self.r_ecef, axis=1)  # (N, T, 3)
         v = np.stack(self.v_ecef, axis=1)
         n, t_count = r.shape[:2]
-        r = r.reshape(-1, 3)
-        v = v.reshape(-1, 3)
-        lat, lon, h = ecef_to_geodetic(r)
-        cols = {
-            "vehicle": np.repeat(np.arange(n), t_count),
-            "t_s": np.tile(np.asarray(self.t_s, dtype=np.float64), n),
-            "x_ecef_m": r[:, 0],
-            "y_ecef_m": r[:, 1],
-            "z_ecef_m": r[:, 2],
-            "vx_ecef_mps": v[:, 0],
-            "vy_ecef_mps": v[:, 1],
-            "vz_ecef_mps": v[:, 2],
-            "lat_deg": lat,
-            "lon_deg": lon,
-            "alt_m": h,
-            "iip_lat_deg": np.stack(self.iip_lat_deg, axis=1).reshape(-1),
-            "iip_lon_deg": np.stack(self.iip_lon_deg, axis=1).reshape(-1),
-        }
-        return pa.table({k: pa.array(val) for k, val in cols.items()})
+        return track_table(
+            np.repeat(np.arange(n), t_count),
+            np.tile(np.asarray(self.t_s, dtype=np.float64), n),
+            r.reshape(-1, 3),
+            v.reshape(-1, 3),
+            np.stack(self.iip_lat_deg, axis=1).reshape(-1),
+            np.stack(self.iip_lon_deg, axis=1).reshape(-1),
+        )
+
+
+def track_table(vehicle, t_s, r_ecef, v_ecef, iip_lat_deg, iip_lon_deg, mass_kg=None):
+    """The long-format truth table (one row per vehicle and sample) that ``trajectories.parquet`` holds:
+    vehicle, t_s, ECEF state (m, m/s), geodetic position (lat_deg, lon_deg, alt_m), the vacuum IIP, and
+    ``mass_kg`` when given."""
+    import pyarrow as pa
+
+    from rangeguard.earth import ecef_to_geodetic
+
+    r = np.asarray(r_ecef, dtype=np.float64).reshape(-1, 3)
+    v = np.asarray(v_ecef, dtype=np.float64).reshape(-1, 3)
+    lat, lon, h = ecef_to_geodetic(r) if len(r) else (np.zeros(0), np.zeros(0), np.zeros(0))
+    cols = {
+        "vehicle": np.asarray(vehicle, dtype=np.int64),
+        "t_s": np.asarray(t_s, dtype=np.float64),
+        "x_ecef_m": r[:, 0],
+        "y_ecef_m": r[:, 1],
+        "z_ecef_m": r[:, 2],
+        "vx_ecef_mps": v[:, 0],
+        "vy_ecef_mps": v[:, 1],
+        "vz_ecef_mps": v[:, 2],
+        "lat_deg": np.atleast_1d(lat),
+        "lon_deg": np.atleast_1d(lon),
+        "alt_m": np.atleast_1d(h),
+        "iip_lat_deg": np.atleast_1d(np.asarray(iip_lat_deg, dtype=np.float64)),
+        "iip_lon_deg": np.atleast_1d(np.asarray(iip_lon_deg, dtype=np.float64)),
+    }
+    if mass_kg is not None:
+        cols["mass_kg"] = np.asarray(mass_kg, dtype=np.float64)
+    return pa.table({k: pa.array(val) for k, val in cols.items()})
 
 
 @dataclass
