@@ -31,30 +31,48 @@ reference workload of bench/_reference.py: ``p50_over_reference`` and
 ``p99_over_reference`` are the cycle latencies divided by it, and
 ``max_rate_packets_per_reference`` is ``max_rate_pps`` times it (packets taken
 in that time), so runs on different or differently loaded machines compare.
+Flight configuration: `run` flies a sealed load of the mission and every
+packet both ways is authenticated (HMAC-SHA256 trailer, docs/telemetry.md
+"Security"): the nav frames are signed before they are paced out, so the
+figures include the AFSS's MAC check and anti-replay window and the signing of
+what it sends. ``authenticated`` in the JSON says so.
+
 Last line: one JSON object.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 from _reference import reference_s, sig  # bench/_reference.py; scripts run from bench/
 
 from rangeguard.bundled import mission_path
+from rangeguard.formats.missionload import seal_mission
+from rangeguard.keyfile import write_key_file
 from rangeguard.mission import load_mission
 from rangeguard.sim.sensors import scenario_navlog
-from rangeguard.telemetry.packets import TerminateCommand, decode_packet
-from rangeguard.telemetry.stream import navlog_frames, navlog_from_table
+from rangeguard.telemetry.auth import SPI_AFSS, SPI_VEHICLE, Signer, Verifier
+from rangeguard.telemetry.packets import TerminateCommand, decode_frame, decode_packet
+from rangeguard.telemetry.stream import navlog_frames, navlog_from_table, sign_frames
 
 MISSION = mission_path("kii-sso")
 CLI = [sys.executable, "-m", "rangeguard.cli"]
+_WORK = Path(tempfile.mkdtemp(prefix="rangeguard-bench-"))
+atexit.register(shutil.rmtree, _WORK, True)
+KEY = write_key_file(_WORK / "link.key")
+LOAD = _WORK / "kii-sso.load"
+LOAD.write_bytes(seal_mission(load_mission(MISSION), KEY))
 
 
 def start_run(command_port: int, time_scale: float = 1.0) -> tuple[subprocess.Popen, tuple[str, int]]:
@@ -63,7 +81,9 @@ def start_run(command_port: int, time_scale: float = 1.0) -> tuple[subprocess.Po
             *CLI,
             "run",
             "-m",
-            str(MISSION),
+            str(LOAD),
+            "--key",
+            str(KEY.path),
             "--listen",
             "udp://127.0.0.1:0",
             "--command",
@@ -109,6 +129,8 @@ def paced_send(frames, address, speed: float, spin: bool = True) -> list[int]:
 def command_listener(sock: socket.socket, commands: list, stop: threading.Event) -> threading.Thread:
     """A thread that blocks on the command socket and timestamps every command at arrival."""
 
+    verifier = Verifier(KEY, (SPI_AFSS,))
+
     def loop():
         sock.settimeout(0.05)
         while not stop.is_set():
@@ -116,7 +138,10 @@ def command_listener(sock: socket.socket, commands: list, stop: threading.Event)
                 data = sock.recv(2048)
             except TimeoutError:
                 continue
-            commands.append((time.monotonic_ns(), decode_packet(data)))
+            arrived = time.monotonic_ns()
+            opened = verifier.open(data)
+            if not isinstance(opened, str):
+                commands.append((arrived, decode_frame(*opened)))
 
     th = threading.Thread(target=loop, daemon=True)
     th.start()
@@ -126,7 +151,7 @@ def command_listener(sock: socket.socket, commands: list, stop: threading.Event)
 def latency_flights(m, n_flights: int = 3) -> dict:
     table = scenario_navlog(m, "f2-nozzle", rate_hz=100.0, t_max_s=107.0)
     log = navlog_from_table(m, table)
-    frames = [f for f in navlog_frames(log, t_max_s=106.0) if f.send_s >= 98.0]
+    plain = [f for f in navlog_frames(log, t_max_s=106.0) if f.send_s >= 98.0]
     cycle_ms, read_ms, term_ms, ext_ms, rules = [], [], [], [], []
     for _ in range(n_flights):
         cmd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -134,6 +159,7 @@ def latency_flights(m, n_flights: int = 3) -> dict:
         commands: list = []
         stop = threading.Event()
         listener = command_listener(cmd, commands, stop)
+        frames = sign_frames(plain, Signer(KEY, SPI_VEHICLE))  # fresh anti-replay numbers for each flight
         proc, addr = start_run(cmd.getsockname()[1])
         try:
             sent_ns = paced_send(frames, addr, 1.0, spin=False)
@@ -151,10 +177,13 @@ def latency_flights(m, n_flights: int = 3) -> dict:
         rules.append(summary["fired_by"])
         first = next((c for c in commands if isinstance(c[1], TerminateCommand)), None)
         if first is not None:
-            # the triggering packet: the last frame whose nav time is the termination time
+            # the triggering packet: the last nav frame at or before the termination time (a decision by a
+            # receive-clock rule is dated after the last sample, so no frame need carry exactly that time)
             t_term = first[1].t_terminate_s
-            idx = max(i for i, f in enumerate(frames) if f.apid == 0x100 and decode_packet(f.data).t_s == t_term)
-            ext_ms.append((first[0] - sent_ns[idx]) * 1e-6)
+            nav_at = [(i, decode_packet(f.data).t_s) for i, f in enumerate(plain) if f.apid == 0x100]
+            idx = max((i for i, t in nav_at if t <= t_term), default=None)
+            if idx is not None:
+                ext_ms.append((first[0] - sent_ns[idx]) * 1e-6)
     p50 = float(np.median(cycle_ms[0::2]))
     p99 = float(np.max(cycle_ms[1::2]))
     read = [x for x in read_ms if x is not None]
@@ -174,10 +203,12 @@ def max_rate(m, rates=(1000, 2000, 3000, 4000, 6000, 8000), n_packets: int = 600
     table = scenario_navlog(m, None, rate_hz=100.0, t_max_s=40.0)
     frames = navlog_frames(navlog_from_table(m, table))
     frames = [f for f in frames if f.apid == 0x100][:n_packets]
+    plain = frames
     base_pps = len(frames) / (frames[-1].send_s - frames[0].send_s)
     best, trials = 0, []
     for rate in rates:
         speed = rate / base_pps
+        frames = sign_frames(plain, Signer(KEY, SPI_VEHICLE))
         proc, addr = start_run(9, time_scale=speed)
         try:
             paced_send(frames, addr, speed)
@@ -235,7 +266,7 @@ def engine_reference(m) -> float:
 
 def main() -> None:
     m = load_mission(MISSION)
-    out = {"bench": "realtime"}
+    out = {"bench": "realtime", "authenticated": True}
     out["engine_step_ms"] = engine_reference(m)
     out.update(latency_flights(m))
     out.update(max_rate(m))

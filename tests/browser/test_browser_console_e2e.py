@@ -7,8 +7,10 @@ the console; headless Chromium must then show the terminate banner and the
 firing rule. The expected rule and time window are the mission's story
 (DESIGN.md: F2 is caught by the boundary rule, the IIP corridor, a few tens
 of seconds after the fault; `rangeguard demo` flies the same case), not a
-number copied from the console. The screenshot is kept in
-tests/browser/artifacts/console-f2-nozzle.png.
+number copied from the console. The flight configuration: the run flies a
+sealed load and every packet is authenticated (one key for run, stream and
+console); the page shows the load's digest and no security warning. The
+screenshot is kept in tests/browser/artifacts/console-f2-nozzle.png.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from pathlib import Path
 
 import pytest
 from rgbrowser import ARTIFACTS, free_port
+
+from rangeguard.formats.missionload import seal_mission
+from rangeguard.keyfile import write_key_file
+from rangeguard.mission import load_mission
 
 pytestmark = [pytest.mark.browser, pytest.mark.console, pytest.mark.slow]
 
@@ -30,8 +37,12 @@ def _get_json(url: str) -> dict:
         return json.loads(r.read())
 
 
-def test_browser_console_shows_f2_nozzle_termination(processes, browser_page):
+def test_browser_console_shows_f2_nozzle_termination(processes, browser_page, tmp_path):
     page, errors = browser_page
+    key = write_key_file(tmp_path / "link.key")
+    load = tmp_path / "kii-sso.load"
+    load.write_bytes(seal_mission(load_mission(Path(__file__).resolve().parents[2] / "missions" / "kii-sso.yaml"), key))
+    digest = json.loads(load.read_bytes())["digest_sha256"]
     http_port = free_port()
     console = processes(
         [
@@ -42,6 +53,8 @@ def test_browser_console_shows_f2_nozzle_termination(processes, browser_page):
             f"127.0.0.1:{http_port}",
             "--mission",
             "missions/kii-sso.yaml",
+            "--key",
+            str(key.path),
         ],
         "console",
     )
@@ -55,7 +68,9 @@ def test_browser_console_shows_f2_nozzle_termination(processes, browser_page):
         [
             "run",
             "--mission",
-            "missions/kii-sso.yaml",
+            str(load),
+            "--key",
+            str(key.path),
             "--listen",
             "udp://127.0.0.1:0",
             "--command",
@@ -80,6 +95,8 @@ def test_browser_console_shows_f2_nozzle_termination(processes, browser_page):
             "stream",
             "--mission",
             "missions/kii-sso.yaml",
+            "--key",
+            str(key.path),
             "--to",
             listen,
             "--scenario",
@@ -114,4 +131,8 @@ def test_browser_console_shows_f2_nozzle_termination(processes, browser_page):
     shot = ARTIFACTS / "console-f2-nozzle.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    # the sealed load's digest, no packet dropped as not authentic, no security warning
+    assert page.get_attribute("#load", "title") == digest
+    assert page.inner_text("#auth-drops") == "0"
+    assert page.locator("#security").is_hidden()
     assert errors == []

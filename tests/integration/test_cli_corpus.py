@@ -352,14 +352,18 @@ def _check(runs: list[tuple[list, int, str]], name: str) -> None:
     )
 
 
+LAB = ("--insecure", "--unsealed")
+"""`run` on a mission file without a key (lab use): these tests are about the mission's errors."""
+
+
 def _mission_commands(mission: Path, world: World, out: Path) -> list[list]:
     return [
         ["check", mission],
         ["simulate", mission, "--out", out / "sim", "--no-report", "--json"],
         ["validate", mission, *QUICK, "--out", out / "val"],
         ["replay", world.nav["csv"], "-m", mission, "--json"],
-        ["run", "-m", mission, "--listen", "udp://127.0.0.1:0", "--command", NOWHERE, "--max-s", "0.5"],
-        ["stream", "-m", mission, "--to", NOWHERE, "--speed", "max", "--until-s", "1"],
+        ["run", "-m", mission, *LAB, "--listen", "udp://127.0.0.1:0", "--command", NOWHERE, "--max-s", "0.5"],
+        ["stream", "-m", mission, "--insecure", "--to", NOWHERE, "--speed", "max", "--until-s", "1"],
         ["report", world.flight, "-m", mission, "-o", out / "report.html"],
         ["export", world.flight, "-m", mission, "--geojson", out / "export.geojson"],
         ["console", "--status", "udp://127.0.0.1:0", "--http", "127.0.0.1:8000", "-m", mission],
@@ -388,7 +392,8 @@ def test_nav_logs(world, tmp_path, fmt, kind):
         (args, *run_main(args))
         for args in (
             ["replay", log, "-m", world.mission, "--json"],
-            ["stream", "-m", world.mission, "--to", NOWHERE, "--speed", "max", "--until-s", "1", "--navlog", log],
+            ["stream", "-m", world.mission, "--insecure", "--to", NOWHERE, "--speed", "max", "--until-s", "1"]
+            + ["--navlog", log],
         )
     ]
     _check(runs, log.name)

@@ -257,7 +257,9 @@ def test_a_nav_log_whose_time_column_is_boolean(tmp_path, navlog_rows):
 
 def test_a_nav_log_streamed_with_a_yes_no_valid_column(tmp_path, navlog_rows):
     log = navlog_with(tmp_path, navlog_rows, "valid", lambda v: "yes" if v == "true" else "no")
-    p = rangeguard("stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--speed", "max", "--navlog", log)
+    p = rangeguard(
+        "stream", "-m", SOUNDING, "--insecure", "--to", "udp://127.0.0.1:9", "--speed", "max", "--navlog", log
+    )
     refused(p, "nav-valid.csv", "valid")
 
 
@@ -388,25 +390,28 @@ def test_report_of_a_file_instead_of_a_folder(tmp_path, flight):
         (["simulate", SOUNDING, "--seed", "-1", "--out", "{dir}/o"], ["--seed must be a whole number >= 0; got -1"]),
         (["demo", "--out", "{file}"], ["--out", "is a file, not a folder"]),
         (
-            ["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--navlog", "{dir}"],
+            ["stream", "-m", SOUNDING, "--insecure", "--to", "udp://127.0.0.1:9", "--navlog", "{dir}"],
             ["--navlog", "is a folder; give the path of a nav log (CSV or Parquet) file"],
         ),
         (
-            ["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--rate-hz", "nan"],
+            ["stream", "-m", SOUNDING, "--insecure", "--to", "udp://127.0.0.1:9", "--rate-hz", "nan"],
             ["--rate-hz must be a finite number (Hz); got nan"],
         ),
         (
-            ["stream", "-m", SOUNDING, "--to", "udp://127.0.0.1:9", "--save-navlog", "{dir}"],
+            ["stream", "-m", SOUNDING, "--insecure", "--to", "udp://127.0.0.1:9", "--save-navlog", "{dir}"],
             ["--save-navlog", "is a folder; give a file name"],
         ),
-        (["run", "-m", SOUNDING, "--command", "udp://127.0.0.1:9", "--log", "{dir}"], ["--log", "is a folder"]),
         (
-            ["run", "-m", SOUNDING, "--command", "udp://127.0.0.1:9", "--max-s", "inf"],
+            ["run", "-m", SOUNDING, "--insecure", "--unsealed", "--command", "udp://127.0.0.1:9", "--log", "{dir}"],
+            ["--log", "is a folder"],
+        ),
+        (
+            ["run", "-m", SOUNDING, "--insecure", "--unsealed", "--command", "udp://127.0.0.1:9", "--max-s", "inf"],
             ["--max-s must be a finite number (s); got inf"],
         ),
-        (["stream", "-m", SOUNDING, "--to", "udp://" + "a" * 70 + ":9"], ["--to: cannot resolve host"]),
+        (["stream", "-m", SOUNDING, "--insecure", "--to", "udp://" + "a" * 70 + ":9"], ["--to: cannot resolve host"]),
         (
-            ["run", "-m", SOUNDING, "--command", "udp://127.0.0.1:9", "--allow", "0"],
+            ["run", "-m", SOUNDING, "--insecure", "--unsealed", "--command", "udp://127.0.0.1:9", "--allow", "0"],
             ["--allow: '0' is not an IPv4 address (e.g. 127.0.0.1)"],
         ),
     ],

@@ -3,7 +3,11 @@
 The Kii mission's f2-nozzle scenario (Kairos flight 2: nozzle fault at T+80 s,
 drift west across the limit line) is played at 40x real time. The AFSS must
 send the terminate command (iip-corridor, near T+103 s), and its decision log
-must be byte-identical to `rangeguard replay` of the nav log it recorded.
+must be byte-identical to `rangeguard replay` of the nav log it recorded (the same table; the
+run's header also carries the sealed load's digest).
+
+Flight configuration: the run flies a sealed load (`rangeguard seal`) and every packet both ways is
+authenticated with a pre-shared key (`rangeguard keygen`); link duplicates are then replays.
 
 Receive clock: the run's clock is scaled by 5 while the stream plays at 40x,
 so receive time advances slower than data time; the data-loss rule can then
@@ -26,10 +30,20 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from rangeguard.formats.decisionlog import LOAD_DIGEST_KEY
+from rangeguard.formats.missionload import seal_mission
 from rangeguard.formats.navlog import read_navlog
+from rangeguard.keyfile import read_key_file, write_key_file
 from rangeguard.mission import load_mission
 from rangeguard.replay import replay
-from rangeguard.telemetry.packets import HeartbeatPacket, StatusPacket, TerminateCommand, decode_packet
+from rangeguard.telemetry.auth import SPI_AFSS, Verifier
+from rangeguard.telemetry.packets import (
+    HeartbeatPacket,
+    PacketError,
+    StatusPacket,
+    TerminateCommand,
+    decode_frame,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSION = ROOT / "missions" / "kii-sso.yaml"
@@ -46,9 +60,33 @@ def _udp_listener() -> socket.socket:
     return s
 
 
+def _seal(tmp: Path) -> tuple[Path, Path, str]:
+    """A key file and the sealed load of the mission in ``tmp``: (key, load, digest)."""
+    key = tmp / "link.key"
+    if not key.exists():
+        write_key_file(key)
+    load = tmp / "kii-sso.load"
+    load.write_bytes(seal_mission(load_mission(MISSION), read_key_file(key)))
+    return key, load, json.loads(load.read_bytes())["digest_sha256"]
+
+
+def _opener(key: Path):
+    """Verify and decode what the AFSS sends (one verifier per channel: its own anti-replay window)."""
+    verifier = Verifier(read_key_file(key), (SPI_AFSS,))
+
+    def open_(data: bytes):
+        opened = verifier.open(data)
+        if isinstance(opened, str):
+            raise PacketError("payload", opened)
+        return decode_frame(*opened)
+
+    return open_
+
+
 def _start_run(tmp: Path, command_port: int, status_port: int) -> tuple[subprocess.Popen, int]:
+    key, load, _ = _seal(tmp)
     proc = subprocess.Popen(
-        [*CLI, "run", "-m", str(MISSION), "--listen", "udp://127.0.0.1:0",
+        [*CLI, "run", "-m", str(load), "--key", str(key), "--listen", "udp://127.0.0.1:0",
          "--command", f"udp://127.0.0.1:{command_port}", "--status", f"udp://127.0.0.1:{status_port}",
          "--log", str(tmp / "decisions.parquet"), "--time-scale", str(TIME_SCALE), "--max-s", "50"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp,
@@ -79,19 +117,21 @@ def fly(tmp: Path, *fault_args: str) -> dict:
     try:
         run, port = _start_run(tmp, cmd_sock.getsockname()[1], status_sock.getsockname()[1])
         stream = subprocess.Popen(
-            [*CLI, "stream", "-m", str(MISSION), "-s", "f2-nozzle", "--to", f"udp://127.0.0.1:{port}",
+            [*CLI, "stream", "-m", str(MISSION), "--key", str(tmp / "link.key"), "-s", "f2-nozzle",
+             "--to", f"udp://127.0.0.1:{port}",
              "--speed", str(SPEED), "--until-s", str(UNTIL_S), "--save-navlog", str(tmp / "played.parquet"),
              *fault_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         commands, statuses = [], []
+        open_cmd, open_status = _opener(tmp / "link.key"), _opener(tmp / "link.key")
         deadline = time.monotonic() + 40
         while stream.poll() is None and time.monotonic() < deadline:
-            for sock, out in ((cmd_sock, commands), (status_sock, statuses)):
+            for sock, out, open_ in ((cmd_sock, commands, open_cmd), (status_sock, statuses, open_status)):
                 sock.setblocking(False)
                 try:
                     while True:
-                        out.append(decode_packet(sock.recv(70000)))
+                        out.append(open_(sock.recv(70000)))
                 except BlockingIOError:
                     pass
             time.sleep(0.02)
@@ -99,8 +139,8 @@ def fly(tmp: Path, *fault_args: str) -> dict:
         assert stream.returncode == 0, s_err
         cmd_sock.settimeout(1.0)
         try:
-            while len(commands) < 2:
-                commands.append(decode_packet(cmd_sock.recv(70000)))
+            while sum(isinstance(c, TerminateCommand) for c in commands) < 2:
+                commands.append(open_cmd(cmd_sock.recv(70000)))
         except TimeoutError:
             pass
         summary = json.loads(_stop(run).strip().splitlines()[-1])
@@ -123,7 +163,13 @@ def _same_file_as_replay(tmp: Path) -> None:
     m = load_mission(MISSION)
     log = read_navlog(tmp / "decisions.nav.parquet", [s.name for s in m.nav_sources], [s.name for s in m.string_specs])
     replay(m, log).log.write(tmp / "replayed.parquet")
-    assert (tmp / "decisions.parquet").read_bytes() == (tmp / "replayed.parquet").read_bytes()
+    run_log, replayed = pq.read_table(tmp / "decisions.parquet"), pq.read_table(tmp / "replayed.parquet")
+    assert run_log.schema.remove_metadata() == replayed.schema.remove_metadata()
+    for name in run_log.column_names:  # every column and value (the header differs: the load's digest)
+        x, y = (t.column(name).to_numpy(zero_copy_only=False) for t in (run_log, replayed))
+        assert np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f" else x.tolist() == y.tolist(), name
+    digest = json.loads((tmp / "kii-sso.load").read_bytes())["digest_sha256"]
+    assert run_log.schema.metadata[LOAD_DIGEST_KEY.encode()] == digest.encode()
 
 
 @pytest.mark.slow
@@ -132,13 +178,17 @@ def test_f2_nozzle_terminates_over_udp_and_matches_replay(tmp_path):
     s = got["summary"]
     assert s["state"] == "TERMINATED" and s["fired_by"] == "iip-corridor"
     assert 100.0 < s["t_terminate_s"] < 106.0
-    cmds = got["commands"]
-    assert cmds and all(isinstance(c, TerminateCommand) for c in cmds)
+    cmds = [c for c in got["commands"] if isinstance(c, TerminateCommand)]
+    assert cmds
+    beats = [c for c in got["commands"] if isinstance(c, HeartbeatPacket)]  # the heartbeat on the command channel
+    digest = json.loads((tmp_path / "kii-sso.load").read_bytes())["digest_sha256"]
+    assert beats and all(b.load_sha256 == digest for b in beats) and {b.state for b in beats} & {"ARMED", "TERMINATED"}
     assert cmds[0].fired_by == "iip-corridor" and cmds[0].t_terminate_s == s["t_terminate_s"]
     assert [c.repeat for c in cmds] == list(range(len(cmds)))  # latched: repeated with a growing count
     statuses = [p for p in got["statuses"] if isinstance(p, StatusPacket)]
     assert {st.state for st in statuses} >= {"ARMED", "TERMINATED"}
     assert any(isinstance(p, HeartbeatPacket) and "received" in p.counters for p in got["statuses"])
+    assert all(st.load_sha256 == digest for st in statuses)
     final = [st for st in statuses if st.state == "TERMINATED"][-1]
     assert final.fired_by == "iip-corridor" and "iip-corridor" in final.margins
     c = s["counters"]
@@ -156,7 +206,8 @@ def test_bad_link_counts_every_fault_and_decides_like_the_clean_run(tmp_path):
     # every bad packet counted and rejected
     assert c["received"] == rep["datagrams"]
     assert c.get("malformed", 0) == rep["corrupted"]
-    assert c.get("duplicate", 0) == rep["duplicated"]
+    assert c.get("auth_replay", 0) == rep["duplicated"]  # the same signed bytes twice: a replay, dropped
+    assert c.get("duplicate", 0) == 0 and c.get("auth_bad_mac", 0) == 0
     assert c.get("out_of_order", 0) == rep["reordered"]
     assert c.get("gaps", 0) - c.get("out_of_order", 0) == rep["lost"] + rep["corrupted"]
     # the decision log is still exactly what replay of the accepted nav gives

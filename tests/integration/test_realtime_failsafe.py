@@ -62,7 +62,7 @@ class Run:
         self.proc = subprocess.Popen(
             [*CLI, "run", "-m", str(mission), "--listen", "udp://127.0.0.1:0",
              "--command", f"udp://127.0.0.1:{self.cmd.getsockname()[1]}", "--log", str(self.log),
-             "--time-scale", str(SPEED), "--max-s", "60", *extra],
+             "--time-scale", str(SPEED), "--max-s", "60", "--insecure", "--unsealed", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         line = self.proc.stdout.readline()
@@ -180,7 +180,8 @@ def test_a_glitched_time_tag_and_a_sequence_jump_neither_terminate_nor_blind_the
 )
 def test_options_that_cannot_work_are_refused_at_start(tmp_path, args, message):
     proc = subprocess.run([*CLI, "run", "-m", str(ROOT / "missions" / "sounding.yaml"), "--listen",
-                           "udp://127.0.0.1:0", "--command", "udp://127.0.0.1:9", "--max-s", "1", *args],
+                           "udp://127.0.0.1:0", "--command", "udp://127.0.0.1:9", "--max-s", "1",
+                           "--insecure", "--unsealed", *args],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
@@ -188,7 +189,8 @@ def test_options_that_cannot_work_are_refused_at_start(tmp_path, args, message):
 def test_a_log_path_that_is_a_directory_is_refused_at_start(tmp_path):
     proc = subprocess.run([*CLI, "run", "-m", str(ROOT / "missions" / "sounding.yaml"), "--listen",
                            "udp://127.0.0.1:0", "--command", "udp://127.0.0.1:9", "--max-s", "1",
-                           "--log", str(tmp_path)], capture_output=True, text=True, timeout=60)  # fmt: skip
+                           "--insecure", "--unsealed", "--log", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 2 and "is a folder" in proc.stderr, proc.stderr
 
 
@@ -239,6 +241,7 @@ def test_a_log_write_error_is_reported_and_the_afss_goes_on(tmp_path):
         navlog_path=tmp_path / "d.nav.parquet",
         flush_s=0.05,
         err=err,
+        insecure=True,  # these tests are about fail-safe behaviour; authentication: test_realtime_spoof.py
     )
 
     def full_disk(*args, **kwargs):
@@ -301,6 +304,7 @@ def test_a_run_with_300_rules_sends_status_and_does_not_crash(tmp_path):
         UdpAddress("127.0.0.1", 9),
         UdpAddress("127.0.0.1", status.getsockname()[1]),
         status_hz=20.0,
+        insecure=True,  # these tests are about fail-safe behaviour; authentication: test_realtime_spoof.py
     )
     th = _serve(afss)
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -338,6 +342,7 @@ def test_the_terminate_command_repeats_until_the_process_stops(tmp_path):
         UdpAddress("127.0.0.1", cmd.getsockname()[1]),
         terminate_hz=20.0,
         time_scale=SPEED,
+        insecure=True,  # these tests are about fail-safe behaviour; authentication: test_realtime_spoof.py
     )
     th = _serve(afss)
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -57,6 +57,7 @@ def _register() -> None:
         report,
         risk,
         run,
+        seal,
         simulate,
         stream,
         validate,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import sys
+from pathlib import Path
 
 import typer
 
@@ -90,6 +92,12 @@ def console_cmd(
         help="More origins whose pages may read the console, "
         "comma-separated (e.g. http://proxy.example:8080). Default: its own.",
     ),
+    key: Path = typer.Option(
+        None,
+        "--key",
+        help="Pre-shared key file (rangeguard keygen): believe only status the AFSS signed (run --key). "
+        "Without it, only unauthenticated status (run --insecure) is shown, and the page says so.",
+    ),
     max_packet_bytes: int | None = typer.Option(
         None,
         "--max-packet-bytes",
@@ -104,8 +112,18 @@ def console_cmd(
     sends one) is the console's own are answered (docs/telemetry.md, "The live console").
     """
     from rangeguard.console.server import serve
+    from rangeguard.keyfile import read_key_file
     from rangeguard.report.flight import resolve_mission
+    from rangeguard.telemetry.auth import StatusAuthenticator
 
+    authenticator = None if key is None else StatusAuthenticator(read_key_file(key))
+    if authenticator is None:
+        print(
+            "rangeguard console: ******** no --key: status packets are NOT authenticated; any process on an "
+            "allowed address can forge what this page shows. LAB USE ONLY. ********",
+            file=sys.stderr,
+            flush=True,
+        )
     addr = _status_address(status)
     name, host, port = _http_address(http)
     m = resolve_mission(None, {}, mission)
@@ -121,4 +139,5 @@ def console_cmd(
         allow_origins=[allow_origin],
         max_packet_bytes=max_packet_bytes,
         announce=lambda s: print(s, flush=True),
+        authenticator=authenticator,
     )

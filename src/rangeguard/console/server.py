@@ -323,6 +323,7 @@ def serve(
     allow_origins=(),
     max_packet_bytes: int | None = None,
     announce=print,
+    authenticator=None,
 ) -> None:
     """Run the console until interrupted (SIGINT/SIGTERM). Binds both sockets first (InputError if it cannot)."""
     import uvicorn
@@ -343,6 +344,7 @@ def serve(
             http_name=http_name,
             status_from=status_from,
             allow_hosts=allow_hosts,
+            authenticator=authenticator,
             allow_origins=allow_origins,
             max_packet_bytes=max_packet_bytes,
             status_sock=udp,

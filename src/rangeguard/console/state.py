@@ -296,6 +296,7 @@ class ConsoleState:
             "iip_lon_deg": _num(pkt.iip_lon_deg),
             "rules": self.rule_rows(pkt.t_s, dict(pkt.margins)),
             "link": dict(pkt.counters),
+            "load_sha256": pkt.load_sha256 or None,
         }
 
     def intake_report(self) -> dict:
@@ -304,6 +305,7 @@ class ConsoleState:
             "counters": dict(self.counters),
             "senders": self.recent_senders(),
             "max_packet_bytes": self.intake.max_packet_bytes,
+            "authenticated": self.intake.authenticator is not None,
         }
 
     def snapshot(self) -> dict:

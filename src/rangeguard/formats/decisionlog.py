@@ -12,6 +12,10 @@ Columns: ``cycle``, ``t_s``, ``receive_time_s``, ``state``, ``terminate_now``,
 ``violated__<rule>`` for every rule (margins: smallest over the voting
 strings; NaN where not judged).
 
+Header (Parquet schema metadata): ``rangeguard.load_sha256``, the SHA-256 digest of the sealed
+mission load that made the decisions (rangeguard.formats.missionload), when the log was made from
+one (``rangeguard run`` with a .load); absent otherwise.
+
 Cycles are collected in preallocated column buffers of :data:`ROW_GROUP_ROWS`
 rows; a full buffer becomes one Parquet row group. With a ``path`` the log is
 written as it grows (to ``PATH.tmp``, renamed to PATH by :meth:`close`: a
@@ -35,6 +39,8 @@ import pyarrow.parquet as pq
 from rangeguard.engine import AfssState
 from rangeguard.engine.decisions import Decisions, voting_margins
 
+LOAD_DIGEST_KEY = "rangeguard.load_sha256"
+"""Schema metadata key of the sealed mission load's SHA-256 digest (hex)."""
 ROW_GROUP_ROWS = 16_384
 """Cycles per Parquet row group (and per buffer in memory)."""
 
@@ -78,7 +84,8 @@ class DecisionLog:
     """One vehicle's decisions, cycle by cycle (see the module docstring).
 
     ``path``: write the log there as it grows (finish with :meth:`close`). ``keep``: keep the rows in
-    memory for :meth:`table` and :meth:`write` (default: when there is no ``path``).
+    memory for :meth:`table` and :meth:`write` (default: when there is no ``path``). ``load_sha256``:
+    the digest of the sealed mission load, written into the header (schema metadata).
     """
 
     def __init__(
@@ -89,11 +96,13 @@ class DecisionLog:
         path: str | Path | None = None,
         keep: bool | None = None,
         rows_per_group: int | None = None,
+        load_sha256: str | None = None,
     ) -> None:
         rows_per_group = ROW_GROUP_ROWS if rows_per_group is None else rows_per_group
         if rows_per_group < 1:
             raise ValueError(f"rows_per_group must be at least 1; got {rows_per_group}")
         self.rule_names = tuple(rule_names)
+        self.metadata = None if not load_sha256 else {LOAD_DIGEST_KEY: load_sha256}
         self.vehicle = vehicle
         self.path = None if path is None else Path(path)
         self.keep = (path is None) if keep is None else bool(keep)
@@ -208,7 +217,7 @@ class DecisionLog:
         ]
         fields += [(f"margin__{name}", pa.float64()) for name in self.rule_names]
         fields += [(f"violated__{name}", pa.bool_()) for name in self.rule_names]
-        return pa.schema(fields)
+        return pa.schema(fields, metadata=self.metadata)
 
     def _flush(self) -> None:
         """The buffer becomes a row group (written to the file and/or kept) and is reused."""

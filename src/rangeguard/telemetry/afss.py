@@ -55,6 +55,18 @@ replay reproduces silent cycles to the end. Logging never stops the AFSS: a
 failed write is counted (``log_errors``), reported on stderr once per kind
 of error, retried at the next flush, and nothing is dropped from memory.
 
+Authentication (rangeguard.telemetry.auth). With a key, every datagram must carry a valid
+security trailer (MAC, a configured sender SPI, a fresh anti-replay number) before it is decoded;
+one that does not is dropped and counted by reason (``auth_bad_mac``, ``auth_unknown_source``,
+``auth_replay``) and changes nothing: not the sequence counts, not the clock, not the engine. Every
+packet the AFSS sends is signed with its own SPI. ``insecure`` (lab use only) takes and sends
+packets without a trailer, and says so in every status and heartbeat (counter ``insecure_link``,
+health bit ``link_authenticated`` clear).
+
+Heartbeat (design/failsafe.md, "Heartbeat"): at ``heartbeat_hz`` on the command channel (to the
+flight termination receiver) and on the status channel: state, the sealed load's digest and the
+AFSS's own health bits (rangeguard.telemetry.packets.HEALTH_BITS).
+
 Nothing in the loop raises: a cycle that fails inside the engine counts every
 string as faulty and the voting policy decides (rangeguard.engine.Engine).
 """
@@ -79,11 +91,22 @@ from rangeguard.engine.driver import CycleDriver, CycleSample
 from rangeguard.engine.state import REJECTION_NAMES
 from rangeguard.errors import InputError
 from rangeguard.formats.decisionlog import DecisionLog
+from rangeguard.keyfile import KeyFile
 from rangeguard.nav import NavBatch
+from rangeguard.telemetry.auth import SPI_AFSS, SPI_VEHICLE, TRAILER_LEN, Signer, Verifier
 from rangeguard.telemetry.link import SequenceChecker, UdpAddress, check_sender
 from rangeguard.telemetry.packets import (
     APID_HEALTH,
+    APID_HEARTBEAT,
     APID_NAV,
+    APID_STATUS,
+    APID_TERMINATE,
+    HEALTH_ENGINE_OK,
+    HEALTH_LINK_AUTHENTICATED,
+    HEALTH_LOAD_SEALED,
+    HEALTH_LOGS_OK,
+    HEALTH_LOOP_OK,
+    MAX_DATAGRAM_LEN,
     MAX_PACKET_LEN,
     HealthPacket,
     HeartbeatPacket,
@@ -91,6 +114,7 @@ from rangeguard.telemetry.packets import (
     PacketError,
     StatusPacket,
     TerminateCommand,
+    decode_frame,
     decode_packet,
     encode_heartbeat,
     encode_status,
@@ -154,7 +178,7 @@ def check_options(
         raise InputError(f"--time-scale must be a positive number (1 in flight); got {time_scale}")
     rate("--terminate-hz", terminate_hz, MIN_TERMINATE_HZ, allow_zero=False)
     rate("--status-hz", status_hz, 0.1, allow_zero=True)
-    rate("--heartbeat-hz", heartbeat_hz, 0.1, allow_zero=True)
+    rate("--heartbeat-hz", heartbeat_hz, 0.1, allow_zero=False)  # the termination receiver watches it
     if not (math.isfinite(flush_s) and flush_s > 0):
         raise InputError(f"--flush-s must be a positive number of seconds; got {flush_s}")
     if int(max_backlog_cycles) < 1:
@@ -187,11 +211,25 @@ class RealtimeAfss:
         max_backlog_cycles: int = 4,
         linger_s: float = LINGER_S,
         err=None,
+        key: KeyFile | None = None,
+        insecure: bool = False,
+        nav_senders=(SPI_VEHICLE,),
+        load_sha256: str = "",
     ):
         check_options(time_scale=time_scale, status_hz=status_hz, terminate_hz=terminate_hz,
                       heartbeat_hz=heartbeat_hz, flush_s=flush_s, max_backlog_cycles=max_backlog_cycles,
                       listen_host=listen.host, allow=allow,
                       log_paths=(("--log", log_path), ("--navlog", navlog_path)))  # fmt: skip
+        if (key is None) == (not insecure):
+            raise InputError(
+                "give --key KEYFILE (packets are authenticated), or --insecure for lab use only; not both"
+                if key is not None
+                else "no key: give --key KEYFILE (make one with `rangeguard keygen -o KEYFILE`), "
+                "or --insecure for lab use only (unauthenticated packets)"
+            )
+        self.verifier = None if key is None else Verifier(key, nav_senders)
+        self.signer = None if key is None else Signer(key, SPI_AFSS)
+        self.load_sha256 = load_sha256
         self.mission = mission
         self.engine = Engine(mission, n=1)
         setup = self.engine.setup
@@ -213,8 +251,12 @@ class RealtimeAfss:
         self.linger_ns = int(linger_s * 1e9)
         self.err = sys.stderr if err is None else err
         self.counters: Counter = Counter()
+        if insecure:
+            self.counters["insecure_link"] = 1  # travels in every status and heartbeat
+        if not load_sha256:
+            self.counters["unsealed_load"] = 1
         self.seq = SequenceChecker(self.counters)
-        self.dlog = DecisionLog(setup.rule_names)
+        self.dlog = DecisionLog(setup.rule_names, load_sha256=load_sha256 or None)
         self.navlog = NavRecorder(self.sources, self.strings)
         self.driver = CycleDriver(self.engine, on_samples=self._record, on_cycle=self.dlog.add, on_step=self._decided)
         self.health = (True,) * len(self.strings)
@@ -405,13 +447,21 @@ class RealtimeAfss:
         """Validate a drained batch of (datagram, address, monotonic_ns) and step the engine on it."""
         c = self.counters
         rows: list[CycleSample] = []
+        verifier = self.verifier
         for data, addr, rx_ns in batch:
             c["received"] += 1
             if addr[0] not in self.allow:
                 c["rejected_address"] += 1
                 continue
             try:
-                pkt = decode_packet(data)
+                if verifier is None:
+                    pkt = decode_packet(data)
+                else:
+                    opened = verifier.open(data)
+                    if isinstance(opened, str):  # not authentic, not from a nav sender, or a replay
+                        c[opened] += 1
+                        continue
+                    pkt = decode_frame(*opened)
             except PacketError as exc:
                 c["malformed"] += 1
                 c[f"malformed_{exc.kind}"] += 1
@@ -505,14 +555,14 @@ class RealtimeAfss:
 
     def _send(self, data: bytes, address) -> bool:
         try:
-            self.tx.sendto(data, address)
+            self.tx.sendto(data if self.signer is None else self.signer.sign(data), address)
             return True
         except OSError:
             self.counters["send_errors"] += 1
             return False
 
     def _send_terminate(self, cmd: TerminateCommand) -> None:
-        if self._send(encode_terminate(cmd, self._next_seq(0x110)), self.command):
+        if self._send(encode_terminate(cmd, self._next_seq(APID_TERMINATE)), self.command):
             self.counters["terminate_sent"] += 1
         cmd.repeat += 1
 
@@ -522,7 +572,9 @@ class RealtimeAfss:
 
         d = self.driver.last
         if d is None:
-            return StatusPacket(math.nan, "SAFE", None, "no nav yet", {}, counters=dict(self.counters))
+            return StatusPacket(
+                math.nan, "SAFE", None, "no nav yet", {}, counters=dict(self.counters), load_sha256=self.load_sha256
+            )
         margins = {name: float(m) for name, m in zip(d.rule_names, d.margins[0], strict=True)}
         lat = lon = h = speed = math.nan
         nav = self._last_nav
@@ -533,12 +585,14 @@ class RealtimeAfss:
         return StatusPacket(
             float(d.t_s[0]), d.state_name(0), d.fired_by(0), d.reason(0), margins, lat, lon, h, speed,
             float(d.iip_lat_deg[0, 0]), float(d.iip_lon_deg[0, 0]), dict(self.counters),
+            load_sha256=self.load_sha256,
         )  # fmt: skip
 
     def _send_status(self) -> None:
         if self.status is None:
             return
-        if self._send(encode_status(self.status_packet(), self._next_seq(0x102)), self.status):
+        room = MAX_DATAGRAM_LEN - (0 if self.signer is None else TRAILER_LEN)
+        if self._send(encode_status(self.status_packet(), self._next_seq(APID_STATUS), room), self.status):
             self.counters["status_sent"] += 1
 
     def _periodic(self, now: float) -> None:
@@ -550,13 +604,39 @@ class RealtimeAfss:
             self._send_status()
             due["status"] = now + self.status_dt
         if now >= due["heartbeat"]:
-            if self.status is not None:
-                hb = HeartbeatPacket(self._clock_s(time.monotonic_ns()), now - self._start, dict(self.counters))
-                self._send(encode_heartbeat(hb, self._next_seq(0x103)), self.status)
+            self._send_heartbeat(now)
             due["heartbeat"] = now + self.heartbeat_dt
         if now >= due["flush"]:
             self.flush()
             due["flush"] = now + self.flush_s
+
+    def heartbeat_packet(self, now: float) -> HeartbeatPacket:
+        """The heartbeat at monotonic time ``now`` (s): clock, uptime, state, health bits, load digest, counters."""
+        c = self.counters
+        health = (
+            (HEALTH_ENGINE_OK if not c["cycle_faults"] else 0)
+            | (HEALTH_LOGS_OK if not c["log_errors"] else 0)
+            | (HEALTH_LINK_AUTHENTICATED if self.signer is not None else 0)
+            | (HEALTH_LOAD_SEALED if self.load_sha256 else 0)
+            | (HEALTH_LOOP_OK if not c["loop_errors"] else 0)
+        )
+        state = AfssState(self._last_state).name
+        return HeartbeatPacket(
+            self._clock_s(time.monotonic_ns()),
+            now - self._start,
+            dict(c),
+            state=state,
+            health=health,
+            load_sha256=self.load_sha256,
+        )
+
+    def _send_heartbeat(self, now: float) -> None:
+        """One heartbeat to the flight termination receiver (command channel) and to the status channel."""
+        data = encode_heartbeat(self.heartbeat_packet(now), self._next_seq(APID_HEARTBEAT))
+        if self._send(data, self.command):
+            self.counters["heartbeat_sent"] += 1
+        if self.status is not None:
+            self._send(data, self.status)
 
     def _report(self, kind: str, message: str) -> None:
         """One line on stderr per kind of problem (the counters keep the totals)."""
@@ -641,5 +721,7 @@ class RealtimeAfss:
             "engine_rejected": int(st.rejected[0]),
             "engine_rejected_by": {name: int(n) for name, n in zip(REJECTION_NAMES, st.rejected_by[0], strict=True)},
             "cycle_faults": int(st.cycle_faults[0]),
+            "link_authenticated": self.signer is not None,
+            "load_sha256": self.load_sha256 or None,
             "counters": dict(sorted(self.counters.items())),
         }

@@ -67,9 +67,9 @@ _NONE_LEN = 0xFFFF
 _HDR = struct.Struct(">HHH")
 _NAV = struct.Struct(">d3d3d4d3dBB")
 _HEALTH = struct.Struct(">dBI")
-_STATUS_HEAD = struct.Struct(">dB6d")
+_STATUS_HEAD = struct.Struct(">dB6d32s")
 _TERM_HEAD = struct.Struct(">dI")
-_HB_HEAD = struct.Struct(">dd")
+_HB_HEAD = struct.Struct(">ddBB32s")
 _F64 = struct.Struct(">d")
 _U16 = struct.Struct(">H")
 _U64 = struct.Struct(">Q")
@@ -77,6 +77,41 @@ _U64 = struct.Struct(">Q")
 NAV_FLAG_VALID = 0x01
 """Nav flags bit 0: the source's own validity flag."""
 NAV_FLAGS_KNOWN = NAV_FLAG_VALID
+
+DIGEST_LEN = 32
+"""Bytes of the mission load's SHA-256 digest in status and heartbeat packets (all zero: no sealed load)."""
+_NO_DIGEST = bytes(DIGEST_LEN)
+
+HEALTH_ENGINE_OK = 0x01
+"""Heartbeat health bit 0: no engine cycle has failed (``cycle_faults`` is 0)."""
+HEALTH_LOGS_OK = 0x02
+"""Heartbeat health bit 1: every log write so far succeeded (``log_errors`` is 0)."""
+HEALTH_LINK_AUTHENTICATED = 0x04
+"""Heartbeat health bit 2: packets are authenticated (clear: ``--insecure``, lab use only)."""
+HEALTH_LOAD_SEALED = 0x08
+"""Heartbeat health bit 3: the mission is a verified sealed load (clear: ``--unsealed``, lab use only)."""
+HEALTH_LOOP_OK = 0x10
+"""Heartbeat health bit 4: no error in the AFSS loop (``loop_errors`` is 0)."""
+HEALTH_BITS = {
+    "engine_ok": HEALTH_ENGINE_OK, "logs_ok": HEALTH_LOGS_OK, "link_authenticated": HEALTH_LINK_AUTHENTICATED,
+    "load_sealed": HEALTH_LOAD_SEALED, "loop_ok": HEALTH_LOOP_OK,
+}  # fmt: skip
+
+
+def _digest_bytes(hex_digest: str) -> bytes:
+    if not hex_digest:
+        return _NO_DIGEST
+    try:
+        raw = bytes.fromhex(hex_digest)
+    except ValueError:
+        raise PacketError("payload", f"load digest must be {DIGEST_LEN} bytes of hex; got {hex_digest!r}") from None
+    if len(raw) != DIGEST_LEN:
+        raise PacketError("payload", f"load digest must be {DIGEST_LEN} bytes of hex; got {hex_digest!r}")
+    return raw
+
+
+def _digest_hex(raw: bytes) -> str:
+    return "" if raw == _NO_DIGEST else raw.hex()
 
 
 class PacketError(RangeguardError):
@@ -135,7 +170,8 @@ class StatusPacket:
     name -> margin in the rule's unit (NaN where not judged); vehicle position
     ``lat_deg``, ``lon_deg`` (geodetic WGS84), ``alt_m`` (ellipsoidal), ground
     speed ``speed_mps`` (Earth-relative); vacuum IIP ``iip_lat_deg``,
-    ``iip_lon_deg``; ``counters`` link counters (name -> count).
+    ``iip_lon_deg``; ``counters`` link counters (name -> count); ``load_sha256`` the hex SHA-256
+    digest of the sealed mission load that flies ("" when the mission is not a sealed load).
     """
 
     t_s: float
@@ -151,6 +187,7 @@ class StatusPacket:
     iip_lon_deg: float = math.nan
     counters: dict[str, int] = field(default_factory=dict)
     seq: int = 0
+    load_sha256: str = ""
 
 
 @dataclass(slots=True)
@@ -167,12 +204,17 @@ class TerminateCommand:
 @dataclass(slots=True)
 class HeartbeatPacket:
     """The AFSS process is alive. ``t_s`` receive clock on the flight-time axis (NaN before the
-    first nav sample); ``uptime_s`` monotonic seconds since start; ``counters`` link counters."""
+    first nav sample); ``uptime_s`` monotonic seconds since start; ``counters`` link counters;
+    ``state`` one of :data:`STATES`; ``health`` the AFSS's own health bits (:data:`HEALTH_BITS`);
+    ``load_sha256`` the hex digest of the sealed load ("" when unsealed)."""
 
     t_s: float
     uptime_s: float
     counters: dict[str, int] = field(default_factory=dict)
     seq: int = 0
+    state: str = "SAFE"
+    health: int = 0
+    load_sha256: str = ""
 
 
 Packet = NavPacket | HealthPacket | StatusPacket | TerminateCommand | HeartbeatPacket
@@ -203,11 +245,14 @@ def encode_header_spacepackets(apid: int, seq: int, payload_len: int, telecomman
     return bytes(SpacePacketHeader(ptype, apid, seq % SEQ_MODULO, payload_len + CRC_LEN - 1).pack())
 
 
-def split_frame(data: bytes) -> tuple[int, int, bool, memoryview]:
-    """Check a datagram's framing and CRC; return (apid, seq, telecommand, payload). Raises PacketError."""
+def split_frame(data: bytes, trailer_len: int = 0) -> tuple[int, int, bool, memoryview]:
+    """Check a datagram's framing and CRC; return (apid, seq, telecommand, payload). Raises PacketError.
+
+    ``trailer_len``: bytes of security trailer (rangeguard.telemetry.auth) between the payload and the
+    CRC; the payload returned excludes it (a packet too short to hold one is ``short``)."""
     n = len(data)
-    if n < HEADER_LEN + CRC_LEN:
-        raise PacketError("short", f"{n} bytes; a packet has at least {HEADER_LEN + CRC_LEN}")
+    if n < HEADER_LEN + CRC_LEN + trailer_len:
+        raise PacketError("short", f"{n} bytes; a packet has at least {HEADER_LEN + CRC_LEN + trailer_len}")
     word0, word1, dlen = _HDR.unpack_from(data)
     if dlen + 1 + HEADER_LEN != n:
         raise PacketError("length", f"header says {dlen + 1 + HEADER_LEN} bytes, datagram has {n}")
@@ -215,7 +260,8 @@ def split_frame(data: bytes) -> tuple[int, int, bool, memoryview]:
         raise PacketError("crc", "packet error control (CRC-16/CCITT) mismatch")
     if word0 >> 13 != 0 or word0 & 0x0800 or word1 >> 14 != 0b11:
         raise PacketError("header", "not a version-0, unsegmented space packet without secondary header")
-    return word0 & 0x7FF, word1 & 0x3FFF, bool(word0 & 0x1000), memoryview(data)[HEADER_LEN : n - CRC_LEN]
+    payload = memoryview(data)[HEADER_LEN : n - CRC_LEN - trailer_len]
+    return word0 & 0x7FF, word1 & 0x3FFF, bool(word0 & 0x1000), payload
 
 
 # --- strings and tables ------------------------------------------------------------
@@ -385,7 +431,7 @@ def encode_status(status: StatusPacket, seq: int, max_len: int = MAX_DATAGRAM_LE
     out = bytearray(
         _STATUS_HEAD.pack(
             status.t_s, code, status.lat_deg, status.lon_deg, status.alt_m, status.speed_mps,
-            status.iip_lat_deg, status.iip_lon_deg,
+            status.iip_lat_deg, status.iip_lon_deg, _digest_bytes(status.load_sha256),
         )
     )  # fmt: skip
     _put_str(out, status.fired_by)
@@ -403,8 +449,12 @@ def encode_terminate(cmd: TerminateCommand, seq: int) -> bytes:
 
 
 def encode_heartbeat(hb: HeartbeatPacket, seq: int) -> bytes:
-    """A heartbeat (APID_HEARTBEAT): t_s, uptime_s, counters."""
-    out = bytearray(_HB_HEAD.pack(hb.t_s, hb.uptime_s))
+    """A heartbeat (APID_HEARTBEAT): t_s, uptime_s, state (u8), health bits (u8), load digest (32 bytes), counters."""
+    try:
+        code = STATES.index(hb.state)
+    except ValueError:
+        raise PacketError("payload", f"heartbeat state must be one of {', '.join(STATES)}; got {hb.state!r}") from None
+    out = bytearray(_HB_HEAD.pack(hb.t_s, hb.uptime_s, code, hb.health & 0xFF, _digest_bytes(hb.load_sha256)))
     _put_counters(out, hb.counters)
     return _frame(APID_HEARTBEAT, seq, bytes(out))
 
@@ -445,6 +495,7 @@ def _decode_payload(apid: int, telecommand: bool, seq: int, p: memoryview) -> Pa
         if pos != len(p):
             raise PacketError("payload", f"{len(p) - pos} stray bytes after the status fields")
         lat, lon, alt, speed, iip_lat, iip_lon = head[2:8]
+        digest = _digest_hex(head[8])
         return StatusPacket(
             head[0],
             STATES[head[1]],
@@ -459,6 +510,7 @@ def _decode_payload(apid: int, telecommand: bool, seq: int, p: memoryview) -> Pa
             iip_lon,
             counters,
             seq,
+            digest,
         )
     if apid == APID_TERMINATE:
         if not telecommand:
@@ -469,22 +521,30 @@ def _decode_payload(apid: int, telecommand: bool, seq: int, p: memoryview) -> Pa
             raise PacketError("payload", f"{len(p) - pos} stray bytes after the terminate fields")
         return TerminateCommand(t, repeat, fired, seq)
     if apid == APID_HEARTBEAT:
-        t, up = _HB_HEAD.unpack_from(p)
+        t, up, code, health, digest = _HB_HEAD.unpack_from(p)
+        if code >= len(STATES):
+            raise PacketError("payload", f"heartbeat state code {code} unknown")
         counters, pos = _get_counters(p, _HB_HEAD.size)
         if pos != len(p):
             raise PacketError("payload", f"{len(p) - pos} stray bytes after the heartbeat fields")
-        return HeartbeatPacket(t, up, counters, seq)
+        return HeartbeatPacket(t, up, counters, seq, STATES[code], health, _digest_hex(digest))
     raise PacketError("apid", f"APID 0x{apid:03x} is not one of {', '.join(f'0x{a:03x}' for a in APID_NAMES)}")
 
 
-def decode_packet(data: bytes) -> Packet:
+def decode_packet(data: bytes, trailer_len: int = 0) -> Packet:
     """Decode one datagram into its packet object (``seq`` filled from the header).
 
     Raises :class:`PacketError` (with ``kind``) for anything that is not a
     valid packet: short, wrong length, CRC mismatch, foreign header, unknown
     APID, or a payload that does not parse. Never any other exception.
+    ``trailer_len``: skip a security trailer of that many bytes before the CRC (it is NOT checked
+    here: rangeguard.telemetry.auth.Verifier checks it).
     """
-    apid, seq, tc, payload = split_frame(data)
+    return decode_frame(*split_frame(data, trailer_len))
+
+
+def decode_frame(apid: int, seq: int, tc: bool, payload: memoryview) -> Packet:
+    """Decode the parts :func:`split_frame` returns. Raises :class:`PacketError` only."""
     if tc and apid != APID_TERMINATE:
         raise PacketError("header", f"APID 0x{apid:03x} must be telemetry (packet type 0)")
     try:

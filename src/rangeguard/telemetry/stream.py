@@ -84,6 +84,14 @@ def navlog_frames(log: NavLog, t_max_s: float = math.inf) -> list[Frame]:
     return frames
 
 
+def sign_frames(frames: list[Frame], signer) -> list[Frame]:
+    """The frames with their security trailer (rangeguard.telemetry.auth.Signer), in send order.
+
+    Signed before the link faults are applied: a duplicate is then a replay of the same bytes (the
+    receiver counts it ``auth_replay``), a corrupted packet fails the CRC (``malformed``)."""
+    return [Frame(f.send_s, f.apid, f.seq, signer.sign(f.data)) for f in frames]
+
+
 def navlog_from_table(mission, table: pa.Table, where: str = "nav log") -> NavLog:
     """A nav log table checked against the mission's sources and strings."""
     return from_table(table, [s.name for s in mission.nav_sources], [s.name for s in mission.string_specs], where)

@@ -153,6 +153,7 @@ function updateBanner() {
     d.textContent = { SAFE: "not armed (before liftoff)", ARMED: "armed: watching every rule", SAFED: "safed for good: no rule can terminate" }[state] || "";
   }
   document.getElementById("reason").textContent = latest.reason || "";
+  updateSecurity();
   document.getElementById("t-now").textContent = latest.t_s === null ? "\u2013" : latest.t_s.toFixed(2);
   document.getElementById("alt-now").textContent = latest.alt_m === null ? "\u2013" : (latest.alt_m / 1000).toFixed(2);
   document.getElementById("speed-now").textContent = latest.speed_mps === null ? "\u2013" : latest.speed_mps.toFixed(0);
@@ -234,7 +235,30 @@ function push(m) {
   if (m.state === "TERMINATED" && tTerminate === null) tTerminate = m.t_s;
 }
 
+let consoleAuthenticated = null;  // from the intake report: does the console check MACs (--key)?
+
+function updateSecurity() {
+  // the AFSS's own account of its link and its load, from the counters in every status packet
+  const link = (latest && latest.link) || {};
+  const digest = latest ? latest.load_sha256 : null;
+  document.getElementById("load").textContent = digest ? digest.slice(0, 16) + "\u2026" : (latest ? "UNSEALED" : "\u2013");
+  document.getElementById("load").title = digest || "";
+  const mac = link.auth_bad_mac || 0, replay = link.auth_replay || 0;
+  const source = (link.auth_unknown_source || 0) + (link.rejected_address || 0);
+  document.getElementById("auth-drops").textContent = String(mac + replay + source);
+  document.getElementById("auth-detail").textContent = mac + replay + source
+    ? `(bad MAC ${mac} \u00b7 replay ${replay} \u00b7 unknown source ${source})` : "";
+  const warnings = [];
+  if (link.insecure_link) warnings.push("INSECURE: the AFSS takes and sends unauthenticated packets (--insecure, lab use only)");
+  if (latest && !digest) warnings.push("UNSEALED: the AFSS flies a mission file, not a sealed load (--unsealed, lab use only)");
+  if (consoleAuthenticated === false) warnings.push("this console does not check status MACs (no --key): what it shows may be forged");
+  const box = document.getElementById("security");
+  box.textContent = warnings.join(" \u2014 ");
+  box.hidden = warnings.length === 0;
+}
+
 function updateIntake(msg) {
+  if (typeof msg.authenticated === "boolean") consoleAuthenticated = msg.authenticated;
   // what the console turned away, and the alarm when two senders on allowed addresses speak at once
   const c = msg.counters || {};
   const parts = [["sender", c.rejected_sender], ["oversized", c.oversized], ["auth", c.rejected_auth]]
@@ -248,6 +272,7 @@ function updateIntake(msg) {
       "Pin the AFSS with --status-from HOST:PORT.";
     alarm.hidden = false;
   } else alarm.hidden = true;
+  updateSecurity();
 }
 
 function onMessage(ev) {
