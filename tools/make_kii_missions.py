@@ -40,6 +40,7 @@ SITE = {
     "lat_deg": 33.54,
     "lon_deg": 135.89,
     "alt_m": 10.0,
+    "ground_height_m": 0.0,  # the vehicle and its debris land at sea
     "liftoff_epoch_utc": "2024-03-13T02:01:12Z",
     "launch_azimuth_deg": 191.5,
 }

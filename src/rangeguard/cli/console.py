@@ -11,6 +11,11 @@ import typer
 from rangeguard.cli.app import app
 from rangeguard.errors import InputError
 
+NO_KEY_BANNER = (
+    "rangeguard console: ******** no --key: status packets are NOT authenticated; any process on an "
+    "allowed address can forge what this page shows. LAB USE ONLY. ********"
+)
+
 _IPV6 = "IPv6 addresses are not supported (the AFSS links are IPv4); use an IPv4 address such as 127.0.0.1"
 
 
@@ -117,13 +122,13 @@ def console_cmd(
     from rangeguard.telemetry.auth import StatusAuthenticator
 
     authenticator = None if key is None else StatusAuthenticator(read_key_file(key))
-    if authenticator is None:
-        print(
-            "rangeguard console: ******** no --key: status packets are NOT authenticated; any process on an "
-            "allowed address can forge what this page shows. LAB USE ONLY. ********",
-            file=sys.stderr,
-            flush=True,
-        )
+
+    def announce(line: str) -> None:
+        """The serving line; without a key, the banner first (once serving: a refused start stays one line)."""
+        if authenticator is None:
+            print(NO_KEY_BANNER, file=sys.stderr, flush=True)
+        print(line, flush=True)
+
     addr = _status_address(status)
     name, host, port = _http_address(http)
     m = resolve_mission(None, {}, mission)
@@ -138,6 +143,6 @@ def console_cmd(
         allow_hosts=[allow_host],
         allow_origins=[allow_origin],
         max_packet_bytes=max_packet_bytes,
-        announce=lambda s: print(s, flush=True),
+        announce=announce,
         authenticator=authenticator,
     )
