@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -23,6 +24,17 @@ UNSEALED_BANNER = (
     "rangeguard run: ******** UNSEALED (--unsealed): {mission} is not a sealed mission load; nothing proves it "
     "is the configuration that was analysed. LAB USE ONLY, never in flight. ********"
 )
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux: /proc/self/stat against /proc/uptime), or None."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime_s = float(Path("/proc/uptime").read_text().split()[0])
+        start_ticks = int(fields[19])  # field 22 of stat(5), counted after the command name
+        return uptime_s - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def parse_spis(text: str) -> tuple[int, ...]:
@@ -101,8 +113,11 @@ def run_cmd(
 ) -> None:
     """Run the AFSS on live nav packets; send the terminate command, status and heartbeat.
 
-    Prints 'listening on udp://HOST:PORT' when ready and, on exit, one JSON line
-    with the link counters, the final state and latency figures.
+    Prints 'listening on udp://HOST:PORT', then 'READY (...)' once the engine can decide (every packet
+    that arrived before is dropped and counted: nothing before READY can arm the AFSS; the heartbeat's
+    READY bit says the same on the command and status channels) and, on exit, one JSON line with the
+    link counters, the final state and latency figures. `rangeguard prepare` compiles the kernels ahead
+    of time, so READY takes seconds.
     """
     from rangeguard.keyfile import read_key_file
     from rangeguard.telemetry.afss import RealtimeAfss
@@ -153,6 +168,9 @@ def run_cmd(
     signal.signal(signal.SIGTERM, stop)
     host, port = afss.listen
     print(f"listening on udp://{host}:{port}", flush=True)
+    age = process_age_s()
+    since = f"{age:.2f} s after the process started" if age is not None else f"warm-up {afss.ready_s:.2f} s"
+    print(f"READY ({since}; packets before READY dropped: {afss.counters['before_ready']})", flush=True)
     if digest:
         print(f"rangeguard run: sealed load {mission}, sha256 {digest}", file=sys.stderr, flush=True)
     try:

@@ -1,4 +1,5 @@
-"""``rangeguard keygen`` and ``rangeguard seal``: the pre-shared key and the sealed mission load."""
+"""``rangeguard keygen``, ``seal`` and ``prepare``: the pre-shared key, the sealed mission load, and the
+kernels compiled ahead of the flight."""
 
 from __future__ import annotations
 
@@ -48,3 +49,33 @@ def seal_cmd(
 
     _, _, digest = verify_load(data, k, str(out))  # what `run` will check, checked once here
     typer.echo(f"{out}: sealed, sha256 {digest} (key {k.fingerprint})")
+
+
+@app.command("prepare")
+def prepare_cmd(
+    mission: Path = typer.Argument(..., help="Sealed mission load (rangeguard seal), or a mission YAML file."),
+    key: Path = typer.Option(None, "--key", help="Key file that sealed the load (needed for a .load)."),
+) -> None:
+    """Compile and cache on disk every kernel that `run` needs for MISSION, so that `run` reaches READY in
+    seconds (run it once after installing or upgrading rangeguard, on the flight computer)."""
+    import time
+
+    import numba
+
+    from rangeguard.telemetry.afss import warm_up_engine
+
+    start = time.perf_counter()
+    if mission.suffix == ".load":
+        from rangeguard.formats.missionload import open_load
+        from rangeguard.keyfile import read_key_file
+
+        if key is None:
+            raise InputError(f"{mission}: a sealed load is verified with the key that sealed it; give --key")
+        m, digest = open_load(mission, read_key_file(key))
+        what = f"sealed load {mission} (sha256 {digest})"
+    else:
+        m = load_mission(mission)
+        what = f"mission {mission} (not sealed: `run` will want the sealed load)"
+    warm_up_engine(m)
+    cache = numba.config.CACHE_DIR  # type: ignore[attr-defined]  # numba.config sets its names at run time
+    typer.echo(f"prepared {what} in {time.perf_counter() - start:.1f} s; kernels cached in {cache}")

@@ -106,6 +106,7 @@ from rangeguard.telemetry.packets import (
     HEALTH_LOAD_SEALED,
     HEALTH_LOGS_OK,
     HEALTH_LOOP_OK,
+    HEALTH_READY,
     MAX_DATAGRAM_LEN,
     MAX_PACKET_LEN,
     HealthPacket,
@@ -149,6 +150,10 @@ def _kernel_stamp_ns(ancillary) -> int | None:
 
 _SAFE = int(AfssState.SAFE)  # a plain int: enum member lookups are slow in the per-packet path
 
+WARM_UP_ALTITUDE_M = 20_000.0
+"""Height above the pad of the warm-up's airborne sample, m (any airborne state that has an impact point)."""
+WARM_UP_SPEED_MPS = 800.0
+"""Speed of the warm-up's airborne sample, m/s (straight up)."""
 MIN_TERMINATE_HZ = 1.0
 MAX_RATE_HZ = 1000.0
 """The terminate command repeats at MIN_TERMINATE_HZ .. MAX_RATE_HZ; status and heartbeat at most MAX_RATE_HZ."""
@@ -188,6 +193,22 @@ def check_options(
     for what, path in log_paths:
         if path is not None:
             paths.output_file(Path(path), what, example="decisions.parquet")
+
+
+def warm_up_engine(mission) -> None:
+    """Load (or, with a cold cache, compile and cache) every kernel the engine of ``mission`` runs in a
+    cycle: throwaway engines step the pad at rest and an airborne state (:data:`WARM_UP_ALTITUDE_M` up,
+    climbing at :data:`WARM_UP_SPEED_MPS`), every rule and the IIP judged. ``rangeguard prepare`` runs
+    this ahead of time; ``run`` runs it before READY."""
+    from rangeguard.earth import geodetic_to_ecef
+
+    site = mission.site
+    r_pad = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m)
+    r_up = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m + WARM_UP_ALTITUDE_M)
+    up = r_up - r_pad
+    v_up = WARM_UP_SPEED_MPS * up / np.linalg.norm(up)
+    for r, v in ((r_pad, np.zeros(3)), (r_up, v_up)):  # a fresh engine each: no jump between the two
+        Engine(mission, n=1).step(NavBatch.from_arrays(0.0, r, v), 0.0)
 
 
 class RealtimeAfss:
@@ -292,18 +313,31 @@ class RealtimeAfss:
             raise InputError(f"--listen {listen}: cannot bind ({exc.strerror}); is another process using it?") from None
         self.listen = self.rx.getsockname()
         self.tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._warm_up()
+        self.ready = False
+        self._send_heartbeat(time.monotonic())  # up, not READY: the range holds the count
+        warm_up_engine(self.mission)
+        self._refuse_before_ready()
+        self.ready = True
+        self.ready_s = time.monotonic() - self._start
+        """Seconds from the start of this object's construction to READY."""
+        self._send_heartbeat(time.monotonic())
         gc.freeze()  # everything built so far is permanent: keep it out of the collector's scans
 
     # --- setup -------------------------------------------------------------------
 
-    def _warm_up(self) -> None:
-        """Step a throwaway engine once so compiled kernels are loaded before the first packet."""
-        from rangeguard.earth import geodetic_to_ecef
-
-        site = self.mission.site
-        r = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m)
-        Engine(self.mission, n=1).step(NavBatch.from_arrays(0.0, r, np.zeros(3)), 0.0)
+    def _refuse_before_ready(self) -> None:
+        """Drop (and count, ``before_ready``) every datagram that arrived while the engine was not READY:
+        nothing received before READY may arm the AFSS or change a decision."""
+        self.rx.setblocking(False)
+        while True:
+            try:
+                self.rx.recv(MAX_DATAGRAM_LEN)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.counters["receive_errors"] += 1
+                return
+            self.counters["before_ready"] += 1
 
     def close(self) -> None:
         self.rx.close()
@@ -619,6 +653,7 @@ class RealtimeAfss:
             | (HEALTH_LINK_AUTHENTICATED if self.signer is not None else 0)
             | (HEALTH_LOAD_SEALED if self.load_sha256 else 0)
             | (HEALTH_LOOP_OK if not c["loop_errors"] else 0)
+            | (HEALTH_READY if self.ready else 0)
         )
         state = AfssState(self._last_state).name
         return HeartbeatPacket(

@@ -92,9 +92,12 @@ HEALTH_LOAD_SEALED = 0x08
 """Heartbeat health bit 3: the mission is a verified sealed load (clear: ``--unsealed``, lab use only)."""
 HEALTH_LOOP_OK = 0x10
 """Heartbeat health bit 4: no error in the AFSS loop (``loop_errors`` is 0)."""
+HEALTH_READY = 0x20
+"""Heartbeat health bit 5: READY, the engine can decide (its kernels are loaded and it has stepped once);
+until then the AFSS takes no packet and cannot arm."""
 HEALTH_BITS = {
     "engine_ok": HEALTH_ENGINE_OK, "logs_ok": HEALTH_LOGS_OK, "link_authenticated": HEALTH_LINK_AUTHENTICATED,
-    "load_sealed": HEALTH_LOAD_SEALED, "loop_ok": HEALTH_LOOP_OK,
+    "load_sealed": HEALTH_LOAD_SEALED, "loop_ok": HEALTH_LOOP_OK, "ready": HEALTH_READY,
 }  # fmt: skip
 
 
