@@ -36,11 +36,21 @@ import hashlib
 import hmac
 import struct
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rangeguard.keyfile import LABEL_LINK, KeyFile
-from rangeguard.telemetry.packets import CRC_LEN, HEADER_LEN, PacketError, crc16, split_frame
+from rangeguard.telemetry.packets import (
+    CRC_LEN,
+    HEADER_LEN,
+    Packet,
+    PacketError,
+    crc16,
+    decode_frame,
+    decode_packet,
+    split_frame,
+)
 
 MAC_BYTES = 16
 """Truncated HMAC-SHA256 tag length, bytes (128 bits; see the module docstring)."""
@@ -147,6 +157,25 @@ class Verifier:
             return False
         w.seen |= 1 << back
         return True
+
+
+def read_packet(data: bytes, verifier: Verifier | None, counters: Counter[str]) -> Packet | None:
+    """The packet of one datagram, or None after counting why not: ``malformed`` and ``malformed_<kind>``
+    for a bad frame (link corruption), the verifier's reason (``auth_bad_mac``, ``auth_unknown_source``,
+    ``auth_replay``) for a packet that is not authentic, not from an accepted sender, or not fresh.
+    ``verifier`` None: unauthenticated packets (``--insecure``). Never raises for any input."""
+    try:
+        if verifier is None:
+            return decode_packet(data)
+        opened = verifier.open(data)
+        if isinstance(opened, str):
+            counters[opened] += 1
+            return None
+        return decode_frame(*opened)
+    except PacketError as exc:
+        counters["malformed"] += 1
+        counters[f"malformed_{exc.kind}"] += 1
+        return None
 
 
 class StatusAuthenticator:

@@ -27,8 +27,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rangeguard.errors import InputError
-from rangeguard.telemetry.auth import Verifier
-from rangeguard.telemetry.packets import HeartbeatPacket, PacketError, TerminateCommand, decode_frame, decode_packet
+from rangeguard.telemetry.auth import Verifier, read_packet
+from rangeguard.telemetry.packets import HeartbeatPacket, TerminateCommand
 
 MISSED_HEARTBEATS = 3
 """Heartbeat periods without an authentic heartbeat before the receiver acts: one lost datagram is not
@@ -72,18 +72,8 @@ class CommandMonitor:
         """Judge one datagram from the command port received at ``now_s``; never raises."""
         c = self.counters
         c["received"] += 1
-        try:
-            if self.verifier is None:
-                pkt = decode_packet(data)
-            else:
-                opened = self.verifier.open(data)
-                if isinstance(opened, str):
-                    c[opened] += 1
-                    return
-                pkt = decode_frame(*opened)
-        except PacketError as exc:
-            c["malformed"] += 1
-            c[f"malformed_{exc.kind}"] += 1
+        pkt = read_packet(data, self.verifier, c)
+        if pkt is None:
             return
         if isinstance(pkt, HeartbeatPacket):
             c["heartbeats"] += 1
