@@ -113,6 +113,17 @@ def _ingest_pass(
     return store, has, cand_n, samples, rejected, rejected_by, resynced
 
 
+def _read_only_rows(health: ArrayLike, n: int, k: int) -> NDArray[np.bool_]:
+    """The declared health as the kernels take it: (N, K) bool, C-contiguous and read-only, as
+    :func:`_all_healthy` is. One array type on every path means one compiled specialisation of each
+    kernel (numba types read-only and writable arrays apart): the warm-up before READY loads the same
+    code a flight runs (a second specialisation compiled mid-flight stalled a cycle for seconds)."""
+    rows = np.ascontiguousarray(np.broadcast_to(np.asarray(health, np.bool_), (n, k)))
+    view = rows.view()
+    view.flags.writeable = False
+    return view
+
+
 @lru_cache(maxsize=16)
 def _all_healthy(n: int, k: int) -> NDArray[np.bool_]:
     out = np.ones((n, k), np.bool_)
@@ -200,10 +211,7 @@ def _decide(
         declared_ok = _all_healthy(n, k_strings)
         fault_t = state.string_fault_t_s  # every string healthy: no fault time to record, nothing written
     else:
-        if isinstance(health, np.ndarray) and health.dtype == np.bool_ and health.shape == (n, k_strings):
-            declared_ok = health  # the engine's own check made it an (N, K) bool array
-        else:
-            declared_ok = np.broadcast_to(np.asarray(health, bool), (n, k_strings))
+        declared_ok = _read_only_rows(health, n, k_strings)
         fault_t = state.string_fault_t_s.copy()
     since = state.viol_since.copy()
     first_v = state.first_violation_t_s.copy()

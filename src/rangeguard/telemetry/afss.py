@@ -93,7 +93,7 @@ from rangeguard.errors import InputError
 from rangeguard.formats.decisionlog import DecisionLog
 from rangeguard.keyfile import KeyFile
 from rangeguard.nav import NavBatch
-from rangeguard.telemetry.auth import SPI_AFSS, SPI_VEHICLE, TRAILER_LEN, Signer, Verifier
+from rangeguard.telemetry.auth import SPI_AFSS, SPI_VEHICLE, TRAILER_LEN, Signer, Verifier, read_packet
 from rangeguard.telemetry.link import SequenceChecker, UdpAddress, check_sender
 from rangeguard.telemetry.packets import (
     APID_HEALTH,
@@ -112,11 +112,8 @@ from rangeguard.telemetry.packets import (
     HealthPacket,
     HeartbeatPacket,
     NavPacket,
-    PacketError,
     StatusPacket,
     TerminateCommand,
-    decode_frame,
-    decode_packet,
     encode_heartbeat,
     encode_status,
     encode_terminate,
@@ -154,6 +151,8 @@ WARM_UP_ALTITUDE_M = 20_000.0
 """Height above the pad of the warm-up's airborne sample, m (any airborne state that has an impact point)."""
 WARM_UP_SPEED_MPS = 800.0
 """Speed of the warm-up's airborne sample, m/s (straight up)."""
+WARM_UP_FLIGHT_S = 2.0
+"""Flight time the warm-up's climb is stepped for, s (longer than the rules' persistence times)."""
 MIN_TERMINATE_HZ = 1.0
 MAX_RATE_HZ = 1000.0
 """The terminate command repeats at MIN_TERMINATE_HZ .. MAX_RATE_HZ; status and heartbeat at most MAX_RATE_HZ."""
@@ -196,19 +195,40 @@ def check_options(
 
 
 def warm_up_engine(mission) -> None:
-    """Load (or, with a cold cache, compile and cache) every kernel the engine of ``mission`` runs in a
-    cycle: throwaway engines step the pad at rest and an airborne state (:data:`WARM_UP_ALTITUDE_M` up,
-    climbing at :data:`WARM_UP_SPEED_MPS`), every rule and the IIP judged. ``rangeguard prepare`` runs
-    this ahead of time; ``run`` runs it before READY."""
+    """Load (or, with a cold cache, compile and cache) every kernel the engine of ``mission`` runs in
+    flight, through the loop's own path: a throwaway :class:`CycleDriver` is fed samples built as the
+    loop builds them from packets (:meth:`NavBatch.single`, every source, the string health as a
+    tuple), on the pad and along a climb (from :data:`WARM_UP_ALTITUDE_M` up at
+    :data:`WARM_UP_SPEED_MPS`) for :data:`WARM_UP_FLIGHT_S`, with a silent cycle between, so the armed
+    paths (every rule, the IIP, persistence, votes, silence, and a termination where the climb violates
+    a rule) are loaded too. ``rangeguard prepare`` runs this ahead of time; ``run`` runs it before
+    READY."""
     from rangeguard.earth import geodetic_to_ecef
 
     site = mission.site
     r_pad = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m)
     r_up = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m + WARM_UP_ALTITUDE_M)
-    up = r_up - r_pad
-    v_up = WARM_UP_SPEED_MPS * up / np.linalg.norm(up)
-    for r, v in ((r_pad, np.zeros(3)), (r_up, v_up)):  # a fresh engine each: no jump between the two
-        Engine(mission, n=1).step(NavBatch.from_arrays(0.0, r, v), 0.0)
+    v_up = WARM_UP_SPEED_MPS * (r_up - r_pad) / np.linalg.norm(r_up - r_pad)
+    engine = Engine(mission, n=1)
+    driver = CycleDriver(engine)
+    health = (True,) * len(engine.setup.string_names)
+    q_level = (1.0, 0.0, 0.0, 0.0)
+    dt_s = driver.cycle_s
+    n_sources = len(mission.nav_sources)
+
+    def feed(t_s: float, r, v) -> None:
+        driver.feed([
+            CycleSample(NavBatch.single(t_s, tuple(r), tuple(v), q_level, (0.0, 0.0, 0.0), True, k), t_s, health)
+            for k in range(n_sources)
+        ])  # fmt: skip
+
+    feed(0.0, r_pad, (0.0, 0.0, 0.0))
+    driver.advance(2.5 * dt_s)  # a silent cycle
+    t0 = 3.0 * dt_s
+    for k in range(math.ceil(WARM_UP_FLIGHT_S / dt_s)):
+        t_s = t0 + k * dt_s
+        feed(t_s, r_up + v_up * (t_s - t0), v_up)
+    driver.close()
 
 
 class RealtimeAfss:
@@ -487,18 +507,8 @@ class RealtimeAfss:
             if addr[0] not in self.allow:
                 c["rejected_address"] += 1
                 continue
-            try:
-                if verifier is None:
-                    pkt = decode_packet(data)
-                else:
-                    opened = verifier.open(data)
-                    if isinstance(opened, str):  # not authentic, not from a nav sender, or a replay
-                        c[opened] += 1
-                        continue
-                    pkt = decode_frame(*opened)
-            except PacketError as exc:
-                c["malformed"] += 1
-                c[f"malformed_{exc.kind}"] += 1
+            pkt = read_packet(data, verifier, c)  # None: malformed, not authentic, not a nav sender, a replay
+            if pkt is None:
                 continue
             if isinstance(pkt, NavPacket):
                 if self.seq.check(APID_NAV, pkt.seq) is not None:
