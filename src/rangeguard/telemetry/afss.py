@@ -39,10 +39,14 @@ cycles (the shell fell behind), only the newest that many are stepped; the
 older samples are counted as ``superseded`` and are neither stepped nor
 recorded (the engine judges the newest data).
 
-Output. The terminate command (TC) goes to the command address in the cycle
-that decides it and is repeated at ``terminate_hz`` (at least
-:data:`MIN_TERMINATE_HZ`) until the process stops: a latched output, never
-sent once only. Status packets go to the status address at ``status_hz`` and
+Output. The terminate command (TC, APID 0x110: the thrust termination
+command) goes to the command address in the cycle that decides it and is
+repeated at ``terminate_hz`` (at least :data:`MIN_TERMINATE_HZ`) until the
+process stops: a latched output, never sent once only. The destruct command
+(TC, APID 0x111) goes out the same way in the cycle that decides it (after
+the thrust termination when both fire in one cycle) and repeats at the same
+rate; the engine keeps stepping after a thrust termination while the
+mission's sequence may still destruct. Status packets go to the status address at ``status_hz`` and
 on every state change, trimmed to one datagram (rangeguard.telemetry.packets
 .fit_margins); a heartbeat with the counters once a second.
 
@@ -87,6 +91,7 @@ import numpy as np
 
 from rangeguard import paths
 from rangeguard.engine import AfssState, Engine
+from rangeguard.engine.decisions import Decisions
 from rangeguard.engine.driver import CycleDriver, CycleSample
 from rangeguard.engine.state import REJECTION_NAMES
 from rangeguard.errors import InputError
@@ -96,6 +101,7 @@ from rangeguard.nav import NavBatch
 from rangeguard.telemetry.auth import SPI_AFSS, SPI_VEHICLE, TRAILER_LEN, Signer, Verifier
 from rangeguard.telemetry.link import SequenceChecker, UdpAddress, check_sender
 from rangeguard.telemetry.packets import (
+    APID_DESTRUCT,
     APID_HEALTH,
     APID_HEARTBEAT,
     APID_NAV,
@@ -109,6 +115,7 @@ from rangeguard.telemetry.packets import (
     HEALTH_READY,
     MAX_DATAGRAM_LEN,
     MAX_PACKET_LEN,
+    DestructCommand,
     HealthPacket,
     HeartbeatPacket,
     NavPacket,
@@ -117,6 +124,7 @@ from rangeguard.telemetry.packets import (
     TerminateCommand,
     decode_frame,
     decode_packet,
+    encode_destruct,
     encode_heartbeat,
     encode_status,
     encode_terminate,
@@ -295,10 +303,13 @@ class RealtimeAfss:
         self._last_nav: NavPacket | None = None
         self._last_state = int(AfssState.SAFE)
         self._terminate: TerminateCommand | None = None
+        self._destruct: DestructCommand | None = None
         self._reported: set[str] = set()
         self._start = time.monotonic()
         now = self._start
-        self._due = {"status": now, "terminate": math.inf, "heartbeat": now, "flush": now + flush_s}
+        self._due = {
+            "status": now, "terminate": math.inf, "destruct": math.inf, "heartbeat": now, "flush": now + flush_s
+        }  # fmt: skip
         self.rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
         if SO_TIMESTAMPNS is not None:
@@ -526,7 +537,7 @@ class RealtimeAfss:
                 c["rejected_apid"] += 1
         if not rows:
             return
-        if self.driver.terminated:
+        if self.driver.done:
             c["after_terminate"] += len(rows)
             return
         cycles = 1 + sum(1 for a, b in zip(rows, rows[1:], strict=False) if a.t_s != b.t_s)
@@ -562,6 +573,11 @@ class RealtimeAfss:
             self._send_terminate(self._terminate)
             self.terminate_latency_ns = time.monotonic_ns() - self._trigger_ns
             self._due["terminate"] = time.monotonic() + self.terminate_dt
+        if decisions.destruct_now[0] and self._destruct is None:  # after the thrust termination in its cycle
+            self._destruct = DestructCommand(float(decisions.state.t_destruct_s[0]), 0, decisions.destructed_by(0))
+            self._send_destruct(self._destruct)
+            self._due["destruct"] = time.monotonic() + self.terminate_dt
+            self._send_status()
         self._decided_ns = time.monotonic_ns()  # in a terminating cycle: after the command's sendto
 
     def _after_step(self) -> None:
@@ -600,6 +616,11 @@ class RealtimeAfss:
             self.counters["terminate_sent"] += 1
         cmd.repeat += 1
 
+    def _send_destruct(self, cmd: DestructCommand) -> None:
+        if self._send(encode_destruct(cmd, self._next_seq(APID_DESTRUCT)), self.command):
+            self.counters["destruct_sent"] += 1
+        cmd.repeat += 1
+
     def status_packet(self) -> StatusPacket:
         """The current status (what the status packets carry)."""
         from rangeguard.earth import ecef_to_geodetic
@@ -617,7 +638,8 @@ class RealtimeAfss:
                 lat, lon, h = (float(x) for x in ecef_to_geodetic(np.asarray(nav.r_ecef)))
             speed = float(math.sqrt(sum(x * x for x in nav.v_ecef)))
         return StatusPacket(
-            float(d.t_s[0]), d.state_name(0), d.fired_by(0), d.reason(0), margins, lat, lon, h, speed,
+            float(d.t_s[0]), _state_name(d), d.fired_by(0), d.destruct_reason(0) or d.reason(0), margins, lat, lon,
+            h, speed,
             float(d.iip_lat_deg[0, 0]), float(d.iip_lon_deg[0, 0]), dict(self.counters),
             load_sha256=self.load_sha256,
         )  # fmt: skip
@@ -634,6 +656,9 @@ class RealtimeAfss:
         if now >= due["terminate"] and self._terminate is not None:
             self._send_terminate(self._terminate)
             due["terminate"] = now + self.terminate_dt
+        if now >= due["destruct"] and self._destruct is not None:
+            self._send_destruct(self._destruct)
+            due["destruct"] = now + self.terminate_dt
         if now >= due["status"]:
             self._send_status()
             due["status"] = now + self.status_dt
@@ -655,7 +680,7 @@ class RealtimeAfss:
             | (HEALTH_LOOP_OK if not c["loop_errors"] else 0)
             | (HEALTH_READY if self.ready else 0)
         )
-        state = AfssState(self._last_state).name
+        state = "DESTRUCTED" if self._destruct is not None else AfssState(self._last_state).name
         return HeartbeatPacket(
             self._clock_s(time.monotonic_ns()),
             now - self._start,
@@ -744,9 +769,11 @@ class RealtimeAfss:
         d = self.driver.last
         st = self.engine.state
         return {
-            "state": "SAFE" if d is None else d.state_name(0),
+            "state": "SAFE" if d is None else _state_name(d),
             "fired_by": None if d is None else d.fired_by(0),
             "t_terminate_s": None if self._terminate is None else self._terminate.t_terminate_s,
+            "destructed_by": None if self._destruct is None else self._destruct.fired_by,
+            "t_destruct_s": None if self._destruct is None else self._destruct.t_destruct_s,
             "terminate_latency_ms": None if self.terminate_latency_ns is None else self.terminate_latency_ns * 1e-6,
             "cycle_latency_p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
             "cycle_latency_p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
@@ -760,3 +787,8 @@ class RealtimeAfss:
             "load_sha256": self.load_sha256 or None,
             "counters": dict(sorted(self.counters.items())),
         }
+
+
+def _state_name(d: Decisions) -> str:
+    """Vehicle 0's state as status and heartbeat packets name it (DESTRUCTED once the destruct command fired)."""
+    return "DESTRUCTED" if d.destruct[0] else d.state_name(0)
