@@ -141,3 +141,44 @@ def test_the_cycle_driver_keeps_stepping_until_destruct():
 def test_bad_action_or_negative_delay_is_a_mission_error_naming_the_field(rules, termination, field):
     with pytest.raises(MissionError, match=field):
         _mission(rules, **termination)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda d: d["rules"][0].update(action="explode"), "rules[0].action"),
+        (lambda d: d["termination"].update(destruct_after_s=-2.0), "termination.destruct_after_s"),
+    ],
+)
+def test_rangeguard_check_refuses_bad_commands_with_exit_2_and_a_line_naming_the_field(tmp_path, capsys, change, words):
+    import yaml
+
+    from rangeguard.cli import main
+
+    d = {"name": "destruct", "site": SITE, "nav_sources": [{"name": "a"}], "rules": [_ceiling("c", 295.0)]}
+    d["termination"] = {}
+    change(d)
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(d))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    problems = [line for line in err if words in line]
+    assert len(problems) == 1 and "Traceback" not in "\n".join(err)
+
+
+def test_the_decision_log_records_each_command_and_what_fired_it():
+    from rangeguard.formats.decisionlog import DecisionLog
+
+    rules = [_ceiling("ceiling", 295.0, "thrust_termination"), _ceiling("breakup", 595.0, "destruct")]
+    engine = Engine(_mission(rules))
+    log = DecisionLog(engine.setup.rule_names)
+    for k in range(1, 80):
+        t = round(0.1 * k, 10)
+        log.add(engine.step([_nav(t)], t))
+    tab = log.table().to_pydict()
+    thrust = [t for t, now in zip(tab["t_s"], tab["terminate_now"], strict=True) if now]
+    destruct = [t for t, now in zip(tab["t_s"], tab["destruct_now"], strict=True) if now]
+    assert thrust == [3.3] and destruct == [6.3]
+    k = tab["t_s"].index(6.3)
+    assert tab["destructed_by"][k] == "breakup" and tab["reason"][k].startswith("DESTRUCT at T+6.30 s")
+    assert tab["fired_by"][tab["t_s"].index(3.3)] == "ceiling"
