@@ -88,7 +88,11 @@ def test_console_state_colours_and_counters(kii):
     snap = st.snapshot()
     assert snap["t_terminate_s"] == 103.2 and snap["latest"]["fired_by"] == "iip-corridor"
     assert snap["history"]["t_s"] == [0.0, 103.2]
+    assert snap["t_destruct_s"] is None
     json.dumps(snap, allow_nan=False)  # JSON without NaN: the browser's JSON.parse accepts it
+    st.ingest(encode_status(_status(104.2, "DESTRUCTED"), seq=4), AFSS, 0.4)
+    snap = st.snapshot()
+    assert snap["t_terminate_s"] == 103.2 and snap["t_destruct_s"] == 104.2 and snap["latest"]["state"] == "DESTRUCTED"
 
 
 def test_console_is_read_only_and_serves_the_page(kii):

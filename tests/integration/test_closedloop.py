@@ -108,3 +108,24 @@ def test_simulate_command_writes_parquet_and_json(tmp_path, capsys):
     assert set(traj.column("vehicle").to_pylist()) == {0, 1}
     assert pq.read_table(out / "decisions.parquet").num_rows > 0
     assert main(["simulate", str(ROOT / "missions" / "sounding.yaml"), "--scenario", "nope", "--out", str(out)]) == 2
+
+
+def test_destruct_after_a_delay_breaks_the_vehicle_up_in_the_closed_loop():
+    """fin-loss with termination.destruct_after_s 3: thrust termination by the tumble rule at T+20.5 s (as
+    above, unchanged), destruct at T+23.5 s to the cycle; the simulator stops the body there (no impact, no
+    flight after the break-up), and the footprint is the vacuum IIP of the break-up state."""
+    m = _sounding()
+    plain = fly(m, scenario="fin-loss")
+    seq = m.model_copy(update={"termination": m.termination.model_copy(update={"destruct_after_s": 3.0})})
+    r = fly(m, scenario="fin-loss", engine_mission=seq, record=True)
+    assert r.terminated[0] and r.fired_by[0] == "tumble"
+    assert r.t_terminate_s[0] == plain.t_terminate_s[0]
+    assert not plain.destructed[0]
+    cycle_s = 1.0 / m.cycle_hz
+    assert r.destructed[0] and r.destructed_by[0] == "destruct-after:3"
+    assert abs(r.t_destruct_s[0] - (r.t_terminate_s[0] + 3.0)) < cycle_s / 2
+    assert np.isnan(r.impact_t_s[0])  # broken up in flight: it never reaches the ground as a body
+    assert any(name == "destruct" for _, _, name in r.events)
+    tab = r.track.table().to_pydict()
+    assert max(tab["t_s"]) <= r.t_destruct_s[0] + 60.0  # the loop ends after the break-up, not at impact
+    assert r.summary(0)["destructed"] and r.summary(0)["t_destruct_s"] == round(float(r.t_destruct_s[0]), 3)

@@ -38,6 +38,7 @@ from rangeguard.mission import load_mission
 from rangeguard.replay import replay
 from rangeguard.telemetry.auth import SPI_AFSS, Verifier
 from rangeguard.telemetry.packets import (
+    DestructCommand,
     HeartbeatPacket,
     PacketError,
     StatusPacket,
@@ -60,13 +61,13 @@ def _udp_listener() -> socket.socket:
     return s
 
 
-def _seal(tmp: Path) -> tuple[Path, Path, str]:
-    """A key file and the sealed load of the mission in ``tmp``: (key, load, digest)."""
+def _seal(tmp: Path, mission=None) -> tuple[Path, Path, str]:
+    """A key file and the sealed load of the mission (default: MISSION's) in ``tmp``: (key, load, digest)."""
     key = tmp / "link.key"
     if not key.exists():
         write_key_file(key)
     load = tmp / "kii-sso.load"
-    load.write_bytes(seal_mission(load_mission(MISSION), read_key_file(key)))
+    load.write_bytes(seal_mission(load_mission(MISSION) if mission is None else mission, read_key_file(key)))
     return key, load, json.loads(load.read_bytes())["digest_sha256"]
 
 
@@ -83,8 +84,8 @@ def _opener(key: Path):
     return open_
 
 
-def _start_run(tmp: Path, command_port: int, status_port: int) -> tuple[subprocess.Popen, int]:
-    key, load, _ = _seal(tmp)
+def _start_run(tmp: Path, command_port: int, status_port: int, mission=None) -> tuple[subprocess.Popen, int]:
+    key, load, _ = _seal(tmp, mission)
     proc = subprocess.Popen(
         [*CLI, "run", "-m", str(load), "--key", str(key), "--listen", "udp://127.0.0.1:0",
          "--command", f"udp://127.0.0.1:{command_port}", "--status", f"udp://127.0.0.1:{status_port}",
@@ -110,12 +111,13 @@ def _stop(proc: subprocess.Popen) -> str:
     return out
 
 
-def fly(tmp: Path, *fault_args: str) -> dict:
-    """Run + stream f2-nozzle; return the run summary, the stream report and what arrived on the ports."""
+def fly(tmp: Path, *fault_args: str, mission=None) -> dict:
+    """Run + stream f2-nozzle; return the run summary, the stream report and what arrived on the ports.
+    ``mission``: what the run flies (default MISSION's rules); the stream plays MISSION's f2-nozzle."""
     cmd_sock, status_sock = _udp_listener(), _udp_listener()
     run = stream = None
     try:
-        run, port = _start_run(tmp, cmd_sock.getsockname()[1], status_sock.getsockname()[1])
+        run, port = _start_run(tmp, cmd_sock.getsockname()[1], status_sock.getsockname()[1], mission)
         stream = subprocess.Popen(
             [*CLI, "stream", "-m", str(MISSION), "--key", str(tmp / "link.key"), "-s", "f2-nozzle",
              "--to", f"udp://127.0.0.1:{port}",
@@ -139,7 +141,9 @@ def fly(tmp: Path, *fault_args: str) -> dict:
         assert stream.returncode == 0, s_err
         cmd_sock.settimeout(1.0)
         try:
-            while sum(isinstance(c, TerminateCommand) for c in commands) < 2:
+            while sum(isinstance(c, TerminateCommand) for c in commands) < 2 or (
+                mission is not None and sum(isinstance(c, DestructCommand) for c in commands) < 2
+            ):
                 commands.append(open_cmd(cmd_sock.recv(70000)))
         except TimeoutError:
             pass
@@ -159,8 +163,8 @@ def fly(tmp: Path, *fault_args: str) -> dict:
         status_sock.close()
 
 
-def _same_file_as_replay(tmp: Path) -> None:
-    m = load_mission(MISSION)
+def _same_file_as_replay(tmp: Path, mission=None) -> None:
+    m = load_mission(MISSION) if mission is None else mission
     log = read_navlog(tmp / "decisions.nav.parquet", [s.name for s in m.nav_sources], [s.name for s in m.string_specs])
     replay(m, log).log.write(tmp / "replayed.parquet")
     run_log, replayed = pq.read_table(tmp / "decisions.parquet"), pq.read_table(tmp / "replayed.parquet")
@@ -194,6 +198,33 @@ def test_f2_nozzle_terminates_over_udp_and_matches_replay(tmp_path):
     c = s["counters"]
     assert c["received"] == got["report"]["datagrams"] and c.get("malformed", 0) == 0 and c.get("gaps", 0) == 0
     _same_file_as_replay(tmp_path)
+
+
+@pytest.mark.slow
+def test_run_sends_thrust_termination_then_destruct_after_the_missions_delay(tmp_path):
+    """The same flight with termination.destruct_after_s 1 s: run sends the thrust termination command (APID
+    0x110, as above) and, 1 s of flight time later (to the cycle), the destruct command (APID 0x111), both
+    authenticated, latched and repeated; the status turns DESTRUCTED; the decision log replays identically."""
+    m = load_mission(MISSION)
+    m = m.model_copy(update={"termination": m.termination.model_copy(update={"destruct_after_s": 1.0})})
+    got = fly(tmp_path, mission=m)
+    s = got["summary"]
+    assert s["state"] == "DESTRUCTED" and s["fired_by"] == "iip-corridor"
+    assert 100.0 < s["t_terminate_s"] < 105.0
+    assert s["destructed_by"] == "destruct-after:1"
+    assert abs(s["t_destruct_s"] - (s["t_terminate_s"] + 1.0)) < 1.0 / m.cycle_hz + 1e-9
+    cmds = [c for c in got["commands"] if isinstance(c, TerminateCommand | DestructCommand)]
+    first_destruct = next(k for k, c in enumerate(cmds) if isinstance(c, DestructCommand))
+    assert isinstance(cmds[0], TerminateCommand) and first_destruct > 0  # in order: thrust termination first
+    destructs = [c for c in cmds if isinstance(c, DestructCommand)]
+    assert destructs[0].t_destruct_s == s["t_destruct_s"] and destructs[0].fired_by == "destruct-after:1"
+    assert [c.repeat for c in destructs] == list(range(len(destructs))) and len(destructs) >= 2
+    terminates = [c for c in cmds if isinstance(c, TerminateCommand)]
+    assert [c.repeat for c in terminates] == list(range(len(terminates)))
+    statuses = [p for p in got["statuses"] if isinstance(p, StatusPacket)]
+    assert {st.state for st in statuses} >= {"ARMED", "TERMINATED", "DESTRUCTED"}
+    assert s["counters"]["destruct_sent"] >= 2
+    _same_file_as_replay(tmp_path, m)
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import numpy as np
 from rangeguard.earth import ecef_to_enu_matrix, geodetic_to_ecef
 from rangeguard.mission import load_mission
 from rangeguard.telemetry import afss as afss_module
+from rangeguard.telemetry import warmup
 from rangeguard.telemetry.link import UdpAddress
 from rangeguard.telemetry.packets import HEALTH_READY, HeartbeatPacket, NavPacket, decode_packet, encode_nav
 
@@ -70,7 +71,7 @@ def test_packets_before_ready_are_dropped_and_the_heartbeat_says_when_it_is_read
     mission = load_mission(SOUNDING)
     port = _free_port()
     packets = _climb(30)
-    real_warm_up = afss_module.warm_up_engine
+    real_warm_up = warmup.warm_up_engine
 
     def slow_warm_up(m) -> None:
         real_warm_up(m)
@@ -79,7 +80,7 @@ def test_packets_before_ready_are_dropped_and_the_heartbeat_says_when_it_is_read
                 tx.sendto(data, ("127.0.0.1", port))
         time.sleep(0.2)
 
-    monkeypatch.setattr(afss_module, "warm_up_engine", slow_warm_up)
+    monkeypatch.setattr(warmup, "warm_up_engine", slow_warm_up)
     command = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     command.bind(("127.0.0.1", 0))
     seen: list[HeartbeatPacket] = []

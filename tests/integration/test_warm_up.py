@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent(
     from rangeguard.mission import load_mission
     from rangeguard.nav import NavBatch
     from rangeguard.rules import kinematics
-    from rangeguard.telemetry.afss import warm_up_engine
+    from rangeguard.telemetry.warmup import warm_up_engine
 
     def signatures():
         out = set()

@@ -87,3 +87,21 @@ def test_fixed_policies_and_option_checks(key):
     mon = CommandMonitor(None, PERIOD_S, missed=2)  # insecure (lab): plain packets
     mon.datagram(_beat(None, "ARMED"), 0.0)
     assert mon.check(2.5) == TERMINATE and mon.counters["heartbeats"] == 1
+
+
+def test_a_destruct_command_follows_the_thrust_termination_and_latches(key):
+    """Authentic 0x110 then 0x111: TERMINATE, then DESTRUCT (it outranks TERMINATE), then nothing undoes it; a
+    forged destruct (unsigned) is dropped and counted."""
+    from rangeguard.telemetry.packets import DestructCommand, encode_destruct
+    from rangeguard.telemetry.receiver import DESTRUCT
+
+    signer = Signer(key, SPI_AFSS)
+    mon = _monitor(key)
+    mon.datagram(encode_destruct(DestructCommand(104.0, 0, "forged"), 9), 0.2)
+    assert mon.action is None and mon.counters["destruct_commands"] == 0
+    mon.datagram(signer.sign(encode_terminate(TerminateCommand(103.0, 0, "iip-corridor"), 0)), 0.5)
+    assert mon.action == TERMINATE
+    mon.datagram(signer.sign(encode_destruct(DestructCommand(104.0, 0, "destruct-after:1"), 0)), 1.5)
+    assert mon.action == DESTRUCT and "destruct-after:1" in mon.action_reason and mon.action_s == 1.5
+    mon.datagram(signer.sign(encode_terminate(TerminateCommand(103.0, 1, "iip-corridor"), 1)), 1.6)
+    assert mon.check(100.0) == DESTRUCT and mon.counters["destruct_commands"] == 1

@@ -101,3 +101,15 @@ def test_bad_risk_input_names_its_field(change, where, words):
     change(d)
     problems = problems_of(d)
     assert any(p.startswith(where) and words in p for p in problems), problems
+
+
+def test_afss_commands_as_response_modes_fly_fragments_for_destruct_and_the_intact_body_for_thrust_termination():
+    """destruct is a break-up like afss_termination (the catalog); thrust_termination falls intact like
+    intact_impact: the sweep's choice between the stage's catalog and the intact body reads BREAKUP_MODES."""
+    from rangeguard.risk.analysis import BREAKUP_MODES
+
+    assert {"afss_termination", "destruct", "breakup"} == set(BREAKUP_MODES)
+    assert "thrust_termination" not in BREAKUP_MODES and "intact_impact" not in BREAKUP_MODES
+    m = load_mission(MISSIONS / "sounding.yaml")
+    modes = [r.mode for r in m.failure.responses]
+    assert "afss_termination" in modes  # the bundled figures keep the fragments of today

@@ -307,3 +307,12 @@ def test_montecarlo_report_lists_the_runs_against_their_scenarios_expect(tmp_pat
     )
     assert "note: scenario &#x27;tumble&#x27; (expect: terminate)" in text
     assert "FAIL: scenario &#x27;f1-thrust-low&#x27;" in text
+
+
+def test_the_outcome_names_the_destruct_that_followed_the_thrust_termination():
+    from rangeguard.report.html import _outcome_html
+
+    v = {"terminated": True, "t_terminate_s": 20.5, "rule": "tumble"}
+    assert "DESTRUCT" not in _outcome_html(v) and "(thrust termination)" in _outcome_html(v)
+    v |= {"destructed": True, "t_destruct_s": 23.5, "destructed_by": "destruct-after:3"}
+    assert "DESTRUCT at T+23.50 s by <code>destruct-after:3</code>" in _outcome_html(v)

@@ -53,7 +53,7 @@ def write_risk_dir(out, verdict="PASS"):
     rows = {
         k: [] for k in ("t_s", "stage", "mode", "probability", "cec", "ec", "skipped", "iip_lat_deg", "iip_lon_deg")
     }
-    for mode, share in zip(MODES, (0.8, 0.15, 0.05), strict=True):
+    for mode, share in zip(("afss_termination", "breakup", "intact_impact"), (0.8, 0.15, 0.05), strict=True):
         cec = 10 ** rng.uniform(-5, -1.5, n)
         cec[(t >= ABORT[0]) & (t <= ABORT[1])] = 0.03
         p = np.full(n, 0.3 / n * share)

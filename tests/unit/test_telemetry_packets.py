@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 from spacepackets.ccsds import PacketType, SpacePacketHeader
 
 from rangeguard.telemetry.packets import (
+    APID_DESTRUCT,
     APID_HEALTH,
     APID_HEARTBEAT,
     APID_NAV,
     APID_STATUS,
     APID_TERMINATE,
+    DestructCommand,
     HealthPacket,
     HeartbeatPacket,
     NavPacket,
@@ -79,7 +81,9 @@ SAMPLES = [
         9,
     ),
     TerminateCommand(103.18, 3, "iip-corridor", 16383),
+    DestructCommand(105.18, 0, "destruct-after:2", 12),
     HeartbeatPacket(math.nan, 2.5, {"gaps": 2, "malformed": 1}, 77),
+    HeartbeatPacket(110.0, 9.5, {}, 78, "DESTRUCTED"),
 ]
 
 
@@ -94,12 +98,14 @@ def test_round_trip_and_header_matches_spacepackets(packet):
         HealthPacket: APID_HEALTH,
         StatusPacket: APID_STATUS,
         TerminateCommand: APID_TERMINATE,
+        DestructCommand: APID_DESTRUCT,
         HeartbeatPacket: APID_HEARTBEAT,
     }[type(packet)]
+    command = apid in (APID_TERMINATE, APID_DESTRUCT)
     assert head.apid == apid and head.seq_count == packet.seq
-    assert head.packet_type == (PacketType.TC if apid == APID_TERMINATE else PacketType.TM)
+    assert head.packet_type == (PacketType.TC if command else PacketType.TM)
     assert head.packet_len == len(data)  # data length field = bytes after the header - 1
-    assert encode_header_spacepackets(apid, packet.seq, len(data) - 8, apid == APID_TERMINATE) == data[:6]
+    assert encode_header_spacepackets(apid, packet.seq, len(data) - 8, command) == data[:6]
     # packet error control: the last two bytes are the CRC of everything before them
     assert struct.unpack(">H", data[-2:])[0] == fast_crc16.ibm_3740(data[:-2])
 
@@ -197,3 +203,18 @@ def test_reframed_mutated_payloads_never_crash_the_decoder(which, cut, junk, api
         decode_packet(_frame(apid, 1, mutated, telecommand=apid == APID_TERMINATE))
     except PacketError:
         pass
+
+
+def test_destruct_is_apid_0x111_a_telecommand_and_a_telemetry_copy_is_refused():
+    """The destruct command (APID 0x111) has the terminate command's layout by hand: t (double), repeat (u32),
+    fired_by (u16 length + UTF-8); sent as telemetry (packet type 0) it is refused."""
+    data = encode_packet(DestructCommand(7.5, 2, "breakup"), 3)
+    head = SpacePacketHeader.unpack(data)
+    assert head.apid == 0x111 and head.packet_type == PacketType.TC
+    t, repeat = struct.unpack(">dI", data[6:18])
+    assert (t, repeat) == (7.5, 2) and data[18:-2].endswith(b"breakup")
+    tm = bytearray(data)
+    tm[0] &= ~0x10  # packet type bit -> telemetry
+    tm[-2:] = struct.pack(">H", fast_crc16.ibm_3740(bytes(tm[:-2])))
+    with pytest.raises(PacketError, match="telecommand"):
+        decode_packet(bytes(tm))

@@ -15,7 +15,10 @@ from rangeguard.cli.app import app
 
 def _outcome(r: dict) -> str:
     if r["terminated"]:
-        return f"[red]TERMINATED[/] T+{r['t_terminate_s']:.2f} s by {r['rule']}"
+        text = f"[red]TERMINATED[/] (thrust termination) T+{r['t_terminate_s']:.2f} s by {r['rule']}"
+        if r.get("destructed"):
+            text += f", [red]DESTRUCT[/] T+{r['t_destruct_s']:.2f} s by {r['destructed_by']}"
+        return text
     if r["orbit"]:
         o = r["orbit"]
         return f"[green]orbit[/] {o['perigee_km']:.0f} x {o['apogee_km']:.0f} km, {o['inclination_deg']:.2f} deg"

@@ -62,7 +62,7 @@ def prepare_cmd(
 
     import numba
 
-    from rangeguard.telemetry.afss import warm_up_engine
+    from rangeguard.telemetry.warmup import warm_up_engine
 
     start = time.perf_counter()
     if mission.suffix == ".load":

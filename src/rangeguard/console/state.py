@@ -197,6 +197,7 @@ class ConsoleState:
         }
         self.last_error: str | None = None
         self.t_terminate_s: float | None = None
+        self.t_destruct_s: float | None = None
         self.senders: dict[str, float] = {}  # "host:port" of accepted status/heartbeat senders -> last receive time
         self._newest_s = -math.inf
         self._decode = None
@@ -237,8 +238,10 @@ class ConsoleState:
             return None
         self.counters["status"] += 1
         msg = self.status_message(pkt)
-        if pkt.state == "TERMINATED" and self.t_terminate_s is None:
+        if pkt.state in ("TERMINATED", "DESTRUCTED") and self.t_terminate_s is None:
             self.t_terminate_s = msg["t_s"]
+        if pkt.state == "DESTRUCTED" and self.t_destruct_s is None:
+            self.t_destruct_s = msg["t_s"]
         self.latest = msg
         if msg["t_s"] is not None:
             self.history.append(msg)
@@ -314,6 +317,7 @@ class ConsoleState:
             "type": "snapshot",
             "latest": self.latest,
             "t_terminate_s": self.t_terminate_s,
+            "t_destruct_s": self.t_destruct_s,
             "history": self.history.columns(),
             "history_max": self.history.capacity,
             "heartbeat": self.heartbeat,

@@ -20,12 +20,13 @@ _Bool: TypeAlias = NDArray[np.bool_]
 _I64: TypeAlias = NDArray[np.int64]
 _I16: TypeAlias = NDArray[np.int16]
 _I8: TypeAlias = NDArray[np.int8]
-_VoteArrays: TypeAlias = tuple[_Bool, _I64, _F64, _F64, _Bool, _I16, _F64]
+_VoteArrays: TypeAlias = tuple[_Bool, _I64, _F64, _F64, _Bool, _I16, _F64, _Bool, _I64, _F64, _F64]
 
 
 @kernel(inline="always")
 def _vote_arrays(n: int, k_strings: int) -> _VoteArrays:
-    """The per (vehicle, string) outputs: vote, its rule, held time, margin; degrade, its rule, margin."""
+    """The per (vehicle, string) outputs: vote, its rule, held time, margin; degrade, its rule, margin;
+    destruct vote, its rule, held time, margin."""
     return (
         np.zeros((n, k_strings), np.bool_),
         np.full((n, k_strings), -1, np.int64),
@@ -33,6 +34,10 @@ def _vote_arrays(n: int, k_strings: int) -> _VoteArrays:
         np.full((n, k_strings), np.nan),
         np.zeros((n, k_strings), np.bool_),
         np.full((n, k_strings), -1, np.int16),
+        np.full((n, k_strings), np.nan),
+        np.zeros((n, k_strings), np.bool_),
+        np.full((n, k_strings), -1, np.int64),
+        np.full((n, k_strings), np.nan),
         np.full((n, k_strings), np.nan),
     )
 
@@ -42,7 +47,8 @@ def _votes(
     active: _Bool, violated: _Bool, margin: _F64, since: _F64, t_rows: _F64, t_est: _F64,
     receive_clock: _Bool | _I64, persistence_s: _F64, action: _I64, n_vehicles: int, k_strings: int, tol_s: float,
     t_vehicle: _F64, first_violation_t_s: _F64, min_margin: _F64, vote: _Bool, vote_rule: _I64, vote_held: _F64,
-    vote_margin: _F64, degrade: _Bool, degrade_rule: _I16, degrade_margin: _F64, lo: int, hi: int,
+    vote_margin: _F64, degrade: _Bool, degrade_rule: _I16, degrade_margin: _F64, dvote: _Bool, dvote_rule: _I64,
+    dvote_held: _F64, dvote_margin: _F64, lo: int, hi: int,
 ) -> None:  # fmt: skip
     """Persistence, votes and statistics of vehicles lo..hi-1 (each vehicle's rows on every string, rules
     in index order)."""
@@ -69,6 +75,11 @@ def _votes(
                             degrade[i, s] = True
                             degrade_rule[i, s] = j
                             degrade_margin[i, s] = mg
+                        elif action[j] == 3 and not dvote[i, s]:
+                            dvote[i, s] = True
+                            dvote_rule[i, s] = j
+                            dvote_held[i, s] = held
+                            dvote_margin[i, s] = mg
                     if math.isnan(first_violation_t_s[i, j]):
                         first_violation_t_s[i, j] = t_vehicle[i]
                 elif not math.isnan(mg):
@@ -87,8 +98,8 @@ def _new_vote_arrays(n: int, k_strings: int) -> _VoteArrays:
 
 _PersistenceAndVotes: TypeAlias = Callable[
     [_Bool, _Bool, _F64, _F64, _F64, _F64, _F64, _I64, float, _F64, _F64, _F64, _Bool, _I8, _F64, _I64, _F64, _I16,
-     _Bool, _Bool, _F64],
-    bool,
+     _Bool, _Bool, _F64, float, _F64, _F64, _Bool],
+    int,
 ]  # fmt: skip
 """The argument types of :func:`persistence_and_votes`' functions, in order."""
 
@@ -96,7 +107,8 @@ _PersistenceAndVotes: TypeAlias = Callable[
 def persistence_and_votes(n: int) -> _PersistenceAndVotes:
     """Steps 5-6 of a cycle for ``n`` vehicles: the function ``f(active, violated, margin, since, t_rows, t_est,
     rule_f, rule_i, tol_s, t_vehicle, first_violation_t_s, min_margin, declared_ok, mode, receive_s, vote_i,
-    fault_t, degrade_rule, health_ok, terminate_now, latch) -> bool`` (persistence, votes, statistics, policy).
+    fault_t, degrade_rule, health_ok, terminate_now, latch, destruct_after_s, t_term, t_destruct, destruct_now) ->
+    int`` (persistence, votes, statistics, policy, the destruct sequence).
 
     Arrays are (R, M) (rules by rows) and (N, R) for the statistics. A judged
     sample (finite margin or violated) that violates starts (or continues)
@@ -104,13 +116,14 @@ def persistence_and_votes(n: int) -> _PersistenceAndVotes:
     rule's window forgets it; an unjudged row holds it. A violation counts
     once it has held ``persistence_s`` on the rule's clock (sample time, or
     estimated flight time ``t_est`` for receive-clock rules). Per (vehicle,
-    string) the first (lowest-index) counted terminate rule is the string's
-    vote and the first counted degrade rule degrades it (``degrade_rule``
+    string) the first (lowest-index) counted terminate (thrust termination)
+    rule is the string's vote, the first counted destruct rule its destruct
+    vote, and the first counted degrade rule degrades it (``degrade_rule``
     (N, K) int16, -1 none); monitor rules only feed the statistics
     ``first_violation_t_s`` and ``min_margin`` (updated in place, like
     ``since``). Then :func:`vote` applies the policy (``health_ok``,
-    ``terminate_now``, ``fault_t`` and the ``latch`` record). ``f`` returns
-    whether any vehicle terminates now.
+    ``terminate_now``, ``destruct_now``, ``fault_t`` and the ``latch`` record). ``f`` returns
+    :data:`ANY_TERMINATE` | :data:`ANY_DESTRUCT` (0: no command this cycle).
 
     ``rule_f`` / ``rule_i`` are the rules' tables (``RULE_*`` columns), ``vote_i`` the policy
     (``VOTE_*``). Vehicles are independent: a batch of at least ``PARALLEL_MIN_ROWS`` runs the
@@ -125,20 +138,23 @@ def _persistence_and_votes_parallel(
     active: _Bool, violated: _Bool, margin: _F64, since: _F64, t_rows: _F64, t_est: _F64, rule_f: _F64, rule_i: _I64,
     tol_s: float, t_vehicle: _F64, first_violation_t_s: _F64, min_margin: _F64, declared_ok: _Bool, mode: _I8,
     receive_s: _F64, vote_i: _I64, fault_t: _F64, degrade_rule: _I16, health_ok: _Bool, terminate_now: _Bool,
-    latch: _F64,
-) -> bool:  # fmt: skip
+    latch: _F64, destruct_after_s: float, t_term: _F64, t_destruct: _F64, destruct_now: _Bool,
+) -> int:  # fmt: skip
     """:func:`persistence_and_votes` of a batch: the parallel chunked loop, then the policy."""
     n, k_strings = health_ok.shape
-    rule_vote, vote_rule, vote_held, vote_margin, degraded, _, degrade_margin = _new_vote_arrays(n, k_strings)
+    rule_vote, vote_rule, vote_held, vote_margin, degraded, _, degrade_margin, dv, dv_rule, dv_held, dv_margin = (
+        _new_vote_arrays(n, k_strings)
+    )
     degrade_rule.fill(-1)
     _votes(
         n, active, violated, margin, since, t_rows, t_est, rule_i[:, RULE_RECEIVE_CLOCK], rule_f[:, RULE_PERSISTENCE],
         rule_i[:, RULE_ACTION], n, k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, rule_vote, vote_rule,
-        vote_held, vote_margin, degraded, degrade_rule, degrade_margin,
+        vote_held, vote_margin, degraded, degrade_rule, degrade_margin, dv, dv_rule, dv_held, dv_margin,
     )  # fmt: skip
     return vote(
         rule_vote, degraded, vote_rule, vote_held, vote_margin, degrade_rule, degrade_margin, declared_ok, mode,
-        t_vehicle, receive_s, t_est, vote_i, fault_t, health_ok, terminate_now, latch,
+        t_vehicle, receive_s, t_est, vote_i, fault_t, health_ok, terminate_now, latch, dv, dv_rule, dv_held, dv_margin,
+        destruct_after_s, tol_s, t_term, t_destruct, destruct_now,
     )  # fmt: skip
 
 
@@ -147,20 +163,23 @@ def _persistence_and_votes_serial(
     active: _Bool, violated: _Bool, margin: _F64, since: _F64, t_rows: _F64, t_est: _F64, rule_f: _F64, rule_i: _I64,
     tol_s: float, t_vehicle: _F64, first_violation_t_s: _F64, min_margin: _F64, declared_ok: _Bool, mode: _I8,
     receive_s: _F64, vote_i: _I64, fault_t: _F64, degrade_rule: _I16, health_ok: _Bool, terminate_now: _Bool,
-    latch: _F64,
-) -> bool:  # fmt: skip
+    latch: _F64, destruct_after_s: float, t_term: _F64, t_destruct: _F64, destruct_now: _Bool,
+) -> int:  # fmt: skip
     """:func:`persistence_and_votes` of a small batch in one call: the serial loop, then the policy."""
     n, k_strings = health_ok.shape
-    rule_vote, vote_rule, vote_held, vote_margin, degraded, _, degrade_margin = _vote_arrays(n, k_strings)
+    rule_vote, vote_rule, vote_held, vote_margin, degraded, _, degrade_margin, dv, dv_rule, dv_held, dv_margin = (
+        _vote_arrays(n, k_strings)
+    )
     degrade_rule[:] = -1
     _votes_serial(
         active, violated, margin, since, t_rows, t_est, rule_i[:, RULE_RECEIVE_CLOCK], rule_f[:, RULE_PERSISTENCE],
         rule_i[:, RULE_ACTION], n, k_strings, tol_s, t_vehicle, first_violation_t_s, min_margin, rule_vote, vote_rule,
-        vote_held, vote_margin, degraded, degrade_rule, degrade_margin, 0, n,
+        vote_held, vote_margin, degraded, degrade_rule, degrade_margin, dv, dv_rule, dv_held, dv_margin, 0, n,
     )  # fmt: skip
     return vote(
         rule_vote, degraded, vote_rule, vote_held, vote_margin, degrade_rule, degrade_margin, declared_ok, mode,
-        t_vehicle, receive_s, t_est, vote_i, fault_t, health_ok, terminate_now, latch,
+        t_vehicle, receive_s, t_est, vote_i, fault_t, health_ok, terminate_now, latch, dv, dv_rule, dv_held, dv_margin,
+        destruct_after_s, tol_s, t_term, t_destruct, destruct_now,
     )  # fmt: skip
 
 
@@ -343,7 +362,9 @@ def safing_timer(
 
 
 # AFSS modes (rangeguard.engine.state.AfssState) as the front kernel compares them.
-_MODE_SAFE, _MODE_ARMED = 0, 1
+_MODE_SAFE, _MODE_ARMED, _MODE_TERMINATED = 0, 1, 2
+# rule actions (rangeguard.engine.setup.ACTIONS): terminate and thrust_termination share code 0
+ACTION_TERMINATE, ACTION_DEGRADE, ACTION_MONITOR, ACTION_DESTRUCT = 0, 1, 2, 3
 # arming parameters (``arm`` of :func:`front`): not before (s), liftoff height above the pad (m),
 # liftoff speed (m/s), the pad's height (m); and the kinematics columns of height and speed
 ARM_NOT_BEFORE, ARM_HEIGHT, ARM_SPEED, ARM_PAD_ALT, ARM_H_COL, ARM_SPEED_COL = range(6)
@@ -452,10 +473,12 @@ def front(
         windowed = rule_i[j, RULE_WINDOWED] != 0
         from_t, to_t = rule_f[j, RULE_FROM], rule_f[j, RULE_TO]
         after_ev, until_ev, p = rule_i[j, RULE_AFTER], rule_i[j, RULE_UNTIL], rule_i[j, RULE_PHASE]
+        destruct_rule = rule_i[j, RULE_ACTION] == ACTION_DESTRUCT
         for s in range(k_strings):
             for i in range(n):
                 m = s * n + i
-                flying = mode[i] == _MODE_ARMED
+                # destruct rules are judged after a thrust termination too (the vote ignores them once destructed)
+                flying = mode[i] == _MODE_ARMED or (mode[i] == _MODE_TERMINATED and destruct_rule)
                 on = flying if rc else flying and ok[m]
                 if on and windowed:
                     t = flight_t[m] if rc else t_rows[m]
@@ -476,13 +499,19 @@ POLICY_1OO2, POLICY_2OO2, POLICY_HEALTH_DEGRADED = range(3)
 POLICIES = {"1oo2": POLICY_1OO2, "2oo2": POLICY_2OO2, "health_degraded": POLICY_HEALTH_DEGRADED}
 # causes of a termination (rangeguard.engine.state.Cause)
 _CAUSE_NONE, _CAUSE_RULE, _CAUSE_FAULTY, _CAUSE_NO_HEALTHY = 0, 1, 2, 3
+_CAUSE_DESTRUCT_DELAY = 7  # destruct: termination.destruct_after_s elapsed since the thrust termination
+# what persistence_and_votes and vote return: which commands some vehicle issues this cycle (bits)
+ANY_TERMINATE, ANY_DESTRUCT = 1, 2
 
 
 # The latch record of a vehicle terminating now (``latch`` of :func:`vote`, one row per vehicle): its cause
 # (Cause value), the string whose vote fired (or the faulty string), the rule (-1: none; for a faulty string the
 # rule that degraded it), its margin and held time, and the decision time.
 LATCH_CAUSE, LATCH_STRING, LATCH_RULE, LATCH_MARGIN, LATCH_HELD, LATCH_T = range(6)
-LATCH_COLS = 6
+# and of a vehicle destructing now: its cause (Cause.RULE or DESTRUCT_DELAY), string, rule (-1: the delay), margin
+# and held time of that rule, and the decision time
+LATCH_D_CAUSE, LATCH_D_STRING, LATCH_D_RULE, LATCH_D_MARGIN, LATCH_D_HELD, LATCH_D_T = range(6, 12)
+LATCH_COLS = 12
 # the voting policy (``vote_i`` of :func:`vote`): POLICY_*, a faulty string votes (0/1), terminate when no
 # healthy string is left (0/1)
 VOTE_POLICY, VOTE_FAULTY, VOTE_NO_HEALTHY = range(3)
@@ -492,8 +521,10 @@ VOTE_POLICY, VOTE_FAULTY, VOTE_NO_HEALTHY = range(3)
 def vote(
     rule_vote: _Bool, degraded: _Bool, vote_rule: _I64, vote_held: _F64, vote_margin: _F64, degrade_rule: _I16,
     degrade_margin: _F64, declared_ok: _Bool, mode: _I8, t_vehicle: _F64, receive_s: _F64, t_est: _F64, vote_i: _I64,
-    fault_t: _F64, health_ok: _Bool, terminate_now: _Bool, latch: _F64,
-) -> bool:  # fmt: skip
+    fault_t: _F64, health_ok: _Bool, terminate_now: _Bool, latch: _F64, dvote: _Bool, dvote_rule: _I64,
+    dvote_held: _F64, dvote_margin: _F64, destruct_after_s: float, tol_s: float, t_term: _F64, t_destruct: _F64,
+    destruct_now: _Bool,
+) -> int:  # fmt: skip
     """Step 6 of a cycle: the voting policy, per vehicle (outputs written in place).
 
     A string is healthy when it declares itself so and none of its own rules degraded it
@@ -508,13 +539,23 @@ def vote(
     time (``vote_held``); otherwise the first faulty string and, if one of its own rules degraded
     it, that rule and margin (held NaN). The decision time is the vehicle's estimated flight time,
     the latest over its rows (``t_est`` (M,)), or the receive time where no row has one. Other
-    rows of ``latch`` are not written. Returns whether any vehicle terminates now.
+    rows of ``latch`` are not written.
+
+    Destruct (``destruct_now``), once per vehicle (``t_destruct`` NaN until then), for an armed or
+    thrust-terminated vehicle: a destruct rule vote (``dvote``) counts like a rule vote (health_degraded:
+    a healthy string's; 1oo2: any string's; 2oo2: every string's, a faulty string's counting when
+    ``vote_i[VOTE_FAULTY]``, and at least one rule vote); or, for a thrust-terminated vehicle (also one
+    terminating now), ``destruct_after_s`` (NaN: never) has elapsed since ``t_term`` on the decision
+    time. An armed vehicle that destructs by a rule cuts thrust in the same cycle (its thrust
+    termination is that rule's). The ``LATCH_D_*`` columns say why. Returns :data:`ANY_TERMINATE` |
+    :data:`ANY_DESTRUCT` for the commands issued this cycle (0: none).
     """
     n, k_strings = rule_vote.shape
     policy = vote_i[VOTE_POLICY]
     faulty_string_votes = vote_i[VOTE_FAULTY] != 0
     terminate_if_no_healthy = vote_i[VOTE_NO_HEALTHY] != 0
     anyone = False
+    anyone_d = False
     for i in range(n):
         any_healthy = False
         any_counting = False
@@ -548,7 +589,58 @@ def vote(
         else:
             now = any_vote if policy == POLICY_1OO2 else all_vote
             cause = _CAUSE_RULE if now and any_rule else _CAUSE_FAULTY if now else _CAUSE_NONE
-        terminate_now[i] = now and mode[i] == _MODE_ARMED
+        armed = mode[i] == _MODE_ARMED
+        # destruct: a rule vote under the policy, or the delay after a thrust termination
+        d_now = False
+        d_first = -1
+        if t_destruct[i] != t_destruct[i] and (armed or mode[i] == _MODE_TERMINATED):
+            d_all = True
+            for s in range(k_strings):
+                healthy = health_ok[i, s]
+                if policy == POLICY_HEALTH_DEGRADED:
+                    counting = dvote[i, s] and healthy
+                else:
+                    counting = dvote[i, s]
+                    d_all = d_all and (dvote[i, s] or (not healthy and faulty_string_votes))
+                if counting and d_first < 0:
+                    d_first = s
+            d_now = d_first >= 0 and (policy != POLICY_2OO2 or d_all)
+        terminate_now[i] = (now or d_now) and armed
+        destruct_now[i] = d_now
+        t_now = -math.inf
+        if terminate_now[i] or d_now or destruct_after_s == destruct_after_s:
+            for s in range(k_strings):
+                t = t_est[s * n + i]
+                if math.isfinite(t) and t > t_now:
+                    t_now = t
+            t_now = t_now if math.isfinite(t_now) else receive_s[i]
+        if d_now:
+            anyone_d = True
+            latch[i, LATCH_D_CAUSE] = _CAUSE_RULE
+            latch[i, LATCH_D_STRING] = d_first
+            latch[i, LATCH_D_RULE] = dvote_rule[i, d_first]
+            latch[i, LATCH_D_MARGIN] = dvote_margin[i, d_first]
+            latch[i, LATCH_D_HELD] = dvote_held[i, d_first]
+            latch[i, LATCH_D_T] = t_now
+            if not now:  # an armed vehicle destructed by a rule: its thrust termination is that rule's
+                cause = _CAUSE_RULE
+                for s in range(k_strings):
+                    vote_rule[i, s] = dvote_rule[i, s]
+                    vote_margin[i, s] = dvote_margin[i, s]
+                    vote_held[i, s] = dvote_held[i, s]
+                first_counting = d_first
+        elif t_destruct[i] != t_destruct[i] and destruct_after_s == destruct_after_s:
+            started = terminate_now[i] or (mode[i] == _MODE_TERMINATED and t_term[i] == t_term[i])
+            t0 = t_now if terminate_now[i] else t_term[i]
+            if started and t_now >= t0 + destruct_after_s - tol_s:  # on the decision time
+                destruct_now[i] = True
+                anyone_d = True
+                latch[i, LATCH_D_CAUSE] = _CAUSE_DESTRUCT_DELAY
+                latch[i, LATCH_D_STRING] = -1
+                latch[i, LATCH_D_RULE] = -1
+                latch[i, LATCH_D_MARGIN] = math.nan
+                latch[i, LATCH_D_HELD] = math.nan
+                latch[i, LATCH_D_T] = t_now
         if not terminate_now[i]:
             continue
         anyone = True
@@ -564,10 +656,5 @@ def vote(
             latch[i, LATCH_MARGIN] = degrade_margin[i, s]
             latch[i, LATCH_HELD] = math.nan
         latch[i, LATCH_STRING] = s
-        latest = -math.inf
-        for s in range(k_strings):
-            t = t_est[s * n + i]
-            if math.isfinite(t) and t > latest:
-                latest = t
-        latch[i, LATCH_T] = latest if math.isfinite(latest) else receive_s[i]
-    return anyone
+        latch[i, LATCH_T] = t_now
+    return (ANY_TERMINATE if anyone else 0) | (ANY_DESTRUCT if anyone_d else 0)

@@ -22,7 +22,17 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rangeguard.engine._kernels import LATCH_COLS, front, ingest_source, persistence_and_votes, safing_timer
+from rangeguard.engine._kernels import (
+    ANY_DESTRUCT,
+    ANY_TERMINATE,
+    LATCH_COLS,
+    LATCH_D_CAUSE,
+    LATCH_D_T,
+    front,
+    ingest_source,
+    persistence_and_votes,
+    safing_timer,
+)
 from rangeguard.engine.decisions import Decisions
 from rangeguard.engine.setup import EngineSetup
 from rangeguard.engine.state import (
@@ -217,11 +227,13 @@ def _decide(
     first_v = state.first_violation_t_s.copy()
     min_margin = state.min_margin.copy()
     degrade_rule, health_ok = np.empty((n, k_strings), np.int16), np.empty((n, k_strings), np.bool_)
-    terminate_now, latch = np.empty(n, np.bool_), np.empty((n, LATCH_COLS))
-    terminating = persistence_and_votes(n)(
+    terminate_now, destruct_now, latch = np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty((n, LATCH_COLS))
+    commands = persistence_and_votes(n)(
         active, violated, margin, since, t_rows, flight_time_s, setup.rule_f, setup.rule_i, _TOL_S, t_vehicle, first_v,
         min_margin, declared_ok, mode, receive_s, setup.vote_i, fault_t, degrade_rule, health_ok, terminate_now, latch,
+        setup.destruct_after_s, state.t_terminate_s, state.t_destruct_s, destruct_now,
     )  # fmt: skip
+    terminating = commands & ANY_TERMINATE
 
     # --- 7. safing (only vehicles not terminating now) ----------------------------------
     orbit_since, clear_since, safed = state.orbit_since, state.clear_since, None
@@ -242,7 +254,7 @@ def _decide(
         idx = np.nonzero(terminate_now)[0]
         mode[idx] = _TERMINATED
         for i in idx:
-            why, s, rule, rule_margin, held, t_decided = latch[i].tolist()
+            why, s, rule, rule_margin, held, t_decided = latch[i, :LATCH_D_CAUSE].tolist()
             cause[i], fired_string[i] = int(why), int(s)
             if why == _RULE:
                 fired_rule[i], fired_margin[i], fired_held[i] = int(rule), rule_margin, held
@@ -252,6 +264,16 @@ def _decide(
             # (data loss, string health) by the estimated flight time at which it was decided
             by_data = fired_rule[i] >= 0 and not setup.receive_clock[fired_rule[i]] and np.isfinite(t_vehicle[i])
             t_term[i] = t_vehicle[i] if by_data else t_decided
+    t_destruct, d_cause, d_rule, d_string = (
+        state.t_destruct_s, state.destruct_cause, state.destruct_rule, state.destruct_string
+    )  # fmt: skip
+    if commands & ANY_DESTRUCT:
+        t_destruct, d_cause, d_rule, d_string = t_destruct.copy(), d_cause.copy(), d_rule.copy(), d_string.copy()
+        for i in np.nonzero(destruct_now)[0]:
+            why, s, rule, _, _, t_decided = latch[i, LATCH_D_CAUSE : LATCH_D_T + 1].tolist()
+            d_cause[i], d_string[i], d_rule[i] = int(why), int(s), int(rule)
+            by_data = rule >= 0 and not setup.receive_clock[int(rule)] and np.isfinite(t_vehicle[i])
+            t_destruct[i] = t_vehicle[i] if by_data else t_decided
     if safed is not None:
         safe_now, safe_cause = safed
         mode[safe_now] = _SAFED
@@ -269,6 +291,10 @@ def _decide(
     fields["degrade_rule"] = degrade_rule
     fields["fired_margin"] = fired_margin
     fields["fired_held_s"] = fired_held
+    fields["t_destruct_s"] = t_destruct
+    fields["destruct_cause"] = d_cause
+    fields["destruct_rule"] = d_rule
+    fields["destruct_string"] = d_string
     fields["src_store"] = store
     fields["src_has"] = has
     fields["src_cand_n"] = cand_n
@@ -285,7 +311,7 @@ def _decide(
     fields["resynced"] = resynced
     new_state = EngineState.of(fields)
     decisions = Decisions.of(
-        setup, new_state, t_vehicle, receive_s, terminate_now, margin, violated, active,
+        setup, new_state, t_vehicle, receive_s, terminate_now, destruct_now, margin, violated, active,
         ctx.iip_lat_deg.reshape(k_strings, n), ctx.iip_lon_deg.reshape(k_strings, n), health_ok,
     )  # fmt: skip
     return new_state, decisions
@@ -399,6 +425,7 @@ def fault_cycle(
         t_s=np.full(n, np.nan),
         receive_time_s=np.array(receive_s, dtype=np.float64),
         terminate_now=terminate_now,
+        destruct_now=np.zeros(n, bool),
         margin_rm=np.full((n_rules, k_strings * n), np.nan),
         violated_rm=np.zeros((n_rules, k_strings * n), bool),
         active_rm=np.zeros((n_rules, k_strings * n), bool),

@@ -43,7 +43,8 @@ class Decisions:
 
     Arrays (first axis vehicles): ``state`` (AfssState values), ``terminate``
     (latched: True from the cycle of termination on), ``terminate_now`` (True
-    only in that cycle), ``t_s`` (the data time the decision is based on),
+    only in that cycle: the thrust termination command, also ``thrust_termination_now``), ``destruct_now``
+    (the destruct command, only in its cycle; ``destruct`` latched), ``t_s`` (the data time the decision is based on),
     ``margins`` (N, R): each rule's margin, the smallest over the strings whose
     votes count (NaN where not judged). Per-string detail: ``margin`` and
     ``violated`` (K, N, R). ``rule`` / ``reason`` name the rule that fired and
@@ -55,6 +56,7 @@ class Decisions:
     t_s: NDArray[np.float64]
     receive_time_s: NDArray[np.float64]
     terminate_now: NDArray[np.bool_]
+    destruct_now: NDArray[np.bool_]
     margin_rm: NDArray[np.float64]
     violated_rm: NDArray[np.bool_]
     active_rm: NDArray[np.bool_]
@@ -65,7 +67,8 @@ class Decisions:
     @classmethod
     def of(
         cls, setup: EngineSetup, state: EngineState, t_s: NDArray[np.float64], receive_time_s: NDArray[np.float64],
-        terminate_now: NDArray[np.bool_], margin_rm: NDArray[np.float64], violated_rm: NDArray[np.bool_],
+        terminate_now: NDArray[np.bool_], destruct_now: NDArray[np.bool_], margin_rm: NDArray[np.float64],
+        violated_rm: NDArray[np.bool_],
         active_rm: NDArray[np.bool_], iip_lat_deg: NDArray[np.float64], iip_lon_deg: NDArray[np.float64],
         health: NDArray[np.bool_],
     ) -> Decisions:  # fmt: skip
@@ -74,7 +77,8 @@ class Decisions:
         new = object.__new__(cls)
         object.__setattr__(new, "__dict__", {
             "setup": setup, "state": state, "t_s": t_s, "receive_time_s": receive_time_s,
-            "terminate_now": terminate_now, "margin_rm": margin_rm, "violated_rm": violated_rm,
+            "terminate_now": terminate_now, "destruct_now": destruct_now, "margin_rm": margin_rm,
+            "violated_rm": violated_rm,
             "active_rm": active_rm, "iip_lat_deg": iip_lat_deg, "iip_lon_deg": iip_lon_deg, "health": health,
         })  # fmt: skip
         return new
@@ -112,6 +116,47 @@ class Decisions:
     def terminate(self) -> NDArray[np.bool_]:
         terminated: NDArray[np.bool_] = self.state.mode == AfssState.TERMINATED  # (numpy types == as Any)
         return terminated
+
+    @property
+    def thrust_termination_now(self) -> NDArray[np.bool_]:
+        """(N,) the thrust termination command fires in this cycle (``terminate_now``)."""
+        return self.terminate_now
+
+    @property
+    def destruct(self) -> NDArray[np.bool_]:
+        """(N,) latched: True from the cycle of the destruct command on."""
+        destructed: NDArray[np.bool_] = ~np.isnan(self.state.t_destruct_s)
+        return destructed
+
+    @property
+    def command_code(self) -> NDArray[np.int8]:
+        """(N,) the commands fired in this cycle: 0 none, 1 thrust termination, 2 destruct, 3 both."""
+        code: NDArray[np.int8] = self.terminate_now.astype(np.int8) | (self.destruct_now.astype(np.int8) << 1)
+        return code
+
+    def destructed_by(self, i: int = 0) -> str | None:
+        """What fired vehicle i's destruct: a destruct rule's name, 'destruct-after:SECONDS', or None (none)."""
+        cause = int(self.state.destruct_cause[i])
+        if cause == Cause.NONE:
+            return None
+        if cause == Cause.DESTRUCT_DELAY:
+            return f"destruct-after:{self.setup.destruct_after_s:g}"
+        return self.setup.rule_names[int(self.state.destruct_rule[i])]
+
+    def destruct_reason(self, i: int = 0) -> str | None:
+        """A readable account of vehicle i's destruct (None: none)."""
+        by = self.destructed_by(i)
+        if by is None:
+            return None
+        st = self.state
+        t = st.t_destruct_s[i]
+        if int(st.destruct_cause[i]) == Cause.DESTRUCT_DELAY:
+            return (
+                f"DESTRUCT at T+{t:.2f} s: termination.destruct_after_s {self.setup.destruct_after_s:g} s after the "
+                f"thrust termination at T+{st.t_terminate_s[i]:.2f} s"
+            )
+        s = self.setup.string_names[int(st.destruct_string[i])]
+        return f"DESTRUCT at T+{t:.2f} s: rule '{by}' (string {s}; policy {self.setup.policy})"
 
     @property
     def rule_names(self) -> tuple[str, ...]:

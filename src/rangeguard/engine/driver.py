@@ -22,6 +22,10 @@ process and a replay of its nav log step the engine identically:
   between, which closes the open cycle;
 - once the engine has terminated nothing more is stepped: the decision is
   final. The samples offered after it are counted in :attr:`after_terminate`.
+  Where the mission's sequence may destruct after a thrust termination
+  (``termination.destruct_after_s`` or a rule with action destruct), the
+  driver keeps stepping, silent cycles included, until the destruct command
+  (:attr:`done`).
 
 ``on_step(decisions)`` is called right after every engine step (a data
 cycle's provisional decisions included), before anything is logged: the
@@ -43,6 +47,7 @@ before liftoff) restarts the clock there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -112,24 +117,32 @@ class CycleDriver:
         self._deferred: Decisions | None = None  # a closed cycle's decisions, reported after the next step
         self._judges_silence = bool(np.any(engine.setup.receive_clock))
         self._mode = int(engine.state.mode[0])  # vehicle 0's AfssState after the latest step
+        self._destructs = engine.setup.destructs  # a destruct may follow a thrust termination
+        self._done = False  # vehicle 0's sequence is over: thrust-terminated, and destructed where one may follow
 
     # --- state -------------------------------------------------------------------------------
 
     @property
     def terminated(self) -> bool:
+        """The thrust termination (terminate) command has fired."""
         return self._mode == _TERMINATED
+
+    @property
+    def done(self) -> bool:
+        """Nothing more is stepped: thrust-terminated, and destructed where the mission's sequence may destruct."""
+        return self._done
 
     @property
     def next_due_s(self) -> float | None:
         """Receive time of the next silent cycle if nothing arrives first (None: none scheduled)."""
-        if self.last_step_s is None or self.terminated:
+        if self.last_step_s is None or self._done:
             return None
         return self.last_step_s + self.cycle_s
 
     def _due(self, now_s: float) -> bool:
         return (
             self.last_step_s is not None
-            and self._mode != _TERMINATED
+            and not self._done
             and now_s - self.last_step_s > self.cycle_s + TICK_TOLERANCE_S
         )
 
@@ -137,11 +150,14 @@ class CycleDriver:
     def _silence_matters(self) -> bool:
         """Silent cycles are stepped only while armed, and only if some rule runs on the receive clock
         (data loss): otherwise a step without data cannot change anything."""
-        return self._mode == _ARMED and self._judges_silence
+        return (self._mode == _ARMED and self._judges_silence) or (self._mode == _TERMINATED and not self._done)
 
     def _stepped(self, decisions: Decisions) -> None:
         self.last = decisions
         self._mode = int(decisions.state.mode[0])
+        self._done = self._mode == _TERMINATED and (
+            not self._destructs or not math.isnan(float(decisions.state.t_destruct_s[0]))
+        )
         if self.on_step is not None:
             self.on_step(decisions)
 
@@ -150,11 +166,11 @@ class CycleDriver:
     def feed(self, samples: Iterable[CycleSample]) -> None:
         """Samples in arrival order (receive times non-decreasing); steps what they complete."""
         for sample in samples:
-            if self._mode == _TERMINATED:
+            if self._done:
                 self.after_terminate += 1
                 continue
             self.advance(sample.receive_s)
-            if self._mode == _TERMINATED:
+            if self._done:
                 self.after_terminate += 1
                 continue
             t = sample.t_s
@@ -163,7 +179,7 @@ class CycleDriver:
             else:
                 self._step_group()
                 self._finalize(defer=True)  # logged after the next step: off the path to the next decision
-                if self._mode == _TERMINATED:  # the cycle just stepped terminated: this sample comes after it
+                if self._done:  # the cycle just stepped ended the sequence: this sample comes after it
                     self.after_terminate += 1
                     continue
                 self._t_open = t
@@ -180,7 +196,7 @@ class CycleDriver:
         """
         while self._due(now_s):
             self._step_group()
-            if self.terminated:
+            if self._done:
                 return
             self._emit_deferred()
             self._finalize()
@@ -224,8 +240,8 @@ class CycleDriver:
         self._stepped(decisions)
         self._pending = decisions
         self._emit_deferred()
-        if decisions.terminate_now.any():
-            self._finalize()  # a terminate decision is final: no later sample may replace it
+        if decisions.terminate_now.any() or decisions.destruct_now.any():
+            self._finalize()  # a command is final: no later sample may replace it
 
     def _finalize(self, defer: bool = False) -> None:
         """Close the open data cycle; its decisions go out now, or after the next step (``defer``)."""

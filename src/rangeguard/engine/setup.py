@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -11,6 +12,10 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from rangeguard.constants import WGS84_B_M
 from rangeguard.earth.polygon import GreatCirclePolygon
 from rangeguard.engine._kernels import (
+    ACTION_DEGRADE,
+    ACTION_DESTRUCT,
+    ACTION_MONITOR,
+    ACTION_TERMINATE,
     EVENT_ABOVE,
     EVENT_COL,
     EVENT_SCHED,
@@ -59,8 +64,13 @@ def _table(n_rows: int, dtype: DTypeLike, columns: Mapping[int, ArrayLike]) -> N
     return out
 
 
-ACTION_TERMINATE, ACTION_DEGRADE, ACTION_MONITOR = 0, 1, 2
-ACTIONS = {"terminate": ACTION_TERMINATE, "degrade": ACTION_DEGRADE, "monitor": ACTION_MONITOR}
+ACTIONS = {
+    "terminate": ACTION_TERMINATE,  # an alias of thrust_termination: what terminate always did
+    "thrust_termination": ACTION_TERMINATE,
+    "degrade": ACTION_DEGRADE,
+    "monitor": ACTION_MONITOR,
+    "destruct": ACTION_DESTRUCT,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +82,7 @@ class EngineSetup:
     rule_names: tuple[str, ...]
     persistence_s: NDArray[np.float64]  # (R,)
     receive_clock: NDArray[np.bool_]  # (R,) bool: persistence on the receive-time clock
-    action: NDArray[np.int64]  # (R,) ACTION_TERMINATE / ACTION_DEGRADE / ACTION_MONITOR
+    action: NDArray[np.int64]  # (R,) ACTION_TERMINATE (thrust termination) / _DEGRADE / _MONITOR / _DESTRUCT
     from_t_s: NDArray[np.float64]  # (R,)
     to_t_s: NDArray[np.float64]  # (R,)
     after_event: NDArray[np.int64]  # (R,) event index or -1
@@ -111,6 +121,8 @@ class EngineSetup:
     packed: NDArray[np.bool_]  # (R,) bool: the rule is evaluated by ``program``
     unpacked: tuple[int, ...]  # the rules that evaluate themselves (stateful ones: gates)
     # derived from the fields above (__post_init__):
+    destruct_after_s: float = field(init=False)  # termination.destruct_after_s (NaN: no automatic destruct)
+    destructs: bool = field(init=False)  # a destruct can follow a thrust termination (a delay or a destruct rule)
     safes: bool = field(init=False)  # some safing condition can safe a vehicle (orbit, or IIP clear of protected areas)
     resync_n: int = field(init=False)  # nav_gate.resync_samples
     # the rules, events, phases and policy as the compiled kernels take them (_kernels.RULE_*, EVENT_*, ...)
@@ -133,7 +145,10 @@ class EngineSetup:
         phase_i = {PHASE_START: self.phase_start, PHASE_END: self.phase_end}
         vote_i = {VOTE_POLICY: self.policy_code, VOTE_FAULTY: self.faulty_string_votes}
         vote_i[VOTE_NO_HEALTHY] = self.terminate_if_no_healthy
+        after = self.mission.termination.destruct_after_s
         derived = {
+            "destruct_after_s": math.nan if after is None else float(after),
+            "destructs": after is not None or bool(np.any(self.action == ACTION_DESTRUCT)),
             "safes": self.safing.orbit.enabled or (self.safing.iip_clear.enabled and bool(self.protected_polygons)),
             "resync_n": int(self.nav_gate.resync_samples),
             "rule_f": _table(n_rules, np.float64, rule_f),

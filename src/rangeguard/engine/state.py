@@ -19,7 +19,7 @@ class AfssState(IntEnum):
 
     SAFE = 0  # before arming (liftoff not yet detected): cannot terminate
     ARMED = 1  # rules are judged; a counted violation terminates
-    TERMINATED = 2  # terminate command issued; latched for good
+    TERMINATED = 2  # thrust termination command issued; latched for good (destruct may follow: t_destruct_s)
     SAFED = 3  # the vehicle can no longer threaten anyone; no rule can terminate
 
 
@@ -48,6 +48,7 @@ class Cause(IntEnum):
     ORBIT = 4  # safed: no impact point (orbit)
     IIP_CLEAR = 5  # safed: IIP beyond every protected area for good
     CYCLE_FAULT = 6  # a cycle failed to compute: every string counted faulty and the policy decided
+    DESTRUCT_DELAY = 7  # destruct: termination.destruct_after_s elapsed since the thrust termination
 
 
 # Columns of the sample store ``EngineState.src_store``: one array, so that a cycle copies it at once
@@ -82,6 +83,10 @@ class EngineState:
     degrade_rule: NDArray[np.int16]  # (N, K) int16 rule that degrades each string this cycle (-1 none)
     fired_margin: NDArray[np.float64]  # (N,) margin of the firing rule at termination
     fired_held_s: NDArray[np.float64]  # (N,) how long the firing violation had held
+    t_destruct_s: NDArray[np.float64]  # (N,) time of the destruct command (NaN: none yet)
+    destruct_cause: NDArray[np.int8]  # (N,) int8 Cause of the destruct (RULE or DESTRUCT_DELAY; NONE: none)
+    destruct_rule: NDArray[np.int16]  # (N,) int16 the destruct rule that fired (-1: none, or the delay)
+    destruct_string: NDArray[np.int16]  # (N,) int16 the string whose destruct vote fired (-1: none)
     src_store: NDArray[np.float64]  # (S, N, STORE_COLS) each source's latest accepted sample and jump candidate
     src_has: NDArray[np.bool_]  # (S, N) bool: a valid sample has been received
     src_cand_n: NDArray[np.int64]  # (S, N) consecutive jump-rejected samples agreeing with each other
@@ -184,6 +189,10 @@ class EngineState:
             degrade_rule=np.full((n, n_strings), -1, np.int16),
             fired_margin=np.full(n, nan),
             fired_held_s=np.full(n, nan),
+            t_destruct_s=np.full(n, nan),
+            destruct_cause=np.zeros(n, np.int8),
+            destruct_rule=np.full(n, -1, np.int16),
+            destruct_string=np.full(n, -1, np.int16),
             src_store=_initial_store(n_sources, n),
             src_has=np.zeros((n_sources, n), bool),
             src_cand_n=np.zeros((n_sources, n), np.int64),

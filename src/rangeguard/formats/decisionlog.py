@@ -5,9 +5,12 @@ the Monte Carlo flights (rangeguard.montecarlo.closedloop); read by the
 reports. It takes the engine's :class:`~rangeguard.engine.decisions.Decisions`
 as they are, so it imports the engine (formats sits above the core).
 
-Columns: ``cycle``, ``t_s``, ``receive_time_s``, ``state``, ``terminate_now``,
-``fired_by`` (rule name or string-fault:NAME, on the cycle of termination),
-``reason`` (on cycles where the state changed), ``iip_lat_deg``,
+Columns: ``cycle``, ``t_s``, ``receive_time_s``, ``state``, ``terminate_now``
+(the thrust termination command fired in this cycle), ``fired_by`` (rule name or
+string-fault:NAME, on the cycle of termination), ``destruct_now`` (the destruct
+command fired in this cycle), ``destructed_by`` (destruct rule name or
+destruct-after:SECONDS, on the cycle of destruct), ``reason`` (on cycles where
+the state changed, and on the destruct cycle), ``iip_lat_deg``,
 ``iip_lon_deg`` (first string's), then ``margin__<rule>`` and
 ``violated__<rule>`` for every rule (margins: smallest over the voting
 strings; NaN where not judged).
@@ -115,6 +118,7 @@ class DecisionLog:
         self._policy: str | None = None  # set with the buffers (_allocate)
         self._buf: dict[str, np.ndarray] = {}  # allocated on the first cycle (the number of strings comes with it)
         self._fired: dict[int, str | None] = {}
+        self._destructed: dict[int, str | None] = {}
         self._reason: dict[int, str] = {}
 
     def __len__(self) -> int:
@@ -131,6 +135,7 @@ class DecisionLog:
             "receive_time_s": np.empty(g),
             "state": np.empty(g, np.int8),
             "terminate_now": np.empty(g, bool),
+            "destruct_now": np.empty(g, bool),
             "iip_lat_deg": np.empty(g),
             "iip_lon_deg": np.empty(g),
             "margin": np.empty((g, r, k)),
@@ -156,6 +161,12 @@ class DecisionLog:
         if state != self._last_state:
             self._reason[j] = decisions.reason(i)
             self._last_state = state
+        destruct = bool(decisions.destruct_now[i])
+        b["destruct_now"][j] = destruct
+        if destruct:
+            self._destructed[j] = decisions.destructed_by(i)
+            reason = decisions.destruct_reason(i) or ""
+            self._reason[j] = reason if j not in self._reason else f"{self._reason[j]}; {reason}"
         b["iip_lat_deg"][j] = decisions.iip_lat_deg[0, i]
         b["iip_lon_deg"][j] = decisions.iip_lon_deg[0, i]
         b["margin"][j] = decisions.margin_rm[:, i::n]  # (rules, strings): this vehicle's column of each string
@@ -173,7 +184,9 @@ class DecisionLog:
 
     def _buffer_table(self) -> pa.Table:
         rows, b = self._n, self._buf
-        text: dict[str, dict[int, str | None] | dict[int, str]] = {"fired_by": self._fired, "reason": self._reason}
+        text: dict[str, dict[int, str | None] | dict[int, str]] = {
+            "fired_by": self._fired, "destructed_by": self._destructed, "reason": self._reason
+        }  # fmt: skip
         cols = {"cycle": pa.array(np.arange(self._flushed, self._flushed + rows, dtype=np.int64))}
         for name in (
             "t_s",
@@ -181,6 +194,8 @@ class DecisionLog:
             "state",
             "terminate_now",
             "fired_by",
+            "destruct_now",
+            "destructed_by",
             "reason",
             "iip_lat_deg",
             "iip_lon_deg",
@@ -211,6 +226,8 @@ class DecisionLog:
             ("state", pa.string()),
             ("terminate_now", pa.bool_()),
             ("fired_by", pa.string()),
+            ("destruct_now", pa.bool_()),
+            ("destructed_by", pa.string()),
             ("reason", pa.string()),
             ("iip_lat_deg", pa.float64()),
             ("iip_lon_deg", pa.float64()),
@@ -231,6 +248,7 @@ class DecisionLog:
         self._flushed += self._n
         self._n = 0
         self._fired.clear()
+        self._destructed.clear()
         self._reason.clear()
 
     def _tables(self) -> list[pa.Table]:

@@ -301,6 +301,14 @@ class TerminationSpec(_Strict):
     all_strings_faulty: Literal["terminate", "continue"] = Field(
         "terminate", description="health_degraded: what to do when no healthy string is left."
     )
+    destruct_after_s: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "Destruct follows a thrust termination after this delay, s (on the estimated flight time; 0: in the "
+            "same cycle). null: no automatic destruct; rules with action destruct still fire it."
+        ),
+    )
 
 
 class OrbitSafing(_Strict):

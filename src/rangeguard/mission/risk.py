@@ -167,12 +167,14 @@ class FailureTableSpec(_Strict):
 class FailureResponseSpec(_Strict):
     """How a failed vehicle ends, and how likely that is."""
 
-    mode: Literal["afss_termination", "breakup", "intact_impact"] = Field(
+    mode: Literal["afss_termination", "destruct", "thrust_termination", "breakup", "intact_impact"] = Field(
         ...,
         description=(
-            "afss_termination: the AFSS terminates it (fragments of the stage's catalog); breakup: the air breaks "
-            "it up (the same fragments from the same states: no malfunction turn yet); intact_impact: it falls in "
-            "one piece."
+            "afss_termination: the AFSS terminates it (fragments of the stage's catalog; the AFSS's response as "
+            "always modelled: a destruct); destruct: the AFSS's destruct command (the same fragments); "
+            "thrust_termination: the AFSS cuts thrust and the vehicle falls intact (as intact_impact); breakup: the "
+            "air breaks it up (the same fragments from the same states: no malfunction turn yet); intact_impact: it "
+            "falls in one piece."
         ),
     )
     probability: float = Field(..., ge=0, le=1, description="Probability of this response given a failure.")

@@ -1,10 +1,15 @@
-"""Closed loop: simulator -> sensor models -> AFSS engine -> terminate, for N vehicles in lock-step.
+"""Closed loop: simulator -> sensor models -> AFSS engine -> commands, for N vehicles in lock-step.
 
 This is where the outer layers meet (DESIGN.md: the simulator knows nothing
 of the engine; the Monte Carlo layer wires them). Every ``nav_dt_s`` the
 simulator advances, the sensor models turn truth into nav samples for each
 source, the engine decides, and vehicles it terminates lose thrust and fly
-ballistic to impact. Alongside, the *truth* impact point is checked against
+ballistic to impact, intact (the thrust termination command); a destruct
+command breaks the vehicle up (``Simulator.destruct``): it stops flying, its
+footprint is the vacuum IIP of the break-up state, and ``destructed`` /
+``t_destruct_s`` / ``destructed_by`` say so. A vehicle whose mission may
+destruct after a thrust termination stays in the loop (its engine judged)
+until the destruct. Alongside, the *truth* impact point is checked against
 every protected area: a run whose truth IIP entered one before termination
 is a missed termination (the thing the AFSS exists to prevent).
 """
@@ -133,6 +138,11 @@ class FlightResult:
     """(N,) true vacuum IIP when the vehicle was decided (terminated, safed) or came down, degrees;
     for one still flying at the end its last IIP (NaN in orbit)."""
     iip_lon_deg: np.ndarray | None = None
+    destructed: np.ndarray | None = None
+    """(N,) bool: the destruct command fired (the simulator broke the vehicle up then)."""
+    t_destruct_s: np.ndarray | None = None
+    destructed_by: list | None = None
+    """What fired each vehicle's destruct (a destruct rule, destruct-after:SECONDS; None: none)."""
 
     def summary(self, i: int = 0) -> dict:
         orbit = None
@@ -142,6 +152,9 @@ class FlightResult:
                 "apogee_km": round(float(self.apogee_km[i]), 2),
                 "inclination_deg": round(float(self.inclination_deg[i]), 3),
             }
+        t_destruct = None
+        if self.destructed is not None and self.t_destruct_s is not None and self.destructed[i]:
+            t_destruct = round(float(self.t_destruct_s[i]), 3)
         return {
             "terminated": bool(self.terminated[i]),
             "t_terminate_s": None if not self.terminated[i] else round(float(self.t_terminate_s[i]), 3),
@@ -149,6 +162,9 @@ class FlightResult:
             "state": self.state[i],
             "iip_entered_protected_area": bool(self.iip_entered_protected_area[i]),
             "orbit": orbit,
+            "destructed": t_destruct is not None,
+            "t_destruct_s": t_destruct,
+            "destructed_by": None if self.destructed_by is None else self.destructed_by[i],
         }
 
 
@@ -219,7 +235,7 @@ def fly(
     track = Track(ground_height_m=ground_m) if record else None
     decisions = None
     k = 0
-    decided = (AfssState.TERMINATED, AfssState.SAFED)
+    destructs = engine.setup.destructs  # a destruct may follow a thrust termination: keep such vehicles open
     final = _FinalOutcome(engine.state, ground_m)
     while not sim.done and sim.t_s < t_max_s:
         if final.closed.all():
@@ -239,9 +255,12 @@ def fly(
         terminate_now = decisions.terminate_now & ~final.closed
         if terminate_now.any():
             sim.terminate(terminate_now)
+        destruct_now = decisions.destruct_now & ~final.closed
+        if destruct_now.any():  # after the thrust termination of the same cycle
+            sim.destruct(destruct_now)
         mode = np.where(final.closed, AfssState.SAFE, engine.state.mode)  # closed vehicles are no longer watched
         _check_truth_iip(truth, mode, protected, entered, t_entered, area_entered, t, terminate_now, ground_m)
-        final.update(engine.state, t, np.isin(engine.state.mode, decided) | ~truth.active, truth)
+        final.update(engine.state, t, _decided(engine.state, destructs) | ~truth.active, truth)
         if observer is not None:
             observer(t, truth, engine)
         if dlog is not None and track is not None:  # record
@@ -257,6 +276,10 @@ def fly(
     names = [AfssState(int(m)).name for m in mode]
     fired = [
         decisions.fired_by(i) if (decisions is not None and mode[i] == AfssState.TERMINATED) else None for i in range(n)
+    ]
+    destructed = ~np.isnan(final.t_destruct_s)
+    destructed_by = [
+        decisions.destructed_by(i) if (decisions is not None and destructed[i]) else None for i in range(n)
     ]
     return FlightResult(
         terminated=mode == AfssState.TERMINATED,
@@ -282,7 +305,20 @@ def fly(
         t_safed_s=np.where(mode == AfssState.SAFED, final.t_safed_s, np.nan),
         iip_lat_deg=final.iip_lat_deg,
         iip_lon_deg=final.iip_lon_deg,
+        destructed=destructed,
+        t_destruct_s=final.t_destruct_s,
+        destructed_by=destructed_by,
     )
+
+
+def _decided(state, destructs: bool) -> np.ndarray:
+    """(N,) the vehicles whose AFSS sequence is over: safed, or thrust-terminated and (where the mission
+    may destruct after a thrust termination) destructed."""
+    terminated = state.mode == AfssState.TERMINATED
+    if destructs:
+        terminated &= ~np.isnan(state.t_destruct_s)
+    decided: np.ndarray = terminated | (state.mode == AfssState.SAFED)
+    return decided
 
 
 class _FinalOutcome:
@@ -295,6 +331,7 @@ class _FinalOutcome:
         self.t_final_s = np.full(n, np.nan)
         self.mode = state.mode.copy()
         self.t_terminate_s = state.t_terminate_s.copy()
+        self.t_destruct_s = state.t_destruct_s.copy()
         self.t_safed_s = state.t_safed_s.copy()
         self.cause = state.cause.copy()
         self.min_margin = state.min_margin.copy()
@@ -310,6 +347,7 @@ class _FinalOutcome:
             return
         self.mode[open_] = state.mode[open_]
         self.t_terminate_s[open_] = state.t_terminate_s[open_]
+        self.t_destruct_s[open_] = state.t_destruct_s[open_]
         self.t_safed_s[open_] = state.t_safed_s[open_]
         self.cause[open_] = state.cause[open_]
         self.min_margin[open_] = state.min_margin[open_]

@@ -77,9 +77,12 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _outcome_html(v: dict) -> str:
     if v.get("terminated"):
+        destruct = ""
+        if v.get("destructed"):  # the destruct command followed the thrust termination
+            destruct = f"; DESTRUCT at T+{v['t_destruct_s']:.2f} s by <code>{_e(v.get('destructed_by'))}</code>"
         return (
             f'<div class="outcome terminated">TERMINATED at T+{v["t_terminate_s"]:.2f} s by rule '
-            f"<code>{_e(v.get('rule'))}</code></div>"
+            f"<code>{_e(v.get('rule'))}</code> (thrust termination){destruct}</div>"
         )
     orbit = v.get("orbit")
     if orbit:

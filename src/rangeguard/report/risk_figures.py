@@ -23,6 +23,8 @@ MODES: tuple[str, ...] = get_args(FailureResponseSpec.model_fields["mode"].annot
 """The failure response modes, as the mission schema lists them."""
 MODE_STYLES = {
     "afss_termination": ("AFSS termination", "#1f77b4"),
+    "destruct": ("AFSS destruct", "#17becf"),
+    "thrust_termination": ("AFSS thrust termination", "#2ca02c"),
     "breakup": ("break-up", "#ff7f0e"),
     "intact_impact": ("intact impact", "#9467bd"),
 }

@@ -6,6 +6,10 @@ and each failure response mode of the mission's ``failure.responses`` (14 CFR 45
 - ``afss_termination``: the AFSS breaks the vehicle up where it is: the fragments of the debris catalog
   of the stage flying then (``debris[]``), each fragment's parent state drawn from the dispersed
   vehicles flying then (:mod:`rangeguard.risk.ensemble`);
+- ``destruct``: the AFSS's destruct command: the same fragments from the same states
+  (``afss_termination`` is this response, the name it always had);
+- ``thrust_termination``: the AFSS's thrust termination command: the engines stop and the vehicle
+  falls intact, modelled exactly as ``intact_impact`` below (same body, same random stream);
 - ``breakup``: the air breaks it up: the same fragments from the same states (a malfunction turn
   before the break-up is not modelled yet: it needs the malfunction-turn trajectories of the flight
   safety limits analysis);
@@ -171,7 +175,9 @@ def catalog_for(mission: Mission, stage: int) -> DebrisCatalogSpec:
     )
 
 
-_BREAKUP_MODES = ("afss_termination", "breakup")
+BREAKUP_MODES = ("afss_termination", "destruct", "breakup")
+"""The response modes that fly the stage's fragment catalog; the others (thrust_termination,
+intact_impact) fly the intact body."""
 
 
 def group_outcomes(result: BreakupCasualties) -> tuple[GroupOutcome, ...]:
@@ -227,7 +233,7 @@ def run_task(task: SweepTask) -> list[ModeOutcome]:
     for item in task.items:
         cache: dict[bool, tuple[float, tuple[GroupOutcome, ...]]] = {}
         for response in responses:
-            intact = response.mode not in _BREAKUP_MODES
+            intact = response.mode not in BREAKUP_MODES
             if intact not in cache:
                 cache[intact] = _outcome(task, item, intact)
             cec, groups = cache[intact]

@@ -36,6 +36,7 @@ from rangeguard.mission.model import Mission
 from rangeguard.mission.risk import DebrisCatalogSpec, FragmentGroupSpec, PopulationSpec
 from rangeguard.montecarlo.executors import one_numba_thread, run_all
 from rangeguard.risk.analysis import (
+    BREAKUP_MODES,
     DEFAULT_SAMPLES,
     RISK_STEP_ONTO_KINKS,
     RISK_TOL_M,
@@ -165,7 +166,7 @@ def _check_inputs(mission: Mission, failures: list[FailureTime]) -> None:
     if mission.failure is None:
         raise InputError("failure: the mission has no failure model; add a `failure` section (docs/mission-format.md)")
     modes = {r.mode for r in mission.failure.responses if r.probability > 0.0}
-    if modes & {"afss_termination", "breakup"}:
+    if modes & set(BREAKUP_MODES):
         for stage in sorted({f.stage for f in failures if f.probability > 0.0}):
             catalog_for(mission, stage)
 

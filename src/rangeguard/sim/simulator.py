@@ -189,6 +189,8 @@ class Simulator:
         self._SCR = np.zeros((N, 7, 11))
         self._WK = np.zeros((N, 16))
         self._terminated = np.zeros(N, dtype=bool)
+        self._destroyed = np.zeros(N, dtype=bool)
+        self._t_destroyed = np.full(N, np.nan)
         self._out_i = np.zeros(4 * N + 64, dtype=np.int64)
         self._out_t = np.zeros(4 * N + 64)
         self._out_k = np.zeros(4 * N + 64, dtype=np.int64)
@@ -274,6 +276,31 @@ class Simulator:
             self._drain_events(self.t_s)
         self._terminated |= new
 
+    def destruct(self, mask) -> None:
+        """Destruct (break-up) at the current time for the vehicles in ``mask`` ((N,) bool or indices):
+        thrust off (as :meth:`terminate`, if not already) and the vehicle stops being a flying body. It is
+        no longer integrated: its state stays the break-up state (position and velocity at the moment
+        of destruct), :attr:`destroyed` marks it and :attr:`destruct_t_s` dates it, and an event
+        ``destruct`` is logged. Where the fragments fall is the risk analysis's business
+        (rangeguard.risk, a fragment catalog from the break-up state), not the simulator's: for the
+        closed loop the vehicle's footprint is the vacuum IIP of its break-up state."""
+        arr = np.asarray(mask)
+        if arr.dtype == bool:
+            if arr.shape != (self.n,):
+                raise InputError(f"destruct(mask): a boolean mask must have shape ({self.n},); got {arr.shape}")
+            m = arr.copy()
+        else:
+            m = np.zeros(self.n, dtype=bool)
+            m[arr.astype(np.int64)] = True
+        self.terminate(m)
+        new = m & ~self._destroyed & (self._REP[:, 2] == 1)
+        for i in np.nonzero(new)[0]:
+            self._IS[i, K.I_ACTIVE] = 0
+            self._REP[i, 2] = 0
+            self.events.append((int(i), float(self.t_s), "destruct"))
+        self._t_destroyed[new] = self.t_s
+        self._destroyed |= new
+
     def set_ballistic_state(self, r_ecef, v_ecef) -> None:
         """Start every vehicle at t = 0 in ballistic flight from the given ECEF state
         (``(3,)`` or ``(N, 3)``, m and m/s Earth-relative): no thrust, no further stage
@@ -327,6 +354,16 @@ class Simulator:
     def terminated(self) -> np.ndarray:
         """(N,) bool: terminated by :meth:`terminate`."""
         return self._terminated.copy()
+
+    @property
+    def destroyed(self) -> np.ndarray:
+        """(N,) bool: broken up by :meth:`destruct` (no longer a flying body)."""
+        return self._destroyed.copy()
+
+    @property
+    def destruct_t_s(self) -> np.ndarray:
+        """(N,) time of the destruct, s since liftoff; NaN where not destroyed."""
+        return self._t_destroyed.copy()
 
     @property
     def impact_t_s(self) -> np.ndarray:

@@ -4,11 +4,13 @@ See docs/telemetry.md for the packet layouts and the run-time policies.
 """
 
 from rangeguard.telemetry.packets import (
+    APID_DESTRUCT,
     APID_HEALTH,
     APID_HEARTBEAT,
     APID_NAV,
     APID_STATUS,
     APID_TERMINATE,
+    DestructCommand,
     HealthPacket,
     HeartbeatPacket,
     NavPacket,
@@ -21,11 +23,13 @@ from rangeguard.telemetry.packets import (
 )
 
 __all__ = [
+    "APID_DESTRUCT",
     "APID_HEALTH",
     "APID_HEARTBEAT",
     "APID_NAV",
     "APID_STATUS",
     "APID_TERMINATE",
+    "DestructCommand",
     "HealthPacket",
     "HeartbeatPacket",
     "NavPacket",

@@ -39,10 +39,14 @@ cycles (the shell fell behind), only the newest that many are stepped; the
 older samples are counted as ``superseded`` and are neither stepped nor
 recorded (the engine judges the newest data).
 
-Output. The terminate command (TC) goes to the command address in the cycle
-that decides it and is repeated at ``terminate_hz`` (at least
-:data:`MIN_TERMINATE_HZ`) until the process stops: a latched output, never
-sent once only. Status packets go to the status address at ``status_hz`` and
+Output. The terminate command (TC, APID 0x110: the thrust termination
+command) goes to the command address in the cycle that decides it and is
+repeated at ``terminate_hz`` (at least :data:`MIN_TERMINATE_HZ`) until the
+process stops: a latched output, never sent once only. The destruct command
+(TC, APID 0x111) goes out the same way in the cycle that decides it (after
+the thrust termination when both fire in one cycle) and repeats at the same
+rate; the engine keeps stepping after a thrust termination while the
+mission's sequence may still destruct. Status packets go to the status address at ``status_hz`` and
 on every state change, trimmed to one datagram (rangeguard.telemetry.packets
 .fit_margins); a heartbeat with the counters once a second.
 
@@ -87,15 +91,18 @@ import numpy as np
 
 from rangeguard import paths
 from rangeguard.engine import AfssState, Engine
+from rangeguard.engine.decisions import Decisions
 from rangeguard.engine.driver import CycleDriver, CycleSample
 from rangeguard.engine.state import REJECTION_NAMES
 from rangeguard.errors import InputError
 from rangeguard.formats.decisionlog import DecisionLog
 from rangeguard.keyfile import KeyFile
 from rangeguard.nav import NavBatch
+from rangeguard.telemetry import warmup
 from rangeguard.telemetry.auth import SPI_AFSS, SPI_VEHICLE, TRAILER_LEN, Signer, Verifier, read_packet
 from rangeguard.telemetry.link import SequenceChecker, UdpAddress, check_sender
 from rangeguard.telemetry.packets import (
+    APID_DESTRUCT,
     APID_HEALTH,
     APID_HEARTBEAT,
     APID_NAV,
@@ -109,11 +116,13 @@ from rangeguard.telemetry.packets import (
     HEALTH_READY,
     MAX_DATAGRAM_LEN,
     MAX_PACKET_LEN,
+    DestructCommand,
     HealthPacket,
     HeartbeatPacket,
     NavPacket,
     StatusPacket,
     TerminateCommand,
+    encode_destruct,
     encode_heartbeat,
     encode_status,
     encode_terminate,
@@ -147,12 +156,6 @@ def _kernel_stamp_ns(ancillary) -> int | None:
 
 _SAFE = int(AfssState.SAFE)  # a plain int: enum member lookups are slow in the per-packet path
 
-WARM_UP_ALTITUDE_M = 20_000.0
-"""Height above the pad of the warm-up's airborne sample, m (any airborne state that has an impact point)."""
-WARM_UP_SPEED_MPS = 800.0
-"""Speed of the warm-up's airborne sample, m/s (straight up)."""
-WARM_UP_FLIGHT_S = 2.0
-"""Flight time the warm-up's climb is stepped for, s (longer than the rules' persistence times)."""
 MIN_TERMINATE_HZ = 1.0
 MAX_RATE_HZ = 1000.0
 """The terminate command repeats at MIN_TERMINATE_HZ .. MAX_RATE_HZ; status and heartbeat at most MAX_RATE_HZ."""
@@ -192,43 +195,6 @@ def check_options(
     for what, path in log_paths:
         if path is not None:
             paths.output_file(Path(path), what, example="decisions.parquet")
-
-
-def warm_up_engine(mission) -> None:
-    """Load (or, with a cold cache, compile and cache) every kernel the engine of ``mission`` runs in
-    flight, through the loop's own path: a throwaway :class:`CycleDriver` is fed samples built as the
-    loop builds them from packets (:meth:`NavBatch.single`, every source, the string health as a
-    tuple), on the pad and along a climb (from :data:`WARM_UP_ALTITUDE_M` up at
-    :data:`WARM_UP_SPEED_MPS`) for :data:`WARM_UP_FLIGHT_S`, with a silent cycle between, so the armed
-    paths (every rule, the IIP, persistence, votes, silence, and a termination where the climb violates
-    a rule) are loaded too. ``rangeguard prepare`` runs this ahead of time; ``run`` runs it before
-    READY."""
-    from rangeguard.earth import geodetic_to_ecef
-
-    site = mission.site
-    r_pad = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m)
-    r_up = geodetic_to_ecef(site.lat_deg, site.lon_deg, site.alt_m + WARM_UP_ALTITUDE_M)
-    v_up = WARM_UP_SPEED_MPS * (r_up - r_pad) / np.linalg.norm(r_up - r_pad)
-    engine = Engine(mission, n=1)
-    driver = CycleDriver(engine)
-    health = (True,) * len(engine.setup.string_names)
-    q_level = (1.0, 0.0, 0.0, 0.0)
-    dt_s = driver.cycle_s
-    n_sources = len(mission.nav_sources)
-
-    def feed(t_s: float, r, v) -> None:
-        driver.feed([
-            CycleSample(NavBatch.single(t_s, tuple(r), tuple(v), q_level, (0.0, 0.0, 0.0), True, k), t_s, health)
-            for k in range(n_sources)
-        ])  # fmt: skip
-
-    feed(0.0, r_pad, (0.0, 0.0, 0.0))
-    driver.advance(2.5 * dt_s)  # a silent cycle
-    t0 = 3.0 * dt_s
-    for k in range(math.ceil(WARM_UP_FLIGHT_S / dt_s)):
-        t_s = t0 + k * dt_s
-        feed(t_s, r_up + v_up * (t_s - t0), v_up)
-    driver.close()
 
 
 class RealtimeAfss:
@@ -315,10 +281,13 @@ class RealtimeAfss:
         self._last_nav: NavPacket | None = None
         self._last_state = int(AfssState.SAFE)
         self._terminate: TerminateCommand | None = None
+        self._destruct: DestructCommand | None = None
         self._reported: set[str] = set()
         self._start = time.monotonic()
         now = self._start
-        self._due = {"status": now, "terminate": math.inf, "heartbeat": now, "flush": now + flush_s}
+        self._due = {
+            "status": now, "terminate": math.inf, "destruct": math.inf, "heartbeat": now, "flush": now + flush_s
+        }  # fmt: skip
         self.rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
         if SO_TIMESTAMPNS is not None:
@@ -335,7 +304,7 @@ class RealtimeAfss:
         self.tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.ready = False
         self._send_heartbeat(time.monotonic())  # up, not READY: the range holds the count
-        warm_up_engine(self.mission)
+        warmup.warm_up_engine(self.mission)
         self._refuse_before_ready()
         self.ready = True
         self.ready_s = time.monotonic() - self._start
@@ -536,7 +505,7 @@ class RealtimeAfss:
                 c["rejected_apid"] += 1
         if not rows:
             return
-        if self.driver.terminated:
+        if self.driver.done:
             c["after_terminate"] += len(rows)
             return
         cycles = 1 + sum(1 for a, b in zip(rows, rows[1:], strict=False) if a.t_s != b.t_s)
@@ -572,6 +541,11 @@ class RealtimeAfss:
             self._send_terminate(self._terminate)
             self.terminate_latency_ns = time.monotonic_ns() - self._trigger_ns
             self._due["terminate"] = time.monotonic() + self.terminate_dt
+        if decisions.destruct_now[0] and self._destruct is None:  # after the thrust termination in its cycle
+            self._destruct = DestructCommand(float(decisions.state.t_destruct_s[0]), 0, decisions.destructed_by(0))
+            self._send_destruct(self._destruct)
+            self._due["destruct"] = time.monotonic() + self.terminate_dt
+            self._send_status()
         self._decided_ns = time.monotonic_ns()  # in a terminating cycle: after the command's sendto
 
     def _after_step(self) -> None:
@@ -610,6 +584,11 @@ class RealtimeAfss:
             self.counters["terminate_sent"] += 1
         cmd.repeat += 1
 
+    def _send_destruct(self, cmd: DestructCommand) -> None:
+        if self._send(encode_destruct(cmd, self._next_seq(APID_DESTRUCT)), self.command):
+            self.counters["destruct_sent"] += 1
+        cmd.repeat += 1
+
     def status_packet(self) -> StatusPacket:
         """The current status (what the status packets carry)."""
         from rangeguard.earth import ecef_to_geodetic
@@ -627,7 +606,8 @@ class RealtimeAfss:
                 lat, lon, h = (float(x) for x in ecef_to_geodetic(np.asarray(nav.r_ecef)))
             speed = float(math.sqrt(sum(x * x for x in nav.v_ecef)))
         return StatusPacket(
-            float(d.t_s[0]), d.state_name(0), d.fired_by(0), d.reason(0), margins, lat, lon, h, speed,
+            float(d.t_s[0]), _state_name(d), d.fired_by(0), d.destruct_reason(0) or d.reason(0), margins, lat, lon,
+            h, speed,
             float(d.iip_lat_deg[0, 0]), float(d.iip_lon_deg[0, 0]), dict(self.counters),
             load_sha256=self.load_sha256,
         )  # fmt: skip
@@ -644,6 +624,9 @@ class RealtimeAfss:
         if now >= due["terminate"] and self._terminate is not None:
             self._send_terminate(self._terminate)
             due["terminate"] = now + self.terminate_dt
+        if now >= due["destruct"] and self._destruct is not None:
+            self._send_destruct(self._destruct)
+            due["destruct"] = now + self.terminate_dt
         if now >= due["status"]:
             self._send_status()
             due["status"] = now + self.status_dt
@@ -665,7 +648,7 @@ class RealtimeAfss:
             | (HEALTH_LOOP_OK if not c["loop_errors"] else 0)
             | (HEALTH_READY if self.ready else 0)
         )
-        state = AfssState(self._last_state).name
+        state = "DESTRUCTED" if self._destruct is not None else AfssState(self._last_state).name
         return HeartbeatPacket(
             self._clock_s(time.monotonic_ns()),
             now - self._start,
@@ -754,9 +737,11 @@ class RealtimeAfss:
         d = self.driver.last
         st = self.engine.state
         return {
-            "state": "SAFE" if d is None else d.state_name(0),
+            "state": "SAFE" if d is None else _state_name(d),
             "fired_by": None if d is None else d.fired_by(0),
             "t_terminate_s": None if self._terminate is None else self._terminate.t_terminate_s,
+            "destructed_by": None if self._destruct is None else self._destruct.fired_by,
+            "t_destruct_s": None if self._destruct is None else self._destruct.t_destruct_s,
             "terminate_latency_ms": None if self.terminate_latency_ns is None else self.terminate_latency_ns * 1e-6,
             "cycle_latency_p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
             "cycle_latency_p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
@@ -770,3 +755,8 @@ class RealtimeAfss:
             "load_sha256": self.load_sha256 or None,
             "counters": dict(sorted(self.counters.items())),
         }
+
+
+def _state_name(d: Decisions) -> str:
+    """Vehicle 0's state as status and heartbeat packets name it (DESTRUCTED once the destruct command fired)."""
+    return "DESTRUCTED" if d.destruct[0] else d.state_name(0)

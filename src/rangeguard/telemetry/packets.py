@@ -44,15 +44,21 @@ APID_STATUS = 0x102
 APID_HEARTBEAT = 0x103
 """AFSS process heartbeat with link counters (TM)."""
 APID_TERMINATE = 0x110
-"""Flight termination command (TC), latched: repeated until the process stops."""
+"""Thrust termination command (TC; the "terminate" command of earlier versions, same layout), latched: repeated
+until the process stops."""
+APID_DESTRUCT = 0x111
+"""Destruct command (TC), latched like the thrust termination command; follows it (or comes in the same cycle)."""
+COMMAND_APIDS = (APID_TERMINATE, APID_DESTRUCT)
+"""The telecommands (packet type 1); every other APID is telemetry."""
 
 APID_NAMES = {
     APID_NAV: "nav", APID_HEALTH: "health", APID_STATUS: "status",
-    APID_HEARTBEAT: "heartbeat", APID_TERMINATE: "terminate",
+    APID_HEARTBEAT: "heartbeat", APID_TERMINATE: "terminate", APID_DESTRUCT: "destruct",
 }  # fmt: skip
 
-STATES = ("SAFE", "ARMED", "TERMINATED", "SAFED")
-"""Status state codes (u8 index), the names of rangeguard.engine.AfssState."""
+STATES = ("SAFE", "ARMED", "TERMINATED", "SAFED", "DESTRUCTED")
+"""Status and heartbeat state codes (u8 index): the names of rangeguard.engine.AfssState, then DESTRUCTED
+(a TERMINATED vehicle whose destruct command has fired)."""
 
 HEADER_LEN = 6
 CRC_LEN = 2
@@ -205,6 +211,18 @@ class TerminateCommand:
 
 
 @dataclass(slots=True)
+class DestructCommand:
+    """The destruct command. ``t_destruct_s`` data time of the decision (T+ s); ``repeat`` how many
+    times it has been sent before (0 = first); ``fired_by`` what fired it (a destruct rule, or
+    destruct-after:SECONDS)."""
+
+    t_destruct_s: float
+    repeat: int = 0
+    fired_by: str | None = None
+    seq: int = 0
+
+
+@dataclass(slots=True)
 class HeartbeatPacket:
     """The AFSS process is alive. ``t_s`` receive clock on the flight-time axis (NaN before the
     first nav sample); ``uptime_s`` monotonic seconds since start; ``counters`` link counters;
@@ -220,7 +238,7 @@ class HeartbeatPacket:
     load_sha256: str = ""
 
 
-Packet = NavPacket | HealthPacket | StatusPacket | TerminateCommand | HeartbeatPacket
+Packet = NavPacket | HealthPacket | StatusPacket | TerminateCommand | DestructCommand | HeartbeatPacket
 
 
 # --- framing -----------------------------------------------------------------------
@@ -451,6 +469,13 @@ def encode_terminate(cmd: TerminateCommand, seq: int) -> bytes:
     return _frame(APID_TERMINATE, seq, bytes(out), telecommand=True)
 
 
+def encode_destruct(cmd: DestructCommand, seq: int) -> bytes:
+    """The destruct command (TC, APID_DESTRUCT): t_destruct_s, repeat (u32), fired_by (the terminate layout)."""
+    out = bytearray(_TERM_HEAD.pack(cmd.t_destruct_s, cmd.repeat & 0xFFFFFFFF))
+    _put_str(out, cmd.fired_by)
+    return _frame(APID_DESTRUCT, seq, bytes(out), telecommand=True)
+
+
 def encode_heartbeat(hb: HeartbeatPacket, seq: int) -> bytes:
     """A heartbeat (APID_HEARTBEAT): t_s, uptime_s, state (u8), health bits (u8), load digest (32 bytes), counters."""
     try:
@@ -523,6 +548,14 @@ def _decode_payload(apid: int, telecommand: bool, seq: int, p: memoryview) -> Pa
         if pos != len(p):
             raise PacketError("payload", f"{len(p) - pos} stray bytes after the terminate fields")
         return TerminateCommand(t, repeat, fired, seq)
+    if apid == APID_DESTRUCT:
+        if not telecommand:
+            raise PacketError("header", "the destruct command must be a telecommand (packet type 1)")
+        t, repeat = _TERM_HEAD.unpack_from(p)
+        fired, pos = _get_str(p, _TERM_HEAD.size)
+        if pos != len(p):
+            raise PacketError("payload", f"{len(p) - pos} stray bytes after the destruct fields")
+        return DestructCommand(t, repeat, fired, seq)
     if apid == APID_HEARTBEAT:
         t, up, code, health, digest = _HB_HEAD.unpack_from(p)
         if code >= len(STATES):
@@ -548,7 +581,7 @@ def decode_packet(data: bytes, trailer_len: int = 0) -> Packet:
 
 def decode_frame(apid: int, seq: int, tc: bool, payload: memoryview) -> Packet:
     """Decode the parts :func:`split_frame` returns. Raises :class:`PacketError` only."""
-    if tc and apid != APID_TERMINATE:
+    if tc and apid not in COMMAND_APIDS:
         raise PacketError("header", f"APID 0x{apid:03x} must be telemetry (packet type 0)")
     try:
         return _decode_payload(apid, tc, seq, payload)
@@ -560,5 +593,5 @@ def decode_frame(apid: int, seq: int, tc: bool, payload: memoryview) -> Packet:
 
 _ENCODERS: dict[type, Callable[[Any, int], bytes]] = {
     NavPacket: encode_nav, HealthPacket: encode_health, StatusPacket: encode_status,
-    TerminateCommand: encode_terminate, HeartbeatPacket: encode_heartbeat,
+    TerminateCommand: encode_terminate, DestructCommand: encode_destruct, HeartbeatPacket: encode_heartbeat,
 }  # fmt: skip

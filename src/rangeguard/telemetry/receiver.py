@@ -18,7 +18,9 @@ and the receiver acts by ``on_loss``:
   Never heard a heartbeat: safe (nothing was ever armed).
 - ``terminate`` / ``safe``: the range's fixed choice, whatever the state.
 
-An authentic terminate command terminates at once (and is latched).
+An authentic terminate command (APID 0x110, the thrust termination command) terminates at once
+(and is latched); an authentic destruct command (APID 0x111) destructs at once: DESTRUCT is latched
+and outranks TERMINATE (a destruct after a thrust termination is the mission's sequence).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 
 from rangeguard.errors import InputError
 from rangeguard.telemetry.auth import Verifier, read_packet
-from rangeguard.telemetry.packets import HeartbeatPacket, TerminateCommand
+from rangeguard.telemetry.packets import DestructCommand, HeartbeatPacket, TerminateCommand
 
 MISSED_HEARTBEATS = 3
 """Heartbeat periods without an authentic heartbeat before the receiver acts: one lost datagram is not
@@ -37,8 +39,9 @@ bundled missions' 2 s data-loss green time plus the AFSS's own reaction, below a
 accept as an unwatched flight."""
 ON_LOSS = ("by-state", "terminate", "safe")
 TERMINATE = "TERMINATE"
+DESTRUCT = "DESTRUCT"
 SAFE = "SAFE"
-_TERMINATE_STATES = {"ARMED", "TERMINATED"}
+_TERMINATE_STATES = {"ARMED", "TERMINATED", "DESTRUCTED"}
 
 
 @dataclass
@@ -83,6 +86,9 @@ class CommandMonitor:
         elif isinstance(pkt, TerminateCommand):
             c["terminate_commands"] += 1
             self._act(TERMINATE, f"terminate command from the AFSS (fired by {pkt.fired_by})", now_s)
+        elif isinstance(pkt, DestructCommand):
+            c["destruct_commands"] += 1
+            self._act(DESTRUCT, f"destruct command from the AFSS (fired by {pkt.fired_by})", now_s)
         else:
             c["other"] += 1
 
@@ -103,9 +109,9 @@ class CommandMonitor:
         return self.action
 
     def _act(self, action: str, reason: str, now_s: float) -> None:
-        if self.action == TERMINATE:
-            return  # latched
-        if self.action is None or action == TERMINATE:
+        if self.action == DESTRUCT or (self.action == TERMINATE and action != DESTRUCT):
+            return  # latched (a destruct still follows a thrust termination)
+        if self.action is None or action in (TERMINATE, DESTRUCT):
             self.action, self.action_reason, self.action_s = action, reason, now_s
 
     def report(self) -> dict:

@@ -7,7 +7,8 @@ const SVGNS = "http://www.w3.org/2000/svg";
 const hist = { t_s: [], alt_m: [], speed_mps: [], lat_deg: [], lon_deg: [], iip_lat_deg: [], iip_lon_deg: [] };
 let mission = null;
 let latest = null;
-let tTerminate = null;
+let tTerminate = null;  // the thrust termination (terminate) command's time
+let tDestruct = null;  // the destruct command's time (status state DESTRUCTED)
 let lastMessageAt = 0;
 let proj = null;
 let dirty = false;
@@ -145,8 +146,9 @@ function updateBanner() {
   if (!latest) return;
   const state = latest.state;
   b.className = "banner state-" + state;
-  if (state === "TERMINATED") {
+  if (state === "TERMINATED" || state === "DESTRUCTED") {
     s.textContent = "TERMINATED" + (tTerminate !== null ? ` T+${tTerminate.toFixed(2)} s` : "");
+    if (state === "DESTRUCTED") s.textContent += ", DESTRUCT" + (tDestruct !== null ? ` T+${tDestruct.toFixed(2)} s` : "");
     d.textContent = latest.fired_by ? `fired by rule ${latest.fired_by}` : "";
   } else {
     s.textContent = state;
@@ -232,7 +234,8 @@ function push(m) {
     if (hist[k].length > historyMax) hist[k].splice(0, hist[k].length - historyMax);
   }
   latest = m;
-  if (m.state === "TERMINATED" && tTerminate === null) tTerminate = m.t_s;
+  if ((m.state === "TERMINATED" || m.state === "DESTRUCTED") && tTerminate === null) tTerminate = m.t_s;
+  if (m.state === "DESTRUCTED" && tDestruct === null) tDestruct = m.t_s;
 }
 
 let consoleAuthenticated = null;  // from the intake report: does the console check MACs (--key)?
@@ -282,6 +285,7 @@ function onMessage(ev) {
     historyMax = msg.history_max || historyMax;
     for (const k of Object.keys(hist)) hist[k] = (msg.history[k] || []).slice();
     tTerminate = msg.t_terminate_s;
+    tDestruct = msg.t_destruct_s ?? null;
     if (msg.latest) latest = msg.latest;
   } else if (msg.type === "batch") {
     for (const m of msg.items) push(m);
@@ -298,7 +302,7 @@ function connect() {
 }
 
 setInterval(() => {
-  if (!latest || latest.state === "TERMINATED" || latest.state === "SAFED") return;
+  if (!latest || latest.state === "TERMINATED" || latest.state === "DESTRUCTED" || latest.state === "SAFED") return;
   const age = (Date.now() - lastMessageAt) / 1000;
   if (age > 3) document.getElementById("link").textContent = `no status for ${age.toFixed(0)} s`;
 }, 1000);

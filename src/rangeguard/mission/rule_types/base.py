@@ -33,7 +33,7 @@ from rangeguard.mission.config import MODEL_CONFIG
 if TYPE_CHECKING:
     from rangeguard.mission.model import Mission
 
-Action = Literal["terminate", "degrade", "monitor"]
+Action = Literal["terminate", "thrust_termination", "destruct", "degrade", "monitor"]
 
 
 class Strict(BaseModel):
@@ -107,7 +107,10 @@ class RuleType(Strict):
     action: Action | None = Field(
         None,
         description=(
-            "What a persisted violation does: terminate (the string votes to terminate), degrade (the string "
+            "What a persisted violation does: thrust_termination (the string votes to cut thrust: the first "
+            "command, APID 0x110; the vehicle falls intact), terminate (an alias of thrust_termination, what terminate "
+            "always did), destruct (the string votes to destruct, APID 0x111; judged also after a thrust termination, "
+            "and an armed vehicle's destruct cuts thrust in the same cycle), degrade (the string "
             "counts as faulty: under health_degraded it drops out and the others decide; under 1oo2/2oo2 a faulty "
             "string votes per termination.faulty_string_votes), monitor (recorded only). Default: degrade for "
             "data_loss, terminate otherwise."
