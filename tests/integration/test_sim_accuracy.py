@@ -10,21 +10,10 @@ from rangeguard.earth.geodesy import ecef_to_enu_matrix, ecef_to_geodetic, geode
 from rangeguard.earth.gravity import potential_j2
 from rangeguard.iip import impact_point
 from rangeguard.mission.site import SiteSpec
-from rangeguard.mission.vehicle import load_vehicle
 from rangeguard.sim import Simulator, simulate_vehicle
 from rangeguard.sim.motors import read_eng
 
 KII = SiteSpec(name="Spaceport Kii", lat_deg=33.54, lon_deg=135.89, alt_m=0.0, launch_azimuth_deg=191.5)
-
-
-@pytest.fixture(scope="module")
-def sounding():
-    return load_vehicle("missions/vehicles/sounding.yaml")
-
-
-@pytest.fixture(scope="module")
-def kairos():
-    return load_vehicle("missions/vehicles/kairos-class.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -15,20 +15,9 @@ import numpy as np
 import pytest
 
 from rangeguard.mission.site import SiteSpec
-from rangeguard.mission.vehicle import load_vehicle
 from rangeguard.sim import Simulator, simulate_vehicle
 
 KII = SiteSpec(name="Spaceport Kii", lat_deg=33.54, lon_deg=135.89, alt_m=0.0, launch_azimuth_deg=191.5)
-
-
-@pytest.fixture(scope="module")
-def sounding():
-    return load_vehicle("missions/vehicles/sounding.yaml")
-
-
-@pytest.fixture(scope="module")
-def kairos():
-    return load_vehicle("missions/vehicles/kairos-class.yaml")
 
 
 def _mass_above(vehicle, k: int, fairing_on: bool) -> float:

@@ -540,22 +540,15 @@ def _decode_payload(apid: int, telecommand: bool, seq: int, p: memoryview) -> Pa
             seq,
             digest,
         )
-    if apid == APID_TERMINATE:
+    if apid in (APID_TERMINATE, APID_DESTRUCT):
+        name, kind = ("terminate", TerminateCommand) if apid == APID_TERMINATE else ("destruct", DestructCommand)
         if not telecommand:
-            raise PacketError("header", "the terminate command must be a telecommand (packet type 1)")
+            raise PacketError("header", f"the {name} command must be a telecommand (packet type 1)")
         t, repeat = _TERM_HEAD.unpack_from(p)
         fired, pos = _get_str(p, _TERM_HEAD.size)
         if pos != len(p):
-            raise PacketError("payload", f"{len(p) - pos} stray bytes after the terminate fields")
-        return TerminateCommand(t, repeat, fired, seq)
-    if apid == APID_DESTRUCT:
-        if not telecommand:
-            raise PacketError("header", "the destruct command must be a telecommand (packet type 1)")
-        t, repeat = _TERM_HEAD.unpack_from(p)
-        fired, pos = _get_str(p, _TERM_HEAD.size)
-        if pos != len(p):
-            raise PacketError("payload", f"{len(p) - pos} stray bytes after the destruct fields")
-        return DestructCommand(t, repeat, fired, seq)
+            raise PacketError("payload", f"{len(p) - pos} stray bytes after the {name} fields")
+        return kind(t, repeat, fired, seq)
     if apid == APID_HEARTBEAT:
         t, up, code, health, digest = _HB_HEAD.unpack_from(p)
         if code >= len(STATES):
