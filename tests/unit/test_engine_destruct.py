@@ -182,3 +182,48 @@ def test_the_decision_log_records_each_command_and_what_fired_it():
     k = tab["t_s"].index(6.3)
     assert tab["destructed_by"][k] == "breakup" and tab["reason"][k].startswith("DESTRUCT at T+6.30 s")
     assert tab["fired_by"][tab["t_s"].index(3.3)] == "ceiling"
+
+
+def test_late_samples_of_the_commanded_cycle_do_not_depend_on_batching():
+    """Two sources; the thrust-terminating cycle's first sample arrives alone (the run steps it and sends the
+    command) and its second sample later. A destruct still pending, the driver goes on stepping: the second
+    sample must not become a cycle of its own, or the run's log (samples in separate drains) and the replay of
+    its nav log (all samples in one call) differ. The old driver stepped it as a new cycle, which the replay
+    merged into the commanded one; now it is late (counted, not stepped) and the two logs are the same."""
+    mission = mission_from_dict(
+        {
+            "name": "destruct-two-sources",
+            "site": SITE,
+            "nav_sources": [{"name": "a"}, {"name": "b"}],
+            "rules": [_ceiling("ceiling", 295.0)],
+            "termination": {"destruct_after_s": 1.0},
+        }
+    )
+    samples = []
+    for k in range(1, 50):
+        t = round(0.1 * k, 10)
+        for source, late_s in ((0, 0.001), (1, 0.005)):
+            nav = _nav(t)
+            nav = NavBatch.from_arrays(t, nav.r_ecef, nav.v_ecef, source=source)
+            samples.append(CycleSample(nav=nav, receive_s=t + late_s))
+
+    def log(offered: list[CycleSample], batched: bool) -> tuple[list[tuple], list[CycleSample]]:
+        rows: list[tuple] = []
+        stepped: list[CycleSample] = []
+
+        def keep(d) -> None:
+            rows.append((float(d.t_s[0]), float(d.receive_time_s[0]), d.state_name(0), bool(d.terminate_now[0])))
+
+        driver = CycleDriver(Engine(mission), cycle_s=0.1, on_cycle=keep, on_samples=stepped.extend)
+        if batched:
+            driver.feed(offered)  # as replay offers a nav log
+        else:
+            for s in offered:  # as the run offers what each drain brought
+                driver.feed([s])
+        driver.close()
+        return rows, stepped
+
+    run_rows, recorded = log(samples, batched=False)  # the run; its nav log holds the samples it stepped
+    replay_rows, _ = log(recorded, batched=True)
+    assert any(row[3] for row in run_rows)  # it did thrust-terminate
+    assert run_rows == replay_rows

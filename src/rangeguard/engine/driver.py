@@ -21,7 +21,9 @@ process and a replay of its nav log step the engine identically:
   pure, so this equals stepping them together), unless a silent cycle came
   between, which closes the open cycle;
 - once the engine has terminated nothing more is stepped: the decision is
-  final. The samples offered after it are counted in :attr:`after_terminate`.
+  final. The samples offered after it are counted in :attr:`after_terminate`,
+  and so are, while a destruct may still follow, the late samples of the cycle
+  the command closed (their time of validity is not newer than it).
   Where the mission's sequence may destruct after a thrust termination
   (``termination.destruct_after_s`` or a rule with action destruct), the
   driver keeps stepping, silent cycles included, until the destruct command
@@ -119,6 +121,7 @@ class CycleDriver:
         self._mode = int(engine.state.mode[0])  # vehicle 0's AfssState after the latest step
         self._destructs = engine.setup.destructs  # a destruct may follow a thrust termination
         self._done = False  # vehicle 0's sequence is over: thrust-terminated, and destructed where one may follow
+        self._t_commanded: float | None = None  # time of validity of the latest cycle a command closed
 
     # --- state -------------------------------------------------------------------------------
 
@@ -174,6 +177,11 @@ class CycleDriver:
                 self.after_terminate += 1
                 continue
             t = sample.t_s
+            if self._t_commanded is not None and t <= self._t_commanded:
+                # a late sample of the cycle a command closed (or older): that decision is final; stepping it as a
+                # new cycle would make the log depend on how the samples were batched (run and replay would differ)
+                self.after_terminate += 1
+                continue
             if self._t_open is not None and t == self._t_open:
                 self._group.append(sample)
             else:
@@ -241,6 +249,7 @@ class CycleDriver:
         self._pending = decisions
         self._emit_deferred()
         if decisions.terminate_now.any() or decisions.destruct_now.any():
+            self._t_commanded = self._t_open
             self._finalize()  # a command is final: no later sample may replace it
 
     def _finalize(self, defer: bool = False) -> None:
