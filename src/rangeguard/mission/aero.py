@@ -24,23 +24,16 @@ Tables are linear between points and held constant outside them (bilinear for CN
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from rangeguard.mission.config import MODEL_CONFIG
+from rangeguard.mission.config import MODEL_CONFIG, strictly_increasing
 
 _CFG = MODEL_CONFIG
 
 ALPHA_MAX_DEG = 180.0
 """The total angle of attack lies in 0..180 degrees."""
-
-
-def _increasing(values: list[float], name: str) -> None:
-    for a, b in itertools.pairwise(values):
-        if not b > a:
-            raise ValueError(f"{name} must be strictly increasing; found {a} followed by {b}")
 
 
 class NormalForceSpec(BaseModel):
@@ -66,8 +59,8 @@ class NormalForceSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> NormalForceSpec:
-        _increasing(self.mach, "normal_force.mach")
-        _increasing(self.alpha_deg, "normal_force.alpha_deg")
+        strictly_increasing(self.mach, "normal_force.mach")
+        strictly_increasing(self.alpha_deg, "normal_force.alpha_deg")
         if self.alpha_deg[0] != 0.0 or self.alpha_deg[-1] > ALPHA_MAX_DEG:
             raise ValueError(
                 f"normal_force.alpha_deg must start at 0 and end at most at {ALPHA_MAX_DEG:g}; "
@@ -114,7 +107,7 @@ class BodyAxesAeroSpec(BaseModel):
     def _check(self) -> BodyAxesAeroSpec:
         if len(self.mach) != len(self.axial_force_coefficient):
             raise ValueError("mach and axial_force_coefficient must have the same length")
-        _increasing(self.mach, "mach")
+        strictly_increasing(self.mach, "mach")
         if min(self.axial_force_coefficient) < 0:
             raise ValueError("axial_force_coefficient must be >= 0")
         return self
@@ -139,7 +132,7 @@ class BallisticAeroSpec(BaseModel):
     def _check(self) -> BallisticAeroSpec:
         if len(self.mach) != len(self.ballistic_coefficient_kg_m2):
             raise ValueError("mach and ballistic_coefficient_kg_m2 must have the same length")
-        _increasing(self.mach, "mach")
+        strictly_increasing(self.mach, "mach")
         if min(self.ballistic_coefficient_kg_m2) <= 0:
             raise ValueError("ballistic_coefficient_kg_m2 must be > 0")
         return self

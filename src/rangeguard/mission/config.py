@@ -15,6 +15,9 @@ with :data:`TUPLE_FROM_LIST`, which lets the container be a list while its items
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 from pydantic import ConfigDict
 
 MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
@@ -23,3 +26,10 @@ TUPLE_FROM_LIST = False
 """``Field(..., strict=TUPLE_FROM_LIST)`` on a tuple field: YAML gives a list, and pydantic's strict mode takes
 only a tuple for a tuple. Only the container is relaxed: its items keep the model's strict mode (a boolean is
 still not a number)."""
+
+
+def strictly_increasing(values: Sequence[float], name: str) -> None:
+    """Raise ValueError (a validator's message) unless ``values`` is strictly increasing."""
+    for a, b in itertools.pairwise(values):
+        if not b > a:
+            raise ValueError(f"{name} must be strictly increasing; found {a} followed by {b}")

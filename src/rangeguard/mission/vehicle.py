@@ -14,7 +14,6 @@ plane ("launch frame" = the pad's East-North-Up frame, fixed to the Earth).
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 from pathlib import Path
@@ -25,17 +24,11 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rangeguard.errors import InputError
 from rangeguard.mission.aero import StageAeroSpec
-from rangeguard.mission.config import MODEL_CONFIG
+from rangeguard.mission.config import MODEL_CONFIG, strictly_increasing
 from rangeguard.mission.motors import read_eng
 from rangeguard.mission.yaml_io import describe_yaml_error, load_yaml
 
 _CFG = MODEL_CONFIG  # see docs/mission-format.md, "Numbers"
-
-
-def _strictly_increasing(values: list[float], name: str) -> None:
-    for a, b in itertools.pairwise(values):
-        if not b > a:
-            raise ValueError(f"{name} must be strictly increasing; found {a} followed by {b}")
 
 
 class ThrustTableSpec(BaseModel):
@@ -58,7 +51,7 @@ class ThrustTableSpec(BaseModel):
             )
         if self.t_s[0] != 0.0:
             raise ValueError(f"t_s must start at 0 (ignition); got {self.t_s[0]}")
-        _strictly_increasing(self.t_s, "t_s")
+        strictly_increasing(self.t_s, "t_s")
         if min(self.thrust_n) < 0:
             raise ValueError("thrust_n must be >= 0 everywhere (vacuum thrust, N)")
         return self
@@ -82,7 +75,7 @@ class IspTableSpec(BaseModel):
             )
         if self.t_s[0] != 0.0:
             raise ValueError(f"t_s must start at 0 (ignition); got {self.t_s[0]}")
-        _strictly_increasing(self.t_s, "t_s")
+        strictly_increasing(self.t_s, "t_s")
         if min(self.isp_vac_s) <= 0 or max(self.isp_vac_s) > 500:
             raise ValueError("isp_vac_s must lie in (0, 500] s everywhere")
         return self
@@ -222,7 +215,7 @@ class AeroSpec(BaseModel):
     def _check(self) -> AeroSpec:
         if len(self.mach) != len(self.axial_force_coefficient):
             raise ValueError("mach and axial_force_coefficient must have the same length")
-        _strictly_increasing(self.mach, "mach")
+        strictly_increasing(self.mach, "mach")
         if min(self.axial_force_coefficient) < 0:
             raise ValueError("axial_force_coefficient must be >= 0")
         return self
@@ -248,7 +241,7 @@ class WindSpec(BaseModel):
         n = len(self.altitude_m)
         if len(self.speed_mps) != n or len(self.direction_from_deg) != n:
             raise ValueError("altitude_m, speed_mps and direction_from_deg must have the same length")
-        _strictly_increasing(self.altitude_m, "altitude_m")
+        strictly_increasing(self.altitude_m, "altitude_m")
         if min(self.speed_mps) < 0:
             raise ValueError("speed_mps must be >= 0 (use direction_from_deg for the direction)")
         return self
@@ -324,7 +317,7 @@ class AttitudeProgrammeSpec(BaseModel):
         n = len(self.t_s)
         if len(self.azimuth_deg) != n or len(self.elevation_deg) != n:
             raise ValueError("t_s, azimuth_deg and elevation_deg must have the same length")
-        _strictly_increasing(self.t_s, "t_s")
+        strictly_increasing(self.t_s, "t_s")
         if any(abs(e) > 90 for e in self.elevation_deg):
             raise ValueError("elevation_deg must lie in [-90, 90]")
         return self
